@@ -1,0 +1,46 @@
+"""replab: a research workbench for database replication.
+
+Estimators (``replab.quorum``) and, built on the same vocabulary, simulations whose
+histories feed consistency checkers.
+"""
+
+from replab import latency, quorum
+from replab.errors import ConfigError, HistoryError, ReplabError
+from replab.history import History
+from replab.latency import as_wars, parse_spec, profile, profile_names
+from replab.quorum import (
+    availability,
+    availability_correlated,
+    fresh_read_probability,
+    k_staleness,
+    latency_percentiles,
+    simulate_wars,
+    staleness,
+    t_visibility,
+)
+from replab.sweep import sweep
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "ReplabError",
+    "ConfigError",
+    "HistoryError",
+    "History",
+    "latency",
+    "quorum",
+    "profile",
+    "profile_names",
+    "parse_spec",
+    "as_wars",
+    "staleness",
+    "t_visibility",
+    "latency_percentiles",
+    "simulate_wars",
+    "fresh_read_probability",
+    "k_staleness",
+    "availability",
+    "availability_correlated",
+    "sweep",
+]

@@ -1,0 +1,5 @@
+import sys
+
+from replab.cli import main
+
+sys.exit(main())

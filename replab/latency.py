@@ -1,0 +1,464 @@
+"""Latency distributions and WARS latency models.
+
+Every distribution draws with ``sample(rng, shape)`` from an explicit
+``numpy.random.Generator`` and returns milliseconds as a float64 array.
+
+A short text spec names a distribution on the command line:
+
+==========================  ==============================================
+``const:5``                 always 5 ms
+``exp:0.1``                 exponential with rate 0.1 per ms (mean 10 ms)
+``pareto:0.235,10``         Pareto(xm, alpha): ``xm / U**(1/alpha)``
+``lognormal:1.0,0.5``       exp(N(mu, sigma)) ms
+``uniform:1,3``             uniform on [1, 3) ms
+``empirical:PATH.csv``      resampled from observed latencies
+``5+exp:0.1``               shifted: 5 ms plus an exponential
+``0.9*exp:1|0.1*const:50``  mixture: weights then ``*``, joined by ``|``
+``LNKD-SSD``                a named profile (all four WARS delays)
+==========================  ==============================================
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from replab.errors import ConfigError
+from replab.validate import check_float
+
+__all__ = [
+    "Distribution",
+    "Constant",
+    "Exponential",
+    "Pareto",
+    "LogNormal",
+    "Uniform",
+    "Mixture",
+    "Shifted",
+    "Empirical",
+    "WarsLatency",
+    "WanLatency",
+    "parse_spec",
+    "profile",
+    "profile_names",
+    "as_wars",
+]
+
+Shape = int | tuple[int, ...]
+
+
+@runtime_checkable
+class Distribution(Protocol):
+    """Anything with a vectorised ``sample(rng, shape)`` and a ``mean``."""
+
+    def sample(self, rng: np.random.Generator, shape: Shape) -> np.ndarray: ...
+
+    @property
+    def mean(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class Constant:
+    """Always ``value`` ms."""
+
+    value: float
+
+    def __post_init__(self) -> None:
+        check_float(self.value, "value", "Constant", low=0.0)
+
+    def sample(self, rng: np.random.Generator, shape: Shape) -> np.ndarray:
+        return np.full(shape, float(self.value))
+
+    @property
+    def mean(self) -> float:
+        return float(self.value)
+
+
+@dataclass(frozen=True)
+class Exponential:
+    """Exponential with ``rate`` per ms (mean ``1/rate`` ms)."""
+
+    rate: float
+
+    def __post_init__(self) -> None:
+        check_float(self.rate, "rate", "Exponential", low=0.0, low_open=True)
+
+    def sample(self, rng: np.random.Generator, shape: Shape) -> np.ndarray:
+        out = rng.standard_exponential(shape)
+        out *= 1.0 / self.rate
+        return out
+
+    @property
+    def mean(self) -> float:
+        return 1.0 / self.rate
+
+
+@dataclass(frozen=True)
+class Pareto:
+    """Pareto with scale ``xm`` (the minimum) and shape ``alpha``: ``xm / U**(1/alpha)``."""
+
+    xm: float
+    alpha: float
+
+    def __post_init__(self) -> None:
+        check_float(self.xm, "xm", "Pareto", low=0.0, low_open=True)
+        check_float(self.alpha, "alpha", "Pareto", low=0.0, low_open=True)
+
+    def sample(self, rng: np.random.Generator, shape: Shape) -> np.ndarray:
+        # 1 - random() lies in (0, 1], so the power never divides by zero.
+        u = 1.0 - rng.random(shape)
+        np.power(u, -1.0 / self.alpha, out=u)
+        u *= self.xm
+        return u
+
+    @property
+    def mean(self) -> float:
+        return math.inf if self.alpha <= 1 else self.alpha * self.xm / (self.alpha - 1)
+
+
+@dataclass(frozen=True)
+class LogNormal:
+    """``exp(N(mu, sigma))`` ms."""
+
+    mu: float
+    sigma: float
+
+    def __post_init__(self) -> None:
+        check_float(self.mu, "mu", "LogNormal")
+        check_float(self.sigma, "sigma", "LogNormal", low=0.0)
+
+    def sample(self, rng: np.random.Generator, shape: Shape) -> np.ndarray:
+        return rng.lognormal(self.mu, self.sigma, shape)
+
+    @property
+    def mean(self) -> float:
+        return math.exp(self.mu + self.sigma**2 / 2)
+
+
+@dataclass(frozen=True)
+class Uniform:
+    """Uniform on ``[low, high)`` ms."""
+
+    low: float
+    high: float
+
+    def __post_init__(self) -> None:
+        check_float(self.low, "low", "Uniform", low=0.0)
+        check_float(self.high, "high", "Uniform", low=float(self.low))
+
+    def sample(self, rng: np.random.Generator, shape: Shape) -> np.ndarray:
+        return rng.uniform(self.low, self.high, shape)
+
+    @property
+    def mean(self) -> float:
+        return (self.low + self.high) / 2
+
+
+@dataclass(frozen=True)
+class Shifted:
+    """``offset`` ms plus a draw from ``base``."""
+
+    offset: float
+    base: Distribution
+
+    def __post_init__(self) -> None:
+        check_float(self.offset, "offset", "Shifted", low=0.0)
+
+    def sample(self, rng: np.random.Generator, shape: Shape) -> np.ndarray:
+        out = self.base.sample(rng, shape)
+        out += self.offset
+        return out
+
+    @property
+    def mean(self) -> float:
+        return self.offset + self.base.mean
+
+
+@dataclass(frozen=True)
+class Mixture:
+    """Each sample comes from ``components[i]`` with probability ``weights[i]``."""
+
+    weights: tuple[float, ...]
+    components: tuple[Distribution, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.weights) != len(self.components) or not self.components:
+            raise ConfigError(
+                "The 'weights' parameter of Mixture must have one weight per component "
+                f"(at least one). Got {len(self.weights)} weights for "
+                f"{len(self.components)} components instead."
+            )
+        for w in self.weights:
+            check_float(w, "weights", "Mixture", low=0.0)
+        total = sum(self.weights)
+        if not math.isclose(total, 1.0, rel_tol=0, abs_tol=1e-6):
+            raise ConfigError(
+                "The 'weights' parameter of Mixture must sum to 1. "
+                f"Got {list(self.weights)!r} (sum {total:g}) instead."
+            )
+
+    def sample(self, rng: np.random.Generator, shape: Shape) -> np.ndarray:
+        u = rng.random(shape)
+        out = np.empty_like(u)
+        edges = np.cumsum(self.weights[:-1])
+        which = np.searchsorted(edges, u, side="right")
+        for i, comp in enumerate(self.components):
+            mask = which == i
+            count = int(np.count_nonzero(mask))
+            if count:
+                out[mask] = comp.sample(rng, count)
+        return out
+
+    @property
+    def mean(self) -> float:
+        return float(sum(w * c.mean for w, c in zip(self.weights, self.components, strict=True)))
+
+
+@dataclass(frozen=True, eq=False)
+class Empirical:
+    """Resamples (with replacement) from observed latencies ``values`` (ms)."""
+
+    values: np.ndarray
+    source: str = "array"
+
+    def __post_init__(self) -> None:
+        arr = np.asarray(self.values, dtype=float).ravel()
+        if arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr < 0):
+            raise ConfigError(
+                "The 'values' parameter of Empirical must be a non-empty array of finite, "
+                f"non-negative latencies. Got {arr.size} values from {self.source} instead."
+            )
+        object.__setattr__(self, "values", arr)
+
+    @classmethod
+    def from_csv(cls, path: str | Path, column: int | str = 0) -> Empirical:
+        """Read observed latencies (ms) from one column of a CSV file (header optional)."""
+        import pandas as pd
+
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(
+                f"The 'path' parameter of Empirical.from_csv must be an existing CSV file. "
+                f"Got {str(path)!r} instead."
+            )
+        df = pd.read_csv(p, header=None)
+        if df.shape[0] and not _is_number(df.iloc[0, 0]):
+            df = pd.read_csv(p)
+        col = df[column] if isinstance(column, str) else df.iloc[:, column]
+        vals = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
+        if np.isnan(vals).any():
+            raise ConfigError(
+                f"The 'path' parameter of Empirical.from_csv must name a CSV of numbers. "
+                f"Got {str(path)!r}, which has non-numeric entries, instead."
+            )
+        return cls(vals, source=str(path))
+
+    def sample(self, rng: np.random.Generator, shape: Shape) -> np.ndarray:
+        idx = rng.integers(0, self.values.size, shape)
+        return self.values[idx]
+
+    @property
+    def mean(self) -> float:
+        return float(self.values.mean())
+
+    def __repr__(self) -> str:
+        return f"Empirical(<{self.values.size} values from {self.source}>)"
+
+
+def _is_number(x: Any) -> bool:
+    try:
+        float(x)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+# ----------------------------------------------------------------------------- specs
+
+_NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_FAMILIES: dict[str, tuple[type, int]] = {
+    "const": (Constant, 1),
+    "constant": (Constant, 1),
+    "exp": (Exponential, 1),
+    "pareto": (Pareto, 2),
+    "lognormal": (LogNormal, 2),
+    "uniform": (Uniform, 2),
+}
+
+
+def _spec_error(spec: str, why: str) -> ConfigError:
+    return ConfigError(
+        "The 'latency' parameter must be a profile name "
+        f"({', '.join(profile_names())}) or a spec such as 'exp:0.1', 'pareto:0.235,10', "
+        f"'5+exp:0.1' or '0.9*exp:1|0.1*const:50' ({why}). Got {spec!r} instead."
+    )
+
+
+def parse_spec(spec: str) -> Distribution:
+    """Parse a one-distribution text spec (see the module docstring).
+
+    >>> parse_spec("exp:0.5").mean
+    2.0
+    >>> parse_spec("0.5*const:1|0.5*const:3").mean
+    2.0
+    """
+    if not isinstance(spec, str) or not spec.strip():
+        raise _spec_error(str(spec), "empty")
+    text = spec.strip()
+    if "|" in text:
+        weights, comps = [], []
+        for part in text.split("|"):
+            m = re.fullmatch(rf"\s*({_NUM})\s*\*\s*(.+)", part)
+            if not m:
+                raise _spec_error(spec, f"mixture part {part.strip()!r} needs WEIGHT*SPEC")
+            weights.append(float(m.group(1)))
+            comps.append(_parse_single(m.group(2), spec))
+        try:
+            return Mixture(tuple(weights), tuple(comps))
+        except ConfigError as e:
+            raise _spec_error(spec, str(e).split(" must ", 1)[1].split(".")[0]) from None
+    return _parse_single(text, spec)
+
+
+def _parse_single(text: str, whole: str) -> Distribution:
+    text = text.strip()
+    m = re.fullmatch(rf"({_NUM})\s*\+\s*(.+)", text)
+    if m:
+        base = _parse_single(m.group(2), whole)
+        return _build(Shifted, (float(m.group(1)), base), whole)
+    fam, _, args = text.partition(":")
+    fam = fam.strip().lower()
+    if fam == "empirical":
+        if not args.strip():
+            raise _spec_error(whole, "empirical needs a CSV path")
+        return Empirical.from_csv(args.strip())
+    if fam not in _FAMILIES:
+        raise _spec_error(whole, f"unknown family {fam!r}")
+    cls, arity = _FAMILIES[fam]
+    parts = [a.strip() for a in args.split(",")] if args.strip() else []
+    if len(parts) != arity or not all(re.fullmatch(_NUM, p) for p in parts):
+        raise _spec_error(whole, f"{fam} takes {arity} number(s)")
+    return _build(cls, tuple(float(p) for p in parts), whole)
+
+
+def _build(cls: type, args: tuple[Any, ...], whole: str) -> Distribution:
+    try:
+        dist: Distribution = cls(*args)
+    except ConfigError as e:
+        raise _spec_error(whole, str(e).split(". Got")[0]) from None
+    return dist
+
+
+# ----------------------------------------------------------------------------- WARS
+
+
+@dataclass(frozen=True)
+class WarsLatency:
+    """The four WARS delays: write request (W), write ack (A), read request (R), response (S).
+
+    Each is drawn independently per replica and per trial.
+    """
+
+    W: Distribution
+    A: Distribution
+    R: Distribution
+    S: Distribution
+    name: str = field(default="custom", compare=False)
+
+    def sample(
+        self, rng: np.random.Generator, trials: int, n: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Draw ``(W, A, R, S)``, each of shape ``(trials, n)``."""
+        shape = (trials, n)
+        return (
+            self.W.sample(rng, shape),
+            self.A.sample(rng, shape),
+            self.R.sample(rng, shape),
+            self.S.sample(rng, shape),
+        )
+
+    @classmethod
+    def iid(cls, dist: Distribution, name: str = "custom") -> WarsLatency:
+        """All four delays from the same distribution."""
+        return cls(dist, dist, dist, dist, name=name)
+
+
+@dataclass(frozen=True)
+class WanLatency(WarsLatency):
+    """A WARS model across datacenters (the PBS WAN model).
+
+    Per trial one replica is local to the writer and one, chosen independently, to the
+    reader; every message to or from a non-local replica takes ``wan_delay_ms`` more.
+    """
+
+    wan_delay_ms: float = 75.0
+
+    def sample(
+        self, rng: np.random.Generator, trials: int, n: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        W, A, R, S = super().sample(rng, trials, n)
+        cols = np.arange(n)
+        writer_local = rng.integers(0, n, trials)[:, None]
+        reader_local = rng.integers(0, n, trials)[:, None]
+        w_extra = np.where(cols != writer_local, self.wan_delay_ms, 0.0)
+        r_extra = np.where(cols != reader_local, self.wan_delay_ms, 0.0)
+        return W + w_extra, A + w_extra, R + r_extra, S + r_extra
+
+
+def _load_profiles() -> dict[str, dict[str, Any]]:
+    text = resources.files("replab").joinpath("data/profiles.toml").read_text()
+    return tomllib.loads(text)
+
+
+_PROFILES = _load_profiles()
+
+
+def profile_names() -> list[str]:
+    """Names of the built-in profiles."""
+    return list(_PROFILES)
+
+
+def profile(name: str) -> WarsLatency:
+    """The named WARS profile (``LNKD-SSD``, ``LNKD-DISK``, ``YMMR`` or ``WAN``)."""
+    key = name.upper() if isinstance(name, str) else name
+    if key not in _PROFILES:
+        raise ConfigError(
+            f"The 'profile' parameter must be one of {', '.join(profile_names())}. "
+            f"Got {name!r} instead."
+        )
+    entry = _PROFILES[key]
+    if "base" in entry:
+        base = profile(entry["base"])
+        return WanLatency(base.W, base.A, base.R, base.S, name=key,
+                          wan_delay_ms=float(entry["wan_delay_ms"]))
+    dists = {d: parse_spec(entry[d]) for d in "WARS"}
+    return WarsLatency(dists["W"], dists["A"], dists["R"], dists["S"], name=key)
+
+
+def profile_info(name: str) -> dict[str, Any]:
+    """The raw table entry (description, source, specs) of a profile."""
+    profile(name)
+    return dict(_PROFILES[name.upper()])
+
+
+def as_wars(latency: str | Distribution | WarsLatency) -> WarsLatency:
+    """Turn a profile name, a spec, a distribution or a WARS model into a WARS model."""
+    if isinstance(latency, WarsLatency):
+        return latency
+    if isinstance(latency, str):
+        if latency.upper() in _PROFILES:
+            return profile(latency)
+        return WarsLatency.iid(parse_spec(latency), name=latency)
+    if isinstance(latency, Distribution):
+        return WarsLatency.iid(latency, name=repr(latency))
+    raise ConfigError(
+        "The 'latency' parameter must be a profile name, a spec string, a Distribution "
+        f"or a WarsLatency. Got {latency!r} instead."
+    )

@@ -1,0 +1,33 @@
+"""Estimators: the WARS Monte Carlo (PBS), k-staleness and quorum availability."""
+
+from replab.quorum.closed import (
+    availability,
+    availability_correlated,
+    availability_correlated_exact,
+    k_staleness,
+    p_stale_no_timing,
+)
+from replab.quorum.wars import (
+    QuorumConfig,
+    WarsTrials,
+    fresh_read_probability,
+    latency_percentiles,
+    simulate_wars,
+    staleness,
+    t_visibility,
+)
+
+__all__ = [
+    "QuorumConfig",
+    "WarsTrials",
+    "simulate_wars",
+    "staleness",
+    "t_visibility",
+    "latency_percentiles",
+    "fresh_read_probability",
+    "k_staleness",
+    "p_stale_no_timing",
+    "availability",
+    "availability_correlated",
+    "availability_correlated_exact",
+]
