@@ -207,10 +207,16 @@ class Mixture:
     def sample(self, rng: np.random.Generator, shape: Shape) -> np.ndarray:
         u = rng.random(shape)
         out = np.empty_like(u)
-        edges = np.cumsum(self.weights[:-1])
-        which = np.searchsorted(edges, u, side="right")
+        edges = np.cumsum(self.weights)
         for i, comp in enumerate(self.components):
-            mask = which == i
+            if len(self.components) == 1:
+                mask = np.ones(u.shape, dtype=bool)
+            elif i == 0:
+                mask = u < edges[0]
+            elif i == len(self.components) - 1:
+                mask = u >= edges[i - 1]
+            else:
+                mask = (u >= edges[i - 1]) & (u < edges[i])
             count = int(np.count_nonzero(mask))
             if count:
                 out[mask] = comp.sample(rng, count)
@@ -323,7 +329,7 @@ def parse_spec(spec: str) -> Distribution:
         try:
             return Mixture(tuple(weights), tuple(comps))
         except ConfigError as e:
-            raise _spec_error(spec, str(e).split(" must ", 1)[1].split(".")[0]) from None
+            raise _spec_error(spec, str(e).split(". Got")[0]) from None
     return _parse_single(text, spec)
 
 
@@ -375,8 +381,11 @@ class WarsLatency:
     def sample(
         self, rng: np.random.Generator, trials: int, n: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Draw ``(W, A, R, S)``, each of shape ``(trials, n)``."""
-        shape = (trials, n)
+        """Draw ``(W, A, R, S)``, each of shape ``(n, trials)`` (one row per replica).
+
+        Replica-major rows keep the per-trial reductions over replicas contiguous.
+        """
+        shape = (n, trials)
         return (
             self.W.sample(rng, shape),
             self.A.sample(rng, shape),
@@ -404,11 +413,11 @@ class WanLatency(WarsLatency):
         self, rng: np.random.Generator, trials: int, n: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         W, A, R, S = super().sample(rng, trials, n)
-        cols = np.arange(n)
-        writer_local = rng.integers(0, n, trials)[:, None]
-        reader_local = rng.integers(0, n, trials)[:, None]
-        w_extra = np.where(cols != writer_local, self.wan_delay_ms, 0.0)
-        r_extra = np.where(cols != reader_local, self.wan_delay_ms, 0.0)
+        replica = np.arange(n)[:, None]
+        writer_local = rng.integers(0, n, trials)
+        reader_local = rng.integers(0, n, trials)
+        w_extra = np.where(replica != writer_local, self.wan_delay_ms, 0.0)
+        r_extra = np.where(replica != reader_local, self.wan_delay_ms, 0.0)
         return W + w_extra, A + w_extra, R + r_extra, S + r_extra
 
 

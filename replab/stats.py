@@ -36,23 +36,30 @@ def wilson(
 
 
 def quantile_ci(
-    sorted_values: np.ndarray, q: np.ndarray | float, z: float = Z95
+    values: np.ndarray, q: np.ndarray | float, z: float = Z95, *, assume_sorted: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sample quantile(s) and a distribution-free confidence interval from order statistics.
 
-    The interval is ``[x_(l), x_(u)]`` with ranks ``n q -/+ z sqrt(n q (1-q))`` (the
-    normal approximation of the binomial count of samples below the true quantile).
-    ``sorted_values`` must be sorted ascending; ``q`` is in [0, 1].
+    The estimate is the inverted-CDF quantile (the smallest x with ECDF(x) >= q). The
+    interval is ``[x_(l), x_(u)]`` with ranks ``n q -/+ z sqrt(n q (1-q))``, the normal
+    approximation of the binomial count of samples below the true quantile. ``q`` is in
+    [0, 1]. Unsorted input is partitioned, not sorted (O(n) per order statistic).
+
+    >>> est, lo, hi = quantile_ci(np.arange(1, 101), 0.5)
+    >>> int(est[0]), int(lo[0]), int(hi[0])
+    (50, 40, 61)
     """
-    x = np.asarray(sorted_values)
+    x = np.asarray(values)
     n = x.size
     qa = np.atleast_1d(np.asarray(q, dtype=float))
     if n == 0:
         nan = np.full(qa.shape, np.nan)
         return nan, nan, nan
-    # Inverted-CDF definition: the smallest x with ECDF(x) >= q.
     idx = np.clip(np.ceil(qa * n).astype(np.int64) - 1, 0, n - 1)
     spread = z * np.sqrt(n * qa * (1 - qa))
     lo = np.clip(np.floor(qa * n - spread).astype(np.int64) - 1, 0, n - 1)
     hi = np.clip(np.ceil(qa * n + spread).astype(np.int64), 0, n - 1)
+    if not assume_sorted:
+        ranks = np.unique(np.concatenate([idx, lo, hi]))
+        x = np.partition(x, ranks)
     return x[idx], x[lo], x[hi]

@@ -17,6 +17,8 @@ __all__ = ["fail", "check_int", "check_float", "check_prob", "check_choice", "ch
 
 def fail(name: str, owner: str, allowed: str, value: Any) -> ConfigError:
     """Build (not raise) the standard error for a bad parameter."""
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:
+        value = value.item()  # show numpy scalars as plain numbers
     return ConfigError(
         f"The {name!r} parameter of {owner} must be {allowed}. Got {value!r} instead."
     )

@@ -7,6 +7,8 @@ from replab.quorum.closed import (
     k_staleness,
     p_stale_no_timing,
 )
+from replab.quorum.grid import quorum_grid
+from replab.quorum.published import compare_with_pbs, pbs_published
 from replab.quorum.wars import (
     QuorumConfig,
     WarsTrials,
@@ -15,6 +17,7 @@ from replab.quorum.wars import (
     simulate_wars,
     staleness,
     t_visibility,
+    wars_outcome,
 )
 
 __all__ = [
@@ -30,4 +33,8 @@ __all__ = [
     "availability",
     "availability_correlated",
     "availability_correlated_exact",
+    "quorum_grid",
+    "wars_outcome",
+    "pbs_published",
+    "compare_with_pbs",
 ]

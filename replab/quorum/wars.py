@@ -28,6 +28,7 @@ __all__ = [
     "QuorumConfig",
     "WarsTrials",
     "simulate_wars",
+    "wars_outcome",
     "staleness",
     "t_visibility",
     "latency_percentiles",
@@ -58,31 +59,94 @@ class QuorumConfig:
         return self.r + self.w > self.n
 
 
-def _first_r_mask(rs: np.ndarray, r: int) -> np.ndarray:
-    """Boolean mask of the r fastest responders per row (ties broken by replica index)."""
-    trials, n = rs.shape
-    if r == n:
-        return np.ones_like(rs, dtype=bool)
-    if n <= 8:
-        # n^2 vectorised comparisons beat a per-row partition for small n.
-        rank = np.zeros(rs.shape, dtype=np.int8)
-        for j in range(n):
-            col = rs[:, j : j + 1]
-            rank += col < rs
-            # Ties (rare with continuous delays, common with constants): lower index first.
-            rank[:, j + 1 :] += col == rs[:, j + 1 :]
-        return rank < r
-    order = np.argpartition(rs, r - 1, axis=1)[:, :r]
-    mask = np.zeros(rs.shape, dtype=bool)
-    np.put_along_axis(mask, order, True, axis=1)
-    return mask
+def _smallest_mask(x: np.ndarray, k: int) -> np.ndarray:
+    """Mask of the k smallest entries of each column of ``x`` (shape (n, trials)).
+
+    Ties are broken by replica index (lower first), so exactly k entries are chosen.
+    """
+    n = x.shape[0]
+    if k == n:
+        return np.ones(x.shape, dtype=bool)
+    if n > 16:
+        order = np.argpartition(x, k - 1, axis=0)[:k]
+        mask = np.zeros(x.shape, dtype=bool)
+        np.put_along_axis(mask, order, True, axis=0)
+        return mask
+    # n^2 vectorised comparisons over contiguous rows beat a per-trial partition.
+    rank = np.zeros(x.shape, dtype=np.int8)
+    for j in range(n):
+        row = x[j]
+        rank += row < x
+        rank[j + 1 :] += row == x[j + 1 :]
+    return rank < k
 
 
 def _kth_smallest(x: np.ndarray, k: int) -> np.ndarray:
-    """The k-th smallest (1-based) value of each row."""
-    if x.shape[1] == 1:
-        return x[:, 0].copy()
-    return np.partition(x, k - 1, axis=1)[:, k - 1]
+    """The k-th smallest (1-based) entry of each column, exactly (no arithmetic)."""
+    if k == 1:
+        return x.min(axis=0)
+    if k == x.shape[0]:
+        return x.max(axis=0)
+    return np.where(_smallest_mask(x, k), x, -np.inf).max(axis=0)
+
+
+def _read_outcome(
+    arrival: np.ndarray, margin: np.ndarray, r: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Read latency and the smallest freshness margin among the first r responders."""
+    n = arrival.shape[0]
+    if r == n:
+        return arrival.max(axis=0), margin.min(axis=0)
+    if r == 1:
+        # Running argmin over replicas; strict < keeps the lowest index on ties.
+        best, chosen = arrival[0].copy(), margin[0].copy()
+        for i in range(1, n):
+            faster = arrival[i] < best
+            np.copyto(best, arrival[i], where=faster)
+            np.copyto(chosen, margin[i], where=faster)
+        return best, chosen
+    first = _smallest_mask(arrival, r)
+    latency = np.where(first, arrival, -np.inf).max(axis=0)
+    return latency, np.where(first, margin, np.inf).min(axis=0)
+
+
+def _outcome_inplace(
+    W: np.ndarray, A: np.ndarray, R: np.ndarray, S: np.ndarray, r: int, w: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-trial (wait, read latency, write latency); overwrites W, A and S."""
+    A += W  # A now holds W + A, when each replica's acknowledgement arrives
+    write_latency = _kth_smallest(A, w)
+    S += R  # S now holds R + S, when each replica's response arrives
+    # inf - inf (a down replica, an uncommitted write) gives NaN; callers mark those inf.
+    with np.errstate(invalid="ignore"):
+        W -= R  # W now holds W - R: responder i is fresh iff t >= W[i] - R[i] - w_t
+        read_latency, wait = _read_outcome(S, W, r)
+        wait -= write_latency
+    return wait, read_latency, write_latency
+
+
+def wars_outcome(
+    W: np.ndarray, A: np.ndarray, R: np.ndarray, S: np.ndarray, r: int, w: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-trial outcome of given WARS delays, each of shape ``(n, trials)``.
+
+    Returns ``(wait, read_latency, write_latency)``; the read sent ``t`` ms after commit is
+    consistent iff ``wait <= t``. An ``inf`` delay marks a replica that is down: it never
+    stores the write (W) or never answers (R); a quorum that cannot be formed gives an
+    ``inf`` latency and an ``inf`` wait. The inputs are not modified.
+    """
+    W, A, R, S = (np.array(x, dtype=float) for x in (W, A, R, S))
+    wait, read_latency, write_latency = _outcome_inplace(W, A, R, S, r, w)
+    np.nan_to_num(wait, copy=False, nan=np.inf)  # inf - inf: a replica that is down
+    _mark_failed(wait, read_latency, write_latency)
+    return wait, read_latency, write_latency
+
+
+def _mark_failed(wait: np.ndarray, read_latency: np.ndarray, write_latency: np.ndarray) -> None:
+    # A failed read, or a write that never committed, never becomes consistent.
+    failed = ~np.isfinite(read_latency) | ~np.isfinite(write_latency)
+    if failed.any():
+        wait[failed] = np.inf
 
 
 def _trial_batch(
@@ -92,25 +156,15 @@ def _trial_batch(
     trials: int,
     p_fail: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    W, A, R, S = model.sample(rng, trials, cfg.n)
+    W, A, R, S = model.sample(rng, trials, cfg.n)  # each (n, trials)
     if p_fail > 0:
         # A failed replica neither stores the write nor answers the read.
-        down = rng.random((trials, cfg.n)) < p_fail
+        down = rng.random(W.shape) < p_fail
         W[down] = np.inf
-        R[down] = np.inf
-    W_plus_A = W + A
-    write_latency = _kth_smallest(W_plus_A, cfg.w)
-    del W_plus_A, A
-    RS = R + S
-    del S
-    first = _first_r_mask(RS, cfg.r)
-    read_latency = np.where(first, RS, -np.inf).max(axis=1)
-    W -= R  # W now holds W[i] - R[i]; the freshness margin before subtracting w_t
-    W[~first] = np.inf
-    wait = W.min(axis=1)
-    wait -= write_latency
-    # A failed read, or a write that never committed, never becomes consistent.
-    wait[~np.isfinite(read_latency) | ~np.isfinite(write_latency)] = np.inf
+        S[down] = np.inf
+    wait, read_latency, write_latency = _outcome_inplace(W, A, R, S, cfg.r, cfg.w)
+    if p_fail > 0:
+        _mark_failed(wait, read_latency, write_latency)
     return wait, read_latency, write_latency
 
 
@@ -141,11 +195,9 @@ class WarsTrials:
 
     @cached_property
     def _committed(self) -> np.ndarray:
-        return self.wait[np.isfinite(self.write_latency)]
+        ok = np.isfinite(self.write_latency)
+        return self.wait if ok.all() else self.wait[ok]
 
-    @cached_property
-    def _sorted_wait(self) -> np.ndarray:
-        return np.sort(self._committed)
 
     def staleness(self, t: float | Iterable[float], *, k: int = 1) -> pd.DataFrame:
         """The t-visibility curve: P(consistent) at each ``t``, with Wilson 95 % CIs.
@@ -158,12 +210,7 @@ class WarsTrials:
         ts = _check_times(t)
         check_int(k, "k", "staleness", low=1)
         committed = self._committed
-        # Count trials with wait <= t for every t in one pass (no sort needed).
-        order = np.argsort(ts, kind="stable")
-        bins = np.searchsorted(ts[order], committed, side="left")
-        counts = np.cumsum(np.bincount(bins, minlength=ts.size + 1))[: ts.size]
-        hits = np.empty(ts.size, dtype=np.int64)
-        hits[order] = counts
+        hits = _count_at_most(committed, ts)
         m = committed.size
         p = hits / m if m else np.full(ts.size, np.nan)
         lo, hi = wilson(hits, m)
@@ -185,7 +232,7 @@ class WarsTrials:
             check_float(x, "p", "t_visibility", low=0.0, high=1.0, low_open=True, high_open=True)
         check_int(k, "k", "t_visibility", low=1)
         level = 1 - (1 - targets) ** (1 / k)
-        q, lo, hi = quantile_ci(self._sorted_wait, level)
+        q, lo, hi = quantile_ci(self._committed, level)
         clip = np.maximum  # waits below zero mean "already consistent at t = 0"
         return pd.DataFrame(
             {
@@ -193,7 +240,7 @@ class WarsTrials:
                 "t": clip(q, 0.0),
                 "ci_low": clip(lo, 0.0),
                 "ci_high": clip(hi, 0.0),
-                "trials": self._sorted_wait.size,
+                "trials": self._committed.size,
             }
         )
 
@@ -204,13 +251,35 @@ class WarsTrials:
             check_float(x, "q", "latency_percentiles", low=0.0, high=100.0)
         rows = []
         for op, values in (("read", self.read_latency), ("write", self.write_latency)):
-            s = np.sort(values)
-            est, lo, hi = quantile_ci(s, qs / 100)
+            est, lo, hi = quantile_ci(values, qs / 100)
             for i, qq in enumerate(qs):
-                rows.append((op, qq, est[i], lo[i], hi[i], s.size))
+                rows.append((op, qq, est[i], lo[i], hi[i], values.size))
         return pd.DataFrame(
             rows, columns=["operation", "percentile", "latency_ms", "ci_low", "ci_high", "trials"]
         )
+
+
+def _count_at_most(values: np.ndarray, ts: np.ndarray) -> np.ndarray:
+    """For every t in ``ts``, the number of ``values <= t`` (one pass, no sort)."""
+    order = np.argsort(ts, kind="stable")
+    grid = ts[order]
+    m = grid.size
+    step = (grid[-1] - grid[0]) / (m - 1) if m > 1 else 0.0
+    if m > 2 and step > 0 and np.allclose(np.diff(grid), step, rtol=1e-9, atol=0):
+        # Evenly spaced t: the bin is arithmetic, then corrected by exact comparisons.
+        with np.errstate(invalid="ignore", over="ignore"):
+            pos = np.clip(np.ceil((values - grid[0]) / step), 0, m)
+        pos = np.nan_to_num(pos, nan=m).astype(np.intp)
+        below = pos > 0
+        pos[below & (values <= grid[np.maximum(pos - 1, 0)])] -= 1
+        inside = pos < m
+        pos[inside & (values > grid[np.minimum(pos, m - 1)])] += 1
+    else:
+        pos = np.searchsorted(grid, values, side="left")
+    counts = np.cumsum(np.bincount(pos, minlength=m + 1))[:m]
+    hits = np.empty(m, dtype=np.int64)
+    hits[order] = counts
+    return hits
 
 
 def _check_times(t: float | Iterable[float]) -> np.ndarray:

@@ -1,0 +1,5 @@
+"""Dashboards: controls -> one pure compute call -> redraw in place."""
+
+from replab.widgets.quorum import QuorumExplorer, QuorumView, compute_quorum_view
+
+__all__ = ["QuorumExplorer", "QuorumView", "compute_quorum_view"]

@@ -1,0 +1,218 @@
+"""The quorum explorer: n, r, w, a latency profile and t, against staleness and availability.
+
+``compute_quorum_view`` is the pure computation; ``QuorumExplorer`` only wires widgets to it
+and updates existing matplotlib artists, so a slider move does not rebuild the figure.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import traceback
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from replab.latency import profile_names
+from replab.plots import plot_quorum_heatmap
+from replab.quorum import availability, quorum_grid, simulate_wars
+
+__all__ = ["QuorumView", "compute_quorum_view", "QuorumExplorer"]
+
+P_FAIL_AXIS = np.linspace(0.0, 0.5, 51)
+
+
+@dataclass(frozen=True)
+class QuorumView:
+    """Everything the explorer shows for one setting of the controls."""
+
+    curve: pd.DataFrame
+    t_visibility: pd.DataFrame
+    latency: pd.DataFrame
+    availability: pd.DataFrame
+    grid: pd.DataFrame
+
+
+@lru_cache(maxsize=64)
+def _grid(n: int, latency: str, t: float, p_fail: float, trials: int, seed: int) -> pd.DataFrame:
+    # The heatmaps do not depend on r and w: moving those sliders reuses this.
+    return quorum_grid(n, latency, t, p_fail=p_fail, trials=trials, seed=seed)
+
+
+def compute_quorum_view(
+    n: int, r: int, w: int, latency: str, *, t_max: float = 20.0, t_heatmap: float = 1.0,
+    p_fail: float = 0.05, trials: int = 100_000, grid_trials: int = 20_000, seed: int = 0,
+) -> QuorumView:
+    """The pure computation behind the explorer (cached for the (r, w) heatmaps)."""
+    res = simulate_wars(n, r, w, latency, trials=trials, seed=seed)
+    ts = np.linspace(0.0, t_max, 201)
+    return QuorumView(
+        curve=res.staleness(ts),
+        t_visibility=res.t_visibility([0.99, 0.999]),
+        latency=res.latency_percentiles([50, 99, 99.9]),
+        availability=availability(n, r, w, P_FAIL_AXIS),
+        grid=_grid(n, latency, float(t_heatmap), float(p_fail), grid_trials, seed),
+    )
+
+
+def _png(fig: Figure, dpi: int) -> bytes:
+    # Rendering the PNG ourselves (no tight bbox, one pass) and swapping it into an Image
+    # widget updates the picture in place, without clearing and re-displaying an output.
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+def _summary(view: QuorumView) -> str:
+    lines = ["<b>time to reach P(consistent)</b>"]
+    for row in view.t_visibility.itertuples():
+        lines.append(f"{row.p_target:.1%}: {row.t:.3g} ms [{row.ci_low:.3g}, {row.ci_high:.3g}]")
+    lines.append("<b>latency (ms)</b>")
+    for op, sub in view.latency.groupby("operation", sort=False):
+        cells = ", ".join(f"p{q:g} {v:.3g}" for q, v in zip(sub.percentile, sub.latency_ms,
+                                                             strict=True))
+        lines.append(f"{op}: {cells}")
+    return "<br>".join(lines)
+
+
+class QuorumExplorer:
+    """Sliders for n, r, w, profile, t range and p_fail; plots redrawn in place.
+
+    ``explorer.widget`` is the box to display; ``explorer.result`` the last
+    :class:`QuorumView`; ``explorer.last_update_ms`` how long the last redraw took.
+    """
+
+    def __init__(self, *, n: int = 3, r: int = 1, w: int = 1, profile: str = "LNKD-SSD",
+                 t_max: float = 20.0, p_fail: float = 0.05, trials: int = 100_000,
+                 grid_trials: int = 20_000, seed: int = 0, dpi: int = 80) -> None:
+        self.trials, self.grid_trials, self.seed, self.dpi = trials, grid_trials, seed, dpi
+        style = {"description_width": "80px"}
+        self.n = widgets.IntSlider(n, min=1, max=9, description="n", style=style)
+        self.r = widgets.IntSlider(r, min=1, max=n, description="r", style=style)
+        self.w = widgets.IntSlider(w, min=1, max=n, description="w", style=style)
+        self.profile = widgets.Dropdown(options=profile_names(), value=profile.upper(),
+                                  description="profile", style=style)
+        self.t_max = widgets.FloatLogSlider(t_max, base=10, min=0, max=4,
+                                            description="t max (ms)",
+                                      style=style, continuous_update=False)
+        self.p_fail = widgets.FloatSlider(p_fail, min=0.0, max=0.5, step=0.01,
+                                    description="P(node down)", style=style)
+        self.status = widgets.HTML()
+        self.summary = widgets.HTML()
+        self.image = widgets.Image(format="png")
+        self.heat_image = widgets.Image(format="png")
+        self.errors = widgets.Output()
+        self.result: QuorumView | None = None
+        self.last_update_ms = float("nan")
+        self._build_figure()
+        self.n.observe(self._on_n, names="value")
+        for ctl in (self.r, self.w, self.profile, self.t_max, self.p_fail):
+            ctl.observe(lambda _change: self.update(), names="value")
+        left = widgets.VBox([self.n, self.r, self.w])
+        right = widgets.VBox([self.profile, self.t_max, self.p_fail])
+        controls = widgets.HBox([left, right, self.summary])
+        self.widget = widgets.VBox([controls, self.status, self.image, self.heat_image,
+                                    self.errors])
+        self.update()
+
+    def _build_figure(self) -> None:
+        with plt.ioff():
+            self.fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+            self.fig_heat, heat_axes = plt.subplots(1, 2, figsize=(10, 3.8))
+        self.ax_curve, self.ax_lat, self.ax_av = axes
+        self.ax_heat_stale, self.ax_heat_av = heat_axes
+        (self.curve_line,) = self.ax_curve.plot([], [], color="#1f77b4")
+        self.curve_band = None
+        self.ax_curve.set(xlabel="t after commit (ms)", ylabel="P(consistent read)",
+                          title="t-visibility (95 % CI band)")
+        self.ax_curve.grid(True, alpha=0.3)
+        self.lat_bars = self.ax_lat.bar(np.arange(6), np.zeros(6),
+                                        color=["#1f77b4"] * 3 + ["#d62728"] * 3)
+        self.ax_lat.set_xticks(np.arange(6), ["r p50", "r p99", "r p99.9",
+                                              "w p50", "w p99", "w p99.9"])
+        self.ax_lat.set(ylabel="latency (ms)", title="read / write latency")
+        self.av_lines = [self.ax_av.plot(P_FAIL_AXIS, np.zeros_like(P_FAIL_AXIS), label=k)[0]
+                         for k in ("read", "write")]
+        self.av_marker = self.ax_av.axvline(0.0, color="grey", ls="--")
+        self.ax_av.set(xlabel="P(node down)", ylabel="P(quorum available)",
+                       title="availability", ylim=(-0.02, 1.02))
+        self.ax_av.legend()
+        self.fig.tight_layout()
+        self._heat_key: tuple[Any, ...] | None = None
+
+    def _on_n(self, change: dict[str, Any]) -> None:
+        n = change["new"]
+        with self.r.hold_trait_notifications(), self.w.hold_trait_notifications():
+            self.r.max = self.w.max = n
+        self.update()
+
+    def update(self) -> None:
+        """Recompute for the current controls and redraw the existing artists."""
+        start = time.perf_counter()
+        try:
+            view = compute_quorum_view(
+                self.n.value, self.r.value, self.w.value, self.profile.value,
+                t_max=self.t_max.value, p_fail=self.p_fail.value, trials=self.trials,
+                grid_trials=self.grid_trials, seed=self.seed,
+            )
+            self._redraw(view)
+            self.image.value = _png(self.fig, self.dpi)
+            self.result = view
+            self.errors.outputs = ()
+        except Exception:  # shown in the dashboard instead of lost in a callback
+            self.errors.outputs = ()
+            self.errors.append_stdout(traceback.format_exc())
+            return
+        self.last_update_ms = (time.perf_counter() - start) * 1e3
+        tv = view.t_visibility.iloc[-1]  # the 99.9 % target
+        self.status.value = (
+            f"n={self.n.value} r={self.r.value} w={self.w.value} ({self.profile.value}): "
+            f"P(consistent at t=0) = {view.curve.p_consistent.iloc[0]:.4f}; "
+            f"99.9 % consistent after {tv.t:.3g} ms [{tv.ci_low:.3g}, {tv.ci_high:.3g}]; "
+            f"updated in {self.last_update_ms:.0f} ms"
+        )
+
+    def _redraw(self, view: QuorumView) -> None:
+        c = view.curve
+        self.curve_line.set_data(c.t, c.p_consistent)
+        if self.curve_band is not None:
+            self.curve_band.remove()
+        self.curve_band = self.ax_curve.fill_between(c.t, c.ci_low, c.ci_high, alpha=0.25,
+                                                     color="#1f77b4", linewidth=0)
+        self.ax_curve.set_xlim(0, float(c.t.iloc[-1]))
+        low = float(min(c.ci_low.min(), 0.98))
+        self.ax_curve.set_ylim(low - 0.01 * (1 - low), 1.0 + 0.02 * (1 - low))
+        heights = list(view.latency.latency_ms)
+        for bar, h in zip(self.lat_bars, heights, strict=True):
+            bar.set_height(h)
+        self.ax_lat.set_ylim(0, max(heights) * 1.15)
+        for line, col in zip(self.av_lines, ["p_read_available", "p_write_available"],
+                             strict=True):
+            line.set_ydata(view.availability[col])
+        self.av_marker.set_xdata([self.p_fail.value])
+        self.summary.value = _summary(view)
+        self._redraw_heatmaps(view.grid)
+
+    def _redraw_heatmaps(self, grid: pd.DataFrame) -> None:
+        key = (self.n.value, self.profile.value, self.p_fail.value)
+        if key == self._heat_key:
+            return
+        self._heat_key = key
+        for ax in (self.ax_heat_stale, self.ax_heat_av):
+            for im in ax.images:
+                if im.colorbar is not None:
+                    im.colorbar.remove()
+            ax.clear()
+        plot_quorum_heatmap(grid, "p_stale", self.ax_heat_stale, cmap="magma_r",
+                            vmax=max(float(grid.p_stale.max()), 1e-3))
+        self.ax_heat_stale.set_title("P(stale read) at t = 1 ms")
+        plot_quorum_heatmap(grid, "p_both_available", self.ax_heat_av, cmap="viridis")
+        self.ax_heat_av.set_title(f"P(read and write quorum up), p_fail={self.p_fail.value:g}")
+        self.fig_heat.tight_layout()
+        self.heat_image.value = _png(self.fig_heat, self.dpi)

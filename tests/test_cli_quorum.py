@@ -1,0 +1,122 @@
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from replab.cli import main
+from replab.quorum import availability, staleness
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_staleness_json_round_trip_matches_python(capsys):
+    code, out, err = run(capsys, "staleness", "--n", "3", "--r", "1", "--w", "1",
+                         "--profile", "LNKD-DISK", "--t", "0", "10", "--trials", "5000",
+                         "--seed", "4", "--format", "json")
+    assert code == 0 and err == ""
+    got = pd.DataFrame(json.loads(out))
+    want = staleness(3, 1, 1, "LNKD-DISK", [0, 10], trials=5000, seed=4)
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+
+
+def test_staleness_csv_with_spec_and_k(capsys):
+    code, out, _ = run(capsys, "staleness", "--n", "3", "--r", "1", "--w", "1",
+                       "--latency", "5+exp:0.1", "--t", "1", "--k", "2", "--trials", "2000",
+                       "--seed", "1", "--format", "csv")
+    assert code == 0
+    lines = out.strip().splitlines()
+    assert lines[0] == "t,p_consistent,ci_low,ci_high,trials"
+    assert len(lines) == 2
+
+
+def test_staleness_table_default_times(capsys):
+    code, out, _ = run(capsys, "staleness", "--n", "3", "--r", "2", "--w", "2",
+                       "--profile", "ymmr", "--trials", "1000", "--seed", "1")
+    assert code == 0
+    assert "p_consistent" in out and len(out.strip().splitlines()) == 9
+
+
+def test_latency_and_t_visibility_and_availability(capsys):
+    code, out, _ = run(capsys, "latency", "--n", "3", "--r", "1", "--w", "2", "--profile",
+                       "WAN", "--q", "50", "99.9", "--trials", "2000", "--format", "json")
+    rows = json.loads(out)
+    assert code == 0 and [(r["operation"], r["percentile"]) for r in rows] == [
+        ("read", 50.0), ("read", 99.9), ("write", 50.0), ("write", 99.9)]
+    code, out, _ = run(capsys, "t-visibility", "--n", "3", "--r", "1", "--w", "1",
+                       "--profile", "LNKD-SSD", "--p", "0.999", "--trials", "5000",
+                       "--format", "json")
+    assert code == 0 and json.loads(out)[0]["p_target"] == 0.999
+    code, out, _ = run(capsys, "availability", "--n", "5", "--r", "3", "--w", "3",
+                       "--p-fail", "0.1", "--format", "json")
+    assert code == 0
+    assert json.loads(out)[0]["p_read_available"] == pytest.approx(
+        availability(5, 3, 3, 0.1).p_read_available[0])
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["staleness", "--n", "3", "--r", "4", "--w", "1", "--profile", "YMMR"],
+         "replab staleness: error: The 'r' parameter of QuorumConfig must be an int in "
+         "[1, n=3]. Got 4 instead."),
+        (["staleness", "--n", "0", "--r", "1", "--w", "1", "--profile", "YMMR"],
+         "replab staleness: error: The 'n' parameter of QuorumConfig must be an int in "
+         "[1, inf). Got 0 instead."),
+        (["staleness", "--n", "3", "--r", "1", "--w", "1", "--profile", "YMMR", "--t", "-2"],
+         "replab staleness: error: The 't' parameter must be a finite time >= 0 (ms). "
+         "Got -2.0 instead."),
+        (["staleness", "--n", "3", "--r", "1", "--w", "1", "--profile", "nope"],
+         "replab staleness: error: The 'profile' parameter must be one of LNKD-SSD, "
+         "LNKD-DISK, YMMR, WAN. Got 'nope' instead."),
+        (["availability", "--n", "3", "--r", "1", "--w", "1", "--p-fail", "nan"],
+         "replab availability: error: The 'p_fail' parameter of availability must be a "
+         "finite number in [0, 1]. Got nan instead."),
+        (["availability", "--n", "3", "--r", "1", "--w", "1", "--p-fail", "-0.1"],
+         "replab availability: error: The 'p_fail' parameter of availability must be a "
+         "finite number in [0, 1]. Got -0.1 instead."),
+        (["staleness", "--n", "3", "--r", "1", "--w", "1", "--profile", "YMMR",
+          "--trials", "-5"],
+         "replab staleness: error: The 'trials' parameter of simulate_wars must be an int "
+         "in [1, inf). Got -5 instead."),
+        (["staleness", "--n", "x", "--r", "1", "--w", "1", "--profile", "YMMR"],
+         "replab staleness: error: argument --n: invalid int value: 'x'"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(capsys, argv, message):
+    code = None
+    try:
+        code = main(argv)
+    except SystemExit as e:  # argparse errors exit directly
+        code = e.code
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert err == message + "\n"
+    assert out == ""
+
+
+def test_malformed_spec_is_one_line(capsys):
+    code, _, err = run(capsys, "staleness", "--n", "3", "--r", "1", "--w", "1",
+                       "--latency", "exp:abc")
+    assert code == 2
+    assert err.count("\n") == 1
+    assert "Got 'exp:abc' instead." in err
+
+
+def test_console_script_subprocess():
+    p = subprocess.run([sys.executable, "-m", "replab.cli", "staleness", "--n", "3", "--r",
+                        "9", "--w", "1", "--profile", "YMMR"], capture_output=True, text=True)
+    assert p.returncode == 2
+    assert p.stderr.strip().splitlines() == [
+        "replab staleness: error: The 'r' parameter of QuorumConfig must be an int in "
+        "[1, n=3]. Got 9 instead."]
+    assert "Traceback" not in p.stderr
+    ok = subprocess.run([sys.executable, "-m", "replab.cli", "availability", "--n", "3",
+                         "--r", "2", "--w", "2", "--p-fail", "0.5", "--format", "csv"],
+                        capture_output=True, text=True, check=True)
+    assert ok.stdout.splitlines()[1] == "0.5,0.5,0.5,0.5"

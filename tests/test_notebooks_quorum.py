@@ -1,0 +1,21 @@
+import re
+
+import pytest
+
+from tests.conftest import cell_text, run_notebook
+
+pytestmark = pytest.mark.timeout(900)
+
+
+def test_quorum_staleness_notebook_runs_and_times_sliders():
+    nb = run_notebook("01_quorum_staleness.ipynb",
+                      {"TRIALS": 20_000, "GRID_TRIALS": 2_000, "SLIDER_MOVES": 3})
+    text = cell_text(nb)
+    m = re.search(r"slider move -> redraw: median (\d+) ms", text)
+    assert m, text[:2000]
+
+
+def test_reproduce_pbs_notebook_runs():
+    nb = run_notebook("02_reproduce_pbs.ipynb", {"TRIALS": 20_000})
+    text = cell_text(nb)
+    assert "published numbers lie inside replab's 95 % CI" in text
