@@ -172,7 +172,9 @@ def random_faults(
     Rates are per second (per node for crashes, pauses and slowdowns; for the whole
     cluster for partitions). A crashed node restarts after an exponential downtime; a
     partition splits off one random node (symmetric) and heals after an exponential
-    time; crashes of a node that is already down are skipped.
+    time; a slowdown (delay spike) adds an exponential extra delay with mean
+    ``slow_extra_ms`` to the node's messages for an exponential time with mean
+    ``mean_slow_ms``.
     """
     rng = as_generator(seed)
     owner = "random_faults"
@@ -191,7 +193,8 @@ def random_faults(
             out.append(Fault(t, "pause", {"node": node,
                                           "duration_ms": float(rng.exponential(mean_pause_ms))}))
         for t in _arrivals(rng, slow_rate, duration_ms):
-            out.append(Fault(t, "slow", {"nodes": [node], "extra_ms": float(slow_extra_ms),
+            extra = float(rng.exponential(slow_extra_ms))
+            out.append(Fault(t, "slow", {"nodes": [node], "extra_ms": extra,
                                          "duration_ms": float(rng.exponential(mean_slow_ms))}))
     for t in _arrivals(rng, partition_rate, duration_ms):
         alone = nodes[int(rng.integers(len(nodes)))]

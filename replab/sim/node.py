@@ -55,7 +55,7 @@ class Node:
     """
 
     def __init__(self, network: Network, node_id: NodeId) -> None:
-        self.id = node_id
+        self.id: Any = node_id
         self.network = network
         self.sim = network.sim
         self.up = True
