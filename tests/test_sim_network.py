@@ -143,6 +143,15 @@ def test_link_override_both_ways():
         net.set_link(0, 1, loss=2.0)
 
 
+def test_lose_in_flight_drops_messages_of_a_crashed_sender():
+    for lose in (False, True):
+        sim, net, (a, b, _) = make(delay=10.0, lose_in_flight=lose)
+        a.send(1, "in flight")
+        sim.schedule(5.0, a.crash)
+        sim.run()
+        assert len(b.got) == (0 if lose else 1)
+
+
 def test_crash_drops_messages_timers_and_volatile_state():
     sim, net, (a, b, _) = make(delay=1.0)
     fired = []
@@ -332,6 +341,8 @@ def test_clients_timeouts_become_info_and_new_process():
     assert set(df[df.f == "write"].type) == {"invoke", "info"}
     assert set(df[df.f == "read"].type) == {"invoke", "fail"}
     assert df.process.nunique() > 2
+    busy = run_pool(write_rate=2000, read_rate=0, timeout_ms=1.0, work=5.0, users=2)
+    assert busy.abandoned["write"] > 0 and busy.abandoned["read"] == 0  # queued too long
     assert set(pool.process_user.values()) == {0, 1}
 
 

@@ -113,15 +113,18 @@ def summarize(cluster: Cluster, lag: pd.DataFrame) -> dict[str, Any]:
     final = cluster.replicas[cluster.controller.leader].log
     lost = lost_writes(h, final)
     reused, dangling = _external_ids(h, final)
-    wa_lo, wa_hi = wilson(len(w_ok), len(w))
+    gave_up = cluster.pool.abandoned
+    n_w, n_r = len(w) + gave_up["write"], len(r) + gave_up["read"]
+    wa_lo, wa_hi = wilson(len(w_ok), n_w)
     up_lag = lag[lag.up] if len(lag) else lag
     m: dict[str, Any] = {
         "writes": len(w), "writes_ok": len(w_ok), "writes_info": int((w.type == "info").sum()),
         "writes_fail": int((w.type == "fail").sum()),
-        "reads": len(r), "reads_ok": len(r_ok),
-        "write_availability": len(w_ok) / len(w) if len(w) else math.nan,
+        "writes_abandoned": gave_up["write"], "reads": len(r), "reads_ok": len(r_ok),
+        "reads_abandoned": gave_up["read"],
+        "write_availability": len(w_ok) / n_w if n_w else math.nan,
         "write_availability_ci_low": float(wa_lo), "write_availability_ci_high": float(wa_hi),
-        "read_availability": len(r_ok) / len(r) if len(r) else math.nan,
+        "read_availability": len(r_ok) / n_r if n_r else math.nan,
         "acked_writes_lost": len(lost),
         "acked_writes_lost_fraction": len(lost) / len(w_ok) if len(w_ok) else math.nan,
         "max_lag_ms": float(up_lag.time_behind_ms.max()) if len(up_lag) else 0.0,

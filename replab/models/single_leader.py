@@ -78,11 +78,13 @@ class SingleLeaderConfig:
 
     Replicas are ``0`` (the first leader) to ``followers``; the controller is ``"ctl"``;
     client sessions are ``"c0"``, ``"c1"``, ... Scenario knobs that are ``None`` are off.
-    ``lag`` is the delay of replica-to-replica messages, ``net_delay`` of all others.
+    ``lag`` is the delay of replica-to-replica messages, ``net_delay`` of all others; what
+    a node sent and is still on its way when it crashes is lost (it was in its buffers).
     ``read_from``: ``leader``, ``sticky`` (each session always reads the same replica)
     or ``random`` (any replica per read). ``lease_ms`` defaults to 0.75 *
-    ``failover_timeout_ms``. ``partition_at_ms`` cuts the first leader off from the
-    other replicas and the controller (not from clients) for ``partition_ms``.
+    ``failover_timeout_ms``. ``partition_at_ms`` cuts the first leader and the even
+    client sessions off from the other replicas, the controller and the odd sessions
+    for ``partition_ms``.
     ``spike_rate`` is delay spikes per second per replica, each adding an exponential
     extra delay (mean ``spike_ms``) for an exponential time (mean ``spike_duration_ms``).
     ``faults`` is any extra schedule of ``(time, action, args)``.
@@ -97,7 +99,7 @@ class SingleLeaderConfig:
     read_from: str = "leader"
     keys: int = 10
     key_dist: str = "uniform"
-    sessions: int = 4
+    sessions: int = 8
     devices_per_user: int = 1
     lag: str | Distribution = "2+exp:0.2"
     net_delay: str | Distribution = "0.5+exp:2"
@@ -187,7 +189,8 @@ class SingleLeaderResult:
     config : SingleLeaderConfig
     history : History -- every client operation (``version = epoch * 10**9 + lsn``;
         the lsn doubles as the row's auto-increment id).
-    metrics : dict -- flat: counts, ``write_availability`` (+ Wilson CI),
+    metrics : dict -- flat: counts, ``write_availability`` (acknowledged writes over
+        writes requested, including those abandoned in a session queue; + Wilson CI),
         ``acked_writes_lost``, lag, failovers, ``split_brain_writes``,
         ``external_id_conflicts``, latency percentiles ``write_p50_ms`` ...
     lag : DataFrame -- columns :data:`LAG_COLUMNS`, one row per follower per sample.
@@ -215,7 +218,8 @@ class Cluster:
         net_rng, client_rng, self.rng, fault_rng = spawn(seed, 4)
         self.sim = Simulation(seed=self.rng)
         self.network = Network(self.sim, delay=as_distribution(cfg.net_delay), loss=cfg.loss,
-                               fifo=cfg.fifo, rng=net_rng, trace=cfg.trace_messages)
+                               fifo=cfg.fifo, rng=net_rng, trace=cfg.trace_messages,
+                               lose_in_flight=True)
         self.lease_ms = cfg.lease_ms if cfg.lease_ms is not None else 0.75 * cfg.failover_timeout_ms
         self.replica_ids = list(range(cfg.followers + 1))
         n = cfg.followers + 1 + (cfg.add_follower_at_ms is not None)
@@ -274,9 +278,11 @@ class Cluster:
                 t = cfg.follower_crash_at_ms + cfg.follower_restart_after_ms
                 out.append(Fault(t, "restart", {"node": 1}))
         if cfg.partition_at_ms is not None:
-            rest = [*self.replica_ids[1:], CONTROLLER]
+            ids = self.pool.ids  # half of the clients stay with the old leader
+            side = [0, *ids[::2]]
+            rest = [*self.replica_ids[1:], CONTROLLER, *ids[1::2]]
             out.append(Fault(cfg.partition_at_ms, "partition",
-                             {"groups": [[0], rest], "duration_ms": cfg.partition_ms,
+                             {"groups": [side, rest], "duration_ms": cfg.partition_ms,
                               "name": "leader-cut-off"}))
         if cfg.pause_leader_at_ms is not None:
             out.append(Fault(cfg.pause_leader_at_ms, "pause",

@@ -5,7 +5,9 @@ A :class:`ClientPool` owns ``users * devices_per_user`` sessions, each a network
 ``write_rate + read_rate`` per second; each goes to a session chosen uniformly, is a read
 with probability ``read_rate / (write_rate + read_rate)`` and picks its key uniformly or
 from a Zipf law. A session runs one operation at a time (Jepsen's single-threaded
-process); arrivals while it is busy wait in its queue.
+process); arrivals while it is busy wait in its queue, and one that has waited
+longer than ``timeout_ms`` is abandoned without being sent (counted in
+:attr:`ClientPool.abandoned`, not in the history).
 
 The contract with a model is two message types. A session sends :class:`Request` to the
 node that ``route(session, f, key)`` names; the model answers with :class:`Response`
@@ -134,21 +136,24 @@ class Session(Node):
         self.user, self.device = user, device
         self.process = index
         self.hint: Any = None
-        self.queue: deque[tuple[str, str, Any]] = deque()
+        self.queue: deque[tuple[str, str, Any, float]] = deque()
         self.current: tuple[int, str, str, Any] | None = None
         self._timer: Any = None
 
     def submit(self, f: str, key: str, value: Any) -> None:
         """Queue an operation; start it at once if the session is idle."""
-        self.queue.append((f, key, value))
+        self.queue.append((f, key, value, self.sim.now))
         if self.current is None:
             self._next()
 
     def _next(self) -> None:
+        pool = self.pool
+        oldest = self.sim.now - pool.workload.timeout_ms
+        while self.queue and self.queue[0][3] < oldest:
+            pool.abandoned[self.queue.popleft()[0]] += 1
         if not self.queue:
             return
-        f, key, value = self.queue.popleft()
-        pool = self.pool
+        f, key, value, _ = self.queue.popleft()
         pool._op_ids += 1
         op_id = pool._op_ids
         self.current = (op_id, f, key, value)
@@ -230,6 +235,8 @@ class ClientPool:
         self._cdf = np.cumsum(key_probabilities(workload.keys, workload.key_dist,
                                                 workload.zipf_s))
         self._batch: list[tuple[float, int, bool, int]] = []
+        #: Operations given up while still queued in their session, by ``f``.
+        self.abandoned = {"read": 0, "write": 0}
 
     @property
     def ids(self) -> list[str]:

@@ -107,6 +107,9 @@ class Network:
         network its own stream so that changing the workload does not shift delays.
     trace : bool
         Record every message (send time, arrival time, outcome) for timelines.
+    lose_in_flight : bool
+        When a node crashes, the messages it sent that have not arrived yet are lost
+        too (they were still in its send buffers). Off: they arrive as sent.
     """
 
     def __init__(
@@ -119,8 +122,10 @@ class Network:
         fifo: bool = False,
         rng: np.random.Generator | None = None,
         trace: bool = False,
+        lose_in_flight: bool = False,
     ) -> None:
         self.sim = sim
+        self.lose_in_flight = check_bool(lose_in_flight, "lose_in_flight", "Network")
         self.rng = sim.rng if rng is None else rng
         self.nodes: dict[NodeId, Node] = {}
         self.trace = check_bool(trace, "trace", "Network")
@@ -257,15 +262,21 @@ class Network:
                 if src in nodes or dst in nodes:
                     delay += extra
         arrival = now + delay
+        sender = self.nodes.get(src)
+        incarnation = sender.incarnation if sender is not None else 0
         if fifo:
             last = self._last_arrival.get((src, dst), 0.0)
             if arrival < last:
                 arrival = last  # equal times keep scheduling order, hence FIFO
             self._last_arrival[(src, dst)] = arrival
-        self.sim.schedule_at(arrival, self._arrive, src, dst, msg, now)
+        self.sim.schedule_at(arrival, self._arrive, src, dst, msg, now, incarnation)
 
-    def _arrive(self, src: NodeId, dst: NodeId, msg: Any, sent_at: float) -> None:
+    def _arrive(self, src: NodeId, dst: NodeId, msg: Any, sent_at: float,
+                incarnation: int) -> None:
         node = self.nodes.get(dst)
+        if self.lose_in_flight and incarnation != self.nodes[src].incarnation:
+            self._drop(src, dst, msg, "sender crashed", sent_at)
+            return
         if self._blocked and (src, dst) in self._blocked:
             self._drop(src, dst, msg, "partitioned", sent_at)
             return
