@@ -330,6 +330,7 @@ def test_clients_record_invoke_then_completion_per_session():
     assert writes.value.is_unique
     assert abs(len(writes) / 2.0 - 200) < 40 and set(df.key) <= {f"k{i}" for i in range(5)}
     for _, ops in df.groupby("process"):  # one operation at a time per process
+        assert len(ops) % 2 == 0
         assert (ops.type.values[::2] == "invoke").all() and (ops.type.values[1::2] == "ok").all()
     ok = df[df.type == "ok"]
     assert ok.time.min() >= 2.0  # 0.5 + 1 + 0.5 round trip
@@ -341,6 +342,9 @@ def test_clients_timeouts_become_info_and_new_process():
     assert set(df[df.f == "write"].type) == {"invoke", "info"}
     assert set(df[df.f == "read"].type) == {"invoke", "fail"}
     assert df.process.nunique() > 2
+    for _, ops in df.groupby("process"):  # a process ends with its info
+        types = ops.type.tolist()
+        assert types[::2] == ["invoke"] * (len(types) // 2) and "info" not in types[1:-1]
     busy = run_pool(write_rate=2000, read_rate=0, timeout_ms=1.0, work=5.0, users=2)
     assert busy.abandoned["write"] > 0 and busy.abandoned["read"] == 0  # queued too long
     assert set(pool.process_user.values()) == {0, 1}

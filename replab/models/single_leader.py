@@ -351,9 +351,11 @@ class Cluster:
         return float(ends.min() - t0) if len(ends) else math.nan
 
     def run(self) -> SingleLeaderResult:
-        """Run to the end (clients stop at ``duration_ms``; stragglers get their timeout)."""
+        """Run to the end: arrivals stop at ``duration_ms``; every operation then completes
+        (a queued one starts within the client timeout or is abandoned, and a started
+        one ends within it), so the history has no pending operation."""
         self.pool.start()
-        self.sim.run(until=self.config.duration_ms + self.config.client_timeout_ms + 1.0)
+        self.sim.run(until=self.config.duration_ms + 2 * self.config.client_timeout_ms + 1.0)
         lag = self.sampler.frame()
         final = self.replicas[self.controller.leader].log
         return SingleLeaderResult(

@@ -181,17 +181,19 @@ class Session(Node):
             return
         self.hint = None
         if self.current[1] == "write":
-            self._complete("info", self.current[3], None, None)
-            self.process = self.pool._new_process(self.user)
+            self._complete("info", self.current[3], None, None, retire=True)
         else:
             self._complete("fail", None, None, None)
 
-    def _complete(self, type_: str, value: Any, version: int | None, node: Any) -> None:
+    def _complete(self, type_: str, value: Any, version: int | None, node: Any,
+                  retire: bool = False) -> None:
         assert self.current is not None
         _, f, key, _ = self.current
         self.pool.history.record(self.sim.now, self.process, type_, f, key, value,
                                  version=version, node=node)
         self.current = None
+        if retire:  # an unknown outcome ends the process (Jepsen); a new one continues
+            self.process = self.pool._new_process(self.user)
         self._next()
 
 
