@@ -1,5 +1,6 @@
 """Replication models built on the simulator (``replab.sim``)."""
 
+from replab.models._leader_sweeps import failover_tradeoff, sweep_single_leader
 from replab.models.single_leader import (
     SingleLeaderConfig,
     SingleLeaderResult,
@@ -12,4 +13,6 @@ __all__ = [
     "SingleLeaderResult",
     "build_single_leader",
     "simulate_single_leader",
+    "sweep_single_leader",
+    "failover_tradeoff",
 ]
