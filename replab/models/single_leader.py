@@ -31,7 +31,13 @@ from replab.history import History
 from replab.latency import Distribution
 from replab.models._leader_controller import Controller
 from replab.models._leader_log import VERSION_EPOCH, epoch_of, lsn_of, version_of
-from replab.models._leader_metrics import LAG_COLUMNS, LagSampler, lost_writes, summarize
+from replab.models._leader_metrics import (
+    LAG_COLUMNS,
+    LagSampler,
+    lost_writes,
+    op_latencies,
+    summarize,
+)
 from replab.models._leader_replica import CONTROLLER, Replica
 from replab.rng import SeedLike, spawn
 from replab.sim import (
@@ -61,6 +67,7 @@ __all__ = [
     "lsn_of",
     "epoch_of",
     "lost_writes",
+    "op_latencies",
 ]
 
 MODES = ("async", "sync", "semi-sync")
