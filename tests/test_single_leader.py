@@ -127,7 +127,7 @@ def test_sync_mode_blocks_writes_while_a_follower_is_down():
     assert res_async.metrics["write_availability"] == 1.0
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 10_000), st.floats(0.5, 3.0), st.floats(0.0, 2.0), st.booleans())
 def test_random_faults_never_break_sync_durability(seed, crash_rate, partition_rate, fencing):
     faults = random_faults([0, 1, 2], 1200.0, seed=seed, crash_rate=crash_rate,
