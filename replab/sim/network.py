@@ -262,8 +262,10 @@ class Network:
                 if src in nodes or dst in nodes:
                     delay += extra
         arrival = now + delay
-        sender = self.nodes.get(src)
-        incarnation = sender.incarnation if sender is not None else 0
+        incarnation = 0
+        if self.lose_in_flight:
+            sender = self.nodes.get(src)
+            incarnation = sender.incarnation if sender is not None else 0
         if fifo:
             last = self._last_arrival.get((src, dst), 0.0)
             if arrival < last:

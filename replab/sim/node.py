@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 __all__ = ["Node"]
 
 NodeId = Hashable
+_HANDLERS: dict[tuple[type, type], Any] = {}  # (node class, message class) -> handler
+_UNKNOWN = object()
 
 
 class Node:
@@ -86,11 +88,14 @@ class Node:
         if self.paused:
             self._held.append((self.deliver, (src, msg)))
             return
-        handler = getattr(self, "on_" + type(msg).__name__, None)
+        key = (type(self), type(msg))
+        handler = _HANDLERS.get(key, _UNKNOWN)
+        if handler is _UNKNOWN:  # first message of this type for this class: look it up
+            handler = _HANDLERS[key] = getattr(type(self), "on_" + type(msg).__name__, None)
         if handler is None:
             self.on_message(src, msg)
         else:
-            handler(src, msg)
+            handler(self, src, msg)
 
     def on_message(self, src: NodeId, msg: Any) -> None:
         """Fallback for message types without an ``on_<Type>`` handler."""
