@@ -4,10 +4,11 @@ Estimators (``replab.quorum``) and, built on the same vocabulary, simulations wh
 histories feed consistency checkers.
 """
 
-from replab import latency, quorum
+from replab import latency, models, quorum, sim
 from replab.errors import ConfigError, HistoryError, ReplabError
 from replab.history import History
 from replab.latency import as_wars, parse_spec, profile, profile_names
+from replab.models import SingleLeaderConfig, simulate_single_leader
 from replab.quorum import (
     availability,
     availability_correlated,
@@ -43,4 +44,8 @@ __all__ = [
     "availability",
     "availability_correlated",
     "sweep",
+    "sim",
+    "models",
+    "SingleLeaderConfig",
+    "simulate_single_leader",
 ]

@@ -1,0 +1,66 @@
+"""``replab simulate MODEL``: run one simulation, print its metrics, save its history.
+
+Models are registered in :data:`MODELS` (name -> (config class, run function)); the run
+function is called as ``run(config, seed=seed)`` and returns a result with ``.metrics``
+(a flat dict) and ``.history`` (a History). Adding a model is one line here.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from replab.cli._common import add_format, emit_metrics, parse_settings
+from replab.errors import ConfigError
+from replab.models import SingleLeaderConfig, simulate_single_leader
+
+__all__ = ["MODELS", "register", "run_simulate"]
+
+#: model name -> (config dataclass, run function)
+MODELS: dict[str, tuple[type, Callable[..., Any]]] = {
+    "single-leader": (SingleLeaderConfig, simulate_single_leader),
+}
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    config_cls, run = MODELS[args.model]
+    settings = parse_settings(args.set, config_cls, config_cls.__name__)
+    config = config_cls(**settings)
+    if args.history and not Path(args.history).resolve().parent.is_dir():
+        raise ConfigError(f"The '--history' option must name a file in an existing "
+                          f"directory. Got {args.history!r} instead.")
+    result = run(config, seed=args.seed)
+    if args.history:
+        try:
+            result.history.to_jsonl(args.history)
+        except OSError as e:
+            raise ConfigError(f"Cannot write the history to {args.history!r}: "
+                              f"{e.strerror}.") from None
+    emit_metrics(result.metrics, args.format)
+    return 0
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative int, got {text!r}")
+    return value
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("simulate", help="run a replication simulation (metrics + history)")
+    models = p.add_subparsers(dest="model", metavar="MODEL", parser_class=type(p))
+    models.required = True
+    for name, (config_cls, _) in MODELS.items():
+        m = models.add_parser(name, help=(config_cls.__doc__ or "").strip().splitlines()[0])
+        m.add_argument("--set", action="append", metavar="KEY=VALUE", default=[],
+                       help="a config setting, e.g. --set mode=sync (repeatable)")
+        m.add_argument("--seed", type=_nonneg_int, default=None, help="random seed")
+        m.add_argument("--history", metavar="PATH", help="write the history as JSONL")
+        add_format(m, ("table", "json"))
+        m.set_defaults(run=run_simulate)
