@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from replab.checks._prepare import as_prepared
+from replab.checks._prepare import as_prepared, gc_paused
 from replab.checks.causal import consistent_prefix
 from replab.checks.result import CheckResult, results_frame
 from replab.checks.session import monotonic_reads, read_your_writes
@@ -50,6 +50,7 @@ CHECKS: dict[str, Callable[[Any], CheckResult]] = {
 }
 
 
+@gc_paused
 def check_history(history: Any, names: Sequence[str] | None = None) -> dict[str, CheckResult]:
     """Run checkers over a history.
 

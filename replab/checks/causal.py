@@ -30,6 +30,7 @@ from replab.checks._prepare import (
     Read,
     Write,
     as_prepared,
+    gc_paused,
     judge,
 )
 from replab.checks.result import (
@@ -54,6 +55,7 @@ class _Session:
         self.frontier: dict[Any, float] = {}
 
 
+@gc_paused
 def consistent_prefix(history: Any) -> CheckResult:
     """``consistent-prefix``: a read older than a write that preceded something already seen.
 
@@ -93,17 +95,18 @@ def consistent_prefix(history: Any) -> CheckResult:
     examples: list[dict[str, Any]] = []
 
     def advance(s: _Session, clock: np.ndarray) -> None:
-        ahead = np.flatnonzero(clock > s.past)
+        ahead = (clock > s.past).nonzero()[0]
         if ahead.size == 0:
             return
         fr = s.frontier
+        get = fr.get
+        past = s.past
         for q in ahead.tolist():
-            keys, ranks = wkeys[q], wranks[q]
-            for j in range(int(s.past[q]), int(clock[q])):
-                k, rank = keys[j], ranks[j]
-                if rank > fr.get(k, NEG):
+            a, b = int(past[q]), int(clock[q])
+            for k, rank in zip(wkeys[q][a:b], wranks[q][a:b], strict=True):
+                if rank > get(k, NEG):
                     fr[k] = rank
-        np.maximum(s.past, clock, out=s.past)
+        np.maximum(past, clock, out=past)
 
     for kind, obj in prep.timeline:
         s = sessions.get(obj.process)

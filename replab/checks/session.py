@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from replab.checks._prepare import RINV, ROK, WOK, Read, Write, as_prepared, judge
+from replab.checks._prepare import RINV, ROK, WOK, Read, Write, as_prepared, gc_paused, judge
 from replab.checks.result import (
     MAX_EXAMPLES,
     CheckResult,
@@ -22,6 +22,7 @@ from replab.checks.result import (
 __all__ = ["read_your_writes", "monotonic_reads"]
 
 
+@gc_paused
 def read_your_writes(history: Any) -> CheckResult:
     """``read-your-writes``: a session reads a version older than its own completed write.
 
@@ -43,18 +44,21 @@ def read_your_writes(history: Any) -> CheckResult:
         not examined. ``count`` the violations among them.
     """
     prep = as_prepared(history)
-    own: dict[tuple[Any, Any], Write] = {}
+    own: dict[Any, dict[Any, Write]] = {}  # process -> key -> newest own ok write
     count = examined = 0
     examples: list[dict[str, Any]] = []
     for kind, obj in prep.timeline:
         if kind == WOK:
             if obj.rank is not None:
-                sk = (obj.process, obj.key)
-                cur = own.get(sk)
+                mine = own.get(obj.process)
+                if mine is None:
+                    mine = own[obj.process] = {}
+                cur = mine.get(obj.key)
                 if cur is None or obj.rank > cur.rank:  # type: ignore[operator]
-                    own[sk] = obj
+                    mine[obj.key] = obj
         elif kind == RINV:
-            x = own.get((obj.process, obj.key))
+            mine = own.get(obj.process)
+            x = None if mine is None else mine.get(obj.key)
             verdict = 0 if x is None else judge(obj, x.rank)
             if verdict:
                 assert x is not None
@@ -70,6 +74,7 @@ def read_your_writes(history: Any) -> CheckResult:
     return make_result("read-your-writes", count, examined, examples)
 
 
+@gc_paused
 def monotonic_reads(history: Any) -> CheckResult:
     """``monotonic-reads``: a session reads a version older than one it already read.
 
@@ -92,18 +97,21 @@ def monotonic_reads(history: Any) -> CheckResult:
         satisfy the guarantee; ``count`` the violations among them.
     """
     prep = as_prepared(history)
-    seen: dict[tuple[Any, Any], Read] = {}
+    seen: dict[Any, dict[Any, Read]] = {}  # process -> key -> read of the newest version
     count = examined = 0
     examples: list[dict[str, Any]] = []
     for kind, obj in prep.timeline:
         if kind == ROK:
             if obj.top is not None:
-                sk = (obj.process, obj.key)
-                cur = seen.get(sk)
+                mine = seen.get(obj.process)
+                if mine is None:
+                    mine = seen[obj.process] = {}
+                cur = mine.get(obj.key)
                 if cur is None or obj.rank > cur.rank:
-                    seen[sk] = obj
+                    mine[obj.key] = obj
         elif kind == RINV:
-            before = seen.get((obj.process, obj.key))
+            mine = seen.get(obj.process)
+            before = None if mine is None else mine.get(obj.key)
             verdict = judge(obj, None if before is None else before.rank)
             if verdict:
                 examined += 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from replab.checks._prepare import RINV, WOK, Read, Write, as_prepared, judge
+from replab.checks._prepare import RINV, WOK, Read, Write, as_prepared, gc_paused, judge
 from replab.checks.result import (
     MAX_EXAMPLES,
     CheckResult,
@@ -22,6 +22,7 @@ from replab.checks.result import (
 __all__ = ["stale_read", "lost_write"]
 
 
+@gc_paused
 def stale_read(history: Any) -> CheckResult:
     """``stale-read``: a read older than the newest write that completed before it began.
 
@@ -81,6 +82,7 @@ def _older_example(prep: Any, r: Read, x: Any, why: str) -> dict[str, Any]:
     return example(prep, msg, [done_pos(x), r.inv, r.comp, done_pos(r.top)])
 
 
+@gc_paused
 def lost_write(history: Any) -> CheckResult:
     """``lost-write``: an acknowledged write that the key's final read shows was lost.
 
