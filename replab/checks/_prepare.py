@@ -40,11 +40,11 @@ from typing import Any, TypeVar
 from replab.history import History
 
 __all__ = ["Write", "Read", "Prepared", "prepare", "as_prepared", "judge", "gc_paused",
-           "WINV", "WOK", "RINV", "ROK", "NEG"]
+           "WINV", "WOK", "RINV", "ROK", "WEND", "NEG"]
 
 NEG = float("-inf")
 F = TypeVar("F", bound=Callable[..., Any])
-WINV, WOK, RINV, ROK = 0, 1, 2, 3
+WINV, WOK, RINV, ROK, WEND = 0, 1, 2, 3, 4  # WEND: a write completed as info
 
 
 class Write:
@@ -186,6 +186,8 @@ def _pair(prep: Prepared, at_pos: list[Any], pre: dict[int, Any]) -> None:
             _complete_write(w, op, ops[j], i)
             if w.status == "ok":
                 at_pos[i] = (WOK, w)
+            elif w.status == "info":
+                at_pos[i] = (WEND, w)
         elif op["type"] == "ok":  # an ok read
             r = Read(op["key"], p, j, i, op["value"])
             reads.append(r)

@@ -24,6 +24,7 @@ from replab.checks._prepare import (
     NEG,
     RINV,
     ROK,
+    WEND,
     WINV,
     WOK,
     Prepared,
@@ -62,7 +63,7 @@ def consistent_prefix(history: Any) -> CheckResult:
     A read of key ``k`` by session ``s`` violates consistent prefix when it returns a
     version older than some write ``x`` of ``k`` where ``x`` happened before a write ``y``
     that ``s`` has already observed: read in an earlier completed ``ok`` read, or written
-    by ``s`` itself in an earlier ``ok`` write (a session knows what it wrote and
+    by ``s`` itself in an earlier ``ok`` or ``info`` write (a session knows what it wrote and
     everything that preceded it). ``x`` is strictly before ``y``, so reading an older
     version than ``y`` itself is left to ``monotonic-reads`` and ``read-your-writes``.
     Happened-before is session order plus reads-from (a read of ``y`` follows ``y``), closed
@@ -128,13 +129,11 @@ def consistent_prefix(history: Any) -> CheckResult:
                 if s.know[q] < y.seq:
                     s.know[q] = y.seq
                 advance(s, clock)
-        elif kind == WINV:
+        elif kind == WINV:  # everything the session knows precedes it, it precedes the rest
             clocks[obj.id] = s.know
-        else:  # WOK: the session's own write is now part of what it has seen
+            s.know[col[obj.process]] = obj.seq
+        else:  # WOK/WEND: the session's own (ok or info) write is now something it has seen
             advance(s, clocks[obj.id])
-            q = col[obj.process]
-            if s.know[q] < obj.seq:
-                s.know[q] = obj.seq
     return make_result("consistent-prefix", count, examined, examples)
 
 
@@ -163,6 +162,6 @@ def _observation(prep: Prepared, r: Read, x: Write, qx: int,
             for y in obj.writes:
                 if clocks[y.id, qx] >= x.seq:
                     return obj.comp, y
-        elif kind == WOK and clocks[obj.id, qx] >= x.seq:
+        elif kind in (WOK, WEND) and clocks[obj.id, qx] >= x.seq:
             return obj.comp, obj
     raise AssertionError("a frontier entry without an observation")  # pragma: no cover

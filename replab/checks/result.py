@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,12 +89,22 @@ def done_pos(w: Write | None) -> int | None:
     return w.comp if w.comp is not None else w.inv
 
 
+def show_value(v: Any) -> str:
+    """A value as JSON text; ``null`` and ``[]`` read as "not found"."""
+    if v is None or v == []:
+        return "null (not found)"
+    try:
+        return json.dumps(v)
+    except (TypeError, ValueError):
+        return repr(v)
+
+
 def describe_read(r: Read) -> str:
-    """``process P read key K at op I and got V``, for messages."""
-    return f"process {r.process!r} read key {r.key!r} and got {r.raw!r}"
+    """``process P read key K and got V``, for messages."""
+    return f"process {r.process!r} read key {r.key!r} and got {show_value(r.raw)}"
 
 
 def describe_write(w: Write) -> str:
-    """``the write of V to K by P``, with its version when it has one."""
+    """``the write of V by process P``, with its version when it has one."""
     v = "" if w.version is None else f" (version {w.version})"
-    return f"the write of {w.value!r}{v} by process {w.process!r}"
+    return f"the write of {show_value(w.value)}{v} by process {w.process!r}"

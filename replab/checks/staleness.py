@@ -17,6 +17,7 @@ from replab.checks.result import (
     done_pos,
     example,
     make_result,
+    show_value,
 )
 
 __all__ = ["stale_read", "lost_write"]
@@ -138,7 +139,7 @@ def _done_ok(y: Write) -> float:
 
 
 def _lost_example(prep: Any, w: Write, r: Read) -> dict[str, Any]:
-    got = (f"got {r.raw!r}, written before it was invoked" if r.writes
+    got = (f"got {show_value(r.raw)}, written before it was invoked" if r.writes
            else "found nothing")
     msg = f"{describe_write(w)} to key {w.key!r} was acknowledged, but the final read {got}"
     return example(prep, msg, [w.inv, w.comp, r.inv, r.comp, *(done_pos(y) for y in r.writes)])
