@@ -186,10 +186,8 @@ def _ranks(pairs: list[dict[str, Any]]) -> dict[tuple[str, Any], tuple[dict, Any
     versioned = {p["key"] for p in writes if p["version"] is not None}
     out: dict[tuple[str, Any], tuple[dict, Any]] = {}
     for p in writes:
-        if p["key"] in versioned:
-            rank = p["version"]
-        else:
-            rank = p["comp"] if p["status"] == "ok" else None
+        ok_rank = p["comp"] if p["status"] == "ok" else None
+        rank = p["version"] if p["key"] in versioned else ok_rank
         out.setdefault((p["key"], p["value"]), (p, rank))
     return out
 
