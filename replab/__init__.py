@@ -4,7 +4,8 @@ Estimators (``replab.quorum``) and, built on the same vocabulary, simulations wh
 histories feed consistency checkers.
 """
 
-from replab import latency, quorum
+from replab import checks, latency, quorum
+from replab.checks import check_history
 from replab.errors import ConfigError, HistoryError, ReplabError
 from replab.history import History
 from replab.latency import as_wars, parse_spec, profile, profile_names
@@ -28,6 +29,8 @@ __all__ = [
     "ConfigError",
     "HistoryError",
     "History",
+    "checks",
+    "check_history",
     "latency",
     "quorum",
     "profile",

@@ -1,32 +1,6 @@
 """One pass over a history that every checker shares.
 
-Conventions (the checkers' docstrings refer to them):
-
-* **Real-time order** is the order of the operations in the history (their position), as
-  in Jepsen; ``time`` is carried along but never used to order operations. "Completed
-  before X was invoked" means "its completion comes earlier in the history than X's
-  invoke".
-* **Pairing**: a process has at most one outstanding operation; its completion is the next
-  ``ok``/``fail``/``info`` of that process. A completion whose process has no outstanding
-  invoke of the same ``f`` and ``key`` is taken as its own invoke (invoked and completed at
-  its own position); an invoke that is never completed (or that is followed by another
-  invoke of the same process) is *incomplete*: like ``info``, its outcome is unknown.
-* **Writes**: the value is the completion's ``value`` (the invoke's when the completion has
-  none); the version is the completion's ``version`` (else the invoke's). ``fail`` writes
-  did not happen and are dropped; ``info`` and incomplete writes may have happened.
-* **Version order** of a key: if any of its (non-failed) writes carries a ``version``, the
-  key is *versioned* and a write's rank is its version (writes of that key without one have
-  an unknown rank). Otherwise ok writes are ranked by the order in which they completed, and
-  ``info``/incomplete writes have an unknown rank: they may be observed, but they are never
-  used as the newer version of a violation, and a read that observes one is not judged when
-  its known values alone would make it a violation.
-* **Reads**: only ``ok`` reads are observations. ``null`` (or an empty list) is "not found",
-  older than every write. A list is a set of siblings, each observed. A value that no
-  (non-failed) write of the key wrote is of unknown rank. The read's rank is the largest
-  known rank it observed; it is *older than* a version ``X`` when that rank is below ``X``'s,
-  i.e. when none of its values is ``X`` or newer. Values are compared by equality (lists and
-  objects inside values by their JSON text). If two writes of a key share a value, the
-  first non-failed one is the one observed.
+The conventions it implements are documented in :mod:`replab.checks`.
 """
 
 from __future__ import annotations

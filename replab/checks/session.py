@@ -1,7 +1,7 @@
 """Session guarantees: ``read-your-writes`` and ``monotonic-reads``.
 
 A session is a ``process``. The conventions (pairing, version order, siblings, unknown
-outcomes) are those of :mod:`replab.checks._prepare`.
+outcomes) are those of :mod:`replab.checks`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Real-time checkers: ``stale-read`` and ``lost-write``.
 
 The conventions (pairing, version order, siblings, unknown outcomes) are those of
-:mod:`replab.checks._prepare`.
+:mod:`replab.checks`.
 """
 
 from __future__ import annotations
