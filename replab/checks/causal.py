@@ -48,11 +48,14 @@ __all__ = ["consistent_prefix"]
 
 
 class _Session:
-    __slots__ = ("know", "past", "frontier")
+    """``both`` holds the two clocks as rows so one ``np.maximum`` advances both."""
+
+    __slots__ = ("both", "know", "past", "frontier")
 
     def __init__(self, width: int) -> None:
-        self.know = np.zeros(width, dtype=np.int32)
-        self.past = np.zeros(width, dtype=np.int32)
+        self.both = np.zeros((2, width), dtype=np.int32)
+        self.know = self.both[0]  # views
+        self.past = self.both[1]
         self.frontier: dict[Any, float] = {}
 
 
@@ -88,6 +91,7 @@ def consistent_prefix(history: Any) -> CheckResult:
     clocks = np.zeros((len(prep.writes), width), dtype=np.int32)
     wkeys: list[list[Any]] = [[] for _ in range(width)]
     wranks: list[list[float]] = [[] for _ in range(width)]
+    wcol = [col[w.process] for w in prep.writes]
     for w in prep.writes:  # in invoke order, hence in each process's session order
         wkeys[col[w.process]].append(w.key)
         wranks[col[w.process]].append(NEG if w.rank is None else w.rank)
@@ -95,19 +99,21 @@ def consistent_prefix(history: Any) -> CheckResult:
     count = examined = 0
     examples: list[dict[str, Any]] = []
 
-    def advance(s: _Session, clock: np.ndarray) -> None:
-        ahead = (clock > s.past).nonzero()[0]
-        if ahead.size == 0:
-            return
-        fr = s.frontier
-        get = fr.get
+    def advance(s: _Session, clock: np.ndarray, both: bool) -> None:
+        """Merge a write's strict past into the session's (and, if ``both``, its knowledge)."""
         past = s.past
-        for q in ahead.tolist():
-            a, b = int(past[q]), int(clock[q])
-            for k, rank in zip(wkeys[q][a:b], wranks[q][a:b], strict=True):
-                if rank > get(k, NEG):
-                    fr[k] = rank
-        np.maximum(past, clock, out=past)
+        ahead = (clock > past).nonzero()[0]
+        if ahead.size:
+            fr = s.frontier
+            get = fr.get
+            for q in ahead.tolist():
+                a, b = int(past[q]), int(clock[q])
+                for k, rank in zip(wkeys[q][a:b], wranks[q][a:b], strict=True):
+                    if rank > get(k, NEG):
+                        fr[k] = rank
+            np.maximum(s.both if both else past, clock, out=s.both if both else past)
+        elif both:
+            np.maximum(s.know, clock, out=s.know)
 
     for kind, obj in prep.timeline:
         s = sessions.get(obj.process)
@@ -122,18 +128,17 @@ def consistent_prefix(history: Any) -> CheckResult:
                     if len(examples) < MAX_EXAMPLES:
                         examples.append(_example(prep, obj, s, clocks, col))
         elif kind == ROK:
+            know = s.know
             for y in obj.writes:
-                clock = clocks[y.id]
-                np.maximum(s.know, clock, out=s.know)
-                q = col[y.process]
-                if s.know[q] < y.seq:
-                    s.know[q] = y.seq
-                advance(s, clock)
+                advance(s, clocks[y.id], True)
+                q = wcol[y.id]
+                if know[q] < y.seq:
+                    know[q] = y.seq
         elif kind == WINV:  # everything the session knows precedes it, it precedes the rest
             clocks[obj.id] = s.know
-            s.know[col[obj.process]] = obj.seq
+            s.know[wcol[obj.id]] = obj.seq
         else:  # WOK/WEND: the session's own (ok or info) write is now something it has seen
-            advance(s, clocks[obj.id])
+            advance(s, clocks[obj.id], False)
     return make_result("consistent-prefix", count, examined, examples)
 
 
