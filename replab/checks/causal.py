@@ -89,12 +89,10 @@ def consistent_prefix(history: Any) -> CheckResult:
     col = {p: i for i, p in enumerate(dict.fromkeys(w.process for w in prep.writes))}
     width = len(col)
     clocks = np.zeros((len(prep.writes), width), dtype=np.int32)
-    wkeys: list[list[Any]] = [[] for _ in range(width)]
-    wranks: list[list[float]] = [[] for _ in range(width)]
+    by_writer: list[list[tuple[Any, float]]] = [[] for _ in range(width)]  # (key, rank)
     wcol = [col[w.process] for w in prep.writes]
     for w in prep.writes:  # in invoke order, hence in each process's session order
-        wkeys[col[w.process]].append(w.key)
-        wranks[col[w.process]].append(NEG if w.rank is None else w.rank)
+        by_writer[col[w.process]].append((w.key, NEG if w.rank is None else w.rank))
     sessions: dict[Any, _Session] = {}
     count = examined = 0
     examples: list[dict[str, Any]] = []
@@ -108,7 +106,7 @@ def consistent_prefix(history: Any) -> CheckResult:
             get = fr.get
             for q in ahead.tolist():
                 a, b = int(past[q]), int(clock[q])
-                for k, rank in zip(wkeys[q][a:b], wranks[q][a:b], strict=True):
+                for k, rank in by_writer[q][a:b]:
                     if rank > get(k, NEG):
                         fr[k] = rank
             np.maximum(s.both if both else past, clock, out=s.both if both else past)
