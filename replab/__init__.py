@@ -4,7 +4,8 @@ Estimators (``replab.quorum``) and, built on the same vocabulary, simulations wh
 histories feed consistency checkers.
 """
 
-from replab import latency, models, quorum, sim
+from replab import checks, latency, models, quorum, sim
+from replab.checks import check_history
 from replab.errors import ConfigError, HistoryError, ReplabError
 from replab.history import History
 from replab.latency import as_wars, parse_spec, profile, profile_names
@@ -29,6 +30,8 @@ __all__ = [
     "ConfigError",
     "HistoryError",
     "History",
+    "checks",
+    "check_history",
     "latency",
     "quorum",
     "profile",

@@ -123,7 +123,7 @@ class History:
     def read_jsonl(cls, path: str | Path) -> History:
         """Read a JSONL history; a malformed line raises HistoryError naming its number."""
         ops: list[dict[str, Any]] = []
-        with open(path, encoding="utf-8") as fh:
+        with open(path, "rb") as fh:
             for lineno, line in enumerate(fh, start=1):
                 if not line.strip():
                     continue
@@ -131,6 +131,8 @@ class History:
                     obj = json.loads(line)
                 except json.JSONDecodeError as e:
                     raise HistoryError(f"line {lineno}: not valid JSON ({e.msg})") from None
+                except UnicodeDecodeError:
+                    raise HistoryError(f"line {lineno}: not valid UTF-8 text") from None
                 op = _check_op(obj, f"line {lineno}")
                 if op["index"] is None:
                     op["index"] = len(ops)
