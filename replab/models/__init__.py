@@ -1,0 +1,1 @@
+"""Replication models: protocols built on the simulator, and their pure building blocks."""
