@@ -111,6 +111,10 @@ class VersionVector:
         """The entries as a plain dict."""
         return dict(self.entries)
 
+    def value(self) -> dict[str, int]:
+        """The entries as a plain dict (a version vector is itself a CRDT)."""
+        return self.as_dict()
+
     def get(self, replica: str) -> int:
         """The counter of ``replica`` (0 if absent)."""
         return self.as_dict().get(replica, 0)
