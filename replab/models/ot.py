@@ -6,8 +6,9 @@ property TP1::
 
     apply(apply(doc, a), transform(b, a)) == apply(apply(doc, b), transform(a, b))
 
-Two inserts at the same position are ordered by site id (the smaller site's character
-goes first); two deletes of the same character become one (the second is a :class:`Noop`).
+Two inserts at the same position are ordered by site id: the larger site's character goes
+first, as in the RGA sequence CRDT (whose larger ids come first), so both methods order
+such ties alike; two deletes of the same character become one (the second is a :class:`Noop`).
 
 TP1 suffices when one server orders all operations, as in Jupiter and Google Wave (and
 the ``ot.js`` client): the :class:`OTServer` transforms each incoming operation against
@@ -88,7 +89,7 @@ def apply_op(doc: D, op: Op) -> D:
 
 
 def transform(a: Op, b: Op) -> Op:
-    """``a`` rewritten to apply after the concurrent ``b`` (ties: smaller site first)."""
+    """``a`` rewritten to apply after the concurrent ``b`` (ties: larger site first)."""
     if isinstance(a, Noop) or isinstance(b, Noop):
         return a
     if isinstance(b, Insert):
@@ -96,7 +97,7 @@ def transform(a: Op, b: Op) -> Op:
             if a.site == b.site:
                 raise fail("site", "transform", "different sites for concurrent inserts",
                            a.site)
-            first = a.pos < b.pos or (a.pos == b.pos and a.site < b.site)
+            first = a.pos < b.pos or (a.pos == b.pos and a.site > b.site)
             return a if first else replace(a, pos=a.pos + 1)
         return a if a.pos < b.pos else replace(a, pos=a.pos + 1)
     # b is a Delete.
