@@ -226,7 +226,8 @@ def test_same_seed_same_session_also_in_a_subprocess():
     pd.testing.assert_frame_equal(a.log, b.log)
     assert edit_session(3, 6, method="ot", seed=12).log.time.tolist() != a.log.time.tolist()
     code = ("from replab.models.collab import edit_session;"
-            "r = edit_session(3, 6, method='crdt', seed=11); print(r.texts[0], r.metrics['end_ms'])")
+            "r = edit_session(3, 6, method='crdt', seed=11);"
+            "print(r.texts[0], r.metrics['end_ms'])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     c = edit_session(3, 6, method="crdt", seed=11)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from replab.latency import Distribution
-from replab.models.ot import Delete, Insert, Op, OTClient, OTServer, apply_op
+from replab.models.ot import Delete, Insert, OTClient, OTServer, apply_op
 from replab.models.sequence import RGA, NodeId
 
 __all__ = ["Edit", "Net", "SITE_TYPES"]
@@ -84,7 +84,7 @@ class _Sites:
         self._count[site] += 1
         return f"{site}:{self._count[site]}"
 
-    def _local_op(self, doc: Tagged, e: Edit, wait: float = 0.0) -> Op:
+    def _local_op(self, doc: Tagged, e: Edit, wait: float = 0.0) -> Insert | Delete:
         """Turn an edit into an op on ``doc`` and log it."""
         n = len(doc)
         if e.delete and n:
@@ -199,7 +199,7 @@ class LockSites(_Sites):
     def edit(self, site: str, e: Edit) -> None:
         self.pending[site].append(e)
         if len(self.pending[site]) == 1:  # the first pending edit asks for the lock
-            self.net.send(site, SERVER, "request")
+            self.net.send(site, SERVER, ("request", ()))
 
     def _grant(self, site: str) -> None:
         self.holder = site
@@ -207,7 +207,7 @@ class LockSites(_Sites):
 
     def receive(self, dest: str, payload: Any) -> None:
         src, msg = payload
-        kind, doc = (msg, None) if msg == "request" else msg
+        kind, doc = msg
         if dest == SERVER and kind == "request":
             if self.holder is None:
                 self._grant(src)
