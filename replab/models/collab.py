@@ -15,6 +15,11 @@ random character). Messages take a random one-way delay, so edits cross in fligh
     Single-leader-like: a site must hold the document lock (granted by a server, with the
     current text) to edit; it applies its pending edits and releases. Sites wait.
 
+An OT client keeps one operation in flight per round trip to the server (``ot.js``
+composes its buffer into one operation; single-character operations cannot be composed
+here), so with fast typing over slow links OT needs many transforms and settles later
+(``end_ms``) than the CRDT, whose messages go out at once.
+
 Every run tracks each typed character by a uid, so a result can show that no edit was
 lost (``intention_ok``: the final text holds exactly the characters inserted and not
 deleted) besides ``converged`` (identical text everywhere).

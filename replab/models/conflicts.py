@@ -314,7 +314,7 @@ class ReplayResult:
 
     @property
     def lost_writes(self) -> int:
-        """Number of writes lost at the worst replica (the same everywhere if converged)."""
+        """Number of writes lost at the worst replica."""
         return max((sum(map(len, d.values())) for d in self.lost), default=0)
 
     def metrics(self) -> dict[str, Any]:
@@ -339,12 +339,10 @@ def _check_orders(orders: Sequence[Sequence[int]], n: int) -> list[list[int]]:
         raise fail("delivery_orders", "replay", allowed, orders)
     out = []
     for order in orders:
-        idx = [int(i) for i in order] if all(
-            isinstance(i, int | np.integer) and not isinstance(i, bool) for i in order
-        ) else None
-        if idx is None or set(idx) != set(range(n)):
+        ints = all(isinstance(i, int | np.integer) and not isinstance(i, bool) for i in order)
+        if not ints or {int(i) for i in order} != set(range(n)):
             raise fail("delivery_orders", "replay", allowed, list(order))
-        out.append(idx)
+        out.append([int(i) for i in order])
     return out
 
 
