@@ -25,7 +25,8 @@ __all__ = [
 ]
 
 FOLLOWER_COLUMNS = [
-    "follower", "joined", "joined_at_lsn", "records", "bytes_received", "changes", "conflicts",
+    "follower", "joined", "joined_at_lsn", "records", "bytes_received", "writes_applied",
+    "changes", "conflicts",
     "apply_errors", "rows", "divergent_rows", "missing_rows", "extra_rows", "changed_rows",
     "byte_identical", "apply_seconds", "apply_rate", "error",
 ]
@@ -43,7 +44,8 @@ class ReplogResult:
     metrics : dict
         Flat metrics (see :func:`simulate_replog`).
     followers : DataFrame
-        One row per follower, columns ``FOLLOWER_COLUMNS``; the follower built from a
+        One row per follower, columns ``FOLLOWER_COLUMNS``; ``changes`` counts what the
+        kind applies (statements, pages, or row changes). The follower built from a
         snapshot while writes continued is last, with ``joined`` True.
         ``byte_identical`` (physical kind only, else None) tells whether the follower's
         file equals the leader's database image byte for byte.
@@ -82,12 +84,13 @@ def _follower_row(run: Run, state: FollowerState, diff: pd.DataFrame, rows: int
         "follower": state.follower.name, "joined": state.joined,
         "joined_at_lsn": state.joined_at,
         "records": state.records, "bytes_received": state.bytes_received,
+        "writes_applied": state.writes,
         "changes": state.stats.changes, "conflicts": state.stats.conflicts,
         "apply_errors": state.errors, "rows": rows, "divergent_rows": n,
         "missing_rows": int(counts.get("missing", 0)), "extra_rows": int(counts.get("extra", 0)),
         "changed_rows": int(counts.get("changed", 0)),
         "byte_identical": _byte_identical(run, state), "apply_seconds": state.seconds,
-        "apply_rate": state.stats.changes / state.seconds if state.seconds else 0.0,
+        "apply_rate": state.writes / state.seconds if state.seconds else 0.0,
         "error": state.first_error,
     }
 
@@ -140,7 +143,7 @@ def _metrics(run: Run, f: pd.DataFrame, log: pd.DataFrame, rows: int) -> dict[st
         "records": len(log), "changes_applied": int(f["changes"].sum()),
         "apply_errors": int(f["apply_errors"].sum()), "conflicts": int(f["conflicts"].sum()),
         "apply_seconds": seconds,
-        "apply_rate": float(f["changes"].sum()) / seconds if seconds else 0.0,
+        "apply_rate": float(f["writes_applied"].sum()) / seconds if seconds else 0.0,
         "leader_seconds": run.leader_seconds,
         "leader_ms_per_write": 1000 * run.leader_seconds / writes if writes else 0.0,
         "leader_wal_bytes_per_write": wal_bytes / writes if writes else 0.0,
@@ -173,7 +176,8 @@ def simulate_replog(config: ReplogConfig | None = None, *, seed: SeedLike = None
         followers), ``divergent_followers``, ``divergent_fraction`` of the compared rows
         with Wilson ``ci_low``/``ci_high``, ``bytes_shipped`` (log payload),
         ``bytes_per_write``, ``records``, ``changes_applied``, ``apply_errors``,
-        ``conflicts``, ``apply_seconds``, ``apply_rate`` (changes applied per second),
+        ``conflicts``, ``apply_seconds``, ``apply_rate`` (client writes applied per second
+        of follower apply time),
         ``leader_seconds``, ``leader_ms_per_write``, ``leader_wal_bytes_per_write`` (what
         the leader itself writes, capture included), ``substitutions`` (statement-fixed),
         ``snapshot_lsn`` (-1 without one), ``snapshot_commits_during``,

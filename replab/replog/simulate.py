@@ -59,6 +59,7 @@ class FollowerState:
     backlog: int = 0  # records committed while its snapshot was being copied
     position: int = 0  # records of the log delivered so far
     records: int = 0
+    writes: int = 0  # client writes whose record applied
     bytes_received: int = 0
     stats: ApplyStats = field(default_factory=ApplyStats)
     errors: int = 0
@@ -133,6 +134,7 @@ class Run:
             start = time.perf_counter()
             try:
                 state.stats += state.follower.apply(record)
+                state.writes += record.writes
             except ApplyError as e:
                 state.errors += 1
                 state.first_error = state.first_error or str(e)
