@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["DIFF_COLUMNS", "diff_tables"]
+__all__ = ["DIFF_COLUMNS", "diff_tables", "side_by_side"]
 
 DIFF_COLUMNS = ["follower", "table", "key", "status", "columns"]
 
@@ -57,3 +57,26 @@ def diff_tables(
                            if a != b]
                 out.append((name, table, _key_text(key), "changed", ",".join(changed)))
     return pd.DataFrame(out, columns=DIFF_COLUMNS)
+
+
+def side_by_side(leader: pd.DataFrame, follower: pd.DataFrame) -> pd.DataFrame:
+    """One table of the leader next to the follower's, by key, with a ``status`` column.
+
+    Columns are a two-level index: ``("leader", c)`` and ``("follower", c)`` for the
+    leader's columns ``c``, then ``("", "status")`` (``""``, ``missing``, ``extra`` or
+    ``changed``).
+
+    Examples
+    --------
+    >>> a = pd.DataFrame({"id": [1, 2], "x": [10, 20]}).set_index("id")
+    >>> b = pd.DataFrame({"id": [2], "x": [21]}).set_index("id")
+    >>> side_by_side(a, b)[("", "status")].tolist()
+    ['missing', 'changed']
+    """
+    cols = list(leader.columns)
+    right = follower.reindex(columns=cols)
+    both = pd.concat({"leader": leader, "follower": right}, axis=1)
+    diff = diff_tables({"t": leader}, {"t": follower}, name="")
+    status = dict(zip(diff["key"], diff["status"], strict=True))
+    both[("", "status")] = [status.get(_key_text(k), "") for k in both.index]
+    return both
