@@ -4,7 +4,7 @@ Estimators (``replab.quorum``) and, built on the same vocabulary, simulations wh
 histories feed consistency checkers.
 """
 
-from replab import latency, quorum
+from replab import latency, quorum, replog
 from replab.errors import ConfigError, HistoryError, ReplabError
 from replab.history import History
 from replab.latency import as_wars, parse_spec, profile, profile_names
@@ -18,6 +18,7 @@ from replab.quorum import (
     staleness,
     t_visibility,
 )
+from replab.replog import ReplogConfig, simulate_replog
 from replab.sweep import sweep
 
 __version__ = "0.1.0"
@@ -43,4 +44,7 @@ __all__ = [
     "availability",
     "availability_correlated",
     "sweep",
+    "replog",
+    "ReplogConfig",
+    "simulate_replog",
 ]

@@ -36,11 +36,8 @@ def diff_tables(
     --------
     >>> a = pd.DataFrame({"id": [1, 2], "x": [10, 20]}).set_index("id")
     >>> b = pd.DataFrame({"id": [2, 3], "x": [21, 30]}).set_index("id")
-    >>> diff_tables({"t": a}, {"t": b}, name="f1")[["key", "status", "columns"]]
-      key   status columns
-    0   1  missing
-    1   2  changed       x
-    2   3    extra
+    >>> diff_tables({"t": a}, {"t": b}, name="f1")[["key", "status", "columns"]].values.tolist()
+    [['1', 'missing', ''], ['2', 'changed', 'x'], ['3', 'extra', '']]
     """
     out: list[tuple[str, str, str, str, str]] = []
     for table, lf in leader.items():
