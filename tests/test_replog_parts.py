@@ -281,3 +281,33 @@ def test_log_record_is_immutable():
     r = LogRecord(1, 0, 0, b"", 0, 1)
     with pytest.raises(AttributeError):
         r.lsn = 2  # type: ignore[misc]
+
+
+def test_statement_follower_rolls_back_a_transaction_that_fails_to_replay(tmp_path):
+    from replab.replog import ApplyError, StatementReplicator
+
+    leader = node(tmp_path / "leader.db")
+    leader.execute(SCHEMA)
+    Snapshot(leader.path, tmp_path / "f.db", lsn=0).finish()
+    rep = StatementReplicator()
+    f = rep.follower(tmp_path / "f.db", name="f", rng=np.random.default_rng(0))
+    f.local_write("INSERT INTO t VALUES (2, 'us', 0, NULL)")
+    r = rep.commit(leader, txn("INSERT INTO t VALUES (1, 'eu', 1, NULL)",
+                               "INSERT INTO t VALUES (2, 'eu', 2, NULL)"), 1)
+    with pytest.raises(ApplyError, match="f could not replay transaction 1: .*UNIQUE"):
+        f.apply(r)
+    assert f.tables(["t"])["t"].index.tolist() == [2]  # the whole transaction rolled back
+    f.close()
+    leader.close()
+
+
+def test_failed_setup_releases_the_leader():
+    import apsw
+
+    from replab.errors import ConfigError
+    from replab.replog import ReplogConfig, simulate_replog
+
+    before = set(apsw.vfs_names())
+    with pytest.raises(ConfigError):
+        simulate_replog(ReplogConfig(kind="trigger", row_filter="nope = 1"), seed=0)
+    assert set(apsw.vfs_names()) == before

@@ -91,10 +91,11 @@ class Node:
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA wal_autocheckpoint=0")
         self._ticket = itertools.count(int(rng.integers(1, 1000)) * 1000)
-        self.conn.create_scalar_function("random", self._random, 0, deterministic=False)
+        self.conn.create_scalar_function("random", self.random_int, 0, deterministic=False)
         self.conn.create_scalar_function("ticket", self._next_ticket, 0, deterministic=False)
 
-    def _random(self, *_: Any) -> int:
+    def random_int(self, *_: Any) -> int:
+        """What this node's ``random()`` returns next (a signed 64-bit integer)."""
         return int(self.rng.integers(-(2**63), 2**63 - 1, dtype=np.int64))
 
     def _next_ticket(self, *_: Any) -> int:

@@ -26,6 +26,7 @@ import pandas as pd
 from replab.replog._base import POLICIES, ApplyStats, LogRecord, SqlFollower
 from replab.replog._node import INTERNAL_TABLES, Node, drop_triggers, table_frame, user_tables
 from replab.replog.workload import Txn
+from replab.validate import check_choice
 
 __all__ = ["LogicalReplicator", "LogicalFollower", "FrameFollower", "changeset_rows"]
 
@@ -81,8 +82,7 @@ class LogicalFollower(SqlFollower):
 
     def __init__(self, node: Node, *, policy: str = "leader-wins") -> None:
         super().__init__(node)
-        if policy not in POLICIES:
-            raise ValueError(f"unknown conflict policy {policy!r}")
+        check_choice(policy, "policy", "LogicalFollower", POLICIES)
         self.policy = policy
         drop_triggers(node.conn)  # their effects arrive as row images
 

@@ -82,17 +82,26 @@ class Run:
         self.replicator = replicator_for(config)
         self.leader = Node(self.dir / "leader.db", name="leader", rng=leader_rng,
                            page_size=config.page_size)
-        with self.leader.conn:
-            self.leader.execute(schema_sql(config.workload))
-        self.replicator.prepare(self.leader)
-        self.leader.conn.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_TRUNCATE)  # workload only
         self.log: list[LogRecord] = []
         self.commit_ms: list[float] = []
         self.leader_seconds = 0.0
-        self.followers = [self._new_follower(i, self._snapshot(i).finish(), 0)
-                          for i in range(config.followers)]
+        self.followers: list[FollowerState] = []
         self.snapshot: Snapshot | None = None
         self.snapshot_commits = 0
+        try:
+            self._setup()
+        except BaseException:
+            self.close()
+            raise
+
+    def _setup(self) -> None:
+        """Schema and capture on the leader, then the followers from a copy at position 0."""
+        with self.leader.conn:
+            self.leader.execute(schema_sql(self.config.workload))
+        self.replicator.prepare(self.leader)
+        self.leader.conn.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_TRUNCATE)  # workload only
+        for i in range(self.config.followers):
+            self.followers.append(self._new_follower(i, self._snapshot(i).finish(), 0))
 
     def _path(self, i: int) -> Path:
         return self.dir / f"follower{i + 1}.db"

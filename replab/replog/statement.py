@@ -106,7 +106,7 @@ class StatementReplicator:
         for sql in txn.statements:
             if self.fixed:
                 sql, n = rewrite_nondeterministic(
-                    sql, draw=leader._random, now_ms=int(leader.clock_ms)
+                    sql, draw=leader.random_int, now_ms=int(leader.clock_ms)
                 )
                 self.substitutions += n
             logged.append(sql)

@@ -32,6 +32,7 @@ from replab.replog._node import (
     user_tables,
 )
 from replab.replog.workload import Txn
+from replab.validate import check_choice
 
 __all__ = [
     "Conflict",
@@ -88,8 +89,7 @@ def latest(column: str = "updated_at") -> ConflictHandler:
 
 def handler_for(policy: str) -> ConflictHandler:
     """The handler for a policy name (``'leader-wins'``, ``'follower-wins'``, ``'latest'``)."""
-    if policy not in POLICIES:
-        raise ValueError(f"unknown conflict policy {policy!r}")
+    check_choice(policy, "policy", "handler_for", POLICIES)
     return {"leader-wins": leader_wins, "follower-wins": follower_wins}.get(policy) or latest()
 
 
