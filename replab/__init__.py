@@ -4,7 +4,7 @@ Estimators (``replab.quorum``) and, built on the same vocabulary, simulations wh
 histories feed consistency checkers.
 """
 
-from replab import checks, latency, models, quorum, sim
+from replab import checks, latency, models, quorum, replog, sim
 from replab.checks import check_history
 from replab.errors import ConfigError, HistoryError, ReplabError
 from replab.history import History
@@ -20,6 +20,7 @@ from replab.quorum import (
     staleness,
     t_visibility,
 )
+from replab.replog import ReplogConfig, simulate_replog
 from replab.sweep import sweep
 
 __version__ = "0.1.0"
@@ -51,4 +52,7 @@ __all__ = [
     "models",
     "SingleLeaderConfig",
     "simulate_single_leader",
+    "replog",
+    "ReplogConfig",
+    "simulate_replog",
 ]

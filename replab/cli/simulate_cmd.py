@@ -12,15 +12,23 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from replab.cli import replog_cmd
 from replab.cli._common import add_format, emit_metrics, parse_settings
 from replab.errors import ConfigError
 from replab.models import SingleLeaderConfig, simulate_single_leader
+from replab.replog import ReplogConfig, simulate_replog
 
 __all__ = ["MODELS", "register", "run_simulate"]
 
 #: model name -> (config dataclass, run function)
 MODELS: dict[str, tuple[type, Callable[..., Any]]] = {
     "single-leader": (SingleLeaderConfig, simulate_single_leader),
+    "replog": (ReplogConfig, simulate_replog),
+}
+
+#: models whose output needs more than the metrics table: name -> run(args) -> exit status
+CUSTOM_RUNNERS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "replog": replog_cmd.run,
 }
 
 
@@ -63,4 +71,4 @@ def register(sub: Any) -> None:
         m.add_argument("--seed", type=_nonneg_int, default=None, help="random seed")
         m.add_argument("--history", metavar="PATH", help="write the history as JSONL")
         add_format(m, ("table", "json"))
-        m.set_defaults(run=run_simulate)
+        m.set_defaults(run=CUSTOM_RUNNERS.get(name, run_simulate))

@@ -1,5 +1,13 @@
 """Dashboards: controls -> one pure compute call -> redraw in place."""
 
 from replab.widgets.quorum import QuorumExplorer, QuorumView, compute_quorum_view
+from replab.widgets.replog import ReplogExplorer, ReplogView, compute_replog_view
 
-__all__ = ["QuorumExplorer", "QuorumView", "compute_quorum_view"]
+__all__ = [
+    "QuorumExplorer",
+    "QuorumView",
+    "compute_quorum_view",
+    "ReplogExplorer",
+    "ReplogView",
+    "compute_replog_view",
+]
