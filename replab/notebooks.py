@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from replab.errors import ConfigError
+from replab.validate import fail
 
 __all__ = [
     "INJECTED_TAG",
@@ -89,10 +90,7 @@ def select_notebooks(
         hits = [p for p in available if _matches(name, p)]
         if not hits:
             known = ", ".join(p.stem for p in available) or "none found"
-            raise ConfigError(
-                f"The 'name' parameter of {owner} must be a notebook stem or its number "
-                f"prefix ({known}). Got {name!r} instead."
-            )
+            raise fail("name", owner, f"a notebook stem or its number prefix ({known})", name)
         chosen.extend(p for p in hits if p not in chosen)
     return chosen
 
