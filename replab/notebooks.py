@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from replab.errors import ConfigError
 from replab.validate import fail
 
@@ -28,6 +30,7 @@ __all__ = [
     "small_parameters",
     "inject_parameters",
     "kernel_env",
+    "notebook_index",
 ]
 
 INJECTED_TAG = "injected-parameters"
@@ -140,3 +143,17 @@ def kernel_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 def _absolute(entries: Iterable[str]) -> list[str]:
     return [str(Path(e).resolve()) if e else str(Path.cwd()) for e in entries]
+
+
+def notebook_index(folder: Path) -> pd.DataFrame:
+    """One row per research notebook: ``notebook`` (file name), ``title`` (its first
+    heading) and ``small`` (the quick-run sizes from its metadata)."""
+    import nbformat
+
+    rows = []
+    for path in research_notebooks(folder):
+        nb = nbformat.read(path, as_version=4)
+        heading = next((line.lstrip("# ").strip() for c in nb.cells if c.cell_type == "markdown"
+                        for line in c.source.splitlines() if line.startswith("#")), "")
+        rows.append({"notebook": path.name, "title": heading, "small": small_parameters(nb)})
+    return pd.DataFrame(rows, columns=["notebook", "title", "small"])

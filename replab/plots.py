@@ -348,6 +348,9 @@ def plot_quorum_heatmap(
         dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
         ax.text(w + 1, r + 1, f"{v:.3g}", ha="center", va="center", fontsize=8,
                 color="white" if dark else "black")
+    ax.set_xticks(np.arange(1, table.shape[1] + 1), [str(w) for w in table.columns])
+    ax.set_yticks(np.arange(1, table.shape[0] + 1), [str(r) for r in table.index])
+    ax.grid(False)
     ax.set_xlabel("w (write quorum)")
     ax.set_ylabel("r (read quorum)")
     ax.set_title(value)
