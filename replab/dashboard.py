@@ -7,6 +7,7 @@ its outputs (no code), so the page is the app.
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -56,7 +57,11 @@ def serve(name: str | None = None, *, port: int = 8866, open_browser: bool = Tru
     print(f"replab dashboard: serving {notebook.stem} on http://127.0.0.1:{port}/ "
           "(Ctrl-C stops it)", file=sys.stderr, flush=True)
     with subprocess.Popen(cmd, env=kernel_env()) as proc:
+        # Stopping us stops Voilà (and so its kernels) instead of orphaning it.
+        previous = signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
         try:
             return proc.wait()
         except KeyboardInterrupt:  # Voilà got the same SIGINT and is shutting down
             return proc.wait()
+        finally:
+            signal.signal(signal.SIGTERM, previous)
