@@ -195,7 +195,8 @@ def plot_topology(
         if edges:
             nx.draw_networkx_edges(graph, pos, edgelist=edges, ax=ax, node_size=900, width=1.5,
                                    edge_color="#555555" if alive else PALETTE[1],
-                                   style="solid" if alive else "dashed", arrowsize=14)
+                                   style="solid" if alive else "dashed",
+                                   **({"arrowsize": 14} if graph.is_directed() else {}))
     nx.draw_networkx_labels(graph, pos, ax=ax, font_size=9,
                             labels={v: graph.nodes[v].get("label", v) for v in graph})
     ax.legend(handles=[Line2D([], [], ls="", marker="o", markersize=9, color=colors[r], label=r)

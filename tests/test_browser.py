@@ -10,7 +10,7 @@ Set ``REPLAB_SCREENSHOTS=DIR`` to also keep the screenshots in DIR (docs/figures
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import os
 import re
 import shutil
@@ -93,10 +93,8 @@ def stop(proc: subprocess.Popen[bytes], grace: float = 15) -> bool:
     """
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            pass
     deadline = time.monotonic() + grace
     while group_alive(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.1)
