@@ -75,7 +75,9 @@ def dashboard_notebooks(folder: Path) -> list[Path]:
 
 def _matches(name: str, path: Path) -> bool:
     number = _NUMBERED.match(path.name)
-    return name in (path.stem, path.name) or (number is not None and name == number.group(1))
+    if name in (path.stem, path.name):
+        return True
+    return number is not None and name.isdigit() and int(name) == int(number.group(1))
 
 
 def select_notebooks(

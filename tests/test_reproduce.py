@@ -164,8 +164,9 @@ def test_selection_by_stem_file_name_or_number(tmp_path: Path):
         write_notebook(tmp_path, name, [])
     found = research_notebooks(tmp_path)
     assert [p.name for p in found] == ["01_a.ipynb", "02_b.ipynb", "10_c.ipynb"]
-    chosen = select_notebooks(["10", "01_a", "02_b.ipynb", "01"], found)
+    chosen = select_notebooks(["10", "01_a", "02_b.ipynb", "01", "1"], found)
     assert [p.name for p in chosen] == ["10_c.ipynb", "01_a.ipynb", "02_b.ipynb"]
+    assert select_notebooks(["2"], found) == [tmp_path / "02_b.ipynb"]
     with pytest.raises(ConfigError, match=re.escape(
             "must be a notebook stem or its number prefix (01_a, 02_b, 10_c). "
             "Got 'notes' instead.")):
