@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -51,8 +52,25 @@ def lab(extra: list[str]) -> None:
     os.execv(cmd[0], cmd + extra)
 
 
+def ensure_chromium() -> None:
+    """The browser tests drive Debian's Chromium; install it when we can (root + apt-get)."""
+    if shutil.which("chromium"):
+        return
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        try:
+            run("apt-get", "update", env=env)
+            run("apt-get", "install", "-y", "--no-install-recommends", "chromium", env=env)
+            return
+        except subprocess.CalledProcessError:
+            pass
+    print("chromium not found and could not be installed: install it (e.g. `sudo apt-get "
+          "install chromium`); tests/test_browser.py will fail until then.", flush=True)
+
+
 def test(extra: list[str]) -> None:
     ensure_env()
+    ensure_chromium()
     run(BIN / "ruff", "check", "replab", "tests", "benchmarks", "tasks.py")
     run(BIN / "mypy")
     env = dict(os.environ, MPLBACKEND="Agg", PYTHONHASHSEED="0")

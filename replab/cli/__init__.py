@@ -9,13 +9,20 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from replab.cli import _common, check_cmd, quorum_cmds, simulate_cmd
+from replab.cli import (
+    _common,
+    check_cmd,
+    dashboard_cmd,
+    quorum_cmds,
+    reproduce_cmd,
+    simulate_cmd,
+)
 from replab.errors import ReplabError
 
 __all__ = ["main", "build_parser"]
 
 # Modules that add subcommands. Later features append theirs here.
-COMMAND_MODULES = [quorum_cmds, simulate_cmd, check_cmd]
+COMMAND_MODULES = [quorum_cmds, simulate_cmd, check_cmd, reproduce_cmd, dashboard_cmd]
 
 
 def build_parser() -> _common.Parser:

@@ -14,7 +14,6 @@ from functools import lru_cache
 from typing import Any
 
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -122,9 +121,11 @@ class QuorumExplorer:
         self.update()
 
     def _build_figure(self) -> None:
-        with plt.ioff():
-            self.fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-            self.fig_heat, heat_axes = plt.subplots(1, 2, figsize=(10, 3.8))
+        # Figures outside pyplot: the inline backend would otherwise show them again,
+        # as static copies, under the next cell that plots anything.
+        self.fig, self.fig_heat = Figure(figsize=(13, 3.6)), Figure(figsize=(10, 3.8))
+        axes = self.fig.subplots(1, 3)
+        heat_axes = self.fig_heat.subplots(1, 2)
         self.ax_curve, self.ax_lat, self.ax_av = axes
         self.ax_heat_stale, self.ax_heat_av = heat_axes
         (self.curve_line,) = self.ax_curve.plot([], [], color="#1f77b4")

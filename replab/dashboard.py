@@ -1,0 +1,67 @@
+"""Serve a dashboard notebook as a web app with Voilà, on this machine only.
+
+Dashboards are the notebooks in ``notebooks/dashboards/``: each builds one explorer from
+:mod:`replab.widgets` and displays it. Voilà runs the notebook in a kernel and shows only
+its outputs (no code), so the page is the app.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from replab.notebooks import dashboard_notebooks, kernel_env, notebook_dir, select_notebooks
+from replab.validate import check_int
+
+__all__ = ["DEFAULT_DASHBOARD", "find_dashboard", "voila_command", "serve"]
+
+DEFAULT_DASHBOARD = "quorum_explorer"
+OWNER = "replab dashboard"
+
+
+def find_dashboard(name: str | None = None, notebooks: str | Path | None = None) -> Path:
+    """The dashboard notebook called ``name`` (default: the quorum explorer).
+
+    Raises
+    ------
+    ConfigError
+        If there is no such dashboard.
+    """
+    available = dashboard_notebooks(notebook_dir(notebooks))
+    return select_notebooks([name or DEFAULT_DASHBOARD], available, owner=OWNER)[0]
+
+
+def voila_command(notebook: Path, *, port: int = 8866, open_browser: bool = True,
+                  ip: str = "127.0.0.1") -> list[str]:
+    """The command line that serves ``notebook`` with Voilà on ``ip:port``.
+
+    ``port_retries=0``: a busy port is an error rather than a silent move elsewhere, so
+    the address printed is the address served.
+    """
+    port = check_int(port, "port", OWNER, low=1, high=65535)
+    cmd = [sys.executable, "-m", "voila", str(notebook), f"--port={port}",
+           f"--Voila.ip={ip}", "--Voila.port_retries=0", "--show_tracebacks=True",
+           "--theme=light"]
+    if not open_browser:
+        cmd.append("--no-browser")
+    return cmd
+
+
+def serve(name: str | None = None, *, port: int = 8866, open_browser: bool = True,
+          notebooks: str | Path | None = None) -> int:
+    """Run Voilà on a dashboard until interrupted; return its exit status."""
+    notebook = find_dashboard(name, notebooks)
+    cmd = voila_command(notebook, port=port, open_browser=open_browser)
+    print(f"replab dashboard: serving {notebook.stem} on http://127.0.0.1:{port}/ "
+          "(Ctrl-C stops it)", file=sys.stderr, flush=True)
+    with subprocess.Popen(cmd, env=kernel_env()) as proc:
+        # Stopping us stops Voilà (and so its kernels) instead of orphaning it.
+        previous = signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:  # Voilà got the same SIGINT and is shutting down
+            return proc.wait()
+        finally:
+            signal.signal(signal.SIGTERM, previous)

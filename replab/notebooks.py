@@ -1,0 +1,161 @@
+"""The workbench's notebooks: finding them, choosing them by name, running them headless.
+
+Research notebooks are ``notebooks/NN_topic.ipynb``; dashboard notebooks (served by Voilà)
+are ``notebooks/dashboards/*.ipynb``. A notebook keeps its tunable sizes in one code cell
+tagged ``parameters`` (papermill's convention); overrides are injected as a new cell right
+after it, so the notebook file itself never changes. Sizes for a quick run live in the
+notebook's metadata, ``nb.metadata["replab"]["small"]`` (a dict of parameter -> value).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from replab.errors import ConfigError
+from replab.validate import fail
+
+__all__ = [
+    "INJECTED_TAG",
+    "notebook_dir",
+    "research_notebooks",
+    "dashboard_notebooks",
+    "select_notebooks",
+    "small_parameters",
+    "inject_parameters",
+    "kernel_env",
+    "notebook_index",
+]
+
+INJECTED_TAG = "injected-parameters"
+_NUMBERED = re.compile(r"^(\d+)_")
+
+
+def notebook_dir(path: str | os.PathLike[str] | None = None) -> Path:
+    """The notebooks folder: ``path`` if given, else ``./notebooks``, else the checkout's.
+
+    Raises
+    ------
+    ConfigError
+        If the folder does not exist.
+    """
+    if path is not None:
+        folder = Path(path)
+        if not folder.is_dir():
+            raise ConfigError(
+                f"The 'notebooks' parameter must be an existing folder. Got {str(path)!r} "
+                "instead."
+            )
+        return folder.resolve()
+    for folder in (Path.cwd() / "notebooks", Path(__file__).resolve().parents[1] / "notebooks"):
+        if folder.is_dir():
+            return folder.resolve()
+    raise ConfigError(
+        "No notebooks folder found (looked in ./notebooks and next to the replab package); "
+        "pass --notebooks DIR."
+    )
+
+
+def research_notebooks(folder: Path) -> list[Path]:
+    """The numbered notebooks ``NN_*.ipynb`` in ``folder``, in number order."""
+    found = [p for p in folder.glob("*.ipynb") if _NUMBERED.match(p.name)]
+    return sorted(found, key=lambda p: (int(_NUMBERED.match(p.name).group(1)), p.name))  # type: ignore[union-attr]
+
+
+def dashboard_notebooks(folder: Path) -> list[Path]:
+    """The dashboard notebooks in ``folder / "dashboards"``, by name."""
+    return sorted((folder / "dashboards").glob("*.ipynb"))
+
+
+def _matches(name: str, path: Path) -> bool:
+    number = _NUMBERED.match(path.name)
+    if name in (path.stem, path.name):
+        return True
+    return number is not None and name.isdigit() and int(name) == int(number.group(1))
+
+
+def select_notebooks(
+    names: Sequence[str], available: Sequence[Path], *, owner: str = "replab reproduce"
+) -> list[Path]:
+    """The notebooks named by stem, file name or number prefix (``01``), in the order given.
+
+    Raises
+    ------
+    ConfigError
+        For a name that matches none of ``available``.
+    """
+    chosen: list[Path] = []
+    for name in names:
+        hits = [p for p in available if _matches(name, p)]
+        if not hits:
+            known = ", ".join(p.stem for p in available) or "none found"
+            raise fail("name", owner, f"a notebook stem or its number prefix ({known})", name)
+        chosen.extend(p for p in hits if p not in chosen)
+    return chosen
+
+
+def small_parameters(nb: Any) -> dict[str, Any]:
+    """The quick-run parameter values stored in ``nb.metadata["replab"]["small"]``."""
+    small = nb.metadata.get("replab", {}).get("small", {})
+    return dict(small)
+
+
+def inject_parameters(nb: Any, overrides: Mapping[str, Any]) -> Any:
+    """A copy of ``nb`` with ``overrides`` assigned in a cell after the ``parameters`` cell.
+
+    Raises
+    ------
+    ConfigError
+        If there are overrides but no cell is tagged ``parameters``.
+    """
+    import nbformat
+
+    out = copy.deepcopy(nb)
+    if not overrides:
+        return out
+    tagged = [i for i, c in enumerate(out.cells) if "parameters" in c.metadata.get("tags", [])]
+    if not tagged:
+        raise ConfigError(
+            f"Cannot set {', '.join(overrides)}: the notebook has no cell tagged 'parameters'."
+        )
+    source = "\n".join(f"{key} = {value!r}" for key, value in overrides.items())
+    cell = nbformat.v4.new_code_cell(source, metadata={"tags": [INJECTED_TAG]})
+    out.cells.insert(tagged[0] + 1, cell)
+    return out
+
+
+def kernel_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for a notebook kernel started from here.
+
+    Relative ``PYTHONPATH`` entries are made absolute, because a kernel runs in the
+    notebook's folder and would otherwise import a different replab (or none).
+    """
+    env = dict(os.environ)
+    if env.get("PYTHONPATH"):
+        env["PYTHONPATH"] = os.pathsep.join(_absolute(env["PYTHONPATH"].split(os.pathsep)))
+    env.update(extra or {})
+    return env
+
+
+def _absolute(entries: Iterable[str]) -> list[str]:
+    return [str(Path(e).resolve()) if e else str(Path.cwd()) for e in entries]
+
+
+def notebook_index(folder: Path) -> pd.DataFrame:
+    """One row per research notebook: ``notebook`` (file name), ``title`` (its first
+    heading) and ``small`` (the quick-run sizes from its metadata)."""
+    import nbformat
+
+    rows = []
+    for path in research_notebooks(folder):
+        nb = nbformat.read(path, as_version=4)
+        heading = next((line.lstrip("# ").strip() for c in nb.cells if c.cell_type == "markdown"
+                        for line in c.source.splitlines() if line.startswith("#")), "")
+        rows.append({"notebook": path.name, "title": heading, "small": small_parameters(nb)})
+    return pd.DataFrame(rows, columns=["notebook", "title", "small"])

@@ -1,0 +1,268 @@
+"""Regenerate every figure and table of the notebooks, headless.
+
+Each notebook is *executed* (nbclient, a fresh kernel) and its outputs are harvested, so
+the files are exactly what the notebook shows, never a second copy of its plotting code:
+
+* every matplotlib figure -> ``<prefix>-fig<k>.png`` and ``.svg`` (the kernel is told to
+  emit both formats),
+* every displayed DataFrame (or Series) -> ``<prefix>-table<k>.csv`` (a display formatter
+  installed in the kernel adds a ``text/csv`` rendering beside the HTML one),
+* every image inside a displayed widget (a dashboard's plots, in their final state) ->
+  ``<prefix>-widget<k>.png``,
+* the executed notebook itself -> ``executed.ipynb``, and the list of files ->
+  ``manifest.csv``.
+
+``<prefix>`` is the cell's ``metadata["replab"]["name"]`` when set, else ``cellNN`` with NN
+the cell's 1-based position in the notebook file. Files go to ``<out>/<notebook stem>/``.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from replab.errors import ReplabError
+from replab.notebooks import (
+    INJECTED_TAG,
+    inject_parameters,
+    kernel_env,
+    notebook_dir,
+    research_notebooks,
+    select_notebooks,
+    small_parameters,
+)
+
+__all__ = ["MANIFEST_COLUMNS", "execute_notebook", "harvest", "reproduce"]
+
+MANIFEST_COLUMNS = ["notebook", "cell", "kind", "path", "bytes"]
+SETUP_TAG = "replab-setup"
+# Runs first in the kernel: figures in PNG and SVG, DataFrames also as CSV.
+SETUP_SOURCE = """\
+%matplotlib inline
+%config InlineBackend.figure_formats = ['png', 'svg']
+import pandas as _replab_pd
+
+def _replab_csv(obj):
+    frame = obj.to_frame() if isinstance(obj, _replab_pd.Series) else obj
+    return {"text/csv": frame.to_csv(index=not isinstance(frame.index, _replab_pd.RangeIndex))}
+
+for _replab_type in (_replab_pd.DataFrame, _replab_pd.Series):
+    get_ipython().display_formatter.mimebundle_formatter.for_type(_replab_type, _replab_csv)
+"""
+_WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+_WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+def execute_notebook(path: Path, overrides: dict[str, Any] | None = None, *,
+                     timeout: int = 1800) -> Any:
+    """Run ``path`` in a fresh kernel (cwd = its folder) and return the executed notebook.
+
+    Raises
+    ------
+    ReplabError
+        If a cell raises, times out or the kernel dies; the message names the cell.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    nb = inject_parameters(nbformat.read(path, as_version=4), overrides or {})
+    nb.cells.insert(0, nbformat.v4.new_code_cell(SETUP_SOURCE, metadata={"tags": [SETUP_TAG]}))
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            store_widget_state=True,
+                            resources={"metadata": {"path": str(path.parent)}})
+    env = kernel_env({"MPLBACKEND": "module://matplotlib_inline.backend_inline"})
+    try:
+        client.execute(env=env)
+    except (CellExecutionError, CellTimeoutError, DeadKernelError) as e:
+        cell = _failed_cell(nb)
+        first = str(getattr(e, "ename", type(e).__name__))
+        detail = str(getattr(e, "evalue", "")) or str(e).strip().splitlines()[0]
+        raise ReplabError(f"{path.stem}: cell {cell} failed: {first}: {detail}") from e
+    return nb
+
+
+def _original_cells(nb: Any) -> Iterator[tuple[int, Any]]:
+    """(1-based position in the notebook file, cell), skipping the cells we injected."""
+    position = 0
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if SETUP_TAG in tags or INJECTED_TAG in tags:
+            continue
+        position += 1
+        yield position, cell
+
+
+def _failed_cell(nb: Any) -> int | str:
+    for position, cell in _original_cells(nb):
+        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            return position
+    return "?"
+
+
+def harvest(nb: Any, dest: Path, notebook: str) -> list[dict[str, Any]]:
+    """Write the figures, tables and widget images of an executed notebook to ``dest``.
+
+    Returns the manifest rows (see :data:`MANIFEST_COLUMNS`), in notebook order.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    widget_state = nb.metadata.get("widgets", {}).get(_WIDGET_STATE, {}).get("state", {})
+    rows: list[dict[str, Any]] = []
+    used: set[str] = set()
+
+    def write(name: str, payload: bytes, cell: int, kind: str) -> None:
+        target = dest / name
+        target.write_bytes(payload)
+        rows.append({"notebook": notebook, "cell": cell, "kind": kind, "path": str(target),
+                     "bytes": len(payload)})
+
+    for position, cell in _original_cells(nb):
+        prefix = cell.metadata.get("replab", {}).get("name") or f"cell{position:02d}"
+        prefix = f"{prefix}-cell{position:02d}" if prefix in used else prefix
+        used.add(prefix)
+        counts = {"fig": 0, "table": 0, "widget": 0}
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if "image/png" in data:
+                counts["fig"] += 1
+                stem = f"{prefix}-fig{counts['fig']}"
+                write(f"{stem}.png", base64.b64decode(data["image/png"]), position, "figure")
+                if "image/svg+xml" in data:
+                    write(f"{stem}.svg", _text(data["image/svg+xml"]).encode(), position,
+                          "figure")
+            if "text/csv" in data:
+                counts["table"] += 1
+                write(f"{prefix}-table{counts['table']}.csv", _text(data["text/csv"]).encode(),
+                      position, "table")
+            if _WIDGET_VIEW in data:
+                for png in _widget_images(widget_state, data[_WIDGET_VIEW]["model_id"]):
+                    counts["widget"] += 1
+                    write(f"{prefix}-widget{counts['widget']}.png", png, position, "widget")
+    return rows
+
+
+def _text(value: str | list[str]) -> str:
+    return value if isinstance(value, str) else "".join(value)
+
+
+def _widget_images(state: dict[str, Any], model_id: str) -> Iterator[bytes]:
+    """The PNG images inside a displayed widget, depth first in display order."""
+    seen: set[str] = set()
+    stack = [model_id]
+    while stack:
+        mid = stack.pop()
+        if mid in seen or mid not in state:
+            continue
+        seen.add(mid)
+        model = state[mid]
+        if model.get("model_name") == "ImageModel" and model["state"].get("format") == "png":
+            for buf in model.get("buffers", []):
+                if buf.get("path") == ["value"]:
+                    yield base64.b64decode(buf["data"])
+        children = [v for k, v in model["state"].items() if k not in ("layout", "style")]
+        refs = [r for v in children for r in (v if isinstance(v, list) else [v])
+                if isinstance(r, str) and r.startswith("IPY_MODEL_")]
+        stack.extend(r.removeprefix("IPY_MODEL_") for r in reversed(refs))
+
+
+def _clear_previous(dest: Path) -> None:
+    """Remove the files a previous run listed in ``dest/manifest.csv`` (nothing else)."""
+    manifest = dest / "manifest.csv"
+    if not manifest.exists():
+        return
+    for name in pd.read_csv(manifest)["file"]:
+        (dest / str(name)).unlink(missing_ok=True)
+    manifest.unlink()
+
+
+def _run_one(path: Path, dest: Path, overrides: dict[str, Any], timeout: int) -> pd.DataFrame:
+    import nbformat
+
+    nb = execute_notebook(path, overrides, timeout=timeout)
+    _clear_previous(dest)
+    rows = harvest(nb, dest, path.stem)
+    executed = dest / "executed.ipynb"
+    nbformat.write(nb, executed)
+    rows.append({"notebook": path.stem, "cell": 0, "kind": "notebook", "path": str(executed),
+                 "bytes": executed.stat().st_size})
+    frame = pd.DataFrame(rows, columns=MANIFEST_COLUMNS)
+    frame.assign(file=[Path(p).name for p in frame.path]).drop(columns="path").to_csv(
+        dest / "manifest.csv", index=False)
+    return frame
+
+
+def reproduce(
+    names: Sequence[str] = (), *, out: str | Path = "out/reproduce", small: bool = False,
+    notebooks: str | Path | None = None, timeout: int = 1800,
+    log: Callable[[str], None] | None = None,
+) -> pd.DataFrame:
+    """Execute notebooks headless and write their figures and tables under ``out``.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Notebook stems or number prefixes (``"01"``); empty means every numbered notebook
+        except those whose metadata sets ``replab.reproduce`` to false (e.g. the tour).
+    out : path
+        Root folder; each notebook gets ``out/<stem>/`` (its old files are replaced).
+    small : bool
+        Inject the quick-run sizes from ``nb.metadata["replab"]["small"]``.
+    notebooks : path, optional
+        The notebooks folder (default: ``./notebooks`` or the checkout's).
+    timeout : int
+        Seconds allowed per cell.
+    log : callable, optional
+        Called with one progress line per notebook.
+
+    Returns
+    -------
+    DataFrame
+        The manifest: one row per file written, columns :data:`MANIFEST_COLUMNS`.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown name. ReplabError if a notebook fails (after running the others).
+    """
+    import nbformat
+
+    folder = notebook_dir(notebooks)
+    available = research_notebooks(folder)
+    if names:
+        chosen = select_notebooks(names, available)
+    else:
+        chosen = [p for p in available if _reproducible(nbformat.read(p, as_version=4))]
+    frames, failures = [], []
+    for path in chosen:
+        overrides = small_parameters(nbformat.read(path, as_version=4)) if small else {}
+        start = time.perf_counter()
+        try:
+            frame = _run_one(path, Path(out) / path.stem, overrides, timeout)
+        except ReplabError as e:
+            failures.append(str(e))
+            _log(log, f"{path.stem}: FAILED ({e})")
+            continue
+        frames.append(frame)
+        kinds = frame.kind.value_counts()
+        _log(log, f"{path.stem}: {kinds.get('figure', 0)} figure files, "
+                  f"{kinds.get('table', 0)} tables, {kinds.get('widget', 0)} widget images "
+                  f"in {time.perf_counter() - start:.1f} s" + (" (small)" if small else ""))
+    if failures:
+        raise ReplabError(f"{len(failures)} of {len(chosen)} notebooks failed: "
+                          + "; ".join(failures))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=MANIFEST_COLUMNS)
+
+
+def _reproducible(nb: Any) -> bool:
+    return bool(nb.metadata.get("replab", {}).get("reproduce", True))
+
+
+def _log(log: Callable[[str], None] | None, line: str) -> None:
+    if log is not None:
+        log(line)

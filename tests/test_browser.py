@@ -1,0 +1,254 @@
+"""Browser tests: the real pages, driven in Debian's Chromium with Playwright.
+
+Fixtures start Voilà (through ``replab dashboard``) and JupyterLab on 127.0.0.1 and a free
+port, and stop them (their whole process group) however the tests end. Playwright drives
+the system Chromium through ``executable_path`` (``playwright install`` is never used) and
+every request that leaves 127.0.0.1 is aborted.
+
+Set ``REPLAB_SCREENSHOTS=DIR`` to also keep the screenshots in DIR (docs/figures uses it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.conftest import NOTEBOOKS, ROOT
+
+pytestmark = pytest.mark.timeout(120)
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+TOKEN = "replab-browser-test"
+LOCAL = "127.0.0.1"
+# The bytes behind an <img> (a blob: URL for ipywidgets' Image), hashed in the page.
+IMAGE_DIGEST_JS = """async (img) => {
+  const data = await (await fetch(img.src)).arrayBuffer();
+  const digest = await crypto.subtle.digest("SHA-256", data);
+  return Array.from(new Uint8Array(digest)).map(b => b.toString(16).padStart(2, "0")).join("");
+}"""
+
+
+def test_stop_ends_the_server_and_its_children(tmp_path: Path) -> None:
+    script = ("import subprocess, sys, time; "
+              "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
+              "time.sleep(60)")
+    proc = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
+    time.sleep(0.5)
+    assert group_alive(proc.pid)
+    assert stop(proc, grace=1) is False  # the child ignores its parent's end ...
+    assert not group_alive(proc.pid)  # ... so it was killed with the group
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((LOCAL, 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        with socket.socket() as s:
+            if s.connect_ex((LOCAL, port)) == 0:
+                return
+        time.sleep(0.2)
+    pytest.fail(f"server not listening on {port} after {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether a live (not zombie) process is left in process group ``pgid`` (Linux /proc)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
+
+
+def stop(proc: subprocess.Popen[bytes], grace: float = 15) -> bool:
+    """Stop a server started in its own session; return whether it shut down cleanly.
+
+    SIGTERM goes to the server process only: it must stop what it started (Voilà its
+    kernels; ``replab dashboard`` its Voilà). Whatever is left of the process group after
+    ``grace`` seconds is killed.
+    """
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=grace)
+    deadline = time.monotonic() + grace
+    while group_alive(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    clean = not group_alive(proc.pid)
+    if not clean:
+        os.killpg(proc.pid, signal.SIGKILL)
+        while group_alive(proc.pid) and time.monotonic() < deadline + 5:
+            time.sleep(0.05)
+    proc.wait(timeout=10)
+    return clean
+
+
+def start_server(cmd: list[str], port: int, log: Path, env: dict[str, str],
+                 timeout: float = 60) -> Iterator[str]:
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_for_port(port, proc, log, timeout)
+        yield f"http://{LOCAL}:{port}"
+    finally:
+        clean = stop(proc)
+    assert clean, f"{cmd[2:4]} left processes behind on SIGTERM:\n{log.read_text()[-2000:]}"
+
+
+def server_env(tmp: Path) -> dict[str, str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
+               JUPYTER_CONFIG_DIR=str(tmp / "config"), JUPYTER_DATA_DIR=str(tmp / "data"),
+               MPLBACKEND="Agg")
+    env.pop("JUPYTER_TOKEN", None)
+    return env
+
+
+@pytest.fixture(scope="module")
+def voila_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``replab dashboard`` (Voilà on the quorum explorer) on 127.0.0.1."""
+    tmp = tmp_path_factory.mktemp("voila")
+    port = free_port()
+    cmd = [sys.executable, "-m", "replab.cli", "dashboard", "--port", str(port), "--no-browser"]
+    yield from start_server(cmd, port, tmp / "voila.log", server_env(tmp))
+
+
+@pytest.fixture(scope="module")
+def lab_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """JupyterLab on the repository, with a known token, on 127.0.0.1."""
+    tmp = tmp_path_factory.mktemp("lab")
+    port = free_port()
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--ServerApp.ip={LOCAL}",
+           f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+           f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={ROOT}",
+           f"--LabApp.user_settings_dir={tmp / 'settings'}",
+           f"--LabApp.workspaces_dir={tmp / 'workspaces'}",
+           "--LabApp.news_url=None",
+           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # JupyterLab refuses to run as root without it
+    yield from start_server(cmd, port, tmp / "lab.log", server_env(tmp))
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Debian's Chromium, headless, with a fresh profile."""
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("Chromium is not installed (no `chromium` on PATH). Install it with "
+                    "`apt-get install chromium`; `python3 tasks.py test` and .ci/run do so "
+                    "when run as root. The browser tests need it and are not skipped.")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=executable,
+            args=CHROMIUM_ARGS, headless=True, viewport={"width": 1400, "height": 1000})
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A page whose requests may only go to 127.0.0.1.
+
+    ``page.blocked`` lists the requests aborted; ``page.leaked`` any non-local request that
+    completed anyway (must stay empty).
+    """
+    page = browser.new_page()
+    page.blocked, page.leaked = [], []
+
+    def record(request: Any) -> None:
+        url = urlparse(request.url)
+        if url.scheme in ("http", "https", "ws", "wss") and url.hostname != LOCAL:
+            page.leaked.append(request.url)
+
+    page.on("requestfinished", record)
+
+    def only_local(route: Any) -> None:
+        url = route.request.url
+        if urlparse(url).hostname == LOCAL:
+            route.continue_()
+        else:
+            page.blocked.append(url)
+            route.abort()
+
+    page.route("**/*", only_local)
+    try:
+        yield page
+    finally:
+        page.close()
+
+
+def save_screenshot(page: Any, path: Path, name: str) -> None:
+    page.screenshot(path=str(path / name), full_page=True)
+    assert (path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    keep = os.environ.get("REPLAB_SCREENSHOTS")
+    if keep:
+        shutil.copy(path / name, Path(keep) / name)
+
+
+def image_digest(page: Any) -> str:
+    return str(page.locator("img.widget-image").first.evaluate(IMAGE_DIGEST_JS))
+
+
+def test_voila_dashboard_slider_redraws_plot(voila_url: str, page: Any, tmp_path: Path) -> None:
+    page.goto(voila_url + "/", timeout=60_000)
+    status = page.locator(".widget-html", has_text="P(consistent at t=0)")
+    status.wait_for(timeout=60_000)
+    assert "n=3 r=1 w=1" in status.inner_text()
+    before = image_digest(page)
+    r_slider = page.locator(".widget-slider").filter(
+        has=page.locator("label.widget-label", has_text=re.compile(r"^r$")))
+    assert r_slider.count() == 1
+    handle = r_slider.locator(".noUi-handle")
+    handle.focus()
+    page.keyboard.press("ArrowRight")
+    page.locator(".widget-html", has_text="n=3 r=2 w=1").wait_for(timeout=30_000)
+    assert r_slider.locator(".widget-readout").inner_text().strip() == "2"
+    after = image_digest(page)  # the status is set after the image; allow for slow paints
+    deadline = time.monotonic() + 10
+    while after == before and time.monotonic() < deadline:
+        time.sleep(0.2)
+        after = image_digest(page)
+    assert after != before, "moving the r slider did not change the plot image"
+    save_screenshot(page, tmp_path, "dashboard-quorum-explorer.png")
+    assert page.leaked == []
+
+
+def test_jupyterlab_lists_the_notebooks(lab_url: str, page: Any, tmp_path: Path) -> None:
+    page.goto(f"{lab_url}/lab/tree/notebooks?token={TOKEN}", timeout=60_000)
+    page.locator("#jp-main-dock-panel").wait_for(timeout=60_000)
+    listing = page.locator(".jp-DirListing-content")
+    item = listing.locator(".jp-DirListing-itemText", has_text="01_quorum_staleness.ipynb")
+    item.wait_for(timeout=30_000)
+    names = set(listing.locator(".jp-DirListing-itemText").all_inner_texts())
+    assert {p.name for p in NOTEBOOKS.glob("*.ipynb")} <= names
+    save_screenshot(page, tmp_path, "jupyterlab.png")
+    assert page.leaked == []
