@@ -32,7 +32,8 @@ def worker_count(executor: Executor | Any | None) -> int:
     if executor is None:
         return 1
     if is_dask_client(executor):
-        return max(1, sum(executor.nthreads().values()))
+        client: Any = executor
+        return max(1, sum(client.nthreads().values()))
     return max(1, int(getattr(executor, "_max_workers", 1) or 1))
 
 

@@ -83,8 +83,8 @@ def _check_storable(frame: pd.DataFrame) -> list[list[str]]:
 
 def _restore(raw: pd.Series, dtype_name: str) -> pd.Series:
     """Turn one column read as text back into its recorded dtype."""
-    dtype = pd.api.types.pandas_dtype(dtype_name)
-    text = raw.to_numpy(dtype=object)
+    dtype: Any = pd.api.types.pandas_dtype(dtype_name)
+    text: Any = raw.to_numpy(dtype=object)
     if dtype.kind == "f":
         values: Any = np.where(text == "", "nan", text).astype(np.float64).astype(dtype)
     elif dtype.kind == "b":
