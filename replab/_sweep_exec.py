@@ -49,7 +49,11 @@ def _import_distributed() -> Any:
 
 @contextmanager
 def dask_client(
-    address: str | None = None, *, workers: int | None = None, processes: bool = True
+    address: str | None = None,
+    *,
+    workers: int | None = None,
+    processes: bool = True,
+    timeout: float = 10.0,
 ) -> Iterator[Any]:
     """A ``dask.distributed.Client``, closed (with its cluster) on exit.
 
@@ -63,11 +67,13 @@ def dask_client(
     processes : bool
         Local cluster only: workers in their own processes (True) or as threads of this
         one (False: starts in a fraction of a second, but shares the GIL).
+    timeout : float
+        Seconds to keep trying to reach ``address`` before a ConfigError.
     """
     distributed = _import_distributed()
     if address is not None:
         try:
-            client = distributed.Client(address, timeout=10)
+            client = distributed.Client(address, timeout=timeout)
         except (OSError, TimeoutError, ValueError) as e:
             raise ConfigError(
                 f"Could not connect to the Dask scheduler at {address!r}: {e}"
