@@ -19,6 +19,7 @@ from replab.quorum import (
     t_visibility,
 )
 from replab.sweep import sweep
+from replab.sweep_spec import SweepSpec, load_spec, run_spec
 
 __version__ = "0.1.0"
 
@@ -43,4 +44,7 @@ __all__ = [
     "availability",
     "availability_correlated",
     "sweep",
+    "SweepSpec",
+    "load_spec",
+    "run_spec",
 ]

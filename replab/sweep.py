@@ -22,13 +22,30 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from replab._sweep_exec import dask_client, is_dask_client, open_executor, worker_count
+from replab._sweep_exec import (
+    EXECUTORS,
+    dask_client,
+    is_dask_client,
+    open_executor,
+    worker_count,
+)
 from replab._sweep_store import ResultStore, fn_identity, point_key
 from replab.errors import ConfigError
 from replab.rng import SeedLike, spawn_seeds
 from replab.validate import check_int
 
-__all__ = ["sweep", "grid_points", "ResultStore", "dask_client", "open_executor"]
+__all__ = [
+    "sweep",
+    "grid_points",
+    "ResultStore",
+    "dask_client",
+    "open_executor",
+    "EXECUTORS",
+    "plan",
+    "run_tasks",
+    "Task",
+    "RunStats",
+]
 
 BATCH_SECONDS = 0.25  # target run time of one auto-sized batch: overhead stays ~1 %
 

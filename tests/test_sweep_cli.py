@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -117,6 +118,15 @@ def test_workers_and_scheduler_exclude_each_other(capsys: pytest.CaptureFixture[
     assert "not allowed with argument" in capsys.readouterr().err
 
 
+def test_scheduler_needs_dask(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = _write(tmp_path)
+    assert main(["sweep", str(spec), "--scheduler", "tcp://127.0.0.1:1", "--executor",
+                 "threads"]) == 2
+    assert capsys.readouterr().err == (
+        "replab sweep: error: --scheduler runs on Dask; it cannot be combined with "
+        "--executor threads.\n")
+
+
 def _cli(*args: str) -> subprocess.Popen[str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     return subprocess.Popen([sys.executable, "-m", "replab.cli", "sweep", *args],
@@ -124,8 +134,9 @@ def _cli(*args: str) -> subprocess.Popen[str]:
                             env=env)
 
 
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
 def test_killed_sweep_resumes_to_exactly_the_serial_result(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], sig: signal.Signals
 ) -> None:
     spec, out = _write(tmp_path, SLOW_SPEC), tmp_path / "res.csv"
     proc = _cli(str(spec), "--out", str(out), "--no-progress")
@@ -134,10 +145,14 @@ def test_killed_sweep_resumes_to_exactly_the_serial_result(
     while len(list(parts.glob("part-*.csv"))) < 4 and time.monotonic() < deadline:
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.01)
-    proc.kill()  # SIGKILL: no chance to clean up
-    proc.communicate()
+    proc.send_signal(sig)  # SIGKILL: no chance to clean up; SIGINT: Ctrl-C
+    _, err = proc.communicate(timeout=60)
     kept = len(ResultStore(parts))
     assert 4 <= kept < 36 and not out.exists()
+    if sig == signal.SIGINT:
+        assert proc.returncode == 130
+        assert err == (f"replab sweep: interrupted; {kept} finished points are kept, rerun "
+                       "with --resume to continue\n")
 
     assert main(["sweep", str(spec), "--out", str(out), "--no-progress"]) == 2
     assert "pass --resume to continue it" in capsys.readouterr().err

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from replab.cli import main
 from replab.errors import ConfigError
 from replab.quorum import staleness
 from replab.sweep import dask_client, sweep
@@ -49,6 +50,19 @@ def test_spec_on_dask_matches_serial_spec(client) -> None:  # type: ignore[no-un
     on_dask = run_spec(spec, executor=client, progress=False)
     pd.testing.assert_frame_equal(serial.frame, on_dask.frame)
     assert len(on_dask.skipped) == 2
+
+
+def test_cli_on_a_running_scheduler(client, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    spec = tmp_path / "spec.toml"
+    spec.write_text(
+        '[sweep]\ntarget = "staleness"\nseed = 3\n[fixed]\nlatency = "LNKD-SSD"\n'
+        't = [0, 2]\ntrials = 2000\n[grid]\nn = [3]\nr = [1, 2]\nw = [1, 2]\n'
+    )
+    assert main(["sweep", str(spec), "--format", "csv", "--no-progress"]) == 0
+    serial = capsys.readouterr().out
+    assert main(["sweep", str(spec), "--scheduler", client.scheduler.address, "--format",
+                 "csv", "--no-progress"]) == 0
+    assert capsys.readouterr().out == serial
 
 
 def test_unreachable_scheduler_is_a_config_error() -> None:

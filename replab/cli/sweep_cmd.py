@@ -16,7 +16,7 @@ from typing import Any
 
 from replab.cli._common import add_format, emit_frame, emit_metrics
 from replab.errors import ConfigError
-from replab.sweep import ResultStore, open_executor
+from replab.sweep import EXECUTORS, ResultStore, open_executor
 from replab.sweep_spec import TARGETS, SweepResult, load_spec, run_spec
 
 __all__ = ["register", "run_sweep", "store_path"]
@@ -28,14 +28,17 @@ def store_path(out: str | os.PathLike[str]) -> Path:
 
 
 def _executor_kind(args: argparse.Namespace) -> str:
-    if args.scheduler is not None:
-        return "dask"
-    if args.workers is None:
-        return "serial"
-    if args.workers < 1:
+    if args.workers is not None and args.workers < 1:
         raise ConfigError(f"The '--workers' parameter must be an int in [1, inf). "
                           f"Got {args.workers} instead.")
-    return str(args.executor)
+    if args.scheduler is not None:
+        if args.executor not in (None, "dask"):
+            raise ConfigError(f"--scheduler runs on Dask; it cannot be combined with "
+                              f"--executor {args.executor}.")
+        return "dask"
+    if args.executor is not None:
+        return str(args.executor)
+    return "serial" if args.workers is None else "processes"
 
 
 def _open_store(args: argparse.Namespace) -> ResultStore | None:
@@ -74,8 +77,15 @@ def run_sweep(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     kind = _executor_kind(args)
     store = _open_store(args)
-    with open_executor(kind, workers=args.workers, scheduler=args.scheduler) as executor:
-        result = run_spec(spec, executor=executor, store=store, progress=not args.no_progress)
+    try:
+        with open_executor(kind, workers=args.workers, scheduler=args.scheduler) as executor:
+            result = run_spec(spec, executor=executor, store=store,
+                              progress=not args.no_progress)
+    except KeyboardInterrupt:
+        kept = "" if store is None else (
+            f"; {len(store)} finished points are kept, rerun with --resume to continue")
+        print(f"replab sweep: interrupted{kept}", file=sys.stderr)
+        return 130
     _note_skipped(result)
     if args.out is None:
         emit_frame(result.frame, args.format)
@@ -104,8 +114,10 @@ def register(sub: Any) -> None:
                        help="run on N local workers (see --executor)")
     where.add_argument("--scheduler", metavar="ADDRESS", default=None,
                        help="run on the Dask cluster whose scheduler is at ADDRESS")
-    p.add_argument("--executor", choices=("processes", "dask"), default="processes",
-                   help="with --workers: a process pool (default) or a Dask local cluster")
+    p.add_argument("--executor", choices=EXECUTORS, default=None,
+                   help="where points run: serial (default without --workers), threads, "
+                   "processes (default with --workers) or dask (a local cluster of "
+                   "--workers workers, or the --scheduler's cluster)")
     p.add_argument("--out", metavar="PATH", default=None,
                    help="write the results as CSV; finished points are kept in PATH.parts/")
     p.add_argument("--resume", action="store_true",
