@@ -167,7 +167,14 @@ class _Runner:
     ) -> None:
         if self.executor is None:
             for b in batches:
-                done(b, _run_batch(self.fn, [tasks[i] for i in b])[0])
+                out: list[pd.DataFrame] = []
+                try:
+                    for i in b:
+                        t = tasks[i]
+                        out.append(_call(self.fn, t.params, t.seed, t.replication))
+                finally:  # on failure or Ctrl-C, keep the points of the batch that finished
+                    if out:
+                        done(b[: len(out)], out)
             return
         submit, completed = _submitter(self.executor)
         futures = {submit(_run_batch, self.fn, [tasks[i] for i in b]): b for b in batches}

@@ -54,18 +54,21 @@ def test_store_round_trip_is_exact_and_reused(tmp_path: Path) -> None:
     assert len(list(tmp_path.glob("part-*.csv"))) == 5  # nothing recomputed
 
 
+@pytest.mark.parametrize("batch_size", [1, 4, "auto"])
 @pytest.mark.parametrize("fail_after", [0, 3, 7])
 def test_injected_exception_then_resume_gives_the_serial_result(
-    tmp_path: Path, fail_after: int
+    tmp_path: Path, fail_after: int, batch_size: int | str
 ) -> None:
     _fail_after(None)
     serial = sweep(flaky, FLAKY_GRID, seed=5, progress=False)
     _fail_after(fail_after)
     with pytest.raises(RuntimeError, match="injected failure"):
-        sweep(flaky, FLAKY_GRID, seed=5, store=tmp_path, batch_size=1, progress=False)
+        sweep(flaky, FLAKY_GRID, seed=5, store=tmp_path, batch_size=batch_size,
+              progress=False)
     assert len(ResultStore(tmp_path)) == fail_after  # every finished point was kept
     _fail_after(None)
-    resumed = sweep(flaky, FLAKY_GRID, seed=5, store=tmp_path, batch_size=1, progress=False)
+    resumed = sweep(flaky, FLAKY_GRID, seed=5, store=tmp_path, batch_size=batch_size,
+                    progress=False)
     assert _BUDGET["calls"] == 10 - fail_after  # only the missing points ran
     pd.testing.assert_frame_equal(serial, resumed)
     assert not resumed.duplicated(["a", "b"]).any()
