@@ -22,10 +22,44 @@ from replab.quorum import k_staleness, staleness
 from replab.sweep import dask_client, sweep
 
 
+def _machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far (Linux /proc/stat)."""
+    try:
+        with open("/proc/stat") as f:
+            ticks = [int(x) for x in f.readline().split()[1:]]
+    except OSError:  # not Linux: no way to see the others' load
+        return 0.0, 0.0
+    hz = os.sysconf("SC_CLK_TCK")
+    idle = ticks[3] + ticks[4]
+    return (sum(ticks) - idle) / hz, sum(ticks) / hz
+
+
+def _own_cpu() -> float:
+    """CPU seconds used by this process and its children (the Dask workers) so far."""
+    import psutil  # a dependency of distributed
+
+    me = psutil.Process()
+    procs = [me, *me.children(recursive=True)]
+    total = 0.0
+    for p in procs:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
 def _timed(fn: functools.partial, grid: dict, **kw: object) -> tuple[pd.DataFrame, float]:
+    busy0, _ = _machine_cpu()
+    own0 = _own_cpu()
     start = time.perf_counter()
     frame = sweep(fn, grid, seed=2024, progress=False, **kw)  # type: ignore[arg-type]
-    return frame, time.perf_counter() - start
+    wall = time.perf_counter() - start
+    others = max(0.0, (_machine_cpu()[0] - busy0) - (_own_cpu() - own0)) / wall
+    print(f"  [{wall:.2f} s wall; other programs used {others:.2f} of "
+          f"{os.cpu_count()} cores meanwhile]")
+    return frame, wall
 
 
 def cheap_point(n: int, r: int, w: int, k: int, seed: int) -> dict[str, float]:

@@ -70,3 +70,17 @@ def test_unreachable_scheduler_is_a_config_error() -> None:
                                           "'tcp://127.0.0.1:1'"), \
             dask_client("tcp://127.0.0.1:1", timeout=0.5):
         pass
+
+
+def test_local_workers_keep_the_default_malloc_trim() -> None:
+    import os
+
+    import dask
+
+    dask_default = dask.config.get("distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_")
+    with dask_client(workers=1) as c:
+        assert list(c.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_")).values()) == [None]
+    with dask_client(workers=1, malloc_trim=True) as c:
+        assert list(c.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_")).values()) == [
+            str(dask_default)
+        ]
