@@ -317,6 +317,16 @@ def run_spec(
     Seeds are assigned over the whole grid before infeasible points are skipped, so a
     point's result does not depend on which others were skipped; with nothing skipped
     the frame equals ``sweep(partial(target, **fixed), grid, seed=seed)``.
+
+    Examples
+    --------
+    >>> spec = SweepSpec(target="k_staleness", seed=0, fixed={"k": 1},
+    ...                  grid={"n": [3], "r": [1, 2, 4], "w": [1]})
+    >>> result = run_spec(spec, progress=False)
+    >>> result.frame[["r", "p_within_k"]].round(3).values.tolist()
+    [[1.0, 0.333], [2.0, 0.667]]
+    >>> result.skipped.to_dict("records")
+    [{'n': 3, 'r': 4, 'w': 1, 'reason': 'r=4 > n=3'}]
     """
     points = grid_points(spec.grid)
     keep, skipped = _feasible(spec, points)
