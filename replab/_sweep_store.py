@@ -14,6 +14,7 @@ Columns may hold numbers, bools and non-empty strings (a missing string is fine)
 
 from __future__ import annotations
 
+import csv
 import functools
 import hashlib
 import io
@@ -131,7 +132,7 @@ class ResultStore:
 
     @staticmethod
     def _header(part: Path) -> dict[str, Any]:
-        with part.open(encoding="utf-8") as f:
+        with part.open(encoding="utf-8", newline="") as f:
             first = f.readline()
         if not first.startswith(_MAGIC):
             raise ConfigError(f"{part} is not a replab sweep part (bad first line).")
@@ -148,7 +149,8 @@ class ResultStore:
         tmp = self.path / f"{_TMP}{uuid.uuid4().hex}"
         with tmp.open("w", encoding="utf-8", newline="") as f:
             f.write(_MAGIC + json.dumps({"points": entries}) + "\n")
-            body.to_csv(f, index=False)
+            # Quoting strings keeps any character in them (\r, \n, quotes) on its row.
+            body.to_csv(f, index=False, quoting=csv.QUOTE_NONNUMERIC)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.path / name)
@@ -168,7 +170,7 @@ class ResultStore:
         return {k: out[k] for k in wanted}
 
     def _read_part(self, part: Path, keys: set[str]) -> dict[str, pd.DataFrame]:
-        with part.open(encoding="utf-8") as f:
+        with part.open(encoding="utf-8", newline="") as f:  # no newline translation
             entries = json.loads(f.readline()[len(_MAGIC) :])["points"]
             text = f.read()
         raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)

@@ -141,7 +141,10 @@ def test_a_store_path_that_is_a_file_is_refused(tmp_path: Path) -> None:
 
 _fresh = itertools.count()
 _floats = st.floats(allow_nan=True, allow_infinity=True, width=64)
-_text = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=8)
+_text = st.one_of(
+    st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=8),
+    st.sampled_from(["\r", "\n", "\r\n", '"', ",", " x ", "nan", "None", "True", "1.5", "\x00"]),
+)
 
 
 @st.composite
