@@ -32,7 +32,7 @@ from replab._sweep_exec import (
 from replab._sweep_store import ResultStore, fn_identity, point_key
 from replab.errors import ConfigError
 from replab.rng import SeedLike, spawn_seeds
-from replab.validate import check_int
+from replab.validate import check_int, fail
 
 __all__ = [
     "sweep",
@@ -197,8 +197,10 @@ def run_tasks(
     progress: bool = True,
 ) -> tuple[list[pd.DataFrame], RunStats]:
     """Run ``tasks`` (skipping those in ``store``) and return their frames in task order."""
-    if batch_size != "auto":
-        check_int(batch_size, "batch_size", "sweep", low=1)
+    if batch_size != "auto" and (
+        isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
+    ):
+        raise fail("batch_size", "sweep", "'auto' or an int in [1, inf)", batch_size)
     start = time.perf_counter()
     db = store if isinstance(store, ResultStore) or store is None else ResultStore(store)
     keys: list[str] = []

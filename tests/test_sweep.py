@@ -111,9 +111,12 @@ def test_bad_arguments_are_named() -> None:
     )):
         sweep(noisy, {"a": [1], "b": ["u"]}, replications=0)
     with pytest.raises(ConfigError, match=re.escape(
-        "The 'batch_size' parameter of sweep must be an int in [1, inf). Got 0 instead."
+        "The 'batch_size' parameter of sweep must be 'auto' or an int in [1, inf). "
+        "Got 0 instead."
     )):
         sweep(noisy, {"a": [1], "b": ["u"]}, batch_size=0)
+    with pytest.raises(ConfigError, match=re.escape("Got 'big' instead.")):
+        sweep(noisy, {"a": [1], "b": ["u"]}, batch_size="big")
     with pytest.raises(ConfigError, match=re.escape(
         "must map each parameter to a non-empty list of values. Got a=[] instead."
     )):
