@@ -22,6 +22,7 @@ from replab.quorum import (
 )
 from replab.replog import ReplogConfig, simulate_replog
 from replab.sweep import sweep
+from replab.sweep_spec import SweepSpec, load_spec, run_spec
 
 __version__ = "0.1.0"
 
@@ -55,4 +56,7 @@ __all__ = [
     "replog",
     "ReplogConfig",
     "simulate_replog",
+    "SweepSpec",
+    "load_spec",
+    "run_spec",
 ]

@@ -16,13 +16,21 @@ from replab.cli import (
     quorum_cmds,
     reproduce_cmd,
     simulate_cmd,
+    sweep_cmd,
 )
 from replab.errors import ReplabError
 
 __all__ = ["main", "build_parser"]
 
 # Modules that add subcommands. Later features append theirs here.
-COMMAND_MODULES = [quorum_cmds, simulate_cmd, check_cmd, reproduce_cmd, dashboard_cmd]
+COMMAND_MODULES = [
+    quorum_cmds,
+    simulate_cmd,
+    check_cmd,
+    sweep_cmd,
+    reproduce_cmd,
+    dashboard_cmd,
+]
 
 
 def build_parser() -> _common.Parser:

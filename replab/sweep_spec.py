@@ -1,0 +1,339 @@
+"""Sweep specs: a TOML file naming the target, its grid, replications and seed.
+
+.. code-block:: toml
+
+    [sweep]
+    target = "staleness"      # a name in TARGETS
+    seed = 7
+    replications = 1          # optional (default 1)
+    skip_invalid = true       # optional: skip points such as r > n (default true)
+    [fixed]                   # passed unchanged to every point
+    latency = "LNKD-SSD"
+    t = [0, 1, 10]
+    trials = 20000
+    [grid]                    # the Cartesian product of these lists is swept
+    n = [3, 5]
+    r = { from = 1, to = 5 }  # an inclusive int range (optional step)
+    w = [1, 2, 3]
+
+Later models add their own targets with :func:`register_target`.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from replab.errors import ConfigError
+from replab.quorum import (
+    availability,
+    availability_correlated,
+    fresh_read_probability,
+    k_staleness,
+    latency_percentiles,
+    staleness,
+    t_visibility,
+)
+from replab.sweep import ResultStore, grid_points, plan, run_tasks
+from replab.validate import check_bool, check_choice, check_int, fail
+
+__all__ = [
+    "Target",
+    "TARGETS",
+    "register_target",
+    "SweepSpec",
+    "SweepResult",
+    "load_spec",
+    "spec_from_dict",
+    "run_spec",
+    "quorum_check",
+    "k_staleness_point",
+]
+
+OWNER = "SweepSpec"
+_SWEEP_FIELDS = ("target", "seed", "replications", "skip_invalid", "batch_size")
+
+
+def quorum_check(params: Mapping[str, Any]) -> str | None:
+    """Why an (n, r, w) point cannot be run (r or w above n), or None if it can.
+
+    Values of the wrong kind are errors, not skippable points: ConfigError.
+    """
+    if not {"n", "r", "w"} <= params.keys():
+        return None
+    n = check_int(params["n"], "n", OWNER, low=1)
+    r = check_int(params["r"], "r", OWNER, low=1)
+    w = check_int(params["w"], "w", OWNER, low=1)
+    too_big = [f"{name}={v} > n={n}" for name, v in (("r", r), ("w", w)) if v > n]
+    return " and ".join(too_big) or None
+
+
+def k_staleness_point(n: int, r: int, w: int, k: int = 1) -> dict[str, Any]:
+    """:func:`replab.quorum.k_staleness` as a sweep row: ``k, p_within_k``."""
+    return {"k": k, "p_within_k": k_staleness(n, r, w, k)}
+
+
+def _unseeded(fn: Callable[..., Any], /, *, seed: int, **params: Any) -> Any:
+    """Call a deterministic target, dropping the seed the sweep hands every point."""
+    return fn(**params)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A sweepable function, and how to tell grid points it cannot run.
+
+    Attributes
+    ----------
+    fn : callable
+        A module-level function returning a DataFrame or a dict for one point.
+    check : callable, optional
+        ``check(params)`` returns why a point is infeasible (skippable), or None.
+    """
+
+    fn: Callable[..., Any]
+    check: Callable[[Mapping[str, Any]], str | None] | None = quorum_check
+
+    @property
+    def seeded(self) -> bool:
+        return "seed" in self.parameters
+
+    @property
+    def parameters(self) -> list[str]:
+        return list(inspect.signature(self.fn).parameters)
+
+    @property
+    def required(self) -> list[str]:
+        sig = inspect.signature(self.fn).parameters
+        return [p for p, v in sig.items() if v.default is inspect.Parameter.empty]
+
+    def bind(self, fixed: Mapping[str, Any]) -> Callable[..., Any]:
+        """``fn`` with the fixed parameters bound, taking ``seed`` (picklable)."""
+        if self.seeded:
+            return functools.partial(self.fn, **fixed)
+        return functools.partial(_unseeded, self.fn, **fixed)
+
+
+TARGETS: dict[str, Target] = {
+    "staleness": Target(staleness),
+    "t_visibility": Target(t_visibility),
+    "latency_percentiles": Target(latency_percentiles),
+    "fresh_read_probability": Target(fresh_read_probability),
+    "availability": Target(availability),
+    "availability_correlated": Target(availability_correlated),
+    "k_staleness": Target(k_staleness_point),
+}
+
+
+def register_target(
+    name: str,
+    fn: Callable[..., Any],
+    *,
+    check: Callable[[Mapping[str, Any]], str | None] | None = quorum_check,
+) -> None:
+    """Make ``fn`` sweepable from a spec as ``target = name``."""
+    TARGETS[name] = Target(fn, check)
+
+
+def _grid_values(name: str, values: Any) -> list[Any]:
+    allowed = "a non-empty list of values or a {from, to, step} table of ints"
+    if isinstance(values, Mapping):
+        extra = set(values) - {"from", "to", "step"}
+        if extra or not {"from", "to"} <= values.keys():
+            raise fail(f"grid.{name}", OWNER, allowed, dict(values))
+        lo = check_int(values["from"], f"grid.{name}.from", OWNER)
+        hi = check_int(values["to"], f"grid.{name}.to", OWNER, low=lo)
+        step = check_int(values.get("step", 1), f"grid.{name}.step", OWNER, low=1)
+        return list(range(lo, hi + 1, step))
+    if isinstance(values, list | tuple) and values:
+        return list(values)
+    raise fail(f"grid.{name}", OWNER, allowed, values)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SweepSpec:
+    """What to sweep: a registered target, fixed parameters, a grid, seed, replications."""
+
+    target: str
+    seed: int
+    grid: Mapping[str, Any]
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+    replications: int = 1
+    skip_invalid: bool = True
+    batch_size: int | str = "auto"
+
+    def __post_init__(self) -> None:
+        check_choice(self.target, "sweep.target", OWNER, sorted(TARGETS))
+        check_int(self.seed, "sweep.seed", OWNER, low=0)
+        check_int(self.replications, "sweep.replications", OWNER, low=1)
+        check_bool(self.skip_invalid, "sweep.skip_invalid", OWNER)
+        size = self.batch_size
+        if size != "auto" and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+            raise fail("sweep.batch_size", OWNER, "'auto' or an int in [1, inf)", size)
+        if not isinstance(self.grid, Mapping) or not self.grid:
+            raise fail("grid", OWNER, "a non-empty table of parameter = [values]", self.grid)
+        if not isinstance(self.fixed, Mapping):
+            raise fail("fixed", OWNER, "a table of parameter = value", self.fixed)
+        object.__setattr__(self, "grid", {k: _grid_values(k, v) for k, v in self.grid.items()})
+        object.__setattr__(self, "fixed", dict(self.fixed))
+        self._check_names()
+
+    def _check_names(self) -> None:
+        target = TARGETS[self.target]
+        known = [p for p in target.parameters if p != "seed"]
+        for table, names in (("grid", self.grid), ("fixed", self.fixed)):
+            for name in names:
+                if name == "seed":
+                    raise ConfigError(
+                        f"The sweep sets each point's seed from sweep.seed; remove 'seed' "
+                        f"from [{table}]."
+                    )
+                if name not in known:
+                    raise ConfigError(
+                        f"Unknown parameter {name!r} in [{table}] of the sweep spec; target "
+                        f"{self.target!r} takes {', '.join(known)}."
+                    )
+        both = sorted(set(self.grid) & set(self.fixed))
+        if both:
+            raise ConfigError(
+                f"Parameter {both[0]!r} is in both [grid] and [fixed] of the sweep spec; "
+                "keep one."
+            )
+        for name in target.required:
+            if name != "seed" and name not in self.grid and name not in self.fixed:
+                raise ConfigError(
+                    f"Target {self.target!r} needs parameter {name!r}; give it in [fixed] "
+                    "or [grid] of the sweep spec."
+                )
+
+
+def spec_from_dict(data: Mapping[str, Any]) -> SweepSpec:
+    """Build a :class:`SweepSpec` from the parsed TOML tables ``sweep``, ``fixed``, ``grid``."""
+    unknown = sorted(set(data) - {"sweep", "fixed", "grid"})
+    if unknown:
+        raise ConfigError(
+            f"Unknown table [{unknown[0]}] in the sweep spec; known tables: [sweep], "
+            "[fixed], [grid]."
+        )
+    head: Any = data.get("sweep", {})
+    if not isinstance(head, Mapping):
+        raise fail("sweep", OWNER, "a table", head)
+    extra = sorted(set(head) - set(_SWEEP_FIELDS))
+    if extra:
+        raise ConfigError(
+            f"Unknown field 'sweep.{extra[0]}' in the sweep spec; known fields: "
+            f"{', '.join(sorted(_SWEEP_FIELDS))}."
+        )
+    # Missing fields arrive as None and fail validation with the standard message.
+    fields: dict[str, Any] = {
+        "target": head.get("target"),
+        "seed": head.get("seed"),
+        "grid": data.get("grid"),
+        "fixed": data.get("fixed", {}),
+    }
+    fields.update({k: head[k] for k in ("replications", "skip_invalid", "batch_size") if k in head})
+    return SweepSpec(**fields)
+
+
+def load_spec(path: str | os.PathLike[str]) -> SweepSpec:
+    """Read and validate a sweep spec (TOML); ConfigError names what is wrong."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"The sweep spec {str(p)!r} does not exist.") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"The sweep spec {str(p)!r} cannot be read: {e}.") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"The sweep spec {str(p)!r} is not valid TOML: {e}.") from None
+    return spec_from_dict(data)
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """The outcome of :func:`run_spec`.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        The target's rows, one leading column per grid parameter (then ``replication``
+        when there are several), a trailing ``seed``; in grid order.
+    skipped : DataFrame
+        The infeasible grid points left out, with a ``reason`` column.
+    computed, reused : int
+        Points run now / found in the results store.
+    seconds : float
+    """
+
+    frame: pd.DataFrame
+    skipped: pd.DataFrame
+    computed: int
+    reused: int
+    seconds: float
+
+
+def _describe(point: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in point.items())
+
+
+def _feasible(spec: SweepSpec, points: list[dict[str, Any]]) -> tuple[list[bool], pd.DataFrame]:
+    check = TARGETS[spec.target].check
+    keep, skipped = [], []
+    for point in points:
+        reason = check({**spec.fixed, **point}) if check is not None else None
+        if reason is not None and not spec.skip_invalid:
+            raise ConfigError(
+                f"Grid point {_describe(point)} is invalid: {reason}. Set skip_invalid = "
+                "true in [sweep] to skip such points."
+            )
+        keep.append(reason is None)
+        if reason is not None:
+            skipped.append({**point, "reason": reason})
+    if not any(keep):
+        raise ConfigError(f"Every grid point of the sweep spec is invalid, e.g. "
+                          f"{_describe(points[0])}: {skipped[0]['reason']}.")
+    return keep, pd.DataFrame(skipped, columns=[*spec.grid, "reason"])
+
+
+def run_spec(
+    spec: SweepSpec,
+    *,
+    executor: Executor | Any | None = None,
+    store: str | os.PathLike[str] | ResultStore | None = None,
+    progress: bool = True,
+) -> SweepResult:
+    """Run the sweep a spec describes (see :func:`replab.sweep.sweep` for the arguments).
+
+    Seeds are assigned over the whole grid before infeasible points are skipped, so a
+    point's result does not depend on which others were skipped; with nothing skipped
+    the frame equals ``sweep(partial(target, **fixed), grid, seed=seed)``.
+
+    Examples
+    --------
+    >>> spec = SweepSpec(target="k_staleness", seed=0, fixed={"k": 1},
+    ...                  grid={"n": [3], "r": [1, 2, 4], "w": [1]})
+    >>> result = run_spec(spec, progress=False)
+    >>> result.frame[["r", "p_within_k"]].round(3).values.tolist()
+    [[1.0, 0.333], [2.0, 0.667]]
+    >>> result.skipped.to_dict("records")
+    [{'n': 3, 'r': 4, 'w': 1, 'reason': 'r=4 > n=3'}]
+    """
+    points = grid_points(spec.grid)
+    keep, skipped = _feasible(spec, points)
+    tasks = [t for k, t in enumerate(plan(points, spec.seed, spec.replications))
+             if keep[k // spec.replications]]
+    fn = TARGETS[spec.target].bind(spec.fixed)
+    frames, stats = run_tasks(fn, tasks, executor=executor, store=store,
+                              batch_size=spec.batch_size, progress=progress)
+    frame = pd.concat(frames, ignore_index=True)
+    return SweepResult(frame, skipped, stats.computed, stats.reused, stats.seconds)
