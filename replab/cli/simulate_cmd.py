@@ -14,13 +14,22 @@ from typing import Any
 
 from replab.cli._common import add_format, emit_metrics, parse_settings
 from replab.errors import ConfigError
-from replab.models import SingleLeaderConfig, simulate_single_leader
+from replab.models import (
+    LagAnomalyConfig,
+    PartitionedConfig,
+    SingleLeaderConfig,
+    simulate_lag_anomalies,
+    simulate_partitioned,
+    simulate_single_leader,
+)
 
 __all__ = ["MODELS", "register", "run_simulate"]
 
 #: model name -> (config dataclass, run function)
 MODELS: dict[str, tuple[type, Callable[..., Any]]] = {
     "single-leader": (SingleLeaderConfig, simulate_single_leader),
+    "lag-anomalies": (LagAnomalyConfig, simulate_lag_anomalies),
+    "partitioned": (PartitionedConfig, simulate_partitioned),
 }
 
 

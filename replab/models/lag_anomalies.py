@@ -148,8 +148,8 @@ class LagAnomalyConfig:
             check_prob(getattr(self, name), name, o)
         check_int(self.users, "users", o, low=1)
         check_int(self.devices_per_user, "devices_per_user", o, low=1)
-        check_int(self.keys, "keys", o, low=self.users, high_label=None)
-        if self.keys < self.users:  # pragma: no cover - check_int raised already
+        check_int(self.keys, "keys", o, low=1)
+        if self.keys < self.users:  # every user owns at least one key
             raise fail("keys", o, f"an int in [users={self.users}, inf)", self.keys)
         for name in ("max_lag_ms", "follower_crash_at_ms", "follower_restart_after_ms"):
             if getattr(self, name) is not None:
