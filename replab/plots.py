@@ -297,7 +297,7 @@ def plot_anomaly_rates(df: pd.DataFrame, ax: Axes | None = None, *,
         ax.plot(sub["lag_ms"], sub["rate"], "o-", color=color, label=str(level), ms=4)
         ax.fill_between(sub["lag_ms"], sub["ci_low"], sub["ci_high"], color=color,
                         alpha=0.2, linewidth=0)
-    names = df["anomaly"].unique() if "anomaly" in df and len(df) else []
+    names = list(df["anomaly"].unique()) if "anomaly" in df and len(df) else []
     ax.set_xlabel("mean replication delay, lag_ms (ms)")
     ax.set_ylabel(f"{names[0] if len(names) == 1 else 'anomaly'} rate (of examined reads)")
     ax.grid(True, alpha=0.3)

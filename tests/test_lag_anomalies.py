@@ -1,7 +1,7 @@
 """Replication-lag anomalies in single-leader replication and what each cure costs."""
 
 import re
-from functools import lru_cache
+from functools import cache
 
 import pandas as pd
 import pytest
@@ -17,7 +17,7 @@ from replab.models.lag_anomalies import LAG_CHECKS, lag_distribution
 SEED = 11
 
 
-@lru_cache(maxsize=None)
+@cache
 def run(seed=SEED, **kw):
     return simulate_lag_anomalies(LagAnomalyConfig(duration_ms=3000.0, **kw), seed=seed)
 

@@ -1,7 +1,7 @@
 """Consistent prefix in a partitioned store: the answer seen before its question."""
 
 import re
-from functools import lru_cache
+from functools import cache
 
 import pytest
 
@@ -11,7 +11,7 @@ from replab.models import PartitionedConfig, simulate_partitioned
 from replab.models.partitioned import PARTITION_CHECKS, partition_of
 
 
-@lru_cache(maxsize=None)
+@cache
 def run(seed=3, **kw):
     return simulate_partitioned(PartitionedConfig(duration_ms=4000.0, **kw), seed=seed)
 

@@ -138,7 +138,8 @@ def anomaly_sweep(
     """
     grid = dict(grid or {})
     chosen, base = _check(anomaly, mitigations, lags, base, grid)
-    full = {"mitigation": chosen, "lag_ms": [float(x) for x in lags], **grid}
+    full: dict[str, Sequence[Any]] = {"mitigation": chosen,
+                                      "lag_ms": [float(x) for x in lags], **grid}
     df = sweep(partial(_point, base, anomaly), full, seed=seed, executor=executor)
     keys = ["lag_ms", *grid]
     none = df[df.mitigation == "none"].drop_duplicates(keys)

@@ -273,12 +273,12 @@ def run_checks(history: History, process_user: dict[Any, Any]) -> pd.DataFrame:
 def check_metrics(checks: pd.DataFrame) -> dict[str, Any]:
     """Flatten a checks frame: ``<name>_count``, ``_examined``, ``_rate``, ``_ci_*``."""
     out: dict[str, Any] = {}
-    for row in checks.itertuples(index=False):
-        stem = str(row.check).replace("-", "_")
-        out[f"{stem}_count"] = int(row.count)
-        out[f"{stem}_examined"] = int(row.examined)
+    for row in checks.to_dict("records"):
+        stem = str(row["check"]).replace("-", "_")
+        out[f"{stem}_count"] = int(row["count"])
+        out[f"{stem}_examined"] = int(row["examined"])
         for col in ("rate", "ci_low", "ci_high"):
-            out[f"{stem}_{col}"] = float(getattr(row, col))
+            out[f"{stem}_{col}"] = float(row[col])
     return out
 
 
