@@ -81,6 +81,8 @@ def test_same_seed_same_history():
     b = simulate_partitioned(PartitionedConfig(duration_ms=600.0), seed=5)
     assert a.history.df.equals(b.history.df)
     assert list(a.checks.check) == list(PARTITION_CHECKS)
+    df = a.history.df  # the run goes on until every operation has ended
+    assert (df.type == "invoke").sum() == (df.type != "invoke").sum()
 
 
 @pytest.mark.parametrize("kw, message", [
