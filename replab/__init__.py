@@ -9,7 +9,13 @@ from replab.checks import check_history
 from replab.errors import ConfigError, HistoryError, ReplabError
 from replab.history import History
 from replab.latency import as_wars, parse_spec, profile, profile_names
-from replab.models import SingleLeaderConfig, simulate_single_leader
+from replab.models import (
+    LagAnomalyConfig,
+    SingleLeaderConfig,
+    anomaly_sweep,
+    simulate_lag_anomalies,
+    simulate_single_leader,
+)
 from replab.quorum import (
     availability,
     availability_correlated,
@@ -59,4 +65,7 @@ __all__ = [
     "SweepSpec",
     "load_spec",
     "run_spec",
+    "LagAnomalyConfig",
+    "simulate_lag_anomalies",
+    "anomaly_sweep",
 ]

@@ -6,6 +6,7 @@ outcomes) are those of :mod:`replab.checks`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from replab.checks._prepare import RINV, ROK, WOK, Read, Write, as_prepared, gc_paused, judge
@@ -23,17 +24,25 @@ __all__ = ["read_your_writes", "monotonic_reads"]
 
 
 @gc_paused
-def read_your_writes(history: Any) -> CheckResult:
+def read_your_writes(history: Any, *, user_of: Mapping[Any, Any] | None = None) -> CheckResult:
     """``read-your-writes``: a session reads a version older than its own completed write.
 
     A read of key ``k`` by session ``s`` violates the guarantee when it returns a version
     older than ``s``'s own newest ``ok`` write of ``k`` that completed before the read was
     invoked (with siblings: none of its values is that version or newer).
 
+    With ``user_of`` the guarantee is *cross-device*: the sessions (processes) of one user
+    share their writes, so a read by any device of a user must not be older than the
+    user's newest ``ok`` write of the key made on any of its devices. The result is then
+    named ``cross-device-read-your-writes``.
+
     Parameters
     ----------
     history : History or iterable of dict
         The operations, in real-time order.
+    user_of : mapping of process to user, optional
+        Groups processes into users; a process it does not name is a user of its own
+        (keep process ids and user ids apart, e.g. users as strings).
 
     Returns
     -------
@@ -44,20 +53,23 @@ def read_your_writes(history: Any) -> CheckResult:
         not examined. ``count`` the violations among them.
     """
     prep = as_prepared(history)
-    own: dict[Any, dict[Any, Write]] = {}  # process -> key -> newest own ok write
+    users = user_of
+    own: dict[Any, dict[Any, Write]] = {}  # session (or user) -> key -> newest own ok write
     count = examined = 0
     examples: list[dict[str, Any]] = []
     for kind, obj in prep.timeline:
         if kind == WOK:
             if obj.rank is not None:
-                mine = own.get(obj.process)
+                g = obj.process if users is None else users.get(obj.process, obj.process)
+                mine = own.get(g)
                 if mine is None:
-                    mine = own[obj.process] = {}
+                    mine = own[g] = {}
                 cur = mine.get(obj.key)
                 if cur is None or obj.rank > cur.rank:  # type: ignore[operator]
                     mine[obj.key] = obj
         elif kind == RINV:
-            mine = own.get(obj.process)
+            g = obj.process if users is None else users.get(obj.process, obj.process)
+            mine = own.get(g)
             x = None if mine is None else mine.get(obj.key)
             verdict = 0 if x is None else judge(obj, x.rank)
             if verdict:
@@ -66,12 +78,14 @@ def read_your_writes(history: Any) -> CheckResult:
                 if verdict == 2:
                     count += 1
                     if len(examples) < MAX_EXAMPLES:
-                        msg = (f"{describe_read(obj)}, older than its own {describe_write(x)}"
+                        whose = "its own" if x.process == obj.process else "its user's"
+                        msg = (f"{describe_read(obj)}, older than {whose} {describe_write(x)}"
                                ", which completed before the read was invoked")
                         examples.append(example(
                             prep, msg, [x.inv, done_pos(x), obj.inv, obj.comp,
                                         done_pos(obj.top)]))
-    return make_result("read-your-writes", count, examined, examples)
+    name = "read-your-writes" if user_of is None else "cross-device-read-your-writes"
+    return make_result(name, count, examined, examples)
 
 
 @gc_paused

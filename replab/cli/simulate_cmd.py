@@ -15,7 +15,14 @@ from typing import Any
 from replab.cli import replog_cmd
 from replab.cli._common import add_format, emit_metrics, parse_settings
 from replab.errors import ConfigError
-from replab.models import SingleLeaderConfig, simulate_single_leader
+from replab.models import (
+    LagAnomalyConfig,
+    PartitionedConfig,
+    SingleLeaderConfig,
+    simulate_lag_anomalies,
+    simulate_partitioned,
+    simulate_single_leader,
+)
 from replab.replog import ReplogConfig, simulate_replog
 
 __all__ = ["MODELS", "register", "run_simulate"]
@@ -24,6 +31,8 @@ __all__ = ["MODELS", "register", "run_simulate"]
 MODELS: dict[str, tuple[type, Callable[..., Any]]] = {
     "single-leader": (SingleLeaderConfig, simulate_single_leader),
     "replog": (ReplogConfig, simulate_replog),
+    "lag-anomalies": (LagAnomalyConfig, simulate_lag_anomalies),
+    "partitioned": (PartitionedConfig, simulate_partitioned),
 }
 
 #: models whose output needs more than the metrics table: name -> run(args) -> exit status

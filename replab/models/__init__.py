@@ -1,6 +1,17 @@
 """Replication models built on the simulator (``replab.sim``)."""
 
+from replab.models._lag_sweeps import ANOMALY_MITIGATIONS, anomaly_sweep
 from replab.models._leader_sweeps import failover_tradeoff, sweep_single_leader
+from replab.models.lag_anomalies import (
+    LagAnomalyConfig,
+    LagAnomalyResult,
+    simulate_lag_anomalies,
+)
+from replab.models.partitioned import (
+    PartitionedConfig,
+    PartitionedResult,
+    simulate_partitioned,
+)
 from replab.models.single_leader import (
     SingleLeaderConfig,
     SingleLeaderResult,
@@ -15,4 +26,12 @@ __all__ = [
     "simulate_single_leader",
     "sweep_single_leader",
     "failover_tradeoff",
+    "LagAnomalyConfig",
+    "LagAnomalyResult",
+    "simulate_lag_anomalies",
+    "PartitionedConfig",
+    "PartitionedResult",
+    "simulate_partitioned",
+    "anomaly_sweep",
+    "ANOMALY_MITIGATIONS",
 ]

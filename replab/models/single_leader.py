@@ -230,7 +230,7 @@ class Cluster:
         self.lease_ms = cfg.lease_ms if cfg.lease_ms is not None else 0.75 * cfg.failover_timeout_ms
         self.replica_ids = list(range(cfg.followers + 1))
         n = cfg.followers + 1 + (cfg.add_follower_at_ms is not None)
-        self.replicas = [Replica(self, i, joined=i <= cfg.followers) for i in range(n)]
+        self.replicas = [self.make_replica(i, joined=i <= cfg.followers) for i in range(n)]
         lag = as_distribution(cfg.lag)
         for a in range(n):
             for b in range(n):
@@ -252,13 +252,21 @@ class Cluster:
                             key_dist=cfg.key_dist, users=cfg.sessions,
                             devices_per_user=cfg.devices_per_user,
                             timeout_ms=cfg.client_timeout_ms, stop_ms=cfg.duration_ms)
-        self.pool = ClientPool(self.network, workload, self.route, rng=client_rng)
+        self.pool = self.make_pool(workload, client_rng)
         apply_faults(self.network, self.fault_schedule(fault_rng))
         if cfg.add_follower_at_ms is not None:
             self.sim.schedule_at(cfg.add_follower_at_ms, self._add_follower)
         self.sampler = LagSampler(self, cfg.sample_interval_ms)
 
     # -- wiring ---------------------------------------------------------------------------
+    def make_replica(self, node_id: int, *, joined: bool) -> Replica:
+        """Build one replica (a hook: models built on this one swap in a subclass)."""
+        return Replica(self, node_id, joined=joined)
+
+    def make_pool(self, workload: Workload, rng: Any) -> ClientPool:
+        """Build the client sessions (a hook, like :meth:`make_replica`)."""
+        return ClientPool(self.network, workload, self.route, rng=rng)
+
     def peers(self, node: int) -> list[int]:
         return [r for r in self.replica_ids if r != node]
 

@@ -212,7 +212,15 @@ class ClientPool:
         Where operations are recorded (a new one by default).
     prefix : str
         Session node ids are ``prefix + index``.
+
+    Attributes
+    ----------
+    session_class : type
+        The class of the sessions (a subclass of :class:`Session` may add client-side
+        state, e.g. the position of the session's last write).
     """
+
+    session_class: type[Session] = Session
 
     def __init__(
         self,
@@ -228,7 +236,7 @@ class ClientPool:
         self.history = History() if history is None else history
         self.prefix = prefix
         self.sessions = [
-            Session(self, u * workload.devices_per_user + d, u, d)
+            self.session_class(self, u * workload.devices_per_user + d, u, d)
             for u in range(workload.users) for d in range(workload.devices_per_user)
         ]
         self.process_user: dict[int, int] = {s.process: s.user for s in self.sessions}

@@ -1,0 +1,164 @@
+"""The replication-lag explorer: an anomaly, a mitigation, lag, followers, read fraction.
+
+``compute_lag_view`` is the pure computation (cached); ``LagAnomalyExplorer`` wires the
+controls to it and redraws one figure (anomaly rate, leader share, read latency against
+lag) into an Image widget.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import time
+import traceback
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from replab.models import (
+    ANOMALY_MITIGATIONS,
+    LagAnomalyConfig,
+    PartitionedConfig,
+    anomaly_sweep,
+    simulate_lag_anomalies,
+    simulate_partitioned,
+)
+from replab.models._lag_sweeps import default_base
+from replab.plots import plot_anomaly_rates, plot_mitigation_costs
+
+__all__ = ["LagView", "compute_lag_view", "LagAnomalyExplorer"]
+
+
+@dataclass(frozen=True)
+class LagView:
+    """What the explorer shows: the sweep (``none`` and the mitigation against lag) and
+    the metrics of one run at the chosen lag with the mitigation."""
+
+    anomaly: str
+    mitigation: str
+    sweep: pd.DataFrame
+    run: dict[str, Any]
+
+
+def _base(anomaly: str, followers: int, read_fraction: float,
+          duration_ms: float) -> LagAnomalyConfig | PartitionedConfig:
+    base = default_base(anomaly)
+    if isinstance(base, LagAnomalyConfig):  # the partitioned store has no read fraction
+        base = dataclasses.replace(base, read_fraction=read_fraction)
+    return dataclasses.replace(base, followers=followers, duration_ms=duration_ms)
+
+
+@lru_cache(maxsize=32)
+def compute_lag_view(anomaly: str, mitigation: str, lag_ms: float, followers: int = 2,
+                     read_fraction: float = 0.8, *, lags: tuple[float, ...] = (0.0, 10.0,
+                     25.0, 50.0), duration_ms: float = 3000.0, seed: int = 0) -> LagView:
+    """Sweep ``none`` and ``mitigation`` over ``lags``; run ``mitigation`` at ``lag_ms``."""
+    base = _base(anomaly, followers, read_fraction, duration_ms)
+    chosen = list(dict.fromkeys(["none", mitigation]))
+    df = anomaly_sweep(anomaly, chosen, list(lags), seed=seed, base=base)
+    one = dataclasses.replace(base, mitigation=mitigation, lag_ms=float(lag_ms))
+    run = simulate_partitioned(one, seed=seed) if isinstance(one, PartitionedConfig) \
+        else simulate_lag_anomalies(one, seed=seed)
+    return LagView(anomaly=anomaly, mitigation=mitigation, sweep=df, run=run.metrics)
+
+
+def _summary(view: LagView) -> str:
+    m, stem = view.run, view.anomaly.replace("-", "_")
+    return (f"<b>{view.mitigation}</b>: {view.anomaly} {m[f'{stem}_count']} of "
+            f"{m[f'{stem}_examined']} reads = {m[f'{stem}_rate']:.2%} "
+            f"[{m[f'{stem}_ci_low']:.2%}, {m[f'{stem}_ci_high']:.2%}]; reads on the leader "
+            f"{m['leader_read_share']:.1%}; read p50 {m['read_p50_ms']:.3g} ms, "
+            f"p99 {m['read_p99_ms']:.3g} ms; waited {m.get('reads_waited', 0)}, "
+            f"redirected {m.get('reads_redirected', 0)}, failed {m['reads_failed']}")
+
+
+class LagAnomalyExplorer:
+    """Controls -> :func:`compute_lag_view` -> one redrawn figure.
+
+    ``explorer.widget`` is the box to display; ``explorer.result`` the last
+    :class:`LagView`; ``explorer.last_update_ms`` how long the last update took.
+    """
+
+    def __init__(self, *, anomaly: str = "read-your-writes", mitigation: str = "position-wait",
+                 lag_ms: float = 25.0, followers: int = 2, read_fraction: float = 0.8,
+                 lags: tuple[float, ...] = (0.0, 10.0, 25.0, 50.0), duration_ms: float = 3000.0,
+                 seed: int = 0, dpi: int = 80) -> None:
+        self.lags, self.duration_ms, self.seed, self.dpi = tuple(lags), duration_ms, seed, dpi
+        style = {"description_width": "90px"}
+        slow = {"style": style, "continuous_update": False}
+        self.anomaly = widgets.Dropdown(options=list(ANOMALY_MITIGATIONS), value=anomaly,
+                                        description="anomaly", style=style)
+        self.mitigation = widgets.Dropdown(options=list(ANOMALY_MITIGATIONS[anomaly]),
+                                           value=mitigation, description="mitigation",
+                                           style=style)
+        self.lag = widgets.FloatSlider(lag_ms, min=0.0, max=max(self.lags + (lag_ms,)),
+                                       step=1.0, description="lag (ms)", **slow)
+        self.followers = widgets.IntSlider(followers, min=1, max=6, description="followers",
+                                           **slow)
+        self.read_fraction = widgets.FloatSlider(read_fraction, min=0.1, max=0.95, step=0.05,
+                                                 description="read fraction", **slow)
+        self.summary, self.status = widgets.HTML(), widgets.HTML()
+        self.image, self.errors = widgets.Image(format="png"), widgets.Output()
+        self.result: LagView | None = None
+        self.last_update_ms = float("nan")
+        self._quiet = False
+        with plt.ioff():
+            self.fig, self.axes = plt.subplots(1, 3, figsize=(14, 3.6))
+        self.anomaly.observe(self._on_anomaly, names="value")
+        for ctl in (self.mitigation, self.lag, self.followers, self.read_fraction):
+            ctl.observe(lambda _change: self.update(), names="value")
+        controls = widgets.HBox([widgets.VBox([self.anomaly, self.mitigation]),
+                                 widgets.VBox([self.lag, self.followers, self.read_fraction])])
+        self.widget = widgets.VBox([controls, self.summary, self.image, self.status,
+                                    self.errors])
+        self.update()
+
+    def _on_anomaly(self, change: dict[str, Any]) -> None:
+        options = list(ANOMALY_MITIGATIONS[change["new"]])
+        self._quiet = True  # changing the options fires value changes: one update after
+        try:
+            self.mitigation.options = options
+            self.mitigation.value = options[-1]
+        finally:
+            self._quiet = False
+        self.update()
+
+    def update(self) -> None:
+        """Recompute for the current controls and redraw."""
+        if self._quiet:
+            return
+        start = time.perf_counter()
+        try:
+            view = compute_lag_view(self.anomaly.value, self.mitigation.value,
+                                    float(self.lag.value), int(self.followers.value),
+                                    round(float(self.read_fraction.value), 4),
+                                    lags=self.lags, duration_ms=self.duration_ms,
+                                    seed=self.seed)
+            self._redraw(view)
+            self.result = view
+            self.errors.outputs = ()
+        except Exception:  # shown in the dashboard instead of lost in a callback
+            self.errors.outputs = ()
+            self.errors.append_stdout(traceback.format_exc())
+            return
+        self.last_update_ms = (time.perf_counter() - start) * 1e3
+        self.summary.value = _summary(view)
+        self.status.value = f"updated in {self.last_update_ms:.0f} ms"
+
+    def _redraw(self, view: LagView) -> None:
+        for ax in self.axes:
+            ax.clear()
+        plot_anomaly_rates(view.sweep, self.axes[0])
+        plot_mitigation_costs(view.sweep, self.axes[1], cost="leader_read_share")
+        plot_mitigation_costs(view.sweep, self.axes[2], cost="read_p99_ms")
+        for ax in self.axes:
+            ax.axvline(float(self.lag.value), color="grey", ls=":", lw=1)
+        self.axes[0].set_title(view.anomaly)
+        self.fig.tight_layout()
+        buf = io.BytesIO()
+        self.fig.savefig(buf, format="png", dpi=self.dpi)
+        self.image.value = buf.getvalue()
