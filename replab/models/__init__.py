@@ -1,5 +1,12 @@
 """Replication models built on the simulator (``replab.sim``)."""
 
+from replab.models.leaderless import (
+    LeaderlessConfig,
+    LeaderlessResult,
+    build_leaderless,
+    pbs_staleness,
+    simulate_leaderless,
+)
 from replab.models.single_leader import (
     SingleLeaderConfig,
     SingleLeaderResult,
@@ -12,4 +19,9 @@ __all__ = [
     "SingleLeaderResult",
     "build_single_leader",
     "simulate_single_leader",
+    "LeaderlessConfig",
+    "LeaderlessResult",
+    "build_leaderless",
+    "simulate_leaderless",
+    "pbs_staleness",
 ]
