@@ -34,6 +34,15 @@ from replab.models._leaderless_monitor import (
 )
 from replab.models._leaderless_pbs import PbsDriver, pbs_staleness
 from replab.models._leaderless_replica import Replica
+from replab.models._leaderless_scenarios import (
+    ScenarioResult,
+    quorum_edge_cases,
+    scenario_failed_write_visible,
+    scenario_rarely_read_keys,
+    scenario_read_during_write,
+    scenario_restore_from_stale,
+    scenario_sloppy_stale_read,
+)
 from replab.models._leaderless_ring import Ring
 from replab.models._leaderless_versions import (
     Version,
@@ -71,6 +80,13 @@ __all__ = [
     "write_relations",
     "staleness_summary",
     "STALENESS_COLUMNS",
+    "ScenarioResult",
+    "quorum_edge_cases",
+    "scenario_read_during_write",
+    "scenario_failed_write_visible",
+    "scenario_restore_from_stale",
+    "scenario_sloppy_stale_read",
+    "scenario_rarely_read_keys",
 ]
 
 _BATCH = 1024
@@ -210,6 +226,10 @@ class Cluster:
             if len(self._homes) < 200_000:
                 self._homes[key] = homes
         return homes
+
+    def walk_all(self, key: str) -> tuple:
+        """Every node in ring order from the key, datacenter by datacenter."""
+        return tuple(x for ring in self.rings for x in ring.walk(key))
 
     def healthy(self, src: Any, dst: Any) -> bool:
         """The failure detector (an oracle): ``dst`` is up and reachable both ways."""
