@@ -9,13 +9,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from replab.cli import _common, quorum_cmds
+from replab.cli import _common, leaderless_cmd, quorum_cmds
 from replab.errors import ReplabError
 
 __all__ = ["main", "build_parser"]
 
 # Modules that add subcommands. Later features append theirs here.
-COMMAND_MODULES = [quorum_cmds]
+COMMAND_MODULES = [quorum_cmds, leaderless_cmd]
 
 
 def build_parser() -> _common.Parser:
