@@ -37,7 +37,7 @@ __all__ = ["LeaderlessResult", "WRITE_COLUMNS", "AE_COLUMNS", "finish_clients",
 
 #: Columns of ``LeaderlessResult.writes``.
 WRITE_COLUMNS = ["write_id", "key", "value", "actor", "coordinator", "ts", "vv", "outcome",
-                 "invoke_ms", "complete_ms", "first_stored_ms", "home_copies", "lost",
+                 "invoke_ms", "complete_ms", "first_stored_ms", "home_covered", "lost",
                  "discarded", "discarded_by_skew"]
 #: Columns of ``LeaderlessResult.anti_entropy``.
 AE_COLUMNS = ["time", "node", "peer", "leaves_differing", "keys_exchanged", "bytes"]
@@ -56,7 +56,11 @@ class LeaderlessResult:
         with ``lww`` an ok write's ``version`` is its rank in the key's timestamp order.
     metrics : dict -- flat (see :func:`finish_clients` and the pbs driver).
     staleness : DataFrame -- monitor samples, columns :data:`STALENESS_COLUMNS`.
-    writes : DataFrame -- one row per write, columns :data:`WRITE_COLUMNS`.
+    writes : DataFrame -- one row per write, columns :data:`WRITE_COLUMNS` (``ts`` the
+        coordinator's clock, ``vv`` the version vector as a dict, ``outcome`` what the
+        client got -- ``none`` if it never heard, ``home_covered`` how many home replicas
+        hold it or a version superseding it at the end, ``lost`` / ``discarded`` /
+        ``discarded_by_skew`` as defined above).
     anti_entropy : DataFrame -- one row per Merkle exchange, columns :data:`AE_COLUMNS`.
     final_lag : DataFrame -- every replica of every key at the end, with the key's read
         and write counts (columns ``FINAL_COLUMNS``).
@@ -182,7 +186,8 @@ def _read_facts(cluster: Cluster, history: History) -> tuple[int, int, list[int]
             if res == "lww":
                 stale += not got or (got[0].ts, got[0].write_id) < snap
             else:
-                stale += any(not any(g.vv[a] >= c for g in got) for a, c in snap.items())
+                stale += any(not any(g.vv[a] >= c for g in got)  # type: ignore[index]
+                             for a, c in snap.items())
     return ok, stale, siblings
 
 

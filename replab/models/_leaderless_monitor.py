@@ -10,7 +10,6 @@ how long ago the oldest of them was first stored (0 when up to date). The cluste
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd

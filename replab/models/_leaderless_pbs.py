@@ -146,7 +146,8 @@ class PbsDriver:
         m |= proportion("stale_read_rate", reads_ok - fresh, reads_ok)
         m |= proportion("p_consistent", fresh, committed)
         m |= {"lost_writes": 0, "hinted_handoffs": 0, "read_repairs": 0}
-        for f, col in (("read", df.read_ms[df.read_ok]), ("write", df.write_ms[df.committed])):
+        for f, col in (("read", df.read_ms[df.read_ok].to_numpy()),
+                       ("write", df.write_ms[df.committed].to_numpy())):
             m[f"{f}_p50_ms"], m[f"{f}_p99_ms"] = percentile(col, 50), percentile(col, 99)
         m |= {"messages": c.network.sent, "messages_dropped": c.network.dropped,
               "events": c.sim.events_processed}
@@ -171,7 +172,7 @@ def pbs_staleness(
     """
     from replab.models.leaderless import LeaderlessConfig, simulate_leaderless
 
-    ts = [t] if np.isscalar(t) else list(t)  # type: ignore[arg-type]
+    ts: list[Any] = [t] if np.isscalar(t) else list(t)  # type: ignore[arg-type]
     if not ts:
         raise fail("t", "pbs_staleness", "a non-empty list of finite times >= 0 (ms)", ts)
     for x in ts:

@@ -9,7 +9,7 @@ workload runs the WARS experiment (one write, one read ``read_delay`` ms after i
 commits, fresh keys) and is cross-checked against :func:`replab.quorum.staleness`.
 
 >>> res = simulate_leaderless(LeaderlessConfig(duration_ms=300.0), seed=1)
->>> res.metrics["lost_writes"], res.metrics["write_availability"]
+>>> res.metrics["stale_reads"], res.metrics["write_availability"]
 (0, 1.0)
 >>> pbs = simulate_leaderless(LeaderlessConfig(workload="pbs", trials=200, r=1, w=1), seed=1)
 >>> pbs.metrics["trials"], 0.0 <= pbs.metrics["stale_read_rate"] <= 1.0
@@ -34,6 +34,7 @@ from replab.models._leaderless_monitor import (
 )
 from replab.models._leaderless_pbs import PbsDriver, pbs_staleness
 from replab.models._leaderless_replica import Replica
+from replab.models._leaderless_ring import Ring
 from replab.models._leaderless_scenarios import (
     ScenarioResult,
     quorum_edge_cases,
@@ -43,7 +44,6 @@ from replab.models._leaderless_scenarios import (
     scenario_restore_from_stale,
     scenario_sloppy_stale_read,
 )
-from replab.models._leaderless_ring import Ring
 from replab.models._leaderless_versions import (
     Version,
     Versions,
@@ -98,7 +98,9 @@ class _Draws:
     __slots__ = ("dist", "rng", "buf", "i")
 
     def __init__(self, dist: Any, rng: np.random.Generator) -> None:
-        self.dist, self.rng, self.buf, self.i = dist, rng, [], 0
+        self.dist, self.rng = dist, rng
+        self.buf: list[float] = []
+        self.i = 0
 
     def __call__(self) -> float:
         if self.i == len(self.buf):
