@@ -4,6 +4,7 @@ from replab.models.leaderless import (
     LeaderlessConfig,
     LeaderlessResult,
     build_leaderless,
+    leaderless_metrics,
     pbs_staleness,
     simulate_leaderless,
 )
@@ -23,5 +24,6 @@ __all__ = [
     "LeaderlessResult",
     "build_leaderless",
     "simulate_leaderless",
+    "leaderless_metrics",
     "pbs_staleness",
 ]

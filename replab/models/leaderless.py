@@ -76,6 +76,7 @@ __all__ = [
     "WriteMeta",
     "build_leaderless",
     "simulate_leaderless",
+    "leaderless_metrics",
     "pbs_staleness",
     "write_relations",
     "staleness_summary",
@@ -382,3 +383,14 @@ def simulate_leaderless(
     (``staleness``, ``writes``, ``anti_entropy``, ``trials`` for pbs, ``events``).
     """
     return Cluster(LeaderlessConfig() if config is None else config, seed).run()
+
+
+def leaderless_metrics(*, seed: SeedLike = None, **settings: Any) -> dict[str, Any]:
+    """The metrics of one run configured by keyword settings (handy for ``replab.sweep``).
+
+    >>> from replab.sweep import sweep
+    >>> df = sweep(leaderless_metrics, {"p_fail": [0.0], "duration_ms": [200.0]}, seed=1)
+    >>> float(df.write_availability.iloc[0])
+    1.0
+    """
+    return simulate_leaderless(LeaderlessConfig(**settings), seed=seed).metrics
