@@ -272,10 +272,14 @@ def write_relations(result: LeaderlessResult) -> pd.DataFrame:
             continue
         if vv_mode:
             vvs = list(g.vv)
-            actors, counters = list(g.actor), [vv[a] for vv, a in zip(vvs, g.actor, strict=True)]
+            names = sorted({a for vv in vvs for a in vv}, key=repr)
+            col = {a: i for i, a in enumerate(names)}
+            table = np.array([[vv.get(a, 0) for a in names] for vv in vvs], dtype=np.int64)
+            mine = np.array([col[a] for a in g.actor])
+            counters = table[np.arange(k), mine]
             # before[i, j]: write i happened before write j (j's vector covers i's dot)
-            before = np.array([[vvs[j].get(actors[i], 0) >= counters[i] and i != j
-                                for j in range(k)] for i in range(k)])
+            before = counters[:, None] <= table[:, mine].T
+            np.fill_diagonal(before, False)
         else:
             inv, done = g.invoke_ms.to_numpy(float), g.complete_ms.to_numpy(float)
             before = done[:, None] < inv[None, :]

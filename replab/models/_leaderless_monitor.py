@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from replab.models._leaderless_versions import context_of
@@ -43,6 +44,32 @@ def replica_lag(cluster: Cluster, key: str, node: int, now: float,
     return len(missing), now - min(missing)  # type: ignore[type-var, operator]
 
 
+class _KeyArrays:
+    """One key's stored writes as arrays, grown as writes arrive (for fast sampling)."""
+
+    __slots__ = ("n", "ts", "ids", "first", "actor", "counter")
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.ts = self.first = np.empty(0)
+        self.ids = self.actor = self.counter = np.empty(0, dtype=np.int64)
+
+    def grow(self, metas: list[WriteMeta], actors: dict[Any, int]) -> None:
+        new = metas[self.n:]
+        if not new:
+            return
+        self.n = len(metas)
+        cat = np.concatenate
+        self.ts = cat([self.ts, [m.version.ts for m in new]])
+        self.ids = cat([self.ids, np.array([m.version.write_id for m in new], dtype=np.int64)])
+        self.first = cat([self.first, [m.first_stored for m in new]])
+        if new[0].version.dot is not None:
+            dots = [m.version.dot for m in new]
+            idx = [actors.setdefault(a, len(actors)) for a, _ in dots]  # type: ignore[misc]
+            self.actor = cat([self.actor, np.array(idx, dtype=np.int64)])
+            self.counter = cat([self.counter, np.array([c for _, c in dots], dtype=np.int64)])
+
+
 class StalenessMonitor:
     """Samples every replica's lag; finds when the cluster converged for good."""
 
@@ -50,15 +77,47 @@ class StalenessMonitor:
         self.cluster, self.interval = cluster, interval
         self.rows: list[tuple] = []
         self.behind_at: list[tuple[float, bool]] = []  # (time, anything behind?)
+        self._arrays: dict[str, _KeyArrays] = {}
+        self._actors: dict[Any, int] = {}
+        self._vectors: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         cluster.sim.schedule(0.0, self._sample)
+
+    def _vector(self, v: Any) -> tuple[np.ndarray, np.ndarray]:
+        """A version's vector as (actor indices, counts), cached per write."""
+        got = self._vectors.get(v.write_id)
+        if got is None:
+            pairs = [(self._actors[a], c) for a, c in v.vv.items() if a in self._actors]
+            got = (np.array([i for i, _ in pairs], dtype=np.int64),
+                   np.array([c for _, c in pairs], dtype=np.int64))
+            if len(pairs) == len(v.vv):  # complete: every actor already indexed
+                self._vectors[v.write_id] = got
+        return got
+
+    def _lag(self, arr: _KeyArrays, held: Any, now: float) -> tuple[int, float]:
+        if self.cluster.resolution == "lww":
+            if held:
+                top = held[0]
+                missing = (arr.ts > top.ts) | ((arr.ts == top.ts) & (arr.ids > top.write_id))
+            else:
+                missing = np.ones(arr.n, dtype=bool)
+        else:
+            seen = np.zeros(len(self._actors), dtype=np.int64)
+            for v in held:
+                idx, counts = self._vector(v)
+                np.maximum.at(seen, idx, counts)
+            missing = seen[arr.actor] < arr.counter
+        count = int(missing.sum())
+        return (count, now - float(arr.first[missing].min())) if count else (0, 0.0)
 
     def _sample(self) -> None:
         c = self.cluster
         now = c.sim.now
         any_behind = c.hints_pending() > 0
         for key, metas in c.key_writes.items():
+            arr = self._arrays.setdefault(key, _KeyArrays())
+            arr.grow(metas, self._actors)
             for node in c.home_all(key):
-                behind, t_behind = replica_lag(c, key, node, now, metas)
+                behind, t_behind = self._lag(arr, c.held(node, key), now)
                 any_behind |= behind > 0
                 self.rows.append((now, key, node, c.dc_of(node), behind, t_behind,
                                   c.replicas[node].up))

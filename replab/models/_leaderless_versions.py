@@ -111,13 +111,18 @@ def read_value(held: Versions) -> Any:
     return sorted(v.value for v in held)
 
 
-def context_of(held: Versions) -> VersionVector:
-    """The causal context a client gets from a read: the merge of the siblings' vectors."""
-    out = VersionVector()
-    for v in held:
-        if v.vv is not None:
-            out = out.merge(v.vv)
-    return out
+def context_of(held: Versions, base: VersionVector | None = None) -> VersionVector:
+    """The causal context a client gets from a read: the merge of the siblings' vectors
+    (and of ``base``, what the client knew before)."""
+    counts: dict[Any, int] = {}
+    for vv in [base, *(v.vv for v in held)]:
+        if vv is None:
+            continue
+        for actor in vv:
+            c = vv[actor]
+            if c > counts.get(actor, 0):
+                counts[actor] = c
+    return VersionVector(counts)
 
 
 def version_bytes(key: str, held: Versions) -> int:

@@ -332,8 +332,8 @@ class Cluster:
     def client_done(self, session: Any, op: Op, outcome: str, versions: Versions) -> None:
         """The client library keeps the causal context of what it read."""
         if op.f == "read" and outcome == "ok" and self.resolution == "siblings" and versions:
-            old = self.contexts.get((session, op.key), VersionVector())
-            self.contexts[(session, op.key)] = old.merge(context_of(versions))
+            old = self.contexts.get((session, op.key))
+            self.contexts[(session, op.key)] = context_of(versions, old)
 
     def client_value(self, op: Op, versions: Versions) -> Any:
         return read_value(versions) if op.f == "read" else None
