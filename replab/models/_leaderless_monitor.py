@@ -64,8 +64,8 @@ class _KeyArrays:
         self.ids = cat([self.ids, np.array([m.version.write_id for m in new], dtype=np.int64)])
         self.first = cat([self.first, [m.first_stored for m in new]])
         if new[0].version.dot is not None:
-            dots = [m.version.dot for m in new]
-            idx = [actors.setdefault(a, len(actors)) for a, _ in dots]  # type: ignore[misc]
+            dots: list[tuple[Any, int]] = [m.version.dot for m in new]  # type: ignore[misc]
+            idx = [actors.setdefault(a, len(actors)) for a, _ in dots]
             self.actor = cat([self.actor, np.array(idx, dtype=np.int64)])
             self.counter = cat([self.counter, np.array([c for _, c in dots], dtype=np.int64)])
 
