@@ -365,3 +365,17 @@ def test_same_seed_same_history(tmp_path):
     b = history_hash(simulate_leaderless(c, seed=9), tmp_path / "b.jsonl")
     d = history_hash(simulate_leaderless(c, seed=10), tmp_path / "d.jsonl")
     assert a == b != d
+
+
+def test_one_coordinator_per_key_makes_skew_harmless():
+    base = dict(sessions=1, write_rate=300.0, keys=3, clock_skew_ms=50.0)
+    anyone = simulate_leaderless(cfg(**base), seed=1).metrics
+    owner = simulate_leaderless(cfg(coordinator="preference", **base), seed=1).metrics
+    assert anyone["lww_discarded_writes"] > 10
+    assert owner["lww_discarded_writes"] == 0 and owner["lost_writes"] == 0
+
+
+def test_message_loss_costs_availability_and_is_counted():
+    m = simulate_leaderless(cfg(loss=0.2, r=3, w=3), seed=1).metrics
+    assert m["messages_dropped"] > 10
+    assert m["write_availability"] < 0.9 and m["read_availability"] < 0.9
