@@ -40,7 +40,7 @@ class PutAck(NamedTuple):
 
 
 class Get(NamedTuple):
-    """Send back what is held for ``key`` (the hints for ``hint`` when not None)."""
+    """Send back what is held for ``key`` (a fallback standing in for ``hint``: its hints)."""
 
     op: int
     key: str

@@ -111,8 +111,10 @@ class Replica(Coordinating):
             return
         if msg.hint is None:
             held = self.store.get(msg.key, ())
-        else:
-            held = self.hints.get(msg.hint, {}).get(msg.key, ())
+        else:  # a fallback answers with every hint it keeps for the key, whoever's it is
+            held = ()
+            for hinted in self.hints.values():
+                held = c.merge(held, hinted.get(msg.key, ()))
         c.transmit(self, src, GetReply(msg.op, held), "S")
 
     # -- hinted handoff -------------------------------------------------------------------
