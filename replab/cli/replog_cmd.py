@@ -38,6 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
              "followers=2 transactions=200 follower_page_size=8192 (repeatable)",
     )
     p.add_argument("--seed", type=int, default=None, help="random seed")
+    p.add_argument("--history", metavar="PATH", help=argparse.SUPPRESS)
     add_format(p, ("table", "json"))
 
 

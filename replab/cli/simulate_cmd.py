@@ -12,14 +12,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from replab.cli import replog_cmd
+from replab.cli import leaderless_cmd, replog_cmd
 from replab.cli._common import add_format, emit_metrics, parse_settings
 from replab.errors import ConfigError
 from replab.models import (
     LagAnomalyConfig,
+    LeaderlessConfig,
     PartitionedConfig,
     SingleLeaderConfig,
     simulate_lag_anomalies,
+    simulate_leaderless,
     simulate_partitioned,
     simulate_single_leader,
 )
@@ -33,11 +35,14 @@ MODELS: dict[str, tuple[type, Callable[..., Any]]] = {
     "replog": (ReplogConfig, simulate_replog),
     "lag-anomalies": (LagAnomalyConfig, simulate_lag_anomalies),
     "partitioned": (PartitionedConfig, simulate_partitioned),
+    "leaderless": (LeaderlessConfig, simulate_leaderless),
 }
 
-#: models whose output needs more than the metrics table: name -> run(args) -> exit status
-CUSTOM_RUNNERS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "replog": replog_cmd.run,
+#: models with options or output beyond the metrics table: name -> a module with
+#: ``add_arguments(parser)`` and ``run(args) -> exit status``
+CUSTOM_COMMANDS: dict[str, Any] = {
+    "replog": replog_cmd,
+    "leaderless": leaderless_cmd,
 }
 
 
@@ -75,9 +80,14 @@ def register(sub: Any) -> None:
     models.required = True
     for name, (config_cls, _) in MODELS.items():
         m = models.add_parser(name, help=(config_cls.__doc__ or "").strip().splitlines()[0])
+        custom = CUSTOM_COMMANDS.get(name)
+        if custom is not None:
+            custom.add_arguments(m)
+            m.set_defaults(run=custom.run)
+            continue
         m.add_argument("--set", action="append", metavar="KEY=VALUE", default=[],
                        help="a config setting, e.g. --set mode=sync (repeatable)")
         m.add_argument("--seed", type=_nonneg_int, default=None, help="random seed")
         m.add_argument("--history", metavar="PATH", help="write the history as JSONL")
         add_format(m, ("table", "json"))
-        m.set_defaults(run=CUSTOM_RUNNERS.get(name, run_simulate))
+        m.set_defaults(run=run_simulate)

@@ -7,6 +7,14 @@ from replab.models.lag_anomalies import (
     LagAnomalyResult,
     simulate_lag_anomalies,
 )
+from replab.models.leaderless import (
+    LeaderlessConfig,
+    LeaderlessResult,
+    build_leaderless,
+    leaderless_metrics,
+    pbs_staleness,
+    simulate_leaderless,
+)
 from replab.models.partitioned import (
     PartitionedConfig,
     PartitionedResult,
@@ -34,4 +42,10 @@ __all__ = [
     "simulate_partitioned",
     "anomaly_sweep",
     "ANOMALY_MITIGATIONS",
+    "LeaderlessConfig",
+    "LeaderlessResult",
+    "build_leaderless",
+    "simulate_leaderless",
+    "leaderless_metrics",
+    "pbs_staleness",
 ]

@@ -1,0 +1,210 @@
+"""A storage node: its data, the hints it keeps for others, hinted handoff, anti-entropy.
+
+``store`` (key -> versions) and ``hints`` (home node -> key -> versions) are durable: they
+survive a crash. A fallback node that accepted a write for an unreachable home node (a
+sloppy quorum) keeps it as a hint and, every ``handoff_interval_ms``, offers it to the
+home node once that node is reachable; the hint is dropped when the home node confirms.
+
+Anti-entropy: every ``anti_entropy_interval_ms`` a node picks the next peer (round robin)
+and they compare Merkle trees over the keys both are home to; keys in differing leaves
+are exchanged both ways and merged.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from replab.models._leaderless_coord import Coordinating, Get, GetReply, Put, PutAck
+from replab.models._leaderless_merkle import bucket_of, compare, leaf_hashes
+from replab.models._leaderless_versions import HASH_BYTES, Versions, version_bytes
+from replab.sim import Request, Response
+
+if TYPE_CHECKING:
+    from replab.models._leaderless_coord import Op
+    from replab.models.leaderless import Cluster
+
+__all__ = ["Replica", "Handoff", "HandoffAck", "MerkleTree", "MerkleDiff", "SyncData"]
+
+
+class Handoff(NamedTuple):
+    key: str
+    versions: Versions
+
+
+class HandoffAck(NamedTuple):
+    key: str
+    ids: frozenset
+
+
+class MerkleTree(NamedTuple):
+    round: int
+    leaves: list
+
+
+class MerkleDiff(NamedTuple):
+    round: int
+    buckets: list
+    data: tuple  # ((key, versions), ...)
+    visited: int
+
+
+class SyncData(NamedTuple):
+    data: tuple
+
+
+class Replica(Coordinating):
+    """One storage node; it also coordinates the client requests sent to it."""
+
+    def __init__(self, cluster: Cluster, node_id: int, dc: int) -> None:
+        super().__init__(cluster.network, node_id)
+        self.init_coordinator(cluster)
+        self.dc = dc
+        self.store: dict[str, Versions] = {}
+        self.hints: dict[Any, dict[str, Versions]] = {}
+        self.durable["store"], self.durable["hints"] = self.store, self.hints
+        self._peer = 0
+        self._arm_timers(first=True)
+
+    # -- background processes -----------------------------------------------------------
+    def _arm_timers(self, first: bool = False) -> None:
+        c = self.cluster
+        stagger = (self.id + 1) / (len(c.replicas_ids) + 1)
+        if c.config.sloppy:
+            self.set_timer(c.config.handoff_interval_ms * (stagger if first else 1.0),
+                           self._handoff)
+        ae = c.config.anti_entropy_interval_ms
+        if ae is not None:
+            self.set_timer(ae * (stagger if first else 1.0), self._anti_entropy)
+
+    def on_restart(self) -> None:
+        self._arm_timers()
+
+    # -- client requests and replication --------------------------------------------------
+    def on_Request(self, src: Any, msg: Request) -> None:
+        def reply(op: Op, outcome: str, versions: Versions) -> None:
+            self.cluster.client_done(src, op, outcome, versions)
+            value = self.cluster.client_value(op, versions) if outcome == "ok" else None
+            self.send(src, Response(msg.op_id, outcome, value, None, self.id))
+
+        if msg.f == "write":
+            self.start_write(msg.key, msg.value, src, reply)
+        else:
+            self.start_read(msg.key, reply)
+
+    def on_Put(self, src: Any, msg: Put) -> None:
+        c = self.cluster
+        if c.pbs_down and (self.id, msg.key) in c.pbs_down:
+            return
+        if msg.hint is None:
+            self.store[msg.key] = c.merge(self.store.get(msg.key, ()), msg.versions)
+        else:
+            held = self.hints.setdefault(msg.hint, {})
+            held[msg.key] = c.merge(held.get(msg.key, ()), msg.versions)
+            c.note_hint(self.id, msg.hint, msg.key, msg.versions)
+        c.note_stored(msg.key, msg.versions)
+        if msg.op >= 0:
+            c.transmit(self, src, PutAck(msg.op), "A")
+
+    def on_Get(self, src: Any, msg: Get) -> None:
+        c = self.cluster
+        if c.pbs_down and (self.id, msg.key) in c.pbs_down:
+            return
+        if msg.hint is None:
+            held = self.store.get(msg.key, ())
+        else:  # a fallback answers with every hint it keeps for the key, whoever's it is
+            held = ()
+            for hinted in self.hints.values():
+                held = c.merge(held, hinted.get(msg.key, ()))
+        c.transmit(self, src, GetReply(msg.op, held), "S")
+
+    # -- hinted handoff -------------------------------------------------------------------
+    def _handoff(self) -> None:
+        c = self.cluster
+        for home, held in self.hints.items():
+            if held and c.healthy(self.id, home):
+                for key, versions in held.items():
+                    c.transmit(self, home, Handoff(key, versions), "W")
+        self.set_timer(c.config.handoff_interval_ms, self._handoff)
+
+    def on_Handoff(self, src: Any, msg: Handoff) -> None:
+        c = self.cluster
+        self.store[msg.key] = c.merge(self.store.get(msg.key, ()), msg.versions)
+        c.note_stored(msg.key, msg.versions)
+        ids = frozenset(v.write_id for v in msg.versions)
+        c.transmit(self, src, HandoffAck(msg.key, ids), "A")
+
+    def on_HandoffAck(self, src: Any, msg: HandoffAck) -> None:
+        held = self.hints.get(src)
+        if not held or msg.key not in held:
+            return
+        if frozenset(v.write_id for v in held[msg.key]) == msg.ids:  # nothing newer since
+            del held[msg.key]
+            self.cluster.hinted_handoffs += 1
+            if not held:
+                del self.hints[src]
+
+    # -- anti-entropy ---------------------------------------------------------------------
+    def _shared(self, peer: Any, buckets: set[int] | None = None) -> dict[str, Versions]:
+        """What this node holds of the keys ``peer`` is also home to (in ``buckets``)."""
+        c, leaves = self.cluster, self.cluster.config.merkle_leaves
+        out = {}
+        for key, held in self.store.items():
+            if peer in c.home_all(key) and (buckets is None or bucket_of(key, leaves) in buckets):
+                out[key] = held
+        return out
+
+    def _anti_entropy(self) -> None:
+        c = self.cluster
+        peers = [p for p in c.replicas_ids if p != self.id]
+        for _ in range(len(peers)):
+            peer = peers[self._peer % len(peers)]
+            self._peer += 1
+            if c.healthy(self.id, peer):
+                c.ae_round_ids += 1
+                held = {k: [v.write_id for v in vs] for k, vs in self._shared(peer).items()}
+                leaves = leaf_hashes(held, c.config.merkle_leaves)
+                c.transmit(self, peer, MerkleTree(c.ae_round_ids, leaves), "R")
+                break
+        self.set_timer(c.config.anti_entropy_interval_ms, self._anti_entropy)  # type: ignore[arg-type]
+
+    def on_MerkleTree(self, src: Any, msg: MerkleTree) -> None:
+        c = self.cluster
+        held = {k: [v.write_id for v in vs] for k, vs in self._shared(src).items()}
+        diff, visited = compare(msg.leaves, leaf_hashes(held, c.config.merkle_leaves))
+        data = tuple(self._shared(src, set(diff)).items()) if diff else ()
+        c.transmit(self, src, MerkleDiff(msg.round, diff, data, visited), "S")
+
+    def on_MerkleDiff(self, src: Any, msg: MerkleDiff) -> None:
+        c = self.cluster
+        theirs = dict(msg.data)
+        for key, versions in msg.data:
+            if self.id in c.home_all(key):
+                self.store[key] = c.merge(self.store.get(key, ()), versions)
+                c.note_stored(key, versions)
+        mine = self._shared(src, set(msg.buckets)) if msg.buckets else {}
+        back = tuple((k, vs) for k, vs in mine.items() if theirs.get(k) != vs)
+        if back:
+            c.transmit(self, src, SyncData(back), "W")
+        data_bytes = sum(version_bytes(k, vs) for k, vs in msg.data + back)
+        keys = len({k for k, _ in msg.data} | {k for k, _ in back})
+        c.note_anti_entropy(self.id, src, len(msg.buckets), keys,
+                            2 * msg.visited * HASH_BYTES + data_bytes)
+
+    def on_SyncData(self, src: Any, msg: SyncData) -> None:
+        c = self.cluster
+        for key, versions in msg.data:
+            self.store[key] = c.merge(self.store.get(key, ()), versions)
+            c.note_stored(key, versions)
+
+    # -- operator actions -----------------------------------------------------------------
+    def restore_from(self, other: Replica) -> None:
+        """Replace this node's data by a copy of ``other``'s for the keys both are home to.
+
+        Models rebuilding a failed node's disk from another replica.
+        """
+        c = self.cluster
+        self.store.clear()
+        for key, held in other.store.items():
+            if self.id in c.home_all(key):
+                self.store[key] = held
+        c.network.record("restore", self.id, peer=other.id)
