@@ -16,6 +16,7 @@ from replab.cli import replog_cmd
 from replab.cli._common import add_format, emit_metrics, parse_settings
 from replab.errors import ConfigError
 from replab.models import SingleLeaderConfig, simulate_single_leader
+from replab.models.multi_leader import MultiLeaderConfig, simulate_multi_leader
 from replab.replog import ReplogConfig, simulate_replog
 
 __all__ = ["MODELS", "register", "run_simulate"]
@@ -24,6 +25,7 @@ __all__ = ["MODELS", "register", "run_simulate"]
 MODELS: dict[str, tuple[type, Callable[..., Any]]] = {
     "single-leader": (SingleLeaderConfig, simulate_single_leader),
     "replog": (ReplogConfig, simulate_replog),
+    "multi-leader": (MultiLeaderConfig, simulate_multi_leader),
 }
 
 #: models whose output needs more than the metrics table: name -> run(args) -> exit status

@@ -1,6 +1,18 @@
 """Replication models built on the simulator (``replab.sim``)."""
 
 from replab.models._leader_sweeps import failover_tradeoff, sweep_single_leader
+from replab.models._multi_scenarios import (
+    calendar_config,
+    offline_windows,
+    strategy_outcomes,
+    sweep_multi_leader,
+)
+from replab.models.multi_leader import (
+    MultiLeaderConfig,
+    MultiLeaderResult,
+    build_multi_leader,
+    simulate_multi_leader,
+)
 from replab.models.single_leader import (
     SingleLeaderConfig,
     SingleLeaderResult,
@@ -15,4 +27,12 @@ __all__ = [
     "simulate_single_leader",
     "sweep_single_leader",
     "failover_tradeoff",
+    "MultiLeaderConfig",
+    "MultiLeaderResult",
+    "build_multi_leader",
+    "simulate_multi_leader",
+    "sweep_multi_leader",
+    "strategy_outcomes",
+    "offline_windows",
+    "calendar_config",
 ]
