@@ -93,8 +93,8 @@ class MultiLeaderConfig:
     ``followers_per_dc`` read replicas ``dc0.f1`` ...; client sessions ``c0`` ... live in
     datacenter ``i % datacenters``. ``wan_delay`` is the one-way delay between
     datacenters, ``local_delay`` inside one; ``link_delays`` overrides the delay of
-    single leader-to-leader links, one way: ``(("dc0", "dc2", "const:300"),)``. ``routing``: ``local`` (write to your own
-    datacenter's leader), ``home`` (to the record's home datacenter: ``k{i}`` lives at
+    single leader-to-leader links, one way: ``(("dc0", "dc2", "const:300"),)``.
+    ``routing``: ``local`` (write to your own datacenter's leader), ``home`` (to the record's home datacenter: ``k{i}`` lives at
     leader ``i % datacenters``), ``single`` (every write to the first leader: the
     single-leader baseline). ``detection``: ``async`` (ack at once, conflicts found later)
     or ``sync`` (ack once every leader has applied the write and said whether it

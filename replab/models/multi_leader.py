@@ -138,7 +138,8 @@ class MultiLeaderCluster:
         self.leader_ids: list[str] = list(self.base_topology.nodes)
         self.strategy = strategy_of(cfg.resolution)
         self._init_counters()
-        self.leaders = {d: Leader(self, d, [f"{d}.f{j}" for j in range(1, cfg.followers_per_dc + 1)])
+        per_dc = range(1, cfg.followers_per_dc + 1)
+        self.leaders = {d: Leader(self, d, [f"{d}.f{j}" for j in per_dc])
                         for d in self.leader_ids}
         self.followers = {f: Follower(self, f, d) for d, ld in self.leaders.items()
                           for f in ld.followers}
