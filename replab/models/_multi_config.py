@@ -90,26 +90,35 @@ class MultiLeaderConfig:
     """Every knob of a multi-leader run (times in ms, rates per second).
 
     Leaders are the topology's nodes (``dc0`` ... for the named topologies), each with
-    ``followers_per_dc`` read replicas ``dc0.f1`` ...; client sessions ``c0`` ... live in
-    datacenter ``i % datacenters``. ``wan_delay`` is the one-way delay between
-    datacenters, ``local_delay`` inside one; ``link_delays`` overrides the delay of
-    single leader-to-leader links, one way: ``(("dc0", "dc2", "const:300"),)``.
-    ``routing``: ``local`` (write to your own datacenter's leader), ``home`` (to the record's home datacenter: ``k{i}`` lives at
-    leader ``i % datacenters``), ``single`` (every write to the first leader: the
-    single-leader baseline). ``detection``: ``async`` (ack at once, conflicts found later)
-    or ``sync`` (ack once every leader has applied the write and said whether it
-    conflicted). ``fail_node`` crashes that leader and its followers at ``fail_at_ms``
-    (default a quarter of the run) for ``fail_for_ms`` (None: for good); with
-    ``reconfigure_after_ms`` the topology is reconfigured around it by hand that long after
-    the crash, and restored when it is back; ``auto_reroute`` instead runs an
-    orchestrator that bypasses a leader whose heartbeats stop for ``detect_ms`` (moving its
-    clients and, with home routing, its records to the next leader) and restores it when
-    they resume. ``partition_at_ms`` cuts the first half of the datacenters from the rest
-    for ``partition_ms``. ``offline`` lists ``(leader, start_ms, end_ms)`` windows in which
-    a leader (a device) and its clients are cut off from everyone else. ``faults`` is any
-    extra schedule, with the model actions of :data:`MODEL_ACTIONS` besides the
-    simulator's. After ``duration_ms`` the writes stop and the run continues for
-    ``settle_ms`` so that replication can finish.
+    ``followers_per_dc`` read replicas ``dc0.f1`` ...; client session ``c{i}`` lives in
+    datacenter ``i % datacenters``. Knobs that are ``None`` are off.
+
+    * Network: ``wan_delay`` between datacenters, ``local_delay`` inside one;
+      ``link_delays`` overrides single leader-to-leader links, one way, e.g.
+      ``(("dc0", "dc2", "const:300"),)``; ``loss``, ``fifo``.
+    * Replication: ``topology`` (a name or any networkx graph, whose nodes then are the
+      datacenters), ``flood`` (relay to every successor, not only where the graph needs
+      it), ``causal`` (version-vector delivery), ``retry_ms``/``retry_max_ms`` (stream
+      retransmission and its exponential backoff), ``clock_skew_ms`` (each leader's clock
+      offset is uniform in +-skew: last-write-wins timestamps).
+    * Conflicts: ``resolution`` (a name of :data:`RESOLUTIONS` or a Resolution object);
+      ``detection`` ``async`` (ack at once, conflicts found later) or ``sync`` (ack once
+      every leader has applied the write and said whether it conflicted).
+    * Routing of writes: ``local`` (your datacenter's leader), ``home`` (the record's home:
+      ``k{i}`` lives at leader ``i % datacenters``) or ``single`` (the first leader only:
+      the single-leader baseline). Reads go to the local leader or, with
+      ``read_from="follower"``, a local follower.
+    * Failures: ``fail_node`` crashes a leader and its followers at ``fail_at_ms`` (default
+      a quarter of the run) for ``fail_for_ms`` (None: for good); ``reconfigure_after_ms``
+      reconfigures the topology around it by hand that long after the crash (and restores
+      it when it is back); ``auto_reroute`` runs an orchestrator that bypasses a leader
+      whose heartbeats stop for ``detect_ms``, moves its clients (and, with home routing,
+      its records) to the next leader, and restores it when heartbeats resume.
+      ``partition_at_ms`` cuts the first half of the datacenters from the rest for
+      ``partition_ms``. ``offline`` lists ``(leader, start_ms, end_ms)`` windows in which a
+      leader (a device) and its clients are cut off. ``faults`` is any extra schedule:
+      simulator faults and the model actions of :data:`MODEL_ACTIONS`.
+    * Run: writes arrive for ``duration_ms``, then replication settles for ``settle_ms``.
     """
 
     topology: str | nx.Graph = "all-to-all"
