@@ -359,7 +359,7 @@ def plot_conflict_outcomes(df: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax.bar(x + 0.2, df["lost_writes"], 0.4, color=PALETTE[1], label="writes lost")
     top = float(max(df["conflicts"].max(), df["lost_writes"].max(), 1.0))
     for xi, conv, lo, hi in zip(x, df["converged"], df["ci_low"], df["ci_high"], strict=True):
-        ax.text(xi, top * 1.08, f"converged {conv:.0%}\n[{lo:.0%}, {hi:.0%}]",
+        ax.text(float(xi), top * 1.08, f"converged {conv:.0%}\n[{lo:.0%}, {hi:.0%}]",
                 ha="center", fontsize=8, color="black" if conv == 1 else PALETTE[1])
     ax.set_ylim(0, top * 1.35)
     ax.set_xticks(x, list(df["resolution"]))

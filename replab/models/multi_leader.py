@@ -48,7 +48,13 @@ from replab.models._multi_metrics import (
     summarize,
 )
 from replab.models._multi_node import ORCHESTRATOR, Change, Follower, Leader, Orchestrator
-from replab.models._multi_topology import TOPOLOGIES, as_topology, bypass
+from replab.models._multi_topology import (
+    TOPOLOGIES,
+    as_topology,
+    bypass,
+    forward_targets,
+    topology_graph,
+)
 from replab.models.conflicts import Write
 from replab.rng import SeedLike, spawn
 from replab.sim import (
@@ -71,6 +77,10 @@ __all__ = [
     "build_multi_leader",
     "simulate_multi_leader",
     "TOPOLOGIES",
+    "topology_graph",
+    "as_topology",
+    "bypass",
+    "forward_targets",
     "RESOLUTIONS",
     "ROUTINGS",
     "MODEL_ACTIONS",
