@@ -132,6 +132,9 @@ def test_all_to_all_is_not_interrupted_by_a_failed_node():
     assert not q[(q.origin != "dc1") & (q.node != "dc1")].applied_at.isna().any()
     assert res.metrics["converged"]
     assert res.metrics["propagation_max_ms"] < 130.0  # two bounded WAN hops at most
+    assert res.metrics["max_staleness_ms"] < 130.0
+    ring = _fail("circular")
+    assert ring.metrics["max_staleness_ms"] > 1000.0  # stuck until the end of the run
 
 
 @pytest.mark.parametrize("topology", ["circular", "star"])
@@ -187,6 +190,21 @@ def test_version_vectors_buffer_the_update_until_the_insert_arrives():
     assert res.metrics["causal_buffered"] == 1
     assert all(ld.records["k0"].value == "updated" for ld in c.leaders.values())
     assert res.metrics["converged"]
+
+
+def test_gap_repair_unblocks_causal_delivery_after_the_origin_crashed():
+    # dc0's only write reaches dc2 but not dc1 (dc0 crashes while it is in flight); dc2's
+    # next write depends on it. In all-to-all nobody relays, so dc1 must ask for it.
+    c = build_multi_leader(cfg(datacenters=3, causal=True, write_rate=0.0, read_rate=0.0,
+                               wan_delay="const:5", link_delays=(("dc0", "dc1", "const:100"),),
+                               faults=((20.0, "crash", {"node": "dc0"}),)), seed=0)
+    c.sim.schedule_at(1.0, c.leaders["dc0"]._accept, "k0", "a")
+    c.sim.schedule_at(30.0, c.leaders["dc2"]._accept, "k0", "b")
+    res = c.run()
+    assert res.metrics["repair_requests"] >= 1 and res.metrics["causal_buffered"] == 1
+    assert res.apply_orders["dc1"] == ("dc0:1", "dc2:1")
+    assert res.metrics["converged"] and res.metrics["writes_not_propagated"] == 0
+    assert res.staleness[res.staleness.node == "dc1"].missing_writes.max() == 2
 
 
 def test_overtaking_in_random_runs_with_slow_links():

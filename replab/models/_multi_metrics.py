@@ -86,24 +86,33 @@ def down_intervals(events: pd.DataFrame, end: float) -> dict[Any, list[tuple[flo
 def staleness_frame(prop: pd.DataFrame, end: float,
                     down: Mapping[Any, list[tuple[float, float]]] | None = None,
                     samples: int = _STALENESS_SAMPLES) -> pd.DataFrame:
-    """At evenly spaced times, how many accepted writes each leader lacks, and the age of
-    the oldest one it lacks (0 when it lacks none); ``up`` is False while it is down
-    (``down``: intervals from :func:`down_intervals`)."""
+    """At evenly spaced times, per leader: how many writes it lacks that some leader up at
+    that time already has (so it could have them), and the age of the oldest one (0 when
+    it lacks none). ``up`` is False while the leader is down (``down``: intervals from
+    :func:`down_intervals`); a write only a crashed leader holds counts for no one."""
     times = np.linspace(0.0, end, samples)
-    rows = []
-    for node, sub in prop.groupby("node", sort=False):
-        up = np.ones(len(times), dtype=bool)
-        for t0, t1 in (down or {}).get(node, []):
-            up &= ~((times >= t0) & (times < t1))
-        a = sub["accepted_at"].to_numpy()
-        b = sub["applied_at"].fillna(math.inf).to_numpy()
-        missing = (a[None, :] <= times[:, None]) & (b[None, :] > times[:, None])
-        oldest = np.where(missing, a[None, :], np.inf).min(axis=1)
-        age = np.where(np.isfinite(oldest), times - oldest, 0.0)
-        rows.append(pd.DataFrame({"time": times, "node": node, "up": up,
-                                  "missing_writes": missing.sum(axis=1), "oldest_missing_ms": age}))
-    if not rows:
+    nodes = list(dict.fromkeys(prop["node"]))
+    if not nodes or prop.empty:
         return pd.DataFrame(columns=STALENESS_COLUMNS)
+    ids = list(dict.fromkeys(prop["write_id"]))
+    applied = (prop.pivot(index="write_id", columns="node", values="applied_at")
+               .reindex(index=ids, columns=nodes).fillna(math.inf).to_numpy())
+    accepted = (prop.drop_duplicates("write_id").set_index("write_id")["accepted_at"]
+                .reindex(ids).to_numpy())
+    up = np.ones((len(times), len(nodes)), dtype=bool)
+    for j, node in enumerate(nodes):
+        for t0, t1 in (down or {}).get(node, []):
+            up[:, j] &= ~((times >= t0) & (times < t1))
+    has = applied[None, :, :] <= times[:, None, None]  # time x write x node
+    available = (has & up[:, None, :]).any(axis=2)
+    rows = []
+    for j, node in enumerate(nodes):
+        missing = available & ~has[:, :, j]
+        oldest = np.where(missing, accepted[None, :], np.inf).min(axis=1)
+        age = np.where(np.isfinite(oldest), times - oldest, 0.0)
+        rows.append(pd.DataFrame({"time": times, "node": node, "up": up[:, j],
+                                  "missing_writes": missing.sum(axis=1),
+                                  "oldest_missing_ms": age}))
     return pd.concat(rows, ignore_index=True)[STALENESS_COLUMNS]
 
 
@@ -241,6 +250,7 @@ def summarize(cluster: MultiLeaderCluster, prop: pd.DataFrame, staleness: pd.Dat
         "messages": cluster.network.sent, "change_messages": cluster.change_messages,
         "messages_per_write": cluster.change_messages / accepted if accepted else math.nan,
         "retransmissions": cluster.retransmissions,
+        "repair_requests": cluster.repair_requests,
         "messages_dropped": cluster.network.dropped, "events": cluster.sim.events_processed,
     }
     return m

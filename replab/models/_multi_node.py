@@ -14,7 +14,11 @@ applied to its successors in the replication topology over one stream per edge:
   to a node on its path and a node ignores a change it has seen (duplicates, two paths);
 * with ``causal`` delivery a change waits in a buffer until the version vector of its
   origin (``deps``) is covered and it is the origin's next change; without it, an update
-  that overtakes the insert of its row finds no row and is dropped (the DDIA anomaly).
+  that overtakes the insert of its row finds no row and is dropped (the DDIA anomaly);
+* a leader learns from the ``deps`` it receives which changes exist; if one has not
+  arrived ``retry_ms`` later (its origin crashed after reaching only some leaders, and
+  the others do not relay it), it asks its upstream leaders, which send what it lacks
+  (gap repair; without it causal delivery could wait forever).
 
 The log, the records, the seen set, the buffer and the stream positions are durable (the
 database and its relay logs); a crash loses timers, coalesced acks and the clients'
@@ -75,6 +79,14 @@ class Confirm(NamedTuple):
     conflict: bool
 
 
+class RepairRequest(NamedTuple):
+    vv: dict[str, int]  # what the requester has applied, per origin, without a gap
+
+
+class Repair(NamedTuple):
+    changes: tuple[Change, ...]
+
+
 class Heartbeat(NamedTuple):
     node: str
 
@@ -127,6 +139,9 @@ class Leader(Node):
         self.inbound: dict[str, list[int]] = {}  # src -> [epoch, next expected seq]
         self._ack_timers: dict[str, Any] = {}
         self._waiting: dict[str, list[Any]] = {}  # sync writes: id -> [src, op, left, conflict]
+        self.known: dict[str, int] = {}  # per origin: the highest seq heard of (via deps)
+        self._repair_timer: Any = None
+        self._repair_backoff = cluster.config.retry_ms
         self.seq = 0
 
     # -- topology -----------------------------------------------------------------------
@@ -192,6 +207,7 @@ class Leader(Node):
         if wid in self.seen or wid in self._pending_ids or self.id in change.path:
             self.cluster.duplicates += 1
             return
+        self._learn(change)
         if self.cluster.config.causal and not self._deliverable(change):
             self.pending.append(change)
             self._pending_ids.add(wid)
@@ -200,6 +216,40 @@ class Leader(Node):
         self._apply(change)
         if self.pending:
             self._drain()
+
+    # -- gap repair: ask upstream for changes others depend on that never came -----------
+    def _learn(self, change: Change) -> None:
+        known = self.known
+        for origin, n in (*change.deps.items(), (change.write.replica, change.seq)):
+            if n > known.get(origin, 0):
+                known[origin] = n
+        if self._repair_timer is None and self._lacking():
+            self._repair_timer = self.set_timer(self._repair_backoff, self._repair)
+
+    def _lacking(self) -> bool:
+        return any(n > self.vv.get(o, 0) for o, n in self.known.items())
+
+    def _repair(self) -> None:
+        self._repair_timer = None
+        if not self._lacking():
+            self._repair_backoff = self.cluster.config.retry_ms
+            return
+        for src in self.cluster.topology.predecessors(self.id):
+            self.send(src, RepairRequest(dict(self.vv)))
+            self.cluster.repair_requests += 1
+        self._repair_backoff = min(2 * self._repair_backoff, self.cluster.config.retry_max_ms)
+        self._repair_timer = self.set_timer(self._repair_backoff, self._repair)
+
+    def on_RepairRequest(self, src: Any, msg: RepairRequest) -> None:
+        have = msg.vv
+        changes = tuple(ch for ch in self.log if ch.seq > have.get(ch.write.replica, 0)
+                        and src not in ch.path)
+        if changes:
+            self.send(src, Repair(changes))
+
+    def on_Repair(self, src: Any, msg: Repair) -> None:
+        for change in msg.changes:
+            self._receive(change)
 
     def _deliverable(self, change: Change) -> bool:
         origin = change.write.replica
@@ -349,6 +399,7 @@ class Leader(Node):
     def on_crash(self) -> None:
         self._waiting.clear()
         self._ack_timers.clear()
+        self._repair_timer = None
         for edge in self.out.values():
             edge.timer = None
 
@@ -364,6 +415,8 @@ class Leader(Node):
             self.send(f, snapshot)
         if self.cluster.orchestrator is not None:
             self.heartbeat()
+        if self._lacking():
+            self._repair_timer = self.set_timer(self._repair_backoff, self._repair)
 
 
 class Follower(Node):

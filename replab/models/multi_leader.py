@@ -20,6 +20,7 @@ Node internals: :mod:`replab.models._multi_node`; topologies:
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -187,7 +188,7 @@ class MultiLeaderCluster:
         self.orders: dict[str, list[str]] = defaultdict(list)
         self.detected: dict[frozenset[str], tuple[str, str, str, str, float]] = {}
         self.duplicates = self.buffered = self.missing_rows = self.violations = 0
-        self.change_messages = self.retransmissions = 0
+        self.change_messages = self.retransmissions = self.repair_requests = 0
         self.reconfigurations = self.home_moves = self.conflicts_before_ack = 0
         self.bypassed: set[str] = set()
 
@@ -364,7 +365,7 @@ class MultiLeaderCluster:
         self.sim.run(until=end)
         prop = propagation_frame(self.accepted, self.applied, self.leader_ids)
         events = self.network.events_frame()
-        stale = staleness_frame(prop, end, down_intervals(events, end))
+        stale = staleness_frame(prop, end, down_intervals(events, math.inf))
         conflicts = self.conflicts_frame()
         return MultiLeaderResult(
             config=cfg, history=self.pool.history,
