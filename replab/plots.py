@@ -364,6 +364,6 @@ def plot_conflict_outcomes(df: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax.set_ylim(0, top * 1.35)
     ax.set_xticks(x, list(df["resolution"]))
     ax.set_ylabel("per run")
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     ax.grid(True, axis="y", alpha=0.3)
     return ax

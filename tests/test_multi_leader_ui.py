@@ -11,6 +11,7 @@ import pytest
 
 from replab import plots
 from replab.cli import main
+from replab.cli._common import _jsonable
 from replab.history import History
 from replab.models import MultiLeaderConfig, simulate_multi_leader, strategy_outcomes
 from replab.models.multi_leader import topology_graph
@@ -73,6 +74,8 @@ def test_cli_subprocess():
                          "--set", "duration_ms=200", "--set", "routing=home", "--seed", "1",
                          "--format", "json"], capture_output=True, text=True, env=env)
     assert ok.returncode == 0 and json.loads(ok.stdout)["conflicts"] == 0
+    here = simulate_multi_leader(MultiLeaderConfig(duration_ms=200.0, routing="home"), seed=1)
+    assert json.loads(ok.stdout) == _jsonable(here.metrics)  # same seed, another process
     bad = subprocess.run([sys.executable, "-m", "replab.cli", "simulate", "multi-leader",
                           "--set", "followers_per_dc=-1"], capture_output=True, text=True,
                          env=env)
