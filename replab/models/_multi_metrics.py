@@ -184,7 +184,7 @@ def _value(state: RecordState | None) -> Any:
 
 def _propagation(prop: pd.DataFrame, up: set[str]) -> tuple[int, np.ndarray]:
     live = prop[prop["node"].isin(up)]
-    missing = live.groupby("write_id", sort=False)["applied_at"].apply(lambda s: s.isna().any())
+    missing = live["applied_at"].isna().groupby(live["write_id"], sort=False).any()
     reach = live.groupby("write_id", sort=False)["delay_ms"].max()
     done = reach[~missing.reindex(reach.index).fillna(True).astype(bool)]
     return int(missing.sum()), done.to_numpy(dtype=float)

@@ -109,6 +109,16 @@ def read_value(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
+def _write(wid: str, value: Any, timestamp: float, replica: str, key: str,
+           supersedes: frozenset[str]) -> Write:
+    """A Write built without re-validating fields the leader made itself (the hot path)."""
+    write = object.__new__(Write)
+    for name, v in (("id", wid), ("value", value), ("timestamp", float(timestamp)),
+                    ("replica", replica), ("key", key), ("supersedes", supersedes)):
+        object.__setattr__(write, name, v)
+    return write
+
+
 class _OutEdge:
     __slots__ = ("dst", "epoch", "live", "stream", "sent", "acked", "timer", "backoff")
 
@@ -181,9 +191,8 @@ class Leader(Node):
     def _accept(self, key: str, value: Any) -> Change:
         self.seq += 1
         state = self.records.get(key)
-        write = Write(id=f"{self.id}:{self.seq}", value=value, timestamp=self.clock.now(),
-                      replica=self.id, key=key,
-                      supersedes=state.seen if state is not None else frozenset())
+        write = _write(f"{self.id}:{self.seq}", value, self.clock.now(), self.id, key,
+                       state.seen if state is not None else frozenset())
         kind = "update" if state is not None and state.kept else "insert"
         change = Change(write, self.seq, kind, VersionVector(self.vv), self.sim.now, ())
         self.cluster.note_accept(change)
