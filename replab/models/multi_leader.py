@@ -48,7 +48,8 @@ from replab.models._multi_metrics import (
     staleness_frame,
     summarize,
 )
-from replab.models._multi_node import ORCHESTRATOR, Change, Follower, Leader, Orchestrator
+from replab.models._multi_node import ORCHESTRATOR, Change, Leader
+from replab.models._multi_peers import Follower, Orchestrator
 from replab.models._multi_topology import (
     TOPOLOGIES,
     as_topology,
