@@ -25,6 +25,7 @@ from replab.models import (
     simulate_partitioned,
     simulate_single_leader,
 )
+from replab.models.multi_leader import MultiLeaderConfig, simulate_multi_leader
 from replab.replog import ReplogConfig, simulate_replog
 
 __all__ = ["MODELS", "register", "run_simulate"]
@@ -36,6 +37,7 @@ MODELS: dict[str, tuple[type, Callable[..., Any]]] = {
     "lag-anomalies": (LagAnomalyConfig, simulate_lag_anomalies),
     "partitioned": (PartitionedConfig, simulate_partitioned),
     "leaderless": (LeaderlessConfig, simulate_leaderless),
+    "multi-leader": (MultiLeaderConfig, simulate_multi_leader),
 }
 
 #: models with options or output beyond the metrics table: name -> a module with

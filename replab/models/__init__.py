@@ -2,6 +2,12 @@
 
 from replab.models._lag_sweeps import ANOMALY_MITIGATIONS, anomaly_sweep
 from replab.models._leader_sweeps import failover_tradeoff, sweep_single_leader
+from replab.models._multi_scenarios import (
+    calendar_config,
+    offline_windows,
+    strategy_outcomes,
+    sweep_multi_leader,
+)
 from replab.models.lag_anomalies import (
     LagAnomalyConfig,
     LagAnomalyResult,
@@ -14,6 +20,12 @@ from replab.models.leaderless import (
     leaderless_metrics,
     pbs_staleness,
     simulate_leaderless,
+)
+from replab.models.multi_leader import (
+    MultiLeaderConfig,
+    MultiLeaderResult,
+    build_multi_leader,
+    simulate_multi_leader,
 )
 from replab.models.partitioned import (
     PartitionedConfig,
@@ -48,4 +60,12 @@ __all__ = [
     "simulate_leaderless",
     "leaderless_metrics",
     "pbs_staleness",
+    "MultiLeaderConfig",
+    "MultiLeaderResult",
+    "build_multi_leader",
+    "simulate_multi_leader",
+    "sweep_multi_leader",
+    "strategy_outcomes",
+    "offline_windows",
+    "calendar_config",
 ]

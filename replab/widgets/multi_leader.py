@@ -1,0 +1,126 @@
+"""The multi-leader explorer: topology, resolution, WAN delay and a failure; see the flow.
+
+``compute_multi_leader_view`` is the pure computation (one simulation);
+``MultiLeaderExplorer`` wires dropdowns to it and redraws one figure in place: the
+topology at the end of the run (bypass edges in orange, the failed leader in red), how
+long each write took to reach each leader, and the writes each leader lacks over time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import traceback
+from typing import Any
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+from IPython.display import display
+
+from replab.models._multi_topology import as_topology
+from replab.models.multi_leader import (
+    TOPOLOGIES,
+    MultiLeaderConfig,
+    MultiLeaderResult,
+    simulate_multi_leader,
+)
+from replab.plots import plot_node_staleness, plot_propagation_delays, plot_topology_flow
+
+__all__ = ["WAN_DELAYS", "REPAIRS", "compute_multi_leader_view", "MultiLeaderExplorer"]
+
+#: WAN delay choices offered by the explorer (latency specs).
+WAN_DELAYS = ("20+exp:0.05", "uniform:10,60", "5+pareto:5,1.5", "0.8*const:10|0.2*const:300")
+#: What happens after the failure: nothing, a manual reconfiguration, an orchestrator.
+REPAIRS = ("none", "reconfigure", "auto-reroute")
+RESOLUTION_CHOICES = ("lww", "replica-priority", "merge", "siblings", "arrival-order",
+                      "custom")
+
+
+def compute_multi_leader_view(base: MultiLeaderConfig, *, topology: str, resolution: str,
+                              wan_delay: str, fail_node: str, repair: str, causal: bool,
+                              seed: int = 0) -> MultiLeaderResult:
+    """Run ``base`` with the explorer's settings (``fail_node="none"``: no failure)."""
+    failing = fail_node != "none"
+    config = dataclasses.replace(
+        base, topology=topology, resolution=resolution, wan_delay=wan_delay, causal=causal,
+        fail_node=fail_node if failing else None,
+        reconfigure_after_ms=base.duration_ms / 4 if failing and repair == "reconfigure"
+        else None,
+        auto_reroute=failing and repair == "auto-reroute")
+    return simulate_multi_leader(config, seed=seed)
+
+
+class MultiLeaderExplorer:
+    """Dropdowns for topology, resolution, WAN delay, failed leader and repair."""
+
+    def __init__(self, base: MultiLeaderConfig | None = None, *, seed: int = 0) -> None:
+        self.base = base if base is not None else MultiLeaderConfig(datacenters=4)
+        self.seed = seed
+        leaders = self.base.leader_ids()
+        self.topology = widgets.Dropdown(options=TOPOLOGIES, value="circular",
+                                         description="topology")
+        self.resolution = widgets.Dropdown(options=RESOLUTION_CHOICES, value="lww",
+                                           description="resolution")
+        self.wan_delay = widgets.Dropdown(options=WAN_DELAYS, value=WAN_DELAYS[0],
+                                          description="WAN delay")
+        self.fail_node = widgets.Dropdown(options=("none", *leaders), value=leaders[0],
+                                          description="fail")
+        self.repair = widgets.Dropdown(options=REPAIRS, value="none", description="repair")
+        self.causal = widgets.Checkbox(value=True, description="causal delivery")
+        self.summary = widgets.HTML()
+        self.errors = widgets.Output()
+        self.plot_area = widgets.Output()
+        self.figure, axes = plt.subplots(1, 3, figsize=(14, 3.8),
+                                         gridspec_kw={"width_ratios": [1, 2, 2]})
+        plt.close(self.figure)  # shown through the Output, redrawn in place
+        self.axes = dict(zip(("topology", "propagation", "staleness"), axes, strict=True))
+        self.result: MultiLeaderResult | None = None
+        for control in self.controls:
+            control.observe(self.update, names="value")
+
+    @property
+    def controls(self) -> list[Any]:
+        return [self.topology, self.resolution, self.wan_delay, self.fail_node, self.repair,
+                self.causal]
+
+    def update(self, *_: Any) -> None:
+        """Recompute for the current controls and redraw; errors go to ``errors``."""
+        try:
+            self.result = compute_multi_leader_view(
+                self.base, topology=self.topology.value, resolution=self.resolution.value,
+                wan_delay=self.wan_delay.value, fail_node=self.fail_node.value,
+                repair=self.repair.value, causal=self.causal.value, seed=self.seed)
+        except Exception:  # shown, not raised, so the dashboard stays usable
+            with self.errors:
+                self.errors.clear_output()
+                print(traceback.format_exc(limit=3))
+            return
+        self.errors.clear_output()
+        self._redraw(self.result)
+
+    def _redraw(self, result: MultiLeaderResult) -> None:
+        for ax in self.axes.values():
+            ax.clear()
+        failed = [] if self.fail_node.value == "none" else [self.fail_node.value]
+        cfg = result.config
+        plot_topology_flow(result.topology, self.axes["topology"],
+                           base=as_topology(cfg.topology, cfg.datacenters),
+                           failed=failed, title=f"{self.topology.value} at the end")
+        plot_propagation_delays(result.propagation, self.axes["propagation"])
+        plot_node_staleness(result.staleness, self.axes["staleness"])
+        self.figure.tight_layout()
+        with self.plot_area:
+            self.plot_area.clear_output(wait=True)
+            display(self.figure)
+        m = result.metrics
+        self.summary.value = (
+            f"converged <b>{m['converged']}</b> ({m['divergent_keys']} divergent keys); "
+            f"{m['conflicts']} conflicting writes, {m['lost_writes']} lost; "
+            f"{m['writes_not_propagated']} writes not propagated; "
+            f"{m['overtaking_anomalies']} updates dropped by overtaking; "
+            f"propagation p99 {m['propagation_p99_ms']:.0f} ms; "
+            f"{m['change_messages']} change messages")
+
+    @property
+    def widget(self) -> widgets.VBox:
+        rows = [widgets.HBox(self.controls[:3]), widgets.HBox(self.controls[3:])]
+        return widgets.VBox([*rows, self.summary, self.plot_area, self.errors])
