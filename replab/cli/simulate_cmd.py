@@ -8,6 +8,7 @@ function is called as ``run(config, seed=seed)`` and returns a result with ``.me
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -87,8 +88,9 @@ def register(sub: Any) -> None:
             custom.add_arguments(m)
             m.set_defaults(run=custom.run)
             continue
+        known = ", ".join(sorted(f.name for f in dataclasses.fields(config_cls)))
         m.add_argument("--set", action="append", metavar="KEY=VALUE", default=[],
-                       help="a config setting, e.g. --set mode=sync (repeatable)")
+                       help=f"a {config_cls.__name__} setting (repeatable); keys: {known}")
         m.add_argument("--seed", type=_nonneg_int, default=None, help="random seed")
         m.add_argument("--history", metavar="PATH", help="write the history as JSONL")
         add_format(m, ("table", "json"))
