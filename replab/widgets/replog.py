@@ -17,16 +17,16 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import display
 
-from replab.replog import KINDS, WORKLOADS, ReplogConfig, ReplogResult, compare_kinds
-from replab.replog import simulate_replog as _simulate
-from replab.replog.compare import side_by_side
-from replab.replog.config import TABLES
-from replab.replog.plots import (
+from replab.plots.replog import (
     plot_bytes_per_write,
     plot_divergence,
     plot_leader_cost,
     style_side_by_side,
 )
+from replab.replog import KINDS, WORKLOADS, ReplogConfig, ReplogResult, compare_kinds
+from replab.replog import simulate_replog as _simulate
+from replab.replog.compare import side_by_side
+from replab.replog.config import TABLES
 
 __all__ = ["BAR_METRICS", "ReplogView", "compute_replog_view", "ReplogExplorer"]
 
