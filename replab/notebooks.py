@@ -31,6 +31,7 @@ __all__ = [
     "inject_parameters",
     "kernel_env",
     "notebook_index",
+    "notebook_client",
 ]
 
 INJECTED_TAG = "injected-parameters"
@@ -141,6 +142,54 @@ def kernel_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
         env["PYTHONPATH"] = os.pathsep.join(_absolute(env["PYTHONPATH"].split(os.pathsep)))
     env.update(extra or {})
     return env
+
+
+_POLL_S = 0.25
+
+
+def _poll_in_steps(channel: Any) -> None:
+    """Make ``channel.get_msg(timeout)`` wait in short polls instead of one long one.
+
+    zmq's socket descriptor is edge-triggered; when the asyncio poller misses an edge, a
+    reply that has already arrived is only noticed when the poll times out -- with
+    nbclient's cell timeout that stalled a widget cell for the whole timeout (seen with
+    ipykernel 6.31 and 7.4). Short polls re-check the socket, so a missed edge costs at
+    most ``_POLL_S`` seconds. Semantics are unchanged: ``Empty`` after ``timeout``.
+    """
+    from queue import Empty
+    from time import monotonic
+
+    single_poll = channel.get_msg
+
+    async def get_msg(timeout: float | None = None) -> dict[str, Any]:
+        deadline = None if timeout is None else monotonic() + timeout
+        while True:
+            step = _POLL_S if deadline is None else max(0.0, min(_POLL_S, deadline - monotonic()))
+            try:
+                return await single_poll(timeout=step)  # type: ignore[no-any-return]
+            except Empty:
+                if deadline is not None and monotonic() >= deadline:
+                    raise
+
+    channel.get_msg = get_msg
+
+
+def notebook_client(nb: Any, **kwargs: Any) -> Any:
+    """An ``nbclient.NotebookClient`` for ``nb`` whose channels never stall on a missed poll.
+
+    Every headless notebook run in replab (``replab reproduce``, the tests) goes through
+    this; ``kwargs`` are NotebookClient options (``timeout``, ``kernel_name``, ...).
+    """
+    from nbclient import NotebookClient
+
+    class _Client(NotebookClient):  # type: ignore[misc]
+        async def async_start_new_kernel_client(self) -> Any:
+            kc = await super().async_start_new_kernel_client()
+            _poll_in_steps(kc.shell_channel)
+            _poll_in_steps(kc.iopub_channel)
+            return kc
+
+    return _Client(nb, **kwargs)
 
 
 def _absolute(entries: Iterable[str]) -> list[str]:

@@ -31,6 +31,7 @@ from replab.notebooks import (
     INJECTED_TAG,
     inject_parameters,
     kernel_env,
+    notebook_client,
     notebook_dir,
     research_notebooks,
     select_notebooks,
@@ -68,14 +69,13 @@ def execute_notebook(path: Path, overrides: dict[str, Any] | None = None, *,
         If a cell raises, times out or the kernel dies; the message names the cell.
     """
     import nbformat
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     nb = inject_parameters(nbformat.read(path, as_version=4), overrides or {})
     nb.cells.insert(0, nbformat.v4.new_code_cell(SETUP_SOURCE, metadata={"tags": [SETUP_TAG]}))
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            store_widget_state=True,
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = notebook_client(nb, timeout=timeout, kernel_name="python3",
+                             store_widget_state=True,
+                             resources={"metadata": {"path": str(path.parent)}})
     env = kernel_env({"MPLBACKEND": "module://matplotlib_inline.backend_inline"})
     try:
         client.execute(env=env)

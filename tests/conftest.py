@@ -21,7 +21,8 @@ def run_notebook(name: str, overrides: dict[str, Any], timeout: int = 600) -> An
     (papermill's convention), so the notebook itself stays unchanged.
     """
     import nbformat
-    from nbclient import NotebookClient
+
+    from replab.notebooks import notebook_client
 
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     idx = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
@@ -30,7 +31,7 @@ def run_notebook(name: str, overrides: dict[str, Any], timeout: int = 600) -> An
     env_backend = os.environ.get("MPLBACKEND")
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     try:
-        NotebookClient(nb, timeout=timeout, kernel_name="python3",
+        notebook_client(nb, timeout=timeout, kernel_name="python3",
                        resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
     finally:
         if env_backend is None:

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
+
+from replab.notebooks import notebook_client
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "03_single_leader.ipynb"
 
@@ -44,7 +45,7 @@ def test_notebook_runs_small():
     os.environ["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(NOTEBOOK.parents[1]), old_path) if p)
     try:
-        NotebookClient(nb, timeout=300, kernel_name="python3",
+        notebook_client(nb, timeout=300, kernel_name="python3",
                        resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
     finally:
         for name, value in (("MPLBACKEND", old), ("PYTHONPATH", old_path)):

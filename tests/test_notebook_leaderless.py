@@ -5,7 +5,8 @@ from pathlib import Path
 
 import matplotlib
 import nbformat
-from nbclient import NotebookClient
+
+from replab.notebooks import notebook_client
 
 matplotlib.use("Agg")
 
@@ -24,7 +25,7 @@ def run_small(nb):
     root = str(NOTEBOOK.parents[1])
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [root, saved["PYTHONPATH"]]))
     try:
-        NotebookClient(nb, timeout=300, kernel_name="python3",
+        notebook_client(nb, timeout=300, kernel_name="python3",
                        resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
     finally:
         for k, v in saved.items():

@@ -23,7 +23,7 @@ def test_notebook_is_committed_with_outputs_cleared_and_parameters_first():
 
 @pytest.mark.timeout(600)
 def test_notebook_runs_small():
-    from nbclient import NotebookClient
+    from replab.notebooks import notebook_client
 
     nb = nbformat.read(NOTEBOOK, as_version=4)
     idx = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
@@ -33,7 +33,7 @@ def test_notebook_runs_small():
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
-        NotebookClient(nb, timeout=300, kernel_name="python3",
+        notebook_client(nb, timeout=300, kernel_name="python3",
                        resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
     finally:
         for k, v in old.items():
