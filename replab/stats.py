@@ -60,6 +60,28 @@ def quantile_ci(
     lo = np.clip(np.floor(qa * n - spread).astype(np.int64) - 1, 0, n - 1)
     hi = np.clip(np.ceil(qa * n + spread).astype(np.int64), 0, n - 1)
     if not assume_sorted:
-        ranks = np.unique(np.concatenate([idx, lo, hi]))
-        x = np.partition(x, ranks)
+        x = _order_statistics(x, lo, hi)
     return x[idx], x[lo], x[hi]
+
+
+def _order_statistics(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """A copy of ``x`` whose positions inside every ``[lo[i], hi[i]]`` hold ranks in order.
+
+    Selecting one rank at a time on the shrinking right part, then sorting the short band
+    between ``lo`` and ``hi``, is several times faster than ``np.partition`` with many kth.
+    """
+    y = np.array(x, copy=True)
+    bands: list[list[int]] = []
+    for a, b in sorted(zip(lo.tolist(), hi.tolist(), strict=True)):
+        if bands and a <= bands[-1][1]:
+            bands[-1][1] = max(bands[-1][1], b)
+        else:
+            bands.append([a, b])
+    start = 0
+    for a, b in bands:
+        y[start:].partition(a - start)
+        if b > a:
+            y[a + 1 :].partition(b - a - 1)
+            y[a + 1 : b].sort()
+        start = b + 1
+    return y
