@@ -81,3 +81,18 @@ def test_subprocess_exit_status():
         "replab simulate: error: The 'write_rate' parameter of SingleLeaderConfig must be a "
         "finite number in [0, inf). Got -5.0 instead."]
     assert "Traceback" not in bad.stderr
+
+
+def test_multi_leader_accepts_the_short_wan_key(capsys):
+    import json
+
+    from replab.cli import main
+
+    argv = ["simulate", "multi-leader", "--set", "duration_ms=400", "--seed", "2",
+            "--format", "json"]
+    assert main([*argv, "--set", "wan=const:30"]) == 0
+    short = json.loads(capsys.readouterr().out)
+    assert main([*argv, "--set", "wan_delay=const:30"]) == 0
+    assert json.loads(capsys.readouterr().out) == short
+    assert main([*argv, "--set", "wan=exp:-1"]) == 2
+    assert "Got 'exp:-1' instead." in capsys.readouterr().err

@@ -72,14 +72,17 @@ def parse_settings(pairs: list[str] | None, config_cls: type, owner: str) -> dic
     """Turn ``--set KEY=VALUE`` pairs into keyword arguments for a config dataclass.
 
     Values are converted by the field's annotated type (bool, int, float, str); unknown
-    keys and unconvertible values raise ConfigError naming the key.
+    keys and unconvertible values raise ConfigError naming the key. A config may declare
+    ``SETTING_ALIASES`` (a ClassVar dict of short name -> field name).
     """
     fields = {f.name: f for f in dataclasses.fields(config_cls)}
     hints = typing.get_type_hints(config_cls)
+    aliases: dict[str, str] = getattr(config_cls, "SETTING_ALIASES", {})
     out: dict[str, Any] = {}
     for pair in pairs or []:
         key, sep, raw = pair.partition("=")
         key = key.strip().replace("-", "_")
+        key = aliases.get(key, key)
         if not sep:
             raise ConfigError(f"--set expects KEY=VALUE. Got {pair!r} instead.")
         if key not in fields:

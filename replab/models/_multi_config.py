@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import networkx as nx
 
@@ -120,6 +120,9 @@ class MultiLeaderConfig:
       simulator faults and the model actions of :data:`MODEL_ACTIONS`.
     * Run: writes arrive for ``duration_ms``, then replication settles for ``settle_ms``.
     """
+
+    #: command-line names (``--set wan=...``) for fields with longer names
+    SETTING_ALIASES: ClassVar[dict[str, str]] = {"wan": "wan_delay"}
 
     topology: str | nx.Graph = "all-to-all"
     datacenters: int = 3
