@@ -1,6 +1,11 @@
 """Dashboards: controls -> one pure compute call -> redraw in place."""
 
 from replab.widgets.lag_anomalies import LagAnomalyExplorer, compute_lag_view
+from replab.widgets.leaderless import (
+    LeaderlessExplorer,
+    LeaderlessView,
+    compute_leaderless_view,
+)
 from replab.widgets.multi_leader import MultiLeaderExplorer, compute_multi_leader_view
 from replab.widgets.quorum import QuorumExplorer, QuorumView, compute_quorum_view
 from replab.widgets.replog import ReplogExplorer, ReplogView, compute_replog_view
@@ -8,6 +13,9 @@ from replab.widgets.replog import ReplogExplorer, ReplogView, compute_replog_vie
 __all__ = [
     "LagAnomalyExplorer",
     "compute_lag_view",
+    "LeaderlessExplorer",
+    "LeaderlessView",
+    "compute_leaderless_view",
     "MultiLeaderExplorer",
     "compute_multi_leader_view",
     "QuorumExplorer",
