@@ -64,3 +64,28 @@ def test_errors_are_shown_not_raised():
     assert len(e.errors.outputs) == 1
     text = e.errors.outputs[0]["text"]
     assert "ConfigError" in text and "duration_ms" in text
+
+
+def test_sweeps_average_over_seeds_and_plot():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from replab.models import anti_entropy_sweep, availability_sweep, leaderless_metrics
+    from replab.plots import plot_convergence, plot_leaderless_availability
+    from replab.sweep import sweep
+
+    a = availability_sweep([0.0, 0.3], seeds=2, duration_ms=200.0, seed=1)
+    assert list(a.columns[:2]) == ["p_fail", "sloppy"] and len(a) == 4
+    runs = sweep(lambda p_fail, sloppy, seed_rep, seed: leaderless_metrics(
+        p_fail=p_fail, sloppy=sloppy, sessions=8, duration_ms=200.0, seed=seed),
+        {"p_fail": [0.0, 0.3], "sloppy": [False, True], "seed_rep": [0, 1]}, seed=1)
+    oracle = runs[(runs.p_fail == 0.3) & runs.sloppy].write_availability.mean()
+    assert a[(a.p_fail == 0.3) & a.sloppy].write_availability.item() == oracle
+    assert a.equals(availability_sweep([0.0, 0.3], seeds=2, duration_ms=200.0, seed=1))
+    ae = anti_entropy_sweep([50.0], seeds=1, duration_ms=200.0)
+    assert ae.anti_entropy_keys.item() > 0
+    axes = plot_leaderless_availability(a)
+    assert len(axes[0].lines) == 2 and axes[2].get_title() == "stale-read probability"
+    assert len(plot_convergence(ae).lines) == 1
+    plt.close("all")

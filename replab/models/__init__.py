@@ -2,6 +2,12 @@
 
 from replab.models._lag_sweeps import ANOMALY_MITIGATIONS, anomaly_sweep
 from replab.models._leader_sweeps import failover_tradeoff, sweep_single_leader
+from replab.models._leaderless_sweeps import (
+    anti_entropy_sweep,
+    availability_sweep,
+    lww_loss_sweep,
+    sibling_sweep,
+)
 from replab.models._multi_scenarios import (
     calendar_config,
     offline_windows,
@@ -59,6 +65,10 @@ __all__ = [
     "build_leaderless",
     "simulate_leaderless",
     "leaderless_metrics",
+    "availability_sweep",
+    "lww_loss_sweep",
+    "sibling_sweep",
+    "anti_entropy_sweep",
     "pbs_staleness",
     "MultiLeaderConfig",
     "MultiLeaderResult",

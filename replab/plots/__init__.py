@@ -21,6 +21,12 @@ from replab.plots.lag_anomalies import (
     plot_anomaly_rates,
     plot_mitigation_costs,
 )
+from replab.plots.leaderless import (
+    plot_convergence,
+    plot_leaderless_availability,
+    plot_lww_loss,
+    plot_siblings,
+)
 from replab.plots.multi_leader import (
     plot_conflict_outcomes,
     plot_node_staleness,
@@ -74,6 +80,10 @@ __all__ = [
     "plot_failover_tradeoff",
     "plot_anomaly_rates",
     "plot_mitigation_costs",
+    "plot_leaderless_availability",
+    "plot_lww_loss",
+    "plot_siblings",
+    "plot_convergence",
     "plot_topology_flow",
     "plot_propagation_delays",
     "plot_node_staleness",
