@@ -30,7 +30,8 @@ def availability_sweep(p_fails: Sequence[float] = (0.0, 0.1, 0.2, 0.3, 0.4), *, 
     def point(p_fail: float, sloppy: bool, seed_rep: int, seed: int) -> dict[str, Any]:
         return leaderless_metrics(p_fail=p_fail, sloppy=sloppy, sessions=8,
                                   duration_ms=duration_ms, seed=seed)
-    grid = {"p_fail": list(p_fails), "sloppy": [False, True], "seed_rep": list(range(seeds))}
+    grid: dict[str, list[Any]] = {"p_fail": list(p_fails), "sloppy": [False, True],
+                                  "seed_rep": list(range(seeds))}
     return _mean_over_seeds(sweep(point, grid, seed=seed), ["p_fail", "sloppy"])
 
 
@@ -48,7 +49,7 @@ def lww_loss_sweep(skews: Sequence[float] = (0.0, 2.0, 5.0, 10.0, 20.0, 50.0, 10
         return {"discarded": m["lww_discarded_writes"] / m["writes_ok"],
                 "by_skew": m["lww_discarded_by_skew"] / m["writes_ok"],
                 "lost": m["lost_writes_fraction"]}
-    grid = {"clock_skew_ms": list(skews), "sessions": list(sessions),
+    grid: dict[str, list[Any]] = {"clock_skew_ms": list(skews), "sessions": list(sessions),
             "seed_rep": list(range(seeds))}
     return _mean_over_seeds(sweep(point, grid, seed=seed), ["clock_skew_ms", "sessions"])
 
@@ -63,7 +64,7 @@ def sibling_sweep(sessions: Sequence[int] = (1, 2, 4, 8),
                                duration_ms=duration_ms, seed=seed)
         return {k: m[k] for k in ("siblings_mean", "siblings_max", "lost_writes",
                                   "concurrent_write_pairs")}
-    grid = {"sessions": list(sessions), "read_rate": list(read_rates),
+    grid: dict[str, list[Any]] = {"sessions": list(sessions), "read_rate": list(read_rates),
             "seed_rep": list(range(seeds))}
     return _mean_over_seeds(sweep(point, grid, seed=seed), ["sessions", "read_rate"])
 
@@ -79,5 +80,6 @@ def anti_entropy_sweep(intervals: Sequence[float] = (25.0, 50.0, 100.0, 200.0, 4
                                duration_ms=0.5 * duration_ms, settle_ms=duration_ms, seed=seed)
         return {k: m[k] for k in ("convergence_ms", "anti_entropy_keys", "anti_entropy_bytes",
                                   "anti_entropy_rounds", "converged")}
-    grid = {"anti_entropy_interval_ms": list(intervals), "seed_rep": list(range(seeds))}
+    grid: dict[str, list[Any]] = {"anti_entropy_interval_ms": list(intervals),
+                                  "seed_rep": list(range(seeds))}
     return _mean_over_seeds(sweep(point, grid, seed=seed), ["anti_entropy_interval_ms"])

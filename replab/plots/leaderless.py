@@ -57,7 +57,8 @@ def plot_siblings(df: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Mean siblings per read against writing sessions, one line per read rate."""
     ax = _axes(ax, figsize=(6, 3.2))
     for rr, g in df.groupby("read_rate"):
-        ax.plot(g.sessions, g.siblings_mean, "o-", label=f"{rr + 20:g} extra reads/s")
+        extra = float(rr) + 20.0  # type: ignore[arg-type]
+        ax.plot(g.sessions, g.siblings_mean, "o-", label=f"{extra:g} extra reads/s")
     ax.set(xlabel="client sessions writing", ylabel="mean siblings per read")
     ax.legend()
     return ax
