@@ -9,6 +9,11 @@ from replab.widgets.leaderless import (
 from replab.widgets.multi_leader import MultiLeaderExplorer, compute_multi_leader_view
 from replab.widgets.quorum import QuorumExplorer, QuorumView, compute_quorum_view
 from replab.widgets.replog import ReplogExplorer, ReplogView, compute_replog_view
+from replab.widgets.single_leader import (
+    SingleLeaderExplorer,
+    SingleLeaderView,
+    compute_single_leader_view,
+)
 
 __all__ = [
     "LagAnomalyExplorer",
@@ -24,4 +29,7 @@ __all__ = [
     "ReplogExplorer",
     "ReplogView",
     "compute_replog_view",
+    "SingleLeaderExplorer",
+    "SingleLeaderView",
+    "compute_single_leader_view",
 ]

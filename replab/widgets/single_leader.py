@@ -1,0 +1,209 @@
+"""The single-leader explorer: mode, followers, lag, failover timeout, leader crash time.
+
+``compute_single_leader_view`` is the pure computation (one seeded simulation, cached);
+``SingleLeaderExplorer`` wires the controls to it and updates the artists of one figure
+(replication lag over time, write latency histogram, lost / unavailable writes) in place,
+rendering it to PNG bytes in an Image widget.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import traceback
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import ipywidgets as widgets
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from replab.models import SingleLeaderConfig, simulate_single_leader
+from replab.models.single_leader import op_latencies
+from replab.plots._base import PALETTE
+
+__all__ = ["SingleLeaderView", "compute_single_leader_view", "SingleLeaderExplorer"]
+
+MODES = ("async", "semi-sync", "sync")
+LAG_SPECS = ("1+exp:0.5", "2+exp:0.2", "10+exp:0.05", "0.9*exp:0.5|0.1*const:200")
+SUMMARY_KEYS = ("acked_writes_lost", "write_availability", "failovers", "max_lag_ms",
+                "write_p50_ms", "write_p99_ms")
+MAX_FOLLOWERS = 5
+HIST_BINS = 40
+
+
+@dataclass(frozen=True)
+class SingleLeaderView:
+    """What the explorer shows for one setting of the controls.
+
+    Attributes
+    ----------
+    config : SingleLeaderConfig -- the simulated configuration.
+    metrics : dict -- the run's flat metrics (``SingleLeaderResult.metrics``).
+    lag : DataFrame -- replication lag samples (``SingleLeaderResult.lag``).
+    write_latency_ms : ndarray -- latencies of the acknowledged writes.
+    lost : DataFrame -- history rows of acknowledged writes that were lost.
+    lost_fraction : float -- acknowledged writes lost over acknowledged writes.
+    unavailable_fraction : float -- ``1 - write_availability``.
+    """
+
+    config: SingleLeaderConfig
+    metrics: dict[str, Any]
+    lag: pd.DataFrame
+    write_latency_ms: np.ndarray
+    lost: pd.DataFrame
+    lost_fraction: float
+    unavailable_fraction: float
+
+
+@lru_cache(maxsize=64)
+def compute_single_leader_view(
+    mode: str, followers: int, lag: str, failover_timeout_ms: float,
+    leader_crash_at_ms: float | None, *, duration_ms: float = 3000.0,
+    write_rate: float = 300.0, seed: int = 0,
+) -> SingleLeaderView:
+    """Run one seeded single-leader simulation and extract what the dashboard draws.
+
+    Bad parameters raise :class:`replab.errors.ConfigError` (from the config).
+    """
+    cfg = SingleLeaderConfig(mode=mode, followers=followers, lag=lag,
+                             failover_timeout_ms=failover_timeout_ms,
+                             leader_crash_at_ms=leader_crash_at_ms, duration_ms=duration_ms,
+                             write_rate=write_rate)
+    res = simulate_single_leader(cfg, seed=seed)
+    lat = op_latencies(res.history)
+    writes = lat[(lat.f == "write") & (lat.type == "ok")].latency_ms.to_numpy(dtype=float)
+    m = res.metrics
+    return SingleLeaderView(
+        config=cfg, metrics=m, lag=res.lag, write_latency_ms=writes, lost=res.lost,
+        lost_fraction=m["acked_writes_lost"] / max(m["writes_ok"], 1),
+        unavailable_fraction=1.0 - m["write_availability"],
+    )
+
+
+def _png(fig: Figure, dpi: int) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+def _summary(view: SingleLeaderView) -> str:
+    m = view.metrics
+    return (f"<b>{view.config.mode}</b>, {view.config.followers} followers: acknowledged "
+            f"writes lost {m['acked_writes_lost']} of {m['writes_ok']}; write availability "
+            f"{m['write_availability']:.2%}; failovers {m['failovers']}; max lag "
+            f"{m['max_lag_ms']:.3g} ms; write p50 {m['write_p50_ms']:.3g} ms, "
+            f"p99 {m['write_p99_ms']:.3g} ms")
+
+
+class SingleLeaderExplorer:
+    """Controls -> :func:`compute_single_leader_view` -> one figure redrawn in place.
+
+    ``explorer.widget`` is the box to display; ``explorer.result`` the last
+    :class:`SingleLeaderView`; ``explorer.last_update_ms`` how long the last update took.
+    The controls are ``mode``, ``followers``, ``lag``, ``failover_timeout_ms`` and
+    ``leader_crash_at_ms``.
+    """
+
+    def __init__(self, *, mode: str = "async", followers: int = 2, lag: str = "2+exp:0.2",
+                 failover_timeout_ms: float = 300.0, leader_crash_at_ms: float | None = None,
+                 duration_ms: float = 3000.0, write_rate: float = 300.0, seed: int = 0,
+                 dpi: int = 80) -> None:
+        self.duration_ms, self.write_rate, self.seed, self.dpi = (
+            duration_ms, write_rate, seed, dpi)
+        crash = duration_ms / 2 if leader_crash_at_ms is None else leader_crash_at_ms
+        style = {"description_width": "80px"}
+        slow = {"style": style, "continuous_update": False}
+        self.mode = widgets.Dropdown(options=list(MODES), value=mode, description="mode",
+                                     style=style)
+        self.followers = widgets.IntSlider(followers, min=1, max=MAX_FOLLOWERS,
+                                           description="followers", **slow)
+        self.lag = widgets.Dropdown(options=list(dict.fromkeys((*LAG_SPECS, lag))), value=lag,
+                                    description="lag", style=style)
+        self.failover_timeout_ms = widgets.FloatSlider(
+            failover_timeout_ms, min=50.0, max=2000.0, step=50.0, description="timeout ms",
+            **slow)
+        self.leader_crash_at_ms = widgets.FloatSlider(
+            crash, min=0.0, max=duration_ms, step=duration_ms / 20,
+            description="crash at ms", **slow)
+        self.summary, self.status = widgets.HTML(), widgets.HTML()
+        self.image, self.errors = widgets.Image(format="png"), widgets.Output()
+        self.result: SingleLeaderView | None = None
+        self.last_update_ms = float("nan")
+        self._build_figure()
+        controls = (self.mode, self.followers, self.lag, self.failover_timeout_ms,
+                    self.leader_crash_at_ms)
+        for ctl in controls:
+            ctl.observe(lambda _change: self.update(), names="value")
+        self.widget = widgets.VBox([widgets.HBox(list(controls[:3])),
+                                    widgets.HBox(list(controls[3:])), self.summary,
+                                    self.image, self.status, self.errors])
+        self.update()
+
+    def _build_figure(self) -> None:
+        # Outside pyplot, so the inline backend never shows a static copy of it.
+        self.fig = Figure(figsize=(13, 3.2))
+        self.ax_lag, self.ax_lat, self.ax_bad = self.fig.subplots(1, 3)
+        # One line per possible node (the leader can change, so any node may lag).
+        self.lag_lines = [self.ax_lag.plot([], [], lw=1, color=PALETTE[i % len(PALETTE)],
+                                           label=f"node {i}")[0]
+                          for i in range(MAX_FOLLOWERS + 1)]
+        self.crash_marker = self.ax_lag.axvline(0.0, color="grey", ls=":", lw=1)
+        self.ax_lag.set(xlabel="simulated time (ms)", ylabel="lag (ms behind)",
+                        title="replication lag")
+        self.ax_lag.grid(True, alpha=0.3)
+        self.lat_hist = self.ax_lat.stairs(np.zeros(HIST_BINS), np.arange(HIST_BINS + 1.0),
+                                           fill=True, color=PALETTE[0])
+        self.ax_lat.set(xlabel="write latency (ms)", ylabel="acknowledged writes",
+                        title="write latency")
+        self.bad_bars = self.ax_bad.bar(["writes lost", "unavailable"], [0.0, 0.0],
+                                        color=[PALETTE[1], PALETTE[4]])
+        self.ax_bad.set(ylabel="fraction of writes", title="lost / unavailable writes")
+        self.fig.tight_layout()
+
+    def update(self) -> None:
+        """Recompute for the current controls and redraw the existing artists."""
+        start = time.perf_counter()
+        try:
+            view = compute_single_leader_view(
+                self.mode.value, int(self.followers.value), self.lag.value,
+                float(self.failover_timeout_ms.value), float(self.leader_crash_at_ms.value),
+                duration_ms=self.duration_ms, write_rate=self.write_rate, seed=self.seed)
+            self._redraw(view)
+            self.image.value = _png(self.fig, self.dpi)
+            self.result = view
+            self.errors.outputs = ()
+        except Exception:  # shown in the dashboard instead of lost in a callback
+            self.errors.outputs = ()
+            self.errors.append_stdout(traceback.format_exc())
+            return
+        self.last_update_ms = (time.perf_counter() - start) * 1e3
+        self.summary.value = _summary(view)
+        self.status.value = f"updated in {self.last_update_ms:.0f} ms"
+
+    def _redraw(self, view: SingleLeaderView) -> None:
+        by_node = dict(tuple(view.lag.groupby("node", sort=True)))
+        for node, line in enumerate(self.lag_lines):
+            sub = by_node.get(node)
+            line.set_visible(sub is not None)
+            if sub is not None:
+                line.set_data(sub["time"], sub["time_behind_ms"].where(sub["up"].astype(bool)))
+        self.crash_marker.set_xdata([float(self.leader_crash_at_ms.value)])
+        self.ax_lag.set_xlim(0.0, self.duration_ms)
+        up = view.lag["up"].astype(bool)
+        top = float(view.lag.loc[up, "time_behind_ms"].max()) if up.any() else 0.0
+        self.ax_lag.set_ylim(0.0, max(top, 1.0) * 1.05)
+        self.ax_lag.legend(handles=[ln for ln in self.lag_lines if ln.get_visible()],
+                           fontsize=8, loc="upper left")
+        lat = view.write_latency_ms
+        hi = float(lat.max()) if lat.size else 1.0
+        counts, edges = np.histogram(lat, bins=HIST_BINS, range=(0.0, max(hi, 1e-9)))
+        self.lat_hist.set_data(counts.astype(float), edges)
+        self.ax_lat.set_xlim(0.0, float(edges[-1]))
+        self.ax_lat.set_ylim(0.0, max(float(counts.max()), 1.0) * 1.1)
+        heights = [view.lost_fraction, view.unavailable_fraction]
+        for bar, h in zip(self.bad_bars, heights, strict=True):
+            bar.set_height(h)
+        self.ax_bad.set_ylim(0.0, max(max(heights) * 1.15, 0.01))
