@@ -8,9 +8,7 @@ lag) into an Image widget.
 from __future__ import annotations
 
 import dataclasses
-import io
 import time
-import traceback
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -29,6 +27,7 @@ from replab.models import (
 )
 from replab.models._lag_sweeps import default_base
 from replab.plots import plot_anomaly_rates, plot_mitigation_costs
+from replab.widgets._render import render_png, show_traceback
 
 __all__ = ["LagView", "compute_lag_view", "LagAnomalyExplorer"]
 
@@ -142,8 +141,7 @@ class LagAnomalyExplorer:
             self.result = view
             self.errors.outputs = ()
         except Exception:  # shown in the dashboard instead of lost in a callback
-            self.errors.outputs = ()
-            self.errors.append_stdout(traceback.format_exc())
+            show_traceback(self.errors)
             return
         self.last_update_ms = (time.perf_counter() - start) * 1e3
         self.summary.value = _summary(view)
@@ -159,6 +157,4 @@ class LagAnomalyExplorer:
             ax.axvline(float(self.lag.value), color="grey", ls=":", lw=1)
         self.axes[0].set_title(view.anomaly)
         self.fig.tight_layout()
-        buf = io.BytesIO()
-        self.fig.savefig(buf, format="png", dpi=self.dpi)
-        self.image.value = buf.getvalue()
+        self.image.value = render_png(self.fig, self.dpi)

@@ -7,9 +7,7 @@ place, rendering it into an Image widget.
 
 from __future__ import annotations
 
-import io
 import time
-import traceback
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -20,6 +18,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from replab.models import LeaderlessConfig, simulate_leaderless
+from replab.widgets._render import render_png, show_traceback
 
 __all__ = ["BARS", "LeaderlessView", "compute_leaderless_view", "LeaderlessExplorer"]
 
@@ -158,8 +157,7 @@ class LeaderlessExplorer:
             self.result = view
             self.errors.outputs = ()
         except Exception:  # shown in the dashboard instead of lost in a callback
-            self.errors.outputs = ()
-            self.errors.append_stdout(traceback.format_exc())
+            show_traceback(self.errors)
             return
         self.last_update_ms = (time.perf_counter() - start) * 1e3
         self.status.value = f"updated in {self.last_update_ms:.0f} ms"
@@ -171,6 +169,4 @@ class LeaderlessExplorer:
         self.ci_lines.set_segments([[(lo, y), (hi, y)] for y, (lo, hi) in
                                     enumerate(zip(b.ci_low, b.ci_high, strict=True))])
         self.title.set_text(_title(view))
-        buf = io.BytesIO()
-        self.fig.savefig(buf, format="png", dpi=self.dpi)
-        self.image.value = buf.getvalue()
+        self.image.value = render_png(self.fig, self.dpi)

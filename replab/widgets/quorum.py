@@ -6,9 +6,7 @@ and updates existing matplotlib artists, so a slider move does not rebuild the f
 
 from __future__ import annotations
 
-import io
 import time
-import traceback
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -21,6 +19,7 @@ from matplotlib.figure import Figure
 from replab.latency import profile_names
 from replab.plots import plot_quorum_heatmap
 from replab.quorum import availability, quorum_grid, simulate_wars
+from replab.widgets._render import render_png, show_traceback
 
 __all__ = ["QuorumView", "compute_quorum_view", "QuorumExplorer"]
 
@@ -58,14 +57,6 @@ def compute_quorum_view(
         availability=availability(n, r, w, P_FAIL_AXIS),
         grid=_grid(n, latency, float(t_heatmap), float(p_fail), grid_trials, seed),
     )
-
-
-def _png(fig: Figure, dpi: int) -> bytes:
-    # Rendering the PNG ourselves (no tight bbox, one pass) and swapping it into an Image
-    # widget updates the picture in place, without clearing and re-displaying an output.
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return buf.getvalue()
 
 
 def _summary(view: QuorumView) -> str:
@@ -163,12 +154,11 @@ class QuorumExplorer:
                 grid_trials=self.grid_trials, seed=self.seed,
             )
             self._redraw(view)
-            self.image.value = _png(self.fig, self.dpi)
+            self.image.value = render_png(self.fig, self.dpi)
             self.result = view
             self.errors.outputs = ()
         except Exception:  # shown in the dashboard instead of lost in a callback
-            self.errors.outputs = ()
-            self.errors.append_stdout(traceback.format_exc())
+            show_traceback(self.errors)
             return
         self.last_update_ms = (time.perf_counter() - start) * 1e3
         tv = view.t_visibility.iloc[-1]  # the 99.9 % target
@@ -216,4 +206,4 @@ class QuorumExplorer:
         plot_quorum_heatmap(grid, "p_both_available", self.ax_heat_av, cmap="viridis")
         self.ax_heat_av.set_title(f"P(read and write quorum up), p_fail={self.p_fail.value:g}")
         self.fig_heat.tight_layout()
-        self.heat_image.value = _png(self.fig_heat, self.dpi)
+        self.heat_image.value = render_png(self.fig_heat, self.dpi)

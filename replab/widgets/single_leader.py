@@ -8,9 +8,7 @@ rendering it to PNG bytes in an Image widget.
 
 from __future__ import annotations
 
-import io
 import time
-import traceback
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -23,6 +21,7 @@ from matplotlib.figure import Figure
 from replab.models import SingleLeaderConfig, simulate_single_leader
 from replab.models.single_leader import op_latencies
 from replab.plots._base import PALETTE
+from replab.widgets._render import render_png, show_traceback
 
 __all__ = ["SingleLeaderView", "compute_single_leader_view", "SingleLeaderExplorer"]
 
@@ -81,12 +80,6 @@ def compute_single_leader_view(
         lost_fraction=m["acked_writes_lost"] / max(m["writes_ok"], 1),
         unavailable_fraction=1.0 - m["write_availability"],
     )
-
-
-def _png(fig: Figure, dpi: int) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return buf.getvalue()
 
 
 def _summary(view: SingleLeaderView) -> str:
@@ -172,12 +165,11 @@ class SingleLeaderExplorer:
                 float(self.failover_timeout_ms.value), float(self.leader_crash_at_ms.value),
                 duration_ms=self.duration_ms, write_rate=self.write_rate, seed=self.seed)
             self._redraw(view)
-            self.image.value = _png(self.fig, self.dpi)
+            self.image.value = render_png(self.fig, self.dpi)
             self.result = view
             self.errors.outputs = ()
         except Exception:  # shown in the dashboard instead of lost in a callback
-            self.errors.outputs = ()
-            self.errors.append_stdout(traceback.format_exc())
+            show_traceback(self.errors)
             return
         self.last_update_ms = (time.perf_counter() - start) * 1e3
         self.summary.value = _summary(view)
