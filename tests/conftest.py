@@ -14,30 +14,33 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 
 
-def run_notebook(name: str, overrides: dict[str, Any], timeout: int = 600) -> Any:
-    """Execute ``notebooks/<name>`` headless with parameter overrides; return the notebook.
+def run_notebook(name: str, overrides: dict[str, Any] | None = None, timeout: int = 600) -> Any:
+    """Execute ``notebooks/<name>`` headless; return the executed notebook.
 
-    The overrides are injected as a cell right after the cell tagged ``parameters``
-    (papermill's convention), so the notebook itself stays unchanged.
+    ``overrides`` (default: the notebook's own ``metadata.replab.small``) are injected as a
+    cell right after the cell tagged ``parameters`` (papermill's convention), so the
+    notebook file stays unchanged. The kernel imports this checkout's replab.
     """
     import nbformat
 
-    from replab.notebooks import notebook_client
+    from replab.notebooks import inject_parameters, notebook_client
 
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-    idx = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
-    lines = [f"{k} = {v!r}" for k, v in overrides.items()]
-    nb.cells.insert(idx + 1, nbformat.v4.new_code_cell("\n".join(lines)))
-    env_backend = os.environ.get("MPLBACKEND")
+    if overrides is None:
+        overrides = nb.metadata.get("replab", {}).get("small", {})
+    nb = inject_parameters(nb, overrides)
+    saved = {k: os.environ.get(k) for k in ("MPLBACKEND", "PYTHONPATH")}
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), saved["PYTHONPATH"]]))
     try:
         notebook_client(nb, timeout=timeout, kernel_name="python3",
-                       resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+                        resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
     finally:
-        if env_backend is None:
-            os.environ.pop("MPLBACKEND", None)
-        else:
-            os.environ["MPLBACKEND"] = env_backend
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     return nb
 
 

@@ -136,10 +136,8 @@ def test_notebook_committed_clean_with_parameters_first():
 
 
 @pytest.mark.timeout(600)
-def test_notebook_runs_small(monkeypatch):
-    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the kernel must import this checkout
-    small = nbformat.read(NOTEBOOK, as_version=4).metadata["replab"]["small"]
-    nb = run_notebook(NOTEBOOK.name, small)
+def test_notebook_runs_small():
+    nb = run_notebook(NOTEBOOK.name)  # its metadata.replab.small sizes
     text = cell_text(nb)
     assert "circular, reconfigured after None ms:" in text
     assert "all-to-all, reconfigured after None ms: 0 writes not propagated" in text

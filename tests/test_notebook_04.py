@@ -1,7 +1,5 @@
 """notebooks/04_replication_lag.ipynb runs headless at its small size."""
 
-import os
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -24,18 +22,7 @@ def test_notebook_is_committed_clean_with_parameters_first():
 
 
 def test_notebook_runs_small():
-    nb = nbformat.read(NOTEBOOKS / NAME, as_version=4)
-    old = os.environ.get("PYTHONPATH")
-    # The kernel must import this checkout's replab (not another installed copy).
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(Path(NOTEBOOKS).parent), old)
-                                               if p)
-    try:
-        out = run_notebook(NAME, nb.metadata["replab"]["small"])
-    finally:
-        if old is None:
-            os.environ.pop("PYTHONPATH", None)
-        else:
-            os.environ["PYTHONPATH"] = old
+    out = run_notebook(NAME)  # its metadata.replab.small sizes
     text = cell_text(out)
     assert "read-your-writes" in text and "position-redirect" in text
     assert "(c) stale monitor (300 ms): read-your-writes" in text

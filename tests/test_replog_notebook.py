@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import matplotlib
 import nbformat
 import pytest
+
+from tests.conftest import run_notebook
 
 matplotlib.use("Agg")
 
@@ -23,24 +24,7 @@ def test_notebook_is_committed_with_outputs_cleared_and_parameters_first():
 
 @pytest.mark.timeout(600)
 def test_notebook_runs_small():
-    from replab.notebooks import notebook_client
-
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    idx = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
-    nb.cells.insert(idx + 1, nbformat.v4.new_code_cell("TRANSACTIONS = 30\nFOLLOWERS = 1"))
-    env = {"MPLBACKEND": "module://matplotlib_inline.backend_inline",
-           "PYTHONPATH": str(NOTEBOOK.parents[1])}
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        notebook_client(nb, timeout=300, kernel_name="python3",
-                       resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    nb = run_notebook(NOTEBOOK.name, {"TRANSACTIONS": 30, "FOLLOWERS": 1})
     text = "\n".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
     assert "apply errors; follower1 cannot apply the physical log" in text
     assert "dataframe follower divergent rows: 0" in text
