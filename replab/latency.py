@@ -457,10 +457,24 @@ def profile_info(name: str) -> dict[str, Any]:
     return dict(_PROFILES[name.upper()])
 
 
-def as_wars(latency: str | Distribution | WarsLatency) -> WarsLatency:
-    """Turn a profile name, a spec, a distribution or a WARS model into a WARS model."""
+def as_wars(latency: Any) -> WarsLatency:
+    """Turn a profile name, a spec, a distribution or a WARS model into a WARS model.
+
+    Also accepted: four delays ``(W, A, R, S)`` as a tuple or list, or a dict with keys
+    ``"W"``, ``"A"``, ``"R"``, ``"S"``; each a Distribution or a spec string.
+
+    >>> as_wars(("exp:1", "const:0", "const:0", "exp:2")).S.mean
+    0.5
+    """
     if isinstance(latency, WarsLatency):
         return latency
+    if isinstance(latency, dict) and set(latency) == set("WARS"):
+        latency = tuple(latency[k] for k in "WARS")
+    if isinstance(latency, tuple | list) and len(latency) == 4:
+        parts = [parse_spec(d) if isinstance(d, str) else d for d in latency]
+        if all(isinstance(d, Distribution) for d in parts):
+            W, A, R, S = parts
+            return WarsLatency(W, A, R, S, name="custom")
     if isinstance(latency, str):
         if latency.upper() in _PROFILES:
             return profile(latency)
@@ -468,6 +482,6 @@ def as_wars(latency: str | Distribution | WarsLatency) -> WarsLatency:
     if isinstance(latency, Distribution):
         return WarsLatency.iid(latency, name=repr(latency))
     raise ConfigError(
-        "The 'latency' parameter must be a profile name, a spec string, a Distribution "
-        f"or a WarsLatency. Got {latency!r} instead."
+        "The 'latency' parameter must be a profile name, a spec string, a Distribution, "
+        f"four delays (W, A, R, S) or a WarsLatency. Got {latency!r} instead."
     )

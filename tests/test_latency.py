@@ -191,8 +191,13 @@ def test_as_wars_accepts_every_form():
     assert as_wars(Constant(1.0)).S == Constant(1.0)
     m = WarsLatency.iid(Constant(2.0))
     assert as_wars(m) is m
-    with pytest.raises(ConfigError, match="The 'latency' parameter must be"):
-        as_wars(42)  # type: ignore[arg-type]
+    four = as_wars((Exponential(1.0), "const:0", Constant(0.0), "exp:2"))
+    assert (four.W, four.A, four.R, four.S) == (
+        Exponential(1.0), Constant(0.0), Constant(0.0), Exponential(2.0))
+    assert as_wars({"W": "exp:1", "A": "exp:1", "R": "exp:1", "S": "exp:1"}).A == Exponential(1.0)
+    for bad in (42, ("exp:1", "exp:1"), (1, 2, 3, 4)):
+        with pytest.raises(ConfigError, match="The 'latency' parameter must be"):
+            as_wars(bad)
 
 
 @settings(max_examples=30, deadline=None)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,7 +36,9 @@ __all__ = [
     "fresh_read_probability",
 ]
 
-LatencyLike = str | Distribution | WarsLatency
+#: a profile name, a spec, one distribution for all four delays, four delays (W, A, R, S)
+#: as a tuple or dict, or a WarsLatency (see :func:`replab.latency.as_wars`)
+LatencyLike = str | Distribution | WarsLatency | tuple[Any, ...] | dict[str, Any]
 _CHUNK = 1 << 20  # trials drawn at once; bounds memory for very large runs
 
 
