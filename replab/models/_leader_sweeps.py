@@ -5,23 +5,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
-from functools import partial
 from typing import Any
 
 import pandas as pd
 
-from replab.errors import ConfigError
+from replab.models._config_sweep import sweep_config
 from replab.rng import SeedLike
-from replab.sweep import sweep
 
 __all__ = ["sweep_single_leader", "failover_tradeoff"]
-
-
-def _point(base: Any, *, seed: int, repeat: int = 0, **params: Any) -> dict[str, Any]:
-    from replab.models.single_leader import simulate_single_leader
-
-    config = dataclasses.replace(base, **params)
-    return dict(simulate_single_leader(config, seed=seed).metrics)
 
 
 def sweep_single_leader(
@@ -43,15 +34,10 @@ def sweep_single_leader(
     >>> df[["mode", "repeat", "acked_writes_lost"]].values.tolist()
     [['async', 0, 0], ['sync', 0, 0]]
     """
-    names = {f.name for f in dataclasses.fields(base)}
-    unknown = [k for k in grid if k not in names]
-    if unknown:
-        raise ConfigError(
-            f"The 'grid' parameter of sweep_single_leader must name config fields "
-            f"({', '.join(sorted(names))}). Got {unknown[0]!r} instead."
-        )
-    full = {**grid, "repeat": list(range(repeats))}
-    return sweep(partial(_point, base), full, seed=seed, executor=executor)
+    from replab.models.single_leader import simulate_single_leader
+
+    return sweep_config(simulate_single_leader, base, grid, owner="sweep_single_leader",
+                        repeats=repeats, seed=seed, executor=executor)
 
 
 def failover_tradeoff(

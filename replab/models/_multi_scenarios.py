@@ -6,19 +6,16 @@ Each function runs :func:`~replab.models.multi_leader.simulate_multi_leader` ove
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
-from functools import partial
 from typing import Any
 
 import pandas as pd
 
-from replab.errors import ConfigError
+from replab.models._config_sweep import sweep_config
 from replab.models._multi_config import RESOLUTIONS, MultiLeaderConfig
 from replab.rng import SeedLike, as_generator
 from replab.stats import wilson
-from replab.sweep import sweep
 from replab.validate import check_float, check_int
 
 __all__ = [
@@ -32,14 +29,6 @@ __all__ = [
 
 HOUR_MS = 3_600_000.0
 DAY_MS = 24 * HOUR_MS
-
-
-def _point(base: MultiLeaderConfig, *, seed: int, repeat: int = 0,
-           **params: Any) -> dict[str, Any]:
-    from replab.models.multi_leader import simulate_multi_leader
-
-    config = dataclasses.replace(base, **params)
-    return dict(simulate_multi_leader(config, seed=seed).metrics)
 
 
 def sweep_multi_leader(
@@ -60,16 +49,10 @@ def sweep_multi_leader(
     >>> df[["topology", "converged", "writes_not_propagated"]].values.tolist()
     [['all-to-all', True, 0], ['circular', True, 0]]
     """
-    names = {f.name for f in dataclasses.fields(base)}
-    unknown = [k for k in grid if k not in names]
-    if unknown:
-        raise ConfigError(
-            f"The 'grid' parameter of sweep_multi_leader must name config fields "
-            f"({', '.join(sorted(names))}). Got {unknown[0]!r} instead."
-        )
-    check_int(repeats, "repeats", "sweep_multi_leader", low=1)
-    full = {**grid, "repeat": list(range(repeats))}
-    return sweep(partial(_point, base), full, seed=seed, executor=executor)
+    from replab.models.multi_leader import simulate_multi_leader
+
+    return sweep_config(simulate_multi_leader, base, grid, owner="sweep_multi_leader",
+                        repeats=repeats, seed=seed, executor=executor)
 
 
 def strategy_outcomes(
