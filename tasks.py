@@ -46,31 +46,47 @@ def ensure_env() -> None:
 
 def lab(extra: list[str]) -> None:
     ensure_env()
+    ensure_system_packages()
     cmd = [str(BIN / "jupyter"), "lab", "--notebook-dir", str(ROOT / "notebooks")]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # JupyterLab refuses to run as root without it
     os.execv(cmd[0], cmd + extra)
 
 
-def ensure_chromium() -> None:
-    """The browser tests drive Debian's Chromium; install it when we can (root + apt-get)."""
-    if shutil.which("chromium"):
+# Debian packages the workbench drives for real: Chromium (browser tests), PostgreSQL and
+# MariaDB (the labs in replab.real). Each entry: (a command that shows it is there, package).
+SYSTEM_PACKAGES = [
+    ("chromium", "chromium"),
+    ("pg_config", "postgresql"),
+    ("mariadbd", "mariadb-server"),
+]
+
+
+def _have(command: str) -> bool:
+    return bool(shutil.which(command) or shutil.which(command, path="/usr/sbin:/usr/bin:/sbin"))
+
+
+def ensure_system_packages() -> None:
+    """Install the missing Debian packages with apt-get when we can (root + apt-get)."""
+    missing = [pkg for cmd, pkg in SYSTEM_PACKAGES if not _have(cmd)]
+    if not missing:
         return
     if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         try:
             run("apt-get", "update", env=env)
-            run("apt-get", "install", "-y", "--no-install-recommends", "chromium", env=env)
+            run("apt-get", "install", "-y", "--no-install-recommends", *missing, env=env)
             return
         except subprocess.CalledProcessError:
             pass
-    print("chromium not found and could not be installed: install it (e.g. `sudo apt-get "
-          "install chromium`); tests/test_browser.py will fail until then.", flush=True)
+    print(f"missing Debian packages {' '.join(missing)} and could not install them: install "
+          f"them (`sudo apt-get install {' '.join(missing)}`); the browser and real-server "
+          "tests will fail until then.", flush=True)
 
 
 def test(extra: list[str]) -> None:
     ensure_env()
-    ensure_chromium()
+    ensure_system_packages()
     run(BIN / "ruff", "check", "replab", "tests", "benchmarks", "tasks.py")
     run(BIN / "mypy")
     env = dict(os.environ, MPLBACKEND="Agg", PYTHONHASHSEED="0")

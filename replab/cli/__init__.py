@@ -14,6 +14,7 @@ from replab.cli import (
     check_cmd,
     dashboard_cmd,
     quorum_cmds,
+    record_cmd,
     reproduce_cmd,
     simulate_cmd,
     sweep_cmd,
@@ -30,6 +31,7 @@ COMMAND_MODULES = [
     sweep_cmd,
     reproduce_cmd,
     dashboard_cmd,
+    record_cmd,
 ]
 
 
