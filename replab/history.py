@@ -35,7 +35,7 @@ def _check_op(op: Any, where: str) -> dict[str, Any]:
         raise HistoryError(f"{where}: 'time' must be a finite number, got {t!r}")
     if op["type"] not in TYPES:
         raise HistoryError(f"{where}: 'type' must be one of {', '.join(TYPES)}, got {op['type']!r}")
-    if op["f"] not in FUNCTIONS:
+    if op["f"] not in FUNCTIONS and op["process"] != "nemesis":  # faults name their own f
         raise HistoryError(f"{where}: 'f' must be one of {', '.join(FUNCTIONS)}, got {op['f']!r}")
     p = op["process"]
     if isinstance(p, bool) or not isinstance(p, int | str):

@@ -1,0 +1,269 @@
+"""MariaDB server processes for the lab: temp datadirs, 127.0.0.1 ports, PIDs always stopped.
+
+Every ``mariadbd`` the lab starts is registered in :data:`LIVE` (PID -> process) and
+stopped by PID: by :class:`ServerSet` on exit (normal, error, Ctrl-C), by an ``atexit``
+hook, and on ``SIGTERM`` (turned into ``SystemExit`` so the same clean-up runs). On Linux
+each server also gets ``PR_SET_PDEATHSIG``: if the Python process is killed outright, the
+kernel kills its servers too. Nothing here reads a system configuration file
+(``--no-defaults``) or touches a system instance.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pymysql
+
+from replab.errors import ReplabError
+
+__all__ = ["MariaDBUnavailable", "Server", "ServerSet", "LIVE", "find_binaries", "free_port",
+           "stop_all"]
+
+LIVE: dict[int, subprocess.Popen[bytes]] = {}
+_SEARCH = "/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin:/usr/local/mysql/bin"
+# Small buffers: three servers share a 2-core CI machine with everything else.
+_COMMON = ["--innodb-buffer-pool-size=16M", "--innodb-log-file-size=8M",
+           "--skip-name-resolve", "--performance-schema=OFF"]
+
+
+class MariaDBUnavailable(ReplabError):
+    """The MariaDB server binaries are not installed."""
+
+
+def find_binaries() -> tuple[str, str]:
+    """Paths of ``mariadbd`` and ``mariadb-install-db``; raise when missing."""
+    server = shutil.which("mariadbd", path=_SEARCH) or shutil.which("mysqld", path=_SEARCH)
+    install = shutil.which("mariadb-install-db", path=_SEARCH) or shutil.which(
+        "mysql_install_db", path=_SEARCH)
+    if not server or not install:
+        raise MariaDBUnavailable(
+            "MariaDB is not installed (no mariadbd / mariadb-install-db): run "
+            "`python3 tasks.py test` as root or `apt-get install mariadb-server`.")
+    return server, install
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _die_with_parent() -> None:
+    """Runs in the child after the uid switch, so the kernel keeps the flag."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _run_as() -> dict[str, Any]:
+    """As root, run servers as the ``mysql`` user (mariadbd refuses root otherwise)."""
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return {"user": "mysql", "group": "mysql"}
+    return {}
+
+
+def _chown(path: Path) -> None:
+    if _run_as():
+        shutil.chown(path, "mysql", "mysql")
+        for root, dirs, files in os.walk(path):
+            for name in dirs + files:
+                shutil.chown(os.path.join(root, name), "mysql", "mysql")
+
+
+class Server:
+    """One ``mariadbd`` on 127.0.0.1 with its own datadir, socket and error log."""
+
+    def __init__(self, name: str, server_id: int, root: Path) -> None:
+        self.name = name
+        self.server_id = server_id
+        self.dir = root / name
+        self.datadir = self.dir / "data"
+        self.socket = self.dir / "mariadb.sock"
+        self.log = self.dir / "error.log"
+        self.port = 0
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.options: list[str] = []
+        self.database: str | None = None  # the schema client connections start in
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self, options: list[str], *, timeout: float = 30.0) -> None:
+        """Start the server (again, after a crash: same port and datadir) and wait for it."""
+        server, _ = find_binaries()
+        self.options = list(options)
+        self.port = self.port or free_port()
+        args = [server, "--no-defaults", f"--datadir={self.datadir}", f"--port={self.port}",
+                "--bind-address=127.0.0.1", f"--socket={self.socket}",
+                f"--pid-file={self.dir / 'mariadb.pid'}", f"--log-error={self.log}",
+                f"--server-id={self.server_id}", *_COMMON, *self.options]
+        self.proc = subprocess.Popen(
+            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent, **_run_as())
+        LIVE[self.proc.pid] = self.proc
+        self._wait_ready(timeout)
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                break
+            with contextlib.suppress(pymysql.err.OperationalError):
+                self.connect(connect_timeout=1).close()
+                return
+            time.sleep(0.05)
+        tail = self.log.read_text(errors="replace")[-600:] if self.log.exists() else ""
+        self.stop()
+        raise ReplabError(f"MariaDB server {self.name} did not start within {timeout:g} s; "
+                          f"its error log ends: {tail.strip()[-300:]!r}")
+
+    def connect(self, *, connect_timeout: float = 5, read_timeout: float | None = None
+                ) -> pymysql.connections.Connection[Any]:
+        """A new autocommit client connection (root over TCP on 127.0.0.1)."""
+        return pymysql.connect(host="127.0.0.1", port=self.port, user="root",
+                               database=self.database, autocommit=True, connect_timeout=connect_timeout,
+                               read_timeout=read_timeout, write_timeout=read_timeout)
+
+    def signal(self, sig: int) -> None:
+        """Send ``sig`` to this server's PID (SIGSTOP/SIGCONT stall and resume it)."""
+        if self.running and self.proc is not None:
+            os.kill(self.proc.pid, sig)
+
+    def crash(self) -> None:
+        """SIGKILL: the process dies at once, as in a power cut of the process."""
+        self.signal(signal.SIGCONT)
+        self.signal(signal.SIGKILL)
+        self._reap(5.0)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """SIGTERM (a clean shutdown), SIGKILL after ``timeout`` seconds."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.signal(signal.SIGCONT)  # a stopped process cannot act on SIGTERM
+            self.proc.terminate()
+        self._reap(timeout)
+
+    def _reap(self, timeout: float) -> None:
+        if self.proc is None:
+            return
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5.0)
+        LIVE.pop(self.proc.pid, None)
+
+
+class ServerSet:
+    """``n`` servers in one temporary directory; a context manager that always stops them.
+
+    Parameters
+    ----------
+    n : int
+        Servers, named ``db1`` ... ``dbn`` with server ids 1 ... n.
+    keep : bool
+        Keep the temporary directory (datadirs, error logs) after stopping.
+    """
+
+    def __init__(self, n: int, *, keep: bool = False) -> None:
+        find_binaries()
+        _install_handlers()
+        self.root = Path(tempfile.mkdtemp(prefix="replab-mariadb-"))
+        self.keep = keep
+        self.servers = [Server(f"db{i + 1}", i + 1, self.root) for i in range(n)]
+        self._template = self.root / "template"
+
+    def __enter__(self) -> ServerSet:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __getitem__(self, i: int) -> Server:
+        return self.servers[i]
+
+    def __len__(self) -> int:
+        return len(self.servers)
+
+    def start(self, options: list[list[str]], *, timeout: float = 30.0) -> None:
+        """Install one system database, copy it to every datadir, start each server."""
+        self._install(timeout)
+        for server, opts in zip(self.servers, options, strict=True):
+            server.dir.mkdir(parents=True, exist_ok=True)
+            shutil.copytree(self._template, server.datadir)
+            _chown(server.dir)
+            server.start(opts, timeout=timeout)
+
+    def _install(self, timeout: float) -> None:
+        _, install = find_binaries()
+        _chown(self.root)
+        cmd = [install, "--no-defaults", f"--datadir={self._template}",
+               "--auth-root-authentication-method=normal", "--skip-test-db", *_COMMON]
+        if _run_as():
+            cmd.append("--user=mysql")
+        done = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
+        if done.returncode != 0:
+            raise ReplabError("mariadb-install-db failed: "
+                              + done.stderr.decode(errors="replace").strip()[-300:])
+
+    def close(self) -> None:
+        """Stop every server by PID and remove the directory (unless ``keep``)."""
+        for server in self.servers:
+            server.stop()
+        if not self.keep:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    @property
+    def pids(self) -> list[int]:
+        return [s.pid for s in self.servers if s.pid is not None and s.running]
+
+
+def stop_all() -> None:
+    """Kill every server this process started and is still running (atexit, SIGTERM)."""
+    for pid, proc in list(LIVE.items()):
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+                proc.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(5.0)
+        LIVE.pop(pid, None)
+
+
+_installed = False
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    stop_all()
+    sys.exit(128 + signum)
+
+
+def _install_handlers() -> None:
+    """Once per process: atexit, and SIGTERM if nobody else handles it (main thread only)."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    atexit.register(stop_all)
+    if threading.current_thread() is threading.main_thread() and \
+            signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _on_sigterm)
