@@ -40,6 +40,7 @@ from replab.real.mariadb_topology import (
     TOPOLOGIES,
     drain_relay_log,
     gtid_pos,
+    repoint,
     server_options,
     setup_replication,
     slave_status,
@@ -191,9 +192,7 @@ def _run_on(lab: ServerSet, config: MariaDBConfig, rng: np.random.Generator) -> 
         nemesis.halt.set()
         nemesis.join(config.stall_ms / 1000 + 10)
     extra = _after_writes(lab, config, rec, nemesis)
-    sampler.halt.set()
-    sampler.join(5)
-    sampler.sample_now()
+    sampler.stop()
     return _collect(lab, config, rec, sampler, extra)
 
 
@@ -202,9 +201,10 @@ def _after_writes(lab: ServerSet, config: MariaDBConfig, rec: Recorder, nemesis:
     """Failover after a crash, heal a broken link, and let the survivors settle."""
     alive = [s for s in lab.servers if s.running]
     extra: dict[str, Any] = {"reference": alive[0].name}
+    if nemesis.crashed:
+        nemesis.broken = []  # links out of a dead server: nothing left to heal
     if nemesis.crashed and not config.multi_leader:
-        drain_relay_log(alive[0], timeout=config.settle_s + 5)
-        rec.nemesis("promote", alive[0].name, "relay log applied; replication stopped")
+        extra["reference"] = _fail_over(alive, config, rec).name
     if nemesis.broken:
         wait_converged(alive, timeout=config.settle_s)
         extra["before_heal"] = {s.name: _pos(s) for s in alive}
@@ -214,6 +214,20 @@ def _after_writes(lab: ServerSet, config: MariaDBConfig, rec: Recorder, nemesis:
         extra["heal_catch_up_ms"] = rec.now_ms() - t
     extra["converged"] = wait_converged(alive, timeout=config.settle_s)
     return extra
+
+
+def _fail_over(replicas: list[Server], config: MariaDBConfig, rec: Recorder) -> Server:
+    """Every replica applies what it received; the most advanced one becomes primary and
+    the others replicate from it (a semi-sync ack may have come from any replica)."""
+    for s in replicas:
+        drain_relay_log(s, timeout=config.settle_s + 5)
+    seqs = [_pos(s).get(0, (0, 0))[1] for s in replicas]
+    primary = replicas[int(np.argmax(seqs))]
+    rec.nemesis("promote", primary.name, f"most advanced replica, GTID seq_no {max(seqs)}")
+    for s in replicas:
+        if s is not primary:
+            repoint(s, primary)
+    return primary
 
 
 def _pos(server: Server) -> dict[int, tuple[int, int]]:
@@ -278,7 +292,7 @@ def _metrics(config: MariaDBConfig, writes: pd.DataFrame, tables: dict[str, Any]
     divergent = len(diff)
     dlo, dhi = wilson(min(divergent, compared), compared) if compared else (0.0, 1.0)
     errors = links[links["last_sql_errno"] > 0]
-    semi = positions[positions["server"] == "db1"]["semi_sync_on"]
+    semi = positions[positions["server"] == "db1"]
     metrics: dict[str, Any] = {
         "binlog": config.binlog, "workload": config.workload, "topology": config.topology,
         "servers": config.servers, "semi_sync": config.semi_sync, "fault": config.fault,
@@ -298,7 +312,9 @@ def _metrics(config: MariaDBConfig, writes: pd.DataFrame, tables: dict[str, Any]
         "replication_errors": len(errors),
         "first_replication_error": str(errors["last_error"].iloc[0]) if len(errors) else "",
         "converged": bool(extra["converged"]),
-        "semi_sync_fallbacks": int((~semi.astype(bool)).sum()) if config.semi_sync else 0,
+        "semi_sync_fallbacks": int(semi["semi_sync_off_times"].max()) if len(semi) else 0,
+        "semi_sync_unacked_commits": int(semi["semi_sync_unacked_commits"].max())
+        if len(semi) else 0,
         "reference": reference,
     }
     if "before_heal" in extra:

@@ -37,15 +37,17 @@ class MariaDBConfig:
     semi_sync_timeout_ms : int
         ``rpl_semi_sync_master_timeout``.
     fault : str
-        ``none``; ``crash`` (SIGKILL db1 at ``fault_at``; the replicas are frozen with
-        SIGSTOP for ``stall_ms`` just before, standing in for a slow network; then db2 applies
-        what it received and is promoted); ``stall`` (freeze the replicas of db1 for
-        ``stall_ms`` at ``fault_at``); ``break-link`` (stop the link db1 -> db2 at
-        ``fault_at``, heal it after the writes end).
+        ``none``; ``crash`` (SIGKILL db1 at ``fault_at``; ``stall_ms`` before that every
+        link out of db1 is stopped, so its replicas fall behind as over a slow or
+        partitioned network; after the writes db2 applies what it received and is
+        promoted); ``stall`` (freeze every server but db1 with SIGSTOP for ``stall_ms`` at
+        ``fault_at``); ``break-link`` (stop the link db1 -> db2 at ``fault_at``, heal it
+        after the writes end).
     fault_at : float
         When the fault strikes, as a fraction of ``duration_s``.
     stall_ms : int
-        How long replicas stay frozen (``crash``: before the crash; 0: not at all).
+        How long replicas stay frozen (``stall``) or cut off before the crash (``crash``;
+        0: not at all).
     duration_s : float
         How long clients write.
     clients : int

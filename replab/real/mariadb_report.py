@@ -22,7 +22,7 @@ __all__ = ["read_tables", "divergence", "function_divergence", "positions_frame"
            "REACH_COLUMNS"]
 
 POSITION_COLUMNS = ["time_ms", "server", "domain", "origin_server_id", "seq_no",
-                    "semi_sync_on"]
+                    "semi_sync_on", "semi_sync_off_times", "semi_sync_unacked_commits"]
 WRITE_COLUMNS = ["txn", "client", "server", "key", "value", "invoke_ms", "status",
                  "latency_ms", "gtid", "error"]
 FUNCTION_TABLE_COLUMNS = ["source", "table", "column", "replica", "divergent_rows", "rows"]
@@ -61,7 +61,7 @@ def function_divergence(diff: pd.DataFrame, tables: dict[str, dict[str, pd.DataF
         mine = diff[diff["follower"] == replica]
         for source, table, column in FUNCTION_COLUMNS:
             t = mine[mine["table"] == table]
-            changed = t["columns"].map(lambda cols, c=column: c in cols.split(","))
+            changed = t["columns"].map(lambda cols, c=column: c in cols.split(",")).astype(bool)
             count = int(changed.sum() + (t["status"] != "changed").sum())
             total = len(tables[reference].get(table, ()))
             rows.append((source, table, column, replica, count, total))
@@ -71,12 +71,11 @@ def function_divergence(diff: pd.DataFrame, tables: dict[str, dict[str, pd.DataF
 def positions_frame(samples: list[dict[str, Any]]) -> pd.DataFrame:
     """Sampled ``@@gtid_binlog_pos`` as one row per (time, server, GTID domain)."""
     rows = []
-    for s in samples:
-        pos = parse_gtids(s["gtid_pos"])
+    for s in sorted(samples, key=lambda s: s["time_ms"]):
+        semi = (s["semi_sync_on"], s["semi_sync_off_times"], s["semi_sync_unacked_commits"])
+        pos = parse_gtids(s["gtid_pos"]) or {0: (0, 0)}
         for domain, (origin, seq) in sorted(pos.items()):
-            rows.append((s["time_ms"], s["server"], domain, origin, seq, s["semi_sync_on"]))
-        if not pos:
-            rows.append((s["time_ms"], s["server"], 0, 0, 0, s["semi_sync_on"]))
+            rows.append((s["time_ms"], s["server"], domain, origin, seq, *semi))
     return pd.DataFrame(rows, columns=POSITION_COLUMNS)
 
 

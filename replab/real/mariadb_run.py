@@ -23,7 +23,7 @@ import pymysql
 from replab.history import History
 from replab.real.mariadb_config import MariaDBConfig
 from replab.real.mariadb_server import Server
-from replab.real.mariadb_topology import set_link
+from replab.real.mariadb_topology import links, set_link
 from replab.real.mariadb_workload import Txn, next_txn
 
 __all__ = ["Recorder", "Sampler", "Nemesis", "write_phase", "UNSAFE_CODE"]
@@ -55,44 +55,58 @@ class Recorder:
         self.op("nemesis", "info", f, key, value)
 
 
-class Sampler(threading.Thread):
-    """Polls every server's GTID position and semi-sync state every ``period_s``."""
+_SAMPLE = ("SELECT @@global.gtid_binlog_pos, {} FROM information_schema.GLOBAL_STATUS "
+           "WHERE VARIABLE_NAME LIKE 'RPL_SEMI_SYNC_MASTER_%'").format(", ".join(
+               f"MAX(IF(VARIABLE_NAME = 'RPL_SEMI_SYNC_MASTER_{v}', VARIABLE_VALUE, NULL))"
+               for v in ("STATUS", "NO_TIMES", "NO_TX")))
+
+
+class Sampler:
+    """Polls each server's GTID position and semi-sync state every ``period_s``.
+
+    One thread a server, so a frozen or dead server leaves gaps in its own series only.
+    """
 
     def __init__(self, servers: list[Server], rec: Recorder, period_s: float) -> None:
-        super().__init__(daemon=True, name="replab-gtid-sampler")
         self.servers, self.rec, self.period = servers, rec, period_s
         self.rows: list[dict[str, Any]] = []
         self.halt = threading.Event()
-        self._conns: dict[str, Any] = {}
+        self._threads = [threading.Thread(target=self._loop, args=(s,), daemon=True,
+                                          name=f"replab-gtid-{s.name}") for s in servers]
 
-    def run(self) -> None:
-        while not self.halt.is_set():
-            for s in self.servers:
-                self._sample(s)
-            self.halt.wait(self.period)
-        for c in self._conns.values():
-            with contextlib.suppress(Exception):
-                c.close()
+    def start(self) -> None:
+        for t in self._threads:
+            t.start()
 
-    def sample_now(self) -> None:
+    def stop(self) -> None:
+        self.halt.set()
+        for t in self._threads:
+            t.join(5)
         for s in self.servers:
-            self._sample(s)
+            if s.running:
+                self._sample(s, None)
 
-    def _sample(self, s: Server) -> None:
+    def _loop(self, s: Server) -> None:
+        conn = None
+        while not self.halt.is_set():
+            conn = self._sample(s, conn)
+            self.halt.wait(self.period)
+        with contextlib.suppress(Exception):
+            conn.close()  # type: ignore[union-attr]
+
+    def _sample(self, s: Server, conn: Any) -> Any:
         try:
-            conn = self._conns.get(s.name)
             if conn is None:
-                conn = self._conns[s.name] = s.connect(connect_timeout=0.3, read_timeout=0.3)
+                conn = s.connect(connect_timeout=0.5, read_timeout=0.5)
             with conn.cursor() as cur:
-                cur.execute("SELECT @@global.gtid_binlog_pos, VARIABLE_VALUE FROM "
-                            "information_schema.GLOBAL_STATUS "
-                            "WHERE VARIABLE_NAME = 'RPL_SEMI_SYNC_MASTER_STATUS'")
-                pos, semi = cur.fetchone()
+                cur.execute(_SAMPLE)
+                pos, semi, off_times, unacked = cur.fetchone()
         except (pymysql.err.MySQLError, OSError, TypeError):
-            self._conns.pop(s.name, None)
-            return  # down or frozen: no sample, which the frame shows as a gap
+            return None  # down or frozen: no sample, which the frame shows as a gap
         self.rows.append({"time_ms": self.rec.now_ms(), "server": s.name, "gtid_pos": pos,
-                          "semi_sync_on": semi == "ON"})
+                          "semi_sync_on": semi == "ON", "semi_sync_off_times": int(off_times),
+                          "semi_sync_unacked_commits": int(unacked)})
+        return conn
 
 
 class Nemesis(threading.Thread):
@@ -116,18 +130,28 @@ class Nemesis(threading.Thread):
         others = self.servers[1:]
         if cfg.fault == "crash":
             if cfg.stall_ms and self._at(strike - cfg.stall_ms / 1000):
-                self._freeze(others)
+                self._cut_primary()
             if self._at(strike):
                 self.servers[0].crash()
                 self.crashed.add(self.servers[0].name)
                 self.rec.nemesis("crash", self.servers[0].name, "SIGKILL")
-                self._thaw(others)
         elif cfg.fault == "stall" and self._at(strike):
             self._freeze(others)
             self._at(strike + cfg.stall_ms / 1000)  # thaw even when the run ended early
             self._thaw(others)
         elif cfg.fault == "break-link" and self._at(strike):
             self.break_link(self.servers[0], self.servers[1])
+
+    def _cut_primary(self) -> None:
+        """Stop every link out of db1: its replicas fall behind, as over a partition.
+
+        (Freezing the replicas with SIGSTOP would not do: the kernel keeps receiving into
+        their socket buffers, and they read the whole backlog once resumed.)
+        """
+        n = len(self.servers)
+        for src, dst in links(self.config.topology, n):
+            if src == 0:
+                self.break_link(self.servers[0], self.servers[dst])
 
     def break_link(self, source: Server, target: Server) -> None:
         set_link(target, source, up=False)

@@ -23,7 +23,7 @@ from replab.real.mariadb_server import Server
 
 __all__ = ["TOPOLOGIES", "BINLOG_FORMATS", "links", "server_options", "setup_replication",
            "gtid_pos", "parse_gtids", "wait_converged", "slave_status", "set_link",
-           "drain_relay_log"]
+           "drain_relay_log", "repoint"]
 
 TOPOLOGIES = ("leader-follower", "circular", "all-to-all")
 BINLOG_FORMATS = ("statement", "row", "mixed")
@@ -88,14 +88,23 @@ def setup_replication(servers: list[Server], topology: str) -> None:
     for src, dst in links(topology, len(servers)):
         conn = servers[dst].connect()
         try:
-            source = servers[src]
-            _exec(conn, f"CHANGE MASTER '{source.name}' TO MASTER_HOST = '127.0.0.1', "
-                        f"MASTER_PORT = {source.port}, MASTER_USER = '{REPL_USER}', "
-                        f"MASTER_PASSWORD = '{REPL_PASSWORD}', MASTER_USE_GTID = slave_pos, "
-                        "MASTER_CONNECT_RETRY = 1",
-                  f"START SLAVE '{source.name}'")
+            _exec(conn, _change_master(servers[src]), f"START SLAVE '{servers[src].name}'")
         finally:
             conn.close()
+
+
+def _change_master(source: Server) -> str:
+    return (f"CHANGE MASTER '{source.name}' TO MASTER_HOST = '127.0.0.1', "
+            f"MASTER_PORT = {source.port}, MASTER_USER = '{REPL_USER}', "
+            f"MASTER_PASSWORD = '{REPL_PASSWORD}', MASTER_USE_GTID = slave_pos, "
+            "MASTER_CONNECT_RETRY = 1")
+
+
+def repoint(replica: Server, primary: Server) -> None:
+    """After a failover: drop every link of ``replica``, replicate from ``primary``."""
+    with contextlib.closing(replica.connect()) as conn:
+        _exec(conn, "STOP ALL SLAVES", _change_master(primary),
+              f"START SLAVE '{primary.name}'")
 
 
 def set_link(target: Server, source: Server, *, up: bool) -> None:
