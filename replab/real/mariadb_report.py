@@ -82,8 +82,8 @@ def positions_frame(samples: list[dict[str, Any]]) -> pd.DataFrame:
 def writes_frame(writes: list[dict[str, Any]]) -> pd.DataFrame:
     """Every client transaction: outcome, latency (ms, ``ok`` only) and its GTID."""
     frame = pd.DataFrame(writes).reindex(columns=WRITE_COLUMNS)
-    frame["error"] = frame["error"].fillna("")
-    frame["gtid"] = frame["gtid"].fillna("")
+    frame["error"] = frame["error"].astype(object).fillna("")
+    frame["gtid"] = frame["gtid"].astype(object).fillna("")
     return frame
 
 
