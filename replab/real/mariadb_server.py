@@ -139,8 +139,9 @@ class Server:
                 ) -> pymysql.connections.Connection[Any]:
         """A new autocommit client connection (root over TCP on 127.0.0.1)."""
         return pymysql.connect(host="127.0.0.1", port=self.port, user="root",
-                               database=self.database, autocommit=True, connect_timeout=connect_timeout,
-                               read_timeout=read_timeout, write_timeout=read_timeout)
+                               database=self.database, autocommit=True,
+                               connect_timeout=connect_timeout, read_timeout=read_timeout,
+                               write_timeout=read_timeout)
 
     def signal(self, sig: int) -> None:
         """Send ``sig`` to this server's PID (SIGSTOP/SIGCONT stall and resume it)."""

@@ -109,7 +109,8 @@ def _shop_txn(i: int, client: int, rng: np.random.Generator) -> Txn:
                f"WHERE id = {c}")
         return Txn(i, client, (sql,), f"customers/{c}", i)
     if pick < 0.9:
-        sql = f"UPDATE customers SET balance = balance + 1 WHERE id = FLOOR(1 + RAND() * {CUSTOMERS})"
+        sql = ("UPDATE customers SET balance = balance + 1 "
+               f"WHERE id = FLOOR(1 + RAND() * {CUSTOMERS})")
         return Txn(i, client, (sql,), "customers", i)
     sql = f"DELETE FROM orders WHERE customer = {c} ORDER BY id LIMIT 1"
     return Txn(i, client, (sql,), "orders", i)
