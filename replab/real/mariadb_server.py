@@ -29,7 +29,7 @@ import pymysql
 
 from replab.errors import ReplabError
 
-__all__ = ["MariaDBUnavailable", "Server", "ServerSet", "LIVE", "find_binaries", "free_port",
+__all__ = ["MariaDBMissingError", "Server", "ServerSet", "LIVE", "find_binaries", "free_port",
            "stop_all"]
 
 LIVE: dict[int, subprocess.Popen[bytes]] = {}
@@ -39,7 +39,7 @@ _COMMON = ["--innodb-buffer-pool-size=16M", "--innodb-log-file-size=8M",
            "--skip-name-resolve", "--performance-schema=OFF"]
 
 
-class MariaDBUnavailable(ReplabError):
+class MariaDBMissingError(ReplabError):
     """The MariaDB server binaries are not installed."""
 
 
@@ -49,7 +49,7 @@ def find_binaries() -> tuple[str, str]:
     install = shutil.which("mariadb-install-db", path=_SEARCH) or shutil.which(
         "mysql_install_db", path=_SEARCH)
     if not server or not install:
-        raise MariaDBUnavailable(
+        raise MariaDBMissingError(
             "MariaDB is not installed (no mariadbd / mariadb-install-db): run "
             "`python3 tasks.py test` as root or `apt-get install mariadb-server`.")
     return server, install
