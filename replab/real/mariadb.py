@@ -45,6 +45,7 @@ from replab.real.mariadb_topology import (
     setup_replication,
     slave_status,
     wait_converged,
+    wait_semi_sync_clients,
 )
 from replab.real.mariadb_workload import WORKLOADS, schema_sql
 from replab.rng import SeedLike, as_generator
@@ -122,6 +123,8 @@ def start_lab(config: MariaDBConfig, *, keep: bool = False) -> ServerSet:
                                   auto_increment_offsets=config.auto_increment_offsets)
                    for i in range(config.servers)])
         setup_replication(lab.servers, config.topology)
+        if config.semi_sync:
+            wait_semi_sync_clients(lab.servers, config.topology, timeout=10.0)
         conn = lab[0].connect()
         with conn.cursor() as cur:
             cur.execute("CREATE DATABASE lab")

@@ -6,6 +6,7 @@
   ``logical``).
 * :func:`compare_semi_sync`: async vs semi-sync under the same fault.
 * :func:`ring_write_once`: one write on db1 of a ring, counted on every server.
+* :func:`conflicting_updates`: two leaders update one row at once; who keeps what.
 """
 
 from __future__ import annotations
@@ -16,11 +17,18 @@ import dataclasses
 import pandas as pd
 
 from replab.real.mariadb import MariaDBConfig, run_mariadb, start_lab
-from replab.real.mariadb_topology import BINLOG_FORMATS, gtid_pos, wait_converged
+from replab.real.mariadb_server import Server
+from replab.real.mariadb_topology import (
+    BINLOG_FORMATS,
+    gtid_pos,
+    slave_status,
+    wait_converged,
+)
 from replab.replog import ReplogConfig, simulate_replog
 from replab.rng import SeedLike, as_generator
 
-__all__ = ["FORMAT_COLUMNS", "compare_binlog_formats", "compare_semi_sync", "ring_write_once"]
+__all__ = ["FORMAT_COLUMNS", "compare_binlog_formats", "compare_semi_sync", "ring_write_once",
+           "conflicting_updates"]
 
 FORMAT_COLUMNS = ["system", "log", "workload", "writes", "compared_rows", "divergent_rows",
                   "divergent_fraction", "ci_low", "ci_high", "unsafe_warnings"]
@@ -136,3 +144,59 @@ def ring_write_once(binlog: str = "statement", topology: str = "circular",
             rows.append((s.name, n, events, ",".join(f"{d}-{o}-{q}" for d, (o, q) in
                                                      sorted(pos.items())), copies))
     return pd.DataFrame(rows, columns=RING_COLUMNS)
+
+
+CONFLICT_COLUMNS = ["server", "n", "v", "writer", "events_rows", "events_ids",
+                    "link_errors"]
+
+
+def conflicting_updates(binlog: str = "row", topology: str = "circular", *, servers: int = 3,
+                        auto_increment_offsets: bool = True) -> pd.DataFrame:
+    """Two leaders update one row (and append one ``events`` row each) at the same time.
+
+    Replication on every server is stopped first (``STOP ALL SLAVES``), so each leader
+    commits before it sees the other's write, as during a partition or a lagging link;
+    then every link starts again and the servers settle. Each leader runs
+    ``n = n + 1, v = <its id>`` on row ``k0`` and inserts an ``events`` row with an
+    AUTO_INCREMENT key.
+
+    Returns
+    -------
+    DataFrame
+        One row a server: the final ``n`` (2 if both increments survived), ``v`` and
+        ``writer`` (whose value it kept), the ``events`` rows and their keys, and the
+        replication errors on its links (e.g. 1062, a duplicate key from colliding
+        AUTO_INCREMENT values when ``auto_increment_offsets`` is False).
+    """
+    config = MariaDBConfig(binlog=binlog, topology=topology, servers=servers, keys=1,
+                           auto_increment_offsets=auto_increment_offsets)
+    with start_lab(config) as lab:
+        for s in lab.servers:
+            _run(s, "STOP ALL SLAVES")
+        for origin in (1, 2):
+            _run(lab[origin - 1], "BEGIN",
+                 f"UPDATE counters SET n = n + 1, v = {origin}, writer = {origin} "
+                 "WHERE k = 'k0'",
+                 f"INSERT INTO events (origin, seq, k) VALUES ({origin}, 1, 'k0')", "COMMIT")
+        for s in lab.servers:
+            _run(s, "START ALL SLAVES")
+        wait_converged(lab.servers, timeout=10.0)
+        errors = slave_status(lab.servers)
+        rows = []
+        for s in lab.servers:
+            with contextlib.closing(s.connect()) as conn, conn.cursor() as cur:
+                cur.execute("SELECT n, v, writer FROM counters WHERE k = 'k0'")
+                n, v, writer = cur.fetchone()
+                cur.execute("SELECT id FROM events ORDER BY id")
+                ids = [int(r[0]) for r in cur.fetchall()]
+            mine = errors[(errors["server"] == s.name) & (errors["last_sql_errno"] > 0)]
+            rows.append((s.name, int(n), v, writer, len(ids), ",".join(map(str, ids)),
+                         "; ".join(f"from {r.link}: {r.last_sql_errno}"
+                                   for r in mine.itertuples())))
+    return pd.DataFrame(rows, columns=CONFLICT_COLUMNS)
+
+
+def _run(server: Server, *sql: str) -> None:
+    with contextlib.closing(server.connect()) as conn, conn.cursor() as cur:
+        for s in sql:
+            cur.execute(s)

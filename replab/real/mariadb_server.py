@@ -191,7 +191,6 @@ class ServerSet:
         self.root = Path(tempfile.mkdtemp(prefix="replab-mariadb-"))
         self.keep = keep
         self.servers = [Server(f"db{i + 1}", i + 1, self.root) for i in range(n)]
-        self._template = self.root / "template"
 
     def __enter__(self) -> ServerSet:
         return self
@@ -206,25 +205,14 @@ class ServerSet:
         return len(self.servers)
 
     def start(self, options: list[list[str]], *, timeout: float = 30.0) -> None:
-        """Install one system database, copy it to every datadir, start each server."""
-        self._install(timeout)
+        """Copy the installed system database to every datadir, start each server."""
+        template = _template(timeout)
+        _chown(self.root)  # mkdtemp made it root-only; the servers run as mysql
         for server, opts in zip(self.servers, options, strict=True):
             server.dir.mkdir(parents=True, exist_ok=True)
-            shutil.copytree(self._template, server.datadir)
+            shutil.copytree(template, server.datadir)
             _chown(server.dir)
             server.start(opts, timeout=timeout)
-
-    def _install(self, timeout: float) -> None:
-        _, install = find_binaries()
-        _chown(self.root)
-        cmd = [install, "--no-defaults", f"--datadir={self._template}",
-               "--auth-root-authentication-method=normal", "--skip-test-db", *_COMMON]
-        if _run_as():
-            cmd.append("--user=mysql")
-        done = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
-        if done.returncode != 0:
-            raise ReplabError("mariadb-install-db failed: "
-                              + done.stderr.decode(errors="replace").strip()[-300:])
 
     def close(self) -> None:
         """Stop every server by PID and remove the directory (unless ``keep``)."""
@@ -236,6 +224,31 @@ class ServerSet:
     @property
     def pids(self) -> list[int]:
         return [s.pid for s in self.servers if s.pid is not None and s.running]
+
+
+_TEMPLATE: list[Path] = []
+
+
+def _template(timeout: float) -> Path:
+    """A freshly installed system database, made once per process and copied per server
+    (``mariadb-install-db`` costs about as much as starting three servers)."""
+    if _TEMPLATE and _TEMPLATE[0].exists():
+        return _TEMPLATE[0] / "data"
+    _, install = find_binaries()
+    root = Path(tempfile.mkdtemp(prefix="replab-mariadb-template-"))
+    atexit.register(shutil.rmtree, root, True)
+    _chown(root)
+    cmd = [install, "--no-defaults", f"--datadir={root / 'data'}",
+           "--auth-root-authentication-method=normal", "--skip-test-db", *_COMMON]
+    if _run_as():
+        cmd.append("--user=mysql")
+    done = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
+    if done.returncode != 0:
+        shutil.rmtree(root, ignore_errors=True)
+        raise ReplabError("mariadb-install-db failed: "
+                          + done.stderr.decode(errors="replace").strip()[-300:])
+    _TEMPLATE[:] = [root]
+    return root / "data"
 
 
 def stop_all() -> None:

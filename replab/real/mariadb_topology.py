@@ -23,7 +23,7 @@ from replab.real.mariadb_server import Server
 
 __all__ = ["TOPOLOGIES", "BINLOG_FORMATS", "links", "server_options", "setup_replication",
            "gtid_pos", "parse_gtids", "wait_converged", "slave_status", "set_link",
-           "drain_relay_log", "repoint"]
+           "drain_relay_log", "repoint", "wait_semi_sync_clients"]
 
 TOPOLOGIES = ("leader-follower", "circular", "all-to-all")
 BINLOG_FORMATS = ("statement", "row", "mixed")
@@ -62,9 +62,14 @@ def server_options(i: int, n: int, *, topology: str, binlog: str, semi_sync: boo
         opts.append("--gtid-ignore-duplicates=ON")
     if multi and auto_increment_offsets:
         opts += [f"--auto-increment-increment={n}", f"--auto-increment-offset={i + 1}"]
-    if semi_sync:
-        opts += ["--rpl-semi-sync-master-enabled=ON", "--rpl-semi-sync-slave-enabled=ON",
+    wired = links(topology, n)
+    if semi_sync and any(src == i for src, _ in wired):
+        # Only servers with replicas: a semi-sync primary with none would make every
+        # commit, its replication SQL thread's included, wait out the whole timeout.
+        opts += ["--rpl-semi-sync-master-enabled=ON",
                  f"--rpl-semi-sync-master-timeout={semi_sync_timeout_ms}"]
+    if semi_sync and any(dst == i for _, dst in wired):
+        opts.append("--rpl-semi-sync-slave-enabled=ON")
     return opts
 
 
@@ -107,11 +112,31 @@ def repoint(replica: Server, primary: Server) -> None:
               f"START SLAVE '{primary.name}'")
 
 
+def wait_semi_sync_clients(servers: list[Server], topology: str, *, timeout: float) -> None:
+    """Wait until every primary has its semi-sync replicas connected. A commit made
+    before then would wait out the whole ``rpl_semi_sync_master_timeout``."""
+    want = {src: sum(1 for s, _ in links(topology, len(servers)) if s == src)
+            for src in range(len(servers))}
+    deadline = time.monotonic() + timeout
+    for i, server in enumerate(servers):
+        with contextlib.closing(server.connect()) as conn:
+            while True:
+                with conn.cursor() as cur:
+                    cur.execute("SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_clients'")
+                    if int(cur.fetchone()[1]) >= want[i] or time.monotonic() > deadline:
+                        break
+                time.sleep(0.02)
+
+
 def set_link(target: Server, source: Server, *, up: bool) -> None:
-    """Stop (``up=False``) or start the link ``source -> target``."""
+    """Cut (``up=False``) or restore the link ``source -> target``.
+
+    Only the receiving (IO) thread stops, as when the network between them fails: the
+    replica still applies what it already received.
+    """
     conn = target.connect()
     try:
-        _exec(conn, f"{'START' if up else 'STOP'} SLAVE '{source.name}'")
+        _exec(conn, f"{'START' if up else 'STOP'} SLAVE '{source.name}' IO_THREAD")
     finally:
         conn.close()
 
@@ -154,7 +179,7 @@ def _positions(servers: list[Server]) -> list[dict[int, tuple[int, int]] | None]
     return out
 
 
-def wait_converged(servers: list[Server], *, timeout: float, quiet: float = 1.5) -> bool:
+def wait_converged(servers: list[Server], *, timeout: float, quiet: float = 3.0) -> bool:
     """Wait until every running server has logged the same GTIDs; False if they stop short.
 
     Returns as soon as the positions agree; gives up when they have not moved for
