@@ -30,6 +30,7 @@ def test_notebook_runs_small():
     text = cell_text(run_notebook(NOTEBOOK.name))
     assert "binlog_format=STATEMENT" in text and "UUID()" in text
     assert "unreplicated_before_heal" in text
+    assert "from db" in text and ": 1062" in text  # the colliding AUTO_INCREMENT keys
 
 
 @needs_mariadb

@@ -208,8 +208,8 @@ def _after_writes(lab: ServerSet, config: MariaDBConfig, rec: Recorder, nemesis:
         nemesis.broken = []  # links out of a dead server: nothing left to heal
     if nemesis.crashed and not config.multi_leader:
         extra["reference"] = _fail_over(alive, config, rec).name
-    if nemesis.broken:
-        wait_converged(alive, timeout=config.settle_s)
+    if nemesis.broken:  # the cut link is known: a short quiet period shows the stall
+        wait_converged(alive, timeout=config.settle_s, quiet=1.0)
         extra["before_heal"] = {s.name: _pos(s) for s in alive}
         t = rec.now_ms()
         nemesis.heal()

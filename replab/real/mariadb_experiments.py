@@ -16,7 +16,7 @@ import dataclasses
 
 import pandas as pd
 
-from replab.real.mariadb import MariaDBConfig, run_mariadb, start_lab
+from replab.real.mariadb import MariaDBConfig, MariaDBResult, run_mariadb, start_lab
 from replab.real.mariadb_server import Server
 from replab.real.mariadb_topology import (
     BINLOG_FORMATS,
@@ -44,21 +44,26 @@ def _seed_int(seed: SeedLike) -> int:
 
 def compare_binlog_formats(config: MariaDBConfig | None = None, *, seed: SeedLike = None,
                            formats: tuple[str, ...] = BINLOG_FORMATS,
-                           model_transactions: int = 200) -> pd.DataFrame:
+                           model_transactions: int = 200,
+                           runs: dict[str, MariaDBResult] | None = None) -> pd.DataFrame:
     """One row per log: MariaDB's binlog formats, then the SQLite model's kinds.
 
     Every MariaDB run uses ``config`` (workload forced to ``nondeterministic``) with
     the same seed; the model runs its ``nondeterministic`` and ``triggers`` workloads
     (random(), the clock, a trigger) with ``model_transactions`` transactions.
     Columns: ``FORMAT_COLUMNS``; ``divergent_fraction`` is of the rows compared between
-    the leader and its followers, with Wilson 95 % ``ci_low``/``ci_high``.
+    the leader and its followers, with Wilson 95 % ``ci_low``/``ci_high``. Pass a dict as
+    ``runs`` to keep each MariaDB run's full result, keyed by format.
     """
     config = MariaDBConfig(workload="nondeterministic") if config is None else \
         dataclasses.replace(config, workload="nondeterministic")
     seed = _seed_int(seed)
     rows = []
     for fmt in formats:
-        m = run_mariadb(dataclasses.replace(config, binlog=fmt), seed=seed).metrics
+        result = run_mariadb(dataclasses.replace(config, binlog=fmt), seed=seed)
+        if runs is not None:
+            runs[fmt] = result
+        m = result.metrics
         rows.append({"system": "MariaDB", "log": f"binlog_format={fmt.upper()}",
                      "workload": "nondeterministic", **{k: m[k] for k in FORMAT_COLUMNS[3:]}})
     for workload in ("nondeterministic", "triggers"):
