@@ -19,7 +19,7 @@ from replab.replog.compare import DIFF_COLUMNS, diff_tables
 
 __all__ = ["read_tables", "divergence", "function_divergence", "positions_frame",
            "writes_frame", "reach", "POSITION_COLUMNS", "WRITE_COLUMNS", "FUNCTION_TABLE_COLUMNS",
-           "REACH_COLUMNS"]
+           "REACH_COLUMNS", "unsafe_reasons"]
 
 POSITION_COLUMNS = ["time_ms", "server", "domain", "origin_server_id", "seq_no",
                     "semi_sync_on", "semi_sync_off_times", "semi_sync_unacked_commits"]
@@ -105,3 +105,23 @@ def reach(writes: pd.DataFrame, final_pos: dict[str, dict[int, tuple[int, int]]]
             present = int(np.sum([_present(g, pos) for g in group["gtid"]]))
             rows.append((server, origin, len(group), present, len(group) - present))
     return pd.DataFrame(rows, columns=REACH_COLUMNS)
+
+
+_UNSAFE_PREFIX = ("Unsafe statement written to the binary log using statement format since "
+                  "BINLOG_FORMAT = STATEMENT. ")
+
+
+def unsafe_reasons(warnings: pd.DataFrame) -> pd.DataFrame:
+    """The server's unsafe-statement warnings counted per kind of statement and reason.
+
+    Columns ``statement`` (its first three words, e.g. ``INSERT INTO orders``), ``reason``
+    (the server's text after its common prefix) and ``statements``.
+    """
+    unsafe = warnings[warnings["code"] == 1592]
+    frame = pd.DataFrame({
+        "statement": unsafe["statement"].str.split().str[:3].str.join(" "),
+        "reason": unsafe["message"].str.replace(_UNSAFE_PREFIX, "", regex=False),
+    })
+    counted = frame.groupby(["statement", "reason"]).size().rename("statements")
+    return counted.reset_index().sort_values("statements", ascending=False,
+                                             ignore_index=True)
