@@ -12,6 +12,7 @@ import socket
 import pandas as pd
 import pytest
 
+from replab.checks import lost_write
 from replab.cli import main
 from replab.errors import ConfigError
 from replab.history import History
@@ -116,9 +117,24 @@ def test_semi_sync_loses_no_acked_write_on_crash_where_async_does():
     assert lazy.metrics["acked_writes_lost"] >= 3
     assert sync.metrics["acked_writes_lost"] == 0
     assert sync.metrics["acked_writes"] > 0
+    # The history tells the same story to replab's own checker (final reads on the new
+    # primary): every acknowledged write the positions call lost, and no other.
+    assert lost_write(lazy.history).count == lazy.metrics["acked_writes_lost"]
+    assert lost_write(sync.history).count == 0
     assert sync.metrics["reference"] in ("db2", "db3")  # the promoted replica
     faults = [op["f"] for op in sync.history if op["process"] == "nemesis"]
     assert faults[-2:] == ["crash", "promote"] and "break-link" in faults
+
+
+def test_semi_sync_falls_back_to_async_when_the_replicas_stall():
+    r = run_mariadb(MariaDBConfig(semi_sync=True, semi_sync_timeout_ms=100, fault="stall",
+                                  stall_ms=400, duration_s=1.0, servers=2), seed=4)
+    m = r.metrics
+    assert m["semi_sync_fallbacks"] >= 1  # Rpl_semi_sync_master_no_times
+    assert m["semi_sync_unacked_commits"] > 0  # commits acknowledged without a replica
+    assert r.writes["latency_ms"].max() >= 100  # one commit waited out the timeout ...
+    assert m["write_latency_p50_ms"] < 100  # ... the rest did not wait at all
+    assert m["acked_writes_lost"] == 0 and m["converged"]  # nothing crashed: it caught up
 
 
 def test_cli_runs_a_ring_with_a_broken_link_and_saves_a_checkable_history(tmp_path, capsys):

@@ -33,7 +33,14 @@ from replab.real.mariadb_report import (
     read_tables,
     writes_frame,
 )
-from replab.real.mariadb_run import UNSAFE_CODE, Nemesis, Recorder, Sampler, write_phase
+from replab.real.mariadb_run import (
+    UNSAFE_CODE,
+    Nemesis,
+    Recorder,
+    Sampler,
+    open_clients,
+    write_phase,
+)
 from replab.real.mariadb_server import Server, ServerSet
 from replab.real.mariadb_topology import (
     BINLOG_FORMATS,
@@ -184,13 +191,14 @@ def run_mariadb(config: MariaDBConfig | None = None, *, seed: SeedLike = None,
 
 
 def _run_on(lab: ServerSet, config: MariaDBConfig, rng: np.random.Generator) -> MariaDBResult:
+    clients = open_clients(config, lab.servers)
     rec = Recorder()
     sampler = Sampler(lab.servers, rec, config.sample_ms / 1000)
     nemesis = Nemesis(config, lab.servers, rec)
     sampler.start()
     nemesis.start()
     try:
-        write_phase(config, lab.servers, rec, nemesis, rng)
+        write_phase(config, clients, rec, nemesis, rng)
     finally:
         nemesis.halt.set()
         nemesis.join(config.stall_ms / 1000 + 10)

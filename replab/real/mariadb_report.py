@@ -36,7 +36,9 @@ def read_tables(server: Server, workload: str) -> dict[str, pd.DataFrame]:
         for table, key in TABLE_KEYS[workload].items():
             cur.execute(f"SELECT * FROM {table} ORDER BY {key}")
             cols = [d[0] for d in cur.description]
-            frame = pd.DataFrame(list(cur.fetchall()), columns=cols)
+            # object dtype keeps NULL as None: a float column would turn it into NaN,
+            # and NaN != NaN would count identical rows as divergent
+            frame = pd.DataFrame(list(cur.fetchall()), columns=cols, dtype=object)
             out[table] = frame.set_index(key)
     return out
 

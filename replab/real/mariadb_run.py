@@ -26,7 +26,7 @@ from replab.real.mariadb_server import Server
 from replab.real.mariadb_topology import links, set_link
 from replab.real.mariadb_workload import Txn, next_txn
 
-__all__ = ["Recorder", "Sampler", "Nemesis", "write_phase", "UNSAFE_CODE"]
+__all__ = ["Recorder", "Sampler", "Nemesis", "open_clients", "write_phase", "UNSAFE_CODE"]
 
 UNSAFE_CODE = 1592  # ER_BINLOG_UNSAFE_STATEMENT
 
@@ -234,18 +234,26 @@ def _collect_warnings(cur: Any, txn: Txn, sql: str, rec: Recorder) -> None:
                              "code": int(code), "message": message})
 
 
-def write_phase(config: MariaDBConfig, servers: list[Server], rec: Recorder,
+def open_clients(config: MariaDBConfig, servers: list[Server]) -> list[_Client]:
+    """One connected session a client, opened before the clock starts (a connection
+    handshake is not a write's latency). Client ``c`` writes to ``servers[c mod n]``
+    in multi-leader topologies, to db1 otherwise."""
+    n = len(servers)
+    read_timeout = max(5.0, config.semi_sync_timeout_ms / 1000 + config.stall_ms / 1000 + 5)
+    clients = [_Client(c, servers[c % n] if config.multi_leader else servers[0], read_timeout)
+               for c in range(config.clients)]
+    for c in clients:
+        c.cursor().close()
+    return clients
+
+
+def write_phase(config: MariaDBConfig, clients: list[_Client], rec: Recorder,
                 nemesis: Nemesis, rng: np.random.Generator) -> None:
     """Clients write for ``duration_s``; those of a crashed or frozen server sit it out."""
-    n = len(servers)
-    homes = [servers[c % n] if config.multi_leader else servers[0]
-             for c in range(config.clients)]
-    read_timeout = max(5.0, config.semi_sync_timeout_ms / 1000 + config.stall_ms / 1000 + 5)
-    clients = [_Client(c, homes[c], read_timeout) for c in range(config.clients)]
+    homes = [c.server for c in clients]
     origin_of = [h.server_id for h in homes]
-    deadline = config.duration_s
     i = 0
-    while rec.now_ms() / 1000 < deadline:
+    while rec.now_ms() / 1000 < config.duration_s:
         txn = next_txn(config.workload, i, clients=config.clients, origin_of=origin_of,
                        keys=config.keys, rng=rng)
         i += 1
