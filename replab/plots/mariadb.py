@@ -16,7 +16,7 @@ def plot_gtid_positions(positions: pd.DataFrame, nemesis: pd.DataFrame | None = 
     """Each server's binlog position (GTID seq_no, summed over domains) against time.
 
     ``nemesis``: history rows of process ``"nemesis"`` (``time``, ``f``, ``key``), drawn as
-    labelled vertical lines.
+    dashed vertical lines labelled above the axes; the legend sits outside, right.
     """
     ax = _axes(ax, figsize=(7, 3.2))
     total = positions.groupby(["server", "time_ms"], as_index=False)["seq_no"].sum()
@@ -26,10 +26,10 @@ def plot_gtid_positions(positions: pd.DataFrame, nemesis: pd.DataFrame | None = 
     for j, (_, op) in enumerate((nemesis if nemesis is not None else pd.DataFrame(
             columns=["time", "f", "key"])).iterrows()):
         ax.axvline(op["time"] / 1000, color=FAULT_COLORS[1 + j % 3], lw=1.5, ls="--")
-        ax.annotate(f"{op['f']} {op['key']}", (op["time"] / 1000, 1.0),
-                    xycoords=("data", "axes fraction"), rotation=90, va="top", ha="right",
-                    fontsize=8)
+        ax.annotate(f"{op['f']} {op['key']}", (op["time"] / 1000, 1.02),
+                    xycoords=("data", "axes fraction"), rotation=25, va="bottom",
+                    ha="left", fontsize=8)
     ax.set_xlabel("time since the writes began (s)")
     ax.set_ylabel("transactions in the binlog\n(GTID seq_no, all domains)")
-    ax.legend(title="server", loc="upper left")
+    ax.legend(title="server", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return ax

@@ -79,7 +79,7 @@ def compare_binlog_formats(config: MariaDBConfig | None = None, *, seed: SeedLik
                          "divergent_fraction": m["divergent_fraction"],
                          "ci_low": m["ci_low"], "ci_high": m["ci_high"],
                          "unsafe_warnings": None})  # SQLite has no such warning
-    return pd.DataFrame(rows, columns=FORMAT_COLUMNS)
+    return pd.DataFrame(rows, columns=FORMAT_COLUMNS).astype({"unsafe_warnings": "Int64"})
 
 
 SEMI_SYNC_COLUMNS = ["semi_sync", "semi_sync_timeout_ms", "fault", "acked_writes",
@@ -110,7 +110,8 @@ def compare_semi_sync(config: MariaDBConfig | None = None, *, seed: SeedLike = N
         rows.append({"semi_sync": cfg.semi_sync, "semi_sync_timeout_ms":
                      cfg.semi_sync_timeout_ms if cfg.semi_sync else None, **{
                          k: m[k] for k in SEMI_SYNC_COLUMNS[2:]}})
-    return pd.DataFrame(rows, columns=SEMI_SYNC_COLUMNS)
+    return pd.DataFrame(rows, columns=SEMI_SYNC_COLUMNS).astype(
+        {"semi_sync_timeout_ms": "Int64"})
 
 
 RING_COLUMNS = ["server", "counter", "events_rows", "gtid_binlog_pos", "origin_copies"]

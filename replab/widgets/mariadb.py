@@ -68,7 +68,7 @@ class MariaDBExplorer:
         with self.out:
             display(self.metrics_table())
             h = self.result.history.df
-            fig, ax = plt.subplots(figsize=(7, 3.2))
+            fig, ax = plt.subplots(figsize=(7.5, 3.4), layout="constrained")
             plot_gtid_positions(self.result.positions, h[h["process"] == "nemesis"], ax=ax)
             plt.show()
 
