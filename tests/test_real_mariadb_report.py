@@ -31,9 +31,13 @@ def test_function_divergence_names_the_column_and_counts_missing_rows():
     diff = divergence("db1", tables)
     assert diff[["table", "key", "status", "columns"]].values.tolist() == [
         ["orders", "2", "changed", "ref"], ["audit", "1", "missing", ""]]
-    per = function_divergence(diff, tables, "db1").set_index("source")["divergent_rows"]
-    assert per["UUID()"] == 1 and per["RAND()"] == 0
-    assert per["trigger: UUID()"] == per["trigger: NOW()"] == 1  # the missing audit row
+    warnings = pd.DataFrame({"statement": ["UPDATE orders SET ref = UUID() WHERE id = "
+                                           "LAST_INSERT_ID()"] * 2, "code": [1592, 1003]})
+    per = function_divergence(diff, tables, "db1", warnings).set_index("source")
+    assert per.loc["UUID()", "divergent_rows"] == 1 and per.loc["RAND()", "divergent_rows"] == 0
+    assert per.loc["trigger: UUID()", "divergent_rows"] == 1  # the missing audit row
+    assert per.loc["trigger: NOW()", "divergent_rows"] == 1
+    assert per["unsafe_warnings"].to_dict() == {**dict.fromkeys(per.index, 0), "UUID()": 1}
 
 
 def test_reach_judges_presence_by_gtid_domain_and_seq_no():
@@ -61,10 +65,13 @@ def test_positions_frame_is_one_row_per_server_and_domain():
 def test_unsafe_reasons_strip_the_common_prefix():
     prefix = ("Unsafe statement written to the binary log using statement format since "
               "BINLOG_FORMAT = STATEMENT. ")
-    w = pd.DataFrame({"txn": [0, 1, 2], "statement": ["INSERT INTO orders (a) VALUES (1)"] * 2
-                      + ["SELECT 1"], "level": "Note", "code": [1592, 1592, 1003],
+    w = pd.DataFrame({"txn": [0, 1, 2], "statement": ["INSERT INTO t (a) VALUES (1)",
+                                                      "INSERT INTO t (a) VALUES ('x')",
+                                                      "SELECT 1"], "level": "Note",
+                      "code": [1592, 1592, 1003],
                       "message": [prefix + "Because UUID()."] * 2 + ["other"]})
-    assert unsafe_reasons(w).values.tolist() == [["INSERT INTO orders", "Because UUID().", 2]]
+    assert unsafe_reasons(w).values.tolist() == [
+        ["INSERT INTO t (a) VALUES (?)", "Because UUID().", 2]]
 
 
 def test_workload_is_a_function_of_the_seed_and_counters_use_literals():

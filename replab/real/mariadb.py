@@ -26,6 +26,7 @@ from replab.errors import ReplabError
 from replab.history import History
 from replab.real.mariadb_config import FAULTS, MariaDBConfig
 from replab.real.mariadb_report import (
+    FUNCTION_TABLE_COLUMNS,
     divergence,
     function_divergence,
     positions_frame,
@@ -86,7 +87,8 @@ class MariaDBResult:
         crash): ``follower, table, key, status, columns``.
     functions : DataFrame
         ``nondeterministic`` workload: divergent rows per nondeterministic source and
-        replica (``source, table, column, replica, divergent_rows, rows``).
+        replica, and the unsafe warnings on the statement carrying it (``source, table,
+        column, replica, divergent_rows, rows, unsafe_warnings``).
     warnings : DataFrame
         The server's warnings on the client's statements (``txn, statement, level, code,
         message``); code 1592 is "unsafe statement written to the binary log".
@@ -271,15 +273,14 @@ def _collect(lab: ServerSet, config: MariaDBConfig, rec: Recorder, sampler: Samp
     reference = extra["reference"]
     tables = _final_reads(lab, rec, reference, config.workload)
     diff = divergence(reference, tables)
-    functions = (function_divergence(diff, tables, reference)
+    warnings = pd.DataFrame(rec.warnings,
+                            columns=["txn", "statement", "level", "code", "message"])
+    functions = (function_divergence(diff, tables, reference, warnings)
                  if config.workload == "nondeterministic" else
-                 pd.DataFrame(columns=["source", "table", "column", "replica",
-                                       "divergent_rows", "rows"]))
+                 pd.DataFrame(columns=FUNCTION_TABLE_COLUMNS))
     writes = writes_frame(rec.writes)
     final = {s.name: _pos(s) for s in lab.servers if s.running}
     reached = reach(writes, final)
-    warnings = pd.DataFrame(rec.warnings,
-                            columns=["txn", "statement", "level", "code", "message"])
     links = slave_status(lab.servers)
     positions = positions_frame(sampler.rows)
     metrics = _metrics(config, writes, tables, diff, warnings, links, positions, reached,

@@ -14,7 +14,7 @@ import pandas as pd
 
 from replab.real.mariadb_server import Server
 from replab.real.mariadb_topology import parse_gtids
-from replab.real.mariadb_workload import FUNCTION_COLUMNS, TABLE_KEYS
+from replab.real.mariadb_workload import FUNCTION_COLUMNS, TABLE_KEYS, statement_shape
 from replab.replog.compare import DIFF_COLUMNS, diff_tables
 
 __all__ = ["read_tables", "divergence", "function_divergence", "positions_frame",
@@ -25,7 +25,8 @@ POSITION_COLUMNS = ["time_ms", "server", "domain", "origin_server_id", "seq_no",
                     "semi_sync_on", "semi_sync_off_times", "semi_sync_unacked_commits"]
 WRITE_COLUMNS = ["txn", "client", "server", "key", "value", "invoke_ms", "status",
                  "latency_ms", "gtid", "error"]
-FUNCTION_TABLE_COLUMNS = ["source", "table", "column", "replica", "divergent_rows", "rows"]
+FUNCTION_TABLE_COLUMNS = ["source", "table", "column", "replica", "divergent_rows", "rows",
+                          "unsafe_warnings"]
 REACH_COLUMNS = ["server", "origin", "acked_writes", "present", "missing"]
 
 
@@ -53,20 +54,24 @@ def divergence(reference: str, tables: dict[str, dict[str, pd.DataFrame]]) -> pd
 
 
 def function_divergence(diff: pd.DataFrame, tables: dict[str, dict[str, pd.DataFrame]],
-                        reference: str) -> pd.DataFrame:
-    """Per nondeterministic source and replica: the rows whose column for it differs.
+                        reference: str, warnings: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per nondeterministic source and replica: the rows whose column for it differs, and
+    the server's unsafe-statement warnings on the statement that carries the source.
 
     A row missing or extra on the replica counts for every column of its table.
     """
+    shapes = (warnings[warnings["code"] == 1592]["statement"].map(statement_shape)
+              if warnings is not None and len(warnings) else pd.Series(dtype=object))
     rows = []
     for replica in (name for name in tables if name != reference):
         mine = diff[diff["follower"] == replica]
-        for source, table, column in FUNCTION_COLUMNS:
+        for source, table, column, statement in FUNCTION_COLUMNS:
             t = mine[mine["table"] == table]
             changed = t["columns"].map(lambda cols, c=column: c in cols.split(",")).astype(bool)
             count = int(changed.sum() + (t["status"] != "changed").sum())
             total = len(tables[reference].get(table, ()))
-            rows.append((source, table, column, replica, count, total))
+            unsafe = int((shapes == statement_shape(statement)).sum())
+            rows.append((source, table, column, replica, count, total, unsafe))
     return pd.DataFrame(rows, columns=FUNCTION_TABLE_COLUMNS)
 
 
@@ -116,12 +121,12 @@ _UNSAFE_PREFIX = ("Unsafe statement written to the binary log using statement fo
 def unsafe_reasons(warnings: pd.DataFrame) -> pd.DataFrame:
     """The server's unsafe-statement warnings counted per kind of statement and reason.
 
-    Columns ``statement`` (its first three words, e.g. ``INSERT INTO orders``), ``reason``
-    (the server's text after its common prefix) and ``statements``.
+    Columns ``statement`` (its shape: literals replaced by ``?``), ``reason`` (the
+    server's text after its common prefix) and ``statements``.
     """
     unsafe = warnings[warnings["code"] == 1592]
     frame = pd.DataFrame({
-        "statement": unsafe["statement"].str.split().str[:3].str.join(" "),
+        "statement": unsafe["statement"].map(statement_shape),
         "reason": unsafe["message"].str.replace(_UNSAFE_PREFIX, "", regex=False),
     })
     counted = frame.groupby(["statement", "reason"]).size().rename("statements")

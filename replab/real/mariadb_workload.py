@@ -1,20 +1,21 @@
 """Workloads for the MariaDB lab: the SQL a client sends, a deterministic function of the seed.
 
-``nondeterministic`` (a small shop, as in :mod:`replab.replog.workload`): orders whose
-columns each come from one nondeterministic source, so a divergent column names the
-function that broke the statement log:
+``nondeterministic`` (a small shop, as in :mod:`replab.replog.workload`): an order is one
+transaction that inserts the row, then sets each nondeterministic column in its own
+statement, so a divergent column names the function that broke the statement log and the
+server's unsafe-statement warnings can be read per function:
 
-============== ===================== ===========================================
-source         where it lands        what the statement log does with it
-============== ===================== ===========================================
-``NOW(6)``     ``orders.created_at`` the event carries the primary's timestamp
-``SYSDATE(6)`` ``orders.entered_at`` evaluated again by the replica, later
-``RAND()``     ``orders.token``      the event carries the primary's RAND seeds
-``UUID()``     ``orders.ref``        evaluated again (the server warns: unsafe)
-``CONNECTION_ID()`` ``orders.session`` the replica runs as the primary's thread id
-AUTO_INCREMENT ``orders.id``         the event carries INSERT_ID
-trigger        ``audit.ref``, ``audit.at`` the trigger runs again on the replica
-============== ===================== ===========================================
+================= ===================== =============================================
+source            where it lands        what the statement log does with it
+================= ===================== =============================================
+``NOW(6)``        ``orders.created_at`` the event carries the primary's timestamp
+``SYSDATE(6)``    ``orders.entered_at`` evaluated again by the replica, later
+``RAND()``        ``orders.token``      the event carries the primary's RAND seeds
+``UUID()``        ``orders.ref``        evaluated again by the replica
+``CONNECTION_ID()`` ``orders.session``  the replica runs as the primary's thread id
+AUTO_INCREMENT    ``orders.id``         the event carries INSERT_ID
+trigger           ``audit.ref``, ``audit.at`` the trigger runs again on the replica
+================= ===================== =============================================
 
 ``counters``: registers ``k0 ...`` with a counter ``n = n + 1`` (commutes, so statement
 replay on two leaders converges; row images do not), a last-writer value ``v`` (the
@@ -25,26 +26,52 @@ whose AUTO_INCREMENT key collides between leaders unless
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["WORKLOADS", "FUNCTION_COLUMNS", "Txn", "schema_sql", "next_txn", "TABLE_KEYS"]
+__all__ = ["WORKLOADS", "FUNCTION_COLUMNS", "Txn", "schema_sql", "next_txn", "TABLE_KEYS",
+           "statement_shape"]
 
 WORKLOADS = ("nondeterministic", "counters")
 CUSTOMERS = 20
-# (source, table, column) for the per-function divergence table.
+# (source, table, column, statement shape) for the per-function table; the shape is the
+# statement with its literals replaced by ``?`` (see ``statement_shape``).
 FUNCTION_COLUMNS = (
-    ("NOW()", "orders", "created_at"),
-    ("SYSDATE()", "orders", "entered_at"),
-    ("RAND()", "orders", "token"),
-    ("UUID()", "orders", "ref"),
-    ("CONNECTION_ID()", "orders", "session"),
-    ("RAND() in WHERE", "customers", "balance"),
-    ("NOW() in UPDATE", "customers", "updated_at"),
-    ("trigger: UUID()", "audit", "ref"),
-    ("trigger: NOW()", "audit", "at"),
+    ("NOW()", "orders", "created_at", "INSERT INTO orders (customer, amount, created_at) "
+                                      "VALUES (?, ?, NOW(6))"),
+    ("AUTO_INCREMENT", "orders", "id", "INSERT INTO orders (customer, amount, created_at) "
+                                       "VALUES (?, ?, NOW(6))"),
+    ("SYSDATE()", "orders", "entered_at", "UPDATE orders SET entered_at = SYSDATE(6) "
+                                          "WHERE id = LAST_INSERT_ID()"),
+    ("RAND()", "orders", "token", "UPDATE orders SET token = RAND() WHERE id = LAST_INSERT_ID()"),
+    ("UUID()", "orders", "ref", "UPDATE orders SET ref = UUID() WHERE id = LAST_INSERT_ID()"),
+    ("CONNECTION_ID()", "orders", "session", "UPDATE orders SET session = CONNECTION_ID() "
+                                             "WHERE id = LAST_INSERT_ID()"),
+    ("RAND() in WHERE", "customers", "balance", "UPDATE customers SET balance = balance + ? "
+                                                "WHERE id = FLOOR(? + RAND() * ?)"),
+    ("NOW() in UPDATE", "customers", "updated_at", "UPDATE customers SET balance = balance + ?, "
+                                                   "updated_at = NOW(6) WHERE id = ?"),
+    ("trigger: UUID()", "audit", "ref", "INSERT INTO orders (customer, amount, created_at) "
+                                        "VALUES (?, ?, NOW(6))"),
+    ("trigger: NOW()", "audit", "at", "INSERT INTO orders (customer, amount, created_at) "
+                                      "VALUES (?, ?, NOW(6))"),
 )
+_LITERAL = re.compile(r"'[^']*'|\b\d+(?:\.\d+)?\b")
+
+
+def statement_shape(sql: str) -> str:
+    """``sql`` with its string and number literals replaced by ``?``.
+
+    Examples
+    --------
+    >>> statement_shape("UPDATE customers SET balance = balance + 12.5 WHERE id = 3")
+    'UPDATE customers SET balance = balance + ? WHERE id = ?'
+    """
+    return _LITERAL.sub("?", sql)
+
+
 # The primary key of every table the lab compares between servers.
 TABLE_KEYS = {
     "nondeterministic": {"customers": "id", "orders": "id", "audit": "id"},
@@ -100,10 +127,14 @@ def _shop_txn(i: int, client: int, rng: np.random.Generator) -> Txn:
     amount = float(round(rng.uniform(1.0, 200.0), 2))
     pick = float(rng.random())
     if pick < 0.6:
-        sql = ("INSERT INTO orders (customer, amount, token, ref, session, created_at, "
-               f"entered_at) VALUES ({c}, {amount}, RAND(), UUID(), CONNECTION_ID(), "
-               "NOW(6), SYSDATE(6))")
-        return Txn(i, client, (sql,), "orders", i)
+        this = "WHERE id = LAST_INSERT_ID()"
+        return Txn(i, client, (
+            f"INSERT INTO orders (customer, amount, created_at) VALUES ({c}, {amount}, NOW(6))",
+            f"UPDATE orders SET token = RAND() {this}",
+            f"UPDATE orders SET ref = UUID() {this}",
+            f"UPDATE orders SET session = CONNECTION_ID() {this}",
+            f"UPDATE orders SET entered_at = SYSDATE(6) {this}",
+        ), "orders", i)
     if pick < 0.8:
         sql = (f"UPDATE customers SET balance = balance + {amount}, updated_at = NOW(6) "
                f"WHERE id = {c}")
