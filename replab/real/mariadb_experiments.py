@@ -186,7 +186,8 @@ def conflicting_updates(binlog: str = "row", topology: str = "circular", *, serv
                  f"INSERT INTO events (origin, seq, k) VALUES ({origin}, 1, 'k0')", "COMMIT")
         for s in lab.servers:
             _run(s, "START ALL SLAVES")
-        wait_converged(lab.servers, timeout=10.0)
+        # A clash stops a link for good: 1.5 s without progress is the answer
+        wait_converged(lab.servers, timeout=10.0, quiet=1.5)
         errors = slave_status(lab.servers)
         rows = []
         for s in lab.servers:

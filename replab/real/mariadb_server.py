@@ -108,6 +108,11 @@ class Server:
 
     def start(self, options: list[str], *, timeout: float = 30.0) -> None:
         """Start the server (again, after a crash: same port and datadir) and wait for it."""
+        self.launch(options)
+        self.wait_ready(timeout)
+
+    def launch(self, options: list[str]) -> None:
+        """Start the process and register its PID; do not wait for it to accept clients."""
         server, _ = find_binaries()
         self.options = list(options)
         self.port = self.port or free_port()
@@ -119,9 +124,9 @@ class Server:
             args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent, **_run_as())
         LIVE[self.proc.pid] = self.proc
-        self._wait_ready(timeout)
 
-    def _wait_ready(self, timeout: float) -> None:
+    def wait_ready(self, timeout: float) -> None:
+        """Wait until the server accepts a client; stop it and raise if it does not."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
@@ -212,7 +217,9 @@ class ServerSet:
             server.dir.mkdir(parents=True, exist_ok=True)
             shutil.copytree(template, server.datadir)
             _chown(server.dir)
-            server.start(opts, timeout=timeout)
+            server.launch(opts)
+        for server in self.servers:  # launched together: they start up side by side
+            server.wait_ready(timeout)
 
     def close(self) -> None:
         """Stop every server by PID and remove the directory (unless ``keep``)."""
