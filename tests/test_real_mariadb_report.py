@@ -8,6 +8,7 @@ from replab.history import History
 from replab.real.mariadb_report import (
     divergence,
     function_divergence,
+    lost_writes,
     positions_frame,
     reach,
     unsafe_reasons,
@@ -47,9 +48,13 @@ def test_reach_judges_presence_by_gtid_domain_and_seq_no():
         {"txn": 2, "client": 1, "server": "db2", "status": "ok", "gtid": "1-2-3"},
         {"txn": 3, "client": 1, "server": "db2", "status": "info", "gtid": None},
     ])
-    got = reach(writes, {"db2": {0: (1, 5), 1: (2, 3)}})
-    assert got[["origin", "acked_writes", "present", "missing"]].values.tolist() == [
-        ["db1", 2, 1, 1], ["db2", 1, 1, 0]]
+    final = {"db2": {0: (1, 5), 1: (2, 3)}, "db3": {0: (1, 6)}}
+    got = reach(writes, final)
+    assert got[["server", "origin", "acked_writes", "present", "missing"]].values.tolist() == [
+        ["db2", "db1", 2, 1, 1], ["db2", "db2", 1, 1, 0],
+        ["db3", "db1", 2, 2, 0], ["db3", "db2", 1, 0, 1]]
+    assert lost_writes(writes, final, ["db2"]) == 1  # 0-1-6 is only on db3
+    assert lost_writes(writes, final, ["db2", "db3"]) == 0
 
 
 def test_positions_frame_is_one_row_per_server_and_domain():

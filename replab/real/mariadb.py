@@ -29,6 +29,7 @@ from replab.real.mariadb_report import (
     FUNCTION_TABLE_COLUMNS,
     divergence,
     function_divergence,
+    lost_writes,
     positions_frame,
     reach,
     read_tables,
@@ -172,7 +173,8 @@ def run_mariadb(config: MariaDBConfig | None = None, *, seed: SeedLike = None,
         ``metrics`` holds ``binlog, workload, topology, servers, semi_sync, fault``;
         ``writes, acked_writes, failed_writes, unknown_writes`` (``info``);
         ``write_latency_p50_ms, write_latency_p99_ms``; ``acked_writes_lost`` (acknowledged
-        writes the reference server lacks at the end, judged by GTID) and
+        writes the reference server lacks at the end, judged by GTID; in multi-leader
+        topologies, those no surviving server holds) and
         ``acked_writes_lost_ci_low/high`` (Wilson 95 % on the fraction);
         ``unreplicated_writes`` (acknowledged writes some surviving server lacks);
         ``divergent_rows`` (rows differing from the reference, over all servers),
@@ -201,6 +203,9 @@ def _run_on(lab: ServerSet, config: MariaDBConfig, rng: np.random.Generator) -> 
     nemesis.start()
     try:
         write_phase(config, clients, rec, nemesis, rng)
+    except BaseException:
+        sampler.halt.set()  # the lab closes next: stop polling servers about to go away
+        raise
     finally:
         nemesis.halt.set()
         nemesis.join(config.stall_ms / 1000 + 10)
@@ -279,7 +284,7 @@ def _collect(lab: ServerSet, config: MariaDBConfig, rec: Recorder, sampler: Samp
                  if config.workload == "nondeterministic" else
                  pd.DataFrame(columns=FUNCTION_TABLE_COLUMNS))
     writes = writes_frame(rec.writes)
-    final = {s.name: _pos(s) for s in lab.servers if s.running}
+    final = extra["final_pos"] = {s.name: _pos(s) for s in lab.servers if s.running}
     reached = reach(writes, final)
     links = slave_status(lab.servers)
     positions = positions_frame(sampler.rows)
@@ -296,8 +301,10 @@ def _metrics(config: MariaDBConfig, writes: pd.DataFrame, tables: dict[str, Any]
     reference = extra["reference"]
     acked = writes[writes["status"] == "ok"]
     lat = acked["latency_ms"].to_numpy(dtype=float)
-    ref_reach = reached[reached["server"] == reference]
-    lost = int(ref_reach["missing"].sum())
+    # Single leader: what the (new) primary lacks is gone. Multi-leader: a write still on
+    # some surviving leader is unreplicated, not lost.
+    holders = list(extra["final_pos"]) if config.multi_leader else [reference]
+    lost = lost_writes(writes, extra["final_pos"], holders)
     lo, hi = wilson(lost, len(acked)) if len(acked) else (0.0, 1.0)
     rows = sum(len(t) for t in tables[reference].values())
     compared = rows * (len(tables) - 1)

@@ -19,7 +19,7 @@ from replab.replog.compare import DIFF_COLUMNS, diff_tables
 
 __all__ = ["read_tables", "divergence", "function_divergence", "positions_frame",
            "writes_frame", "reach", "POSITION_COLUMNS", "WRITE_COLUMNS", "FUNCTION_TABLE_COLUMNS",
-           "REACH_COLUMNS", "unsafe_reasons"]
+           "REACH_COLUMNS", "unsafe_reasons", "lost_writes"]
 
 POSITION_COLUMNS = ["time_ms", "server", "domain", "origin_server_id", "seq_no",
                     "semi_sync_on", "semi_sync_off_times", "semi_sync_unacked_commits"]
@@ -132,3 +132,11 @@ def unsafe_reasons(warnings: pd.DataFrame) -> pd.DataFrame:
     counted = frame.groupby(["statement", "reason"]).size().rename("statements")
     return counted.reset_index().sort_values("statements", ascending=False,
                                              ignore_index=True)
+
+
+def lost_writes(writes: pd.DataFrame, final_pos: dict[str, dict[int, tuple[int, int]]],
+                within: list[str]) -> int:
+    """Acknowledged writes that no server in ``within`` holds (judged by GTID)."""
+    acked = writes[writes["status"] == "ok"]["gtid"]
+    return int(sum(not any(_present(g, final_pos[s]) for s in within) for g in acked))
+
