@@ -67,6 +67,9 @@ def run(args: argparse.Namespace) -> int:
         if len(result.functions):
             sys.stdout.write("\ndivergent rows per nondeterministic source\n")
             emit_frame(result.functions, "table")
+        if config.fault != "none":
+            sys.stdout.write("\nacknowledged writes held by each surviving server\n")
+            emit_frame(result.reach, "table")
         sys.stdout.write("\nreplication links at the end\n")
         emit_frame(result.links.drop(columns=["gtid_io_pos"]), "table")
         if args.out:

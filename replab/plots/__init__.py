@@ -6,7 +6,7 @@ Axes. ``use_style()`` makes that look the session default. One module a topic:
 :mod:`~replab.plots.quorum` (estimator), :mod:`~replab.plots.workbench` (time series,
 topologies, message timelines), :mod:`~replab.plots.single_leader`,
 :mod:`~replab.plots.lag_anomalies`, :mod:`~replab.plots.multi_leader` and
-:mod:`~replab.plots.replog`; everything is re-exported here.
+:mod:`~replab.plots.replog`, :mod:`~replab.plots.mariadb`; everything is re-exported here.
 """
 
 from replab.plots._base import (
@@ -27,6 +27,7 @@ from replab.plots.leaderless import (
     plot_lww_loss,
     plot_siblings,
 )
+from replab.plots.mariadb import plot_gtid_positions
 from replab.plots.multi_leader import (
     plot_conflict_outcomes,
     plot_node_staleness,
@@ -95,4 +96,5 @@ __all__ = [
     "plot_apply_rate",
     "plot_leader_cost",
     "style_side_by_side",
+    "plot_gtid_positions",
 ]
