@@ -183,5 +183,6 @@ def test_sigterm_handler_stops_servers():
         else:  # someone else owns SIGTERM here: the atexit path does the same
             mariadb_server.stop_all()
             assert not _alive(pid)
+        assert not lab.root.exists()  # never closed, yet its directory is gone
     finally:
         lab.close()

@@ -196,6 +196,8 @@ class ServerSet:
         self.root = Path(tempfile.mkdtemp(prefix="replab-mariadb-"))
         self.keep = keep
         self.servers = [Server(f"db{i + 1}", i + 1, self.root) for i in range(n)]
+        if not keep:
+            _ROOTS.add(self.root)  # removed at exit even if nobody closes this set
 
     def __enter__(self) -> ServerSet:
         return self
@@ -231,6 +233,7 @@ class ServerSet:
             server.stop()
         if not self.keep:
             shutil.rmtree(self.root, ignore_errors=True)
+            _ROOTS.discard(self.root)
 
     @property
     def pids(self) -> list[int]:
@@ -238,6 +241,7 @@ class ServerSet:
 
 
 _TEMPLATE: list[Path] = []
+_ROOTS: set[Path] = set()
 
 
 def _template(timeout: float) -> Path:
@@ -263,7 +267,8 @@ def _template(timeout: float) -> Path:
 
 
 def stop_all() -> None:
-    """Kill every server this process started and is still running (atexit, SIGTERM)."""
+    """Kill every server this process started and still runs, remove unkept directories
+    (atexit, SIGTERM)."""
     for pid, proc in list(LIVE.items()):
         if proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
@@ -272,6 +277,9 @@ def stop_all() -> None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(5.0)
         LIVE.pop(pid, None)
+    for root in list(_ROOTS):
+        shutil.rmtree(root, ignore_errors=True)
+        _ROOTS.discard(root)
 
 
 _installed = False
