@@ -181,7 +181,10 @@ def run_mariadb(config: MariaDBConfig | None = None, *, seed: SeedLike = None,
         ``compared_rows``, ``divergent_fraction`` with ``ci_low``/``ci_high``;
         ``unsafe_warnings`` (code 1592); ``replication_errors`` (links whose SQL thread
         stopped on an error) and ``first_replication_error``; ``converged``;
-        ``semi_sync_fallbacks`` (samples where a semi-sync primary had switched to async);
+        ``semi_sync_fallbacks`` (times db1 switched semi-sync off after the timeout,
+        ``Rpl_semi_sync_master_no_times``) and ``semi_sync_unacked_commits`` (commits it
+        acknowledged without a replica's ack, ``Rpl_semi_sync_master_no_tx``), both as last
+        sampled;
         ``reference`` (the server compared against); and, with ``break-link``,
         ``unreplicated_before_heal`` and ``heal_catch_up_ms``.
     """
