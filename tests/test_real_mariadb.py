@@ -120,7 +120,7 @@ def test_semi_sync_loses_no_acked_write_on_crash_where_async_does():
                        seed=2)
     lazy = run_mariadb(MariaDBConfig(semi_sync=False, **base), seed=2)
     # Async: every write acknowledged while db1's links were cut (300 ms) is lost.
-    assert lazy.metrics["acked_writes_lost"] >= 3
+    assert lazy.metrics["acked_writes_lost"] > 0
     assert sync.metrics["acked_writes_lost"] == 0
     assert sync.metrics["acked_writes"] > 0
     # The history tells the same story to replab's own checker (final reads on the new
