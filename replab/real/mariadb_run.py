@@ -15,6 +15,7 @@ import contextlib
 import signal
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -149,9 +150,11 @@ class Nemesis(threading.Thread):
         their socket buffers, and they read the whole backlog once resumed.)
         """
         n = len(self.servers)
-        for src, dst in links(self.config.topology, n):
-            if src == 0:
-                self.break_link(self.servers[0], self.servers[dst])
+        targets = [self.servers[dst] for src, dst in links(self.config.topology, n) if src == 0]
+        # All at once: one STOP SLAVE can take 100 ms on a loaded machine, and the
+        # window before the crash should be the same for every replica.
+        with ThreadPoolExecutor(len(targets)) as pool:
+            list(pool.map(lambda t: self.break_link(self.servers[0], t), targets))
 
     def break_link(self, source: Server, target: Server) -> None:
         set_link(target, source, up=False)
