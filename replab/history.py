@@ -27,7 +27,9 @@ def _check_op(op: Any, where: str) -> dict[str, Any]:
     """Validate one operation; return it normalised (key as str)."""
     if not isinstance(op, dict):
         raise HistoryError(f"{where}: an operation must be a JSON object, got {op!r}")
-    for name in ("time", "process", "type", "f", "key"):
+    # Jepsen's nemesis ops (faults) name their own f and need no key.
+    nemesis = op.get("process") == "nemesis"
+    for name in ("time", "process", "type", "f") + (() if nemesis else ("key",)):
         if name not in op:
             raise HistoryError(f"{where}: missing field {name!r}")
     t = op["time"]
@@ -35,19 +37,19 @@ def _check_op(op: Any, where: str) -> dict[str, Any]:
         raise HistoryError(f"{where}: 'time' must be a finite number, got {t!r}")
     if op["type"] not in TYPES:
         raise HistoryError(f"{where}: 'type' must be one of {', '.join(TYPES)}, got {op['type']!r}")
-    if op["f"] not in FUNCTIONS and op["process"] != "nemesis":  # faults name their own f
+    if op["f"] not in FUNCTIONS and not nemesis:
         raise HistoryError(f"{where}: 'f' must be one of {', '.join(FUNCTIONS)}, got {op['f']!r}")
     p = op["process"]
     if isinstance(p, bool) or not isinstance(p, int | str):
         raise HistoryError(f"{where}: 'process' must be an int or a string, got {p!r}")
-    k = op["key"]
-    if isinstance(k, bool) or not isinstance(k, int | str):
+    k = op.get("key")
+    if (isinstance(k, bool) or not isinstance(k, int | str)) and not (nemesis and k is None):
         raise HistoryError(f"{where}: 'key' must be a string (or int), got {k!r}")
     v = op.get("version")
     if v is not None and (isinstance(v, bool) or not isinstance(v, int)):
         raise HistoryError(f"{where}: 'version' must be an int or absent, got {v!r}")
     out = {name: op.get(name) for name in FIELDS}
-    out["key"] = str(k)
+    out["key"] = None if k is None else str(k)
     out["time"] = float(t)
     return out
 

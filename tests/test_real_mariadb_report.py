@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
+from replab.errors import HistoryError
 from replab.history import History
 from replab.real.mariadb_report import (
     divergence,
@@ -95,5 +97,11 @@ def test_workload_is_a_function_of_the_seed_and_counters_use_literals():
 def test_nemesis_ops_round_trip_through_jsonl(tmp_path):
     h = History()
     h.record(1.0, "nemesis", "info", "crash", "db1", "SIGKILL")
+    h.record(2.0, "nemesis", "info", "heal", None)  # Jepsen: a fault op may have no key
     h.to_jsonl(tmp_path / "h.jsonl")
-    assert History.read_jsonl(tmp_path / "h.jsonl")[0]["f"] == "crash"
+    back = History.read_jsonl(tmp_path / "h.jsonl")
+    assert [(op["f"], op["key"]) for op in back] == [("crash", "db1"), ("heal", None)]
+    with pytest.raises(HistoryError, match="line 1: 'f' must be one of read, write"):
+        (tmp_path / "bad.jsonl").write_text(
+            '{"time": 0, "process": 1, "type": "info", "f": "crash", "key": "x"}\n')
+        History.read_jsonl(tmp_path / "bad.jsonl")
