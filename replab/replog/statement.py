@@ -6,8 +6,9 @@ functions itself. ``fixed=True`` is the usual mitigation (MySQL's statement log 
 the timestamp and random seed): before executing, the leader substitutes literal values
 for every nondeterministic SQLite call visible in the statement text (``random()``,
 ``randomblob(N)``, ``'now'``, date and time functions without a time value,
-``CURRENT_*``), and logs the rewritten statement. It still misses what is not in the text: calls inside trigger bodies, user
-functions with side effects (``ticket()``) and keys assigned in apply order.
+``CURRENT_*``), and logs the rewritten statement. It still misses what is not in the
+text: calls inside trigger bodies, user functions with side effects (``ticket()``) and
+keys assigned in apply order.
 """
 
 from __future__ import annotations
