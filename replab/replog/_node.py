@@ -101,8 +101,9 @@ class Node:
         """What this node's ``random()`` returns next (a signed 64-bit integer)."""
         return int(self.rng.integers(-(2**63), 2**63 - 1, dtype=np.int64))
 
-    def random_blob(self, size: Any) -> bytes:
+    def random_blob(self, *args: Any) -> Any:
         """What this node's ``randomblob(N)`` returns (N < 1 gives one byte, as SQLite)."""
+        size = args[0] if args else 1
         n = max(int(size), 1) if isinstance(size, int | float) else 1
         return self.rng.bytes(n)
 

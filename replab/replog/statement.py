@@ -65,7 +65,7 @@ def _call_args(tokens: list[tuple[str, str]], i: int) -> tuple[int, int, list[in
         j += 1
     if j == len(tokens) or tokens[j][1] != "(":
         return None
-    depth, commas = 0, []
+    depth, commas = 0, list[int]()
     for k in range(j, len(tokens)):
         text = tokens[k][1] if tokens[k][0] == "other" else ""
         depth += (text == "(") - (text == ")")
