@@ -9,6 +9,7 @@ import pandas as pd
 
 from replab.history import History
 from replab.models._leaderless_metrics import percentile
+from replab.models._leaderless_reads import ReadFacts
 from replab.stats import wilson
 
 if TYPE_CHECKING:
@@ -51,12 +52,13 @@ def _convergence(cluster: Cluster, writes: pd.DataFrame) -> dict[str, Any]:
 
 
 def summarize(cluster: Cluster, history: History, writes: pd.DataFrame, ae: pd.DataFrame,
-              reads_ok: int, stale: int, siblings: list[int],
-              lat: dict[tuple[str, str], list[float]]) -> dict[str, Any]:
+              reads: ReadFacts, lat: dict[tuple[str, str], list[float]]) -> dict[str, Any]:
     """Counts, availability, staleness, durability, repair traffic and latencies."""
     m = _counts(cluster, lat)
-    m["stale_reads"] = stale
-    m |= proportion("stale_read_rate", stale, reads_ok)
+    siblings = reads.siblings
+    m["stale_reads"] = reads.stale
+    m |= proportion("stale_read_rate", reads.stale, reads.reads_ok)
+    m["read_your_writes_violations"] = reads.ryw_violations
     acked = writes[writes.outcome == "ok"]
     m["lost_writes"] = int(acked.lost.sum())
     m["lost_writes_fraction"] = float(acked.lost.mean()) if len(acked) else math.nan
