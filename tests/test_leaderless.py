@@ -403,3 +403,12 @@ def test_message_loss_costs_availability_and_is_counted():
     m = simulate_leaderless(cfg(loss=0.2, r=3, w=3), seed=1).metrics
     assert m["messages_dropped"] > 10
     assert m["write_availability"] < 0.9 and m["read_availability"] < 0.9
+
+
+def test_lww_read_judgement_matches_the_generic_real_time_count():
+    from replab.models._real_time import real_time_read_anomalies
+
+    res = simulate_leaderless(cfg(clock_skew_ms=50.0, **SKEWED), seed=4)
+    m = res.metrics
+    assert real_time_read_anomalies(res.history) == (
+        m["reads_ok"], m["stale_reads"], m["read_your_writes_violations"])

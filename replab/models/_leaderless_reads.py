@@ -19,6 +19,7 @@ import math
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from replab.history import History
+from replab.models._real_time import misses
 
 if TYPE_CHECKING:
     from replab.models.leaderless import Cluster
@@ -40,11 +41,7 @@ def _returned(cluster: Cluster, key: str, value: Any) -> list:
 
 def _lww_judge(done: dict, key: str, got: list, bar: float) -> bool:
     """True if a read returning ``got`` misses a write invoked at ``bar`` (-inf: none)."""
-    if bar == -math.inf:
-        return False
-    if not got:
-        return True
-    return done.get((key, got[0].value), math.inf) < bar
+    return misses(done, key, got[0].value if got else None, bar)
 
 
 def _vv_judge(got: list, need: dict) -> bool:
