@@ -412,3 +412,19 @@ def test_lww_read_judgement_matches_the_generic_real_time_count():
     m = res.metrics
     assert real_time_read_anomalies(res.history) == (
         m["reads_ok"], m["stale_reads"], m["read_your_writes_violations"])
+
+
+def test_first_attempt_availability_agrees_with_the_closed_form():
+    from replab.quorum import availability
+
+    m = simulate_leaderless(LeaderlessConfig(p_fail=0.2, duration_ms=60_000.0, sessions=8),
+                            seed=1).metrics
+    closed = availability(3, 2, 2, m["replica_down_fraction"]).iloc[0]
+    for f, col in (("write", "p_write_available"), ("read", "p_read_available")):
+        name = f"{f}_first_attempt_availability"
+        assert m[f"{name}_ci_low"] <= closed[col] <= m[f"{name}_ci_high"], f
+        assert m[f"{name}_ci_high"] - m[f"{name}_ci_low"] < 0.08
+        assert m[f"{f}_availability"] > m[name]  # clients that wait out outages do better
+    assert abs(m["replica_down_fraction"] - 0.2) < 0.03
+    calm = simulate_leaderless(cfg(), seed=1).metrics
+    assert calm["write_first_attempt_availability"] == calm["replica_down_fraction"] + 1 == 1.0

@@ -55,6 +55,7 @@ def summarize(cluster: Cluster, history: History, writes: pd.DataFrame, ae: pd.D
               reads: ReadFacts, lat: dict[tuple[str, str], list[float]]) -> dict[str, Any]:
     """Counts, availability, staleness, durability, repair traffic and latencies."""
     m = _counts(cluster, lat)
+    m |= cluster.attempts.metrics(cluster.config.duration_ms)
     siblings = reads.siblings
     m["stale_reads"] = reads.stale
     m |= proportion("stale_read_rate", reads.stale, reads.reads_ok)

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from replab.latency import as_wars
+from replab.models._leaderless_attempts import FirstAttempts, ProbedPool
 from replab.models._leaderless_config import LeaderlessConfig
 from replab.models._leaderless_coord import Op
 from replab.models._leaderless_metrics import LeaderlessResult, finish_clients, write_relations
@@ -180,6 +181,7 @@ class Cluster:
         self.read_repairs = self.hinted_handoffs = 0
         self.ae_rounds: list[tuple] = []
         self.pbs_down: set[tuple[int, str]] = set()
+        self.attempts = FirstAttempts()
 
     def _wire_links(self) -> None:
         cfg = self.config
@@ -200,12 +202,25 @@ class Cluster:
                     prefix: str = "c") -> ClientPool:
         """Attach a pool of client sessions (session ``i`` lives in datacenter ``i % dcs``)."""
         history = self.pools[0].history if self.pools else None
-        pool = ClientPool(self.network, workload, self.route,
+        pool = ProbedPool(self.network, workload, self.route,
                           rng=self.rng if rng is None else rng, history=history, prefix=prefix)
+        pool.probe = self.probe_first_attempt
         for i, s in enumerate(pool.sessions):
             self.session_dc[s.id] = i % self.config.datacenters
         self.pools.append(pool)
         return pool
+
+    def probe_first_attempt(self, session: Session, f: str, key: str) -> None:
+        """At an arrival: could a coordinator form this operation's quorum right now?"""
+        dc = self.session_dc[session.id]
+        coords = [x for x in self.rings[dc].nodes if self.healthy(session.id, x)]
+        targets = (self.write_targets if f == "write" else self.read_targets)(session.id, key)
+        counted = self.counted(coords[0] if coords else session.id, targets)
+        reached = sum(self.healthy(session.id, t) for t in counted)
+        homes = self.home_all(key)
+        up = sum(self.healthy(session.id, h) for h in homes)
+        need = self.w if f == "write" else self.r
+        self.attempts.note(f, self.sim.now, up, len(homes), bool(coords) and reached >= need)
 
     def fault_schedule(self, rng: np.random.Generator) -> list[Fault]:
         """``config.faults`` plus random crashes for ``p_fail``."""
