@@ -246,7 +246,7 @@ def test_anti_entropy_converges_every_replica():
     assert m["anti_entropy_keys"] > 0 and m["anti_entropy_bytes"] > 0
     assert (res.final_lag.versions_behind == 0).all()
     assert list(res.anti_entropy.columns) == ["time", "node", "peer", "leaves_differing",
-                                              "keys_exchanged", "bytes"]
+                                              "keys_exchanged", "bytes", "messages"]
     c2 = build_leaderless(cfg(**base), seed=3)
     res2 = c2.run()
     assert not _replicas_agree(c2) and not res2.metrics["converged"]
@@ -428,3 +428,36 @@ def test_first_attempt_availability_agrees_with_the_closed_form():
     assert abs(m["replica_down_fraction"] - 0.2) < 0.03
     calm = simulate_leaderless(cfg(), seed=1).metrics
     assert calm["write_first_attempt_availability"] == calm["replica_down_fraction"] + 1 == 1.0
+
+
+def test_merkle_exchange_goes_level_by_level_and_counts_what_it_sends():
+    from replab.models._leaderless_merkle import INDEX_BYTES
+    from replab.models._leaderless_replica import MerkleDiff, MerkleLevel, SyncData
+    from replab.models._leaderless_versions import HASH_BYTES, version_bytes
+
+    base = dict(faults=OUTAGE, keys=30, read_rate=0.0, settle_ms=800.0, merkle_leaves=64)
+    c = build_leaderless(cfg(anti_entropy_interval_ms=40.0, **base), seed=3)
+    sent = []
+    transmit = c.transmit
+
+    def spy(node, dst, msg, kind):
+        if isinstance(msg, MerkleLevel | MerkleDiff | SyncData):
+            sent.append(msg)
+        transmit(node, dst, msg, kind)
+
+    c.transmit = spy
+    res = c.run()
+    ae = res.anti_entropy
+    levels = [m for m in sent if isinstance(m, MerkleLevel)]
+    assert {len(m.nodes) for m in levels if m.level == 6} == {1}  # the root travels alone
+    assert all(len(m.nodes) == len(m.hashes) for m in levels)
+    assert {m.level for m in levels} == set(range(7))  # 64 leaves: root at level 6
+    recount = sum(len(m.hashes) * HASH_BYTES + len(m.nodes) * INDEX_BYTES for m in levels)
+    recount += sum(len(m.buckets) * INDEX_BYTES for m in sent if isinstance(m, MerkleDiff))
+    recount += sum(version_bytes(k, vs) for m in sent if not isinstance(m, MerkleLevel)
+                   for k, vs in m.data)
+    assert ae.bytes.sum() == recount and ae.messages.sum() == len(sent)
+    assert res.metrics["anti_entropy_messages"] == len(sent)
+    found = ae[ae.leaves_differing > 0]
+    assert len(found) and (found.messages >= 7 + 1).all()  # a descent is 7 levels + data
+    assert (ae[ae.keys_exchanged == 0].messages <= 7).all()

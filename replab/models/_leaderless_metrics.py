@@ -44,7 +44,8 @@ WRITE_COLUMNS = ["write_id", "key", "value", "actor", "coordinator", "ts", "vv",
                  "invoke_ms", "complete_ms", "first_stored_ms", "home_covered", "lost",
                  "discarded", "discarded_by_skew"]
 #: Columns of ``LeaderlessResult.anti_entropy``.
-AE_COLUMNS = ["time", "node", "peer", "leaves_differing", "keys_exchanged", "bytes"]
+AE_COLUMNS = ["time", "node", "peer", "leaves_differing", "keys_exchanged", "bytes",
+              "messages"]
 #: Columns of ``LeaderlessResult.final_lag``.
 FINAL_COLUMNS = ["key", "node", "dc", "versions_behind", "time_behind_ms", "reads", "writes"]
 
@@ -65,7 +66,8 @@ class LeaderlessResult:
         client got -- ``none`` if it never heard, ``home_covered`` how many home replicas
         hold it or a version superseding it at the end, ``lost`` / ``discarded`` /
         ``discarded_by_skew`` as defined above).
-    anti_entropy : DataFrame -- one row per Merkle exchange, columns :data:`AE_COLUMNS`.
+    anti_entropy : DataFrame -- one row per Merkle exchange, columns :data:`AE_COLUMNS`
+        (``bytes`` and ``messages``: everything the exchange sent, level by level).
     final_lag : DataFrame -- every replica of every key at the end, with the key's read
         and write counts (columns ``FINAL_COLUMNS``).
     trials : DataFrame -- pbs only: one row per trial.
@@ -203,6 +205,7 @@ def finish_clients(cluster: Cluster) -> LeaderlessResult:
         _record_ts(cluster, history)
     times = op_times(history)
     writes = pd.DataFrame(_write_rows(cluster, times), columns=WRITE_COLUMNS)
+    cluster.flush_ae_rounds()
     ae = pd.DataFrame(cluster.ae_rounds, columns=AE_COLUMNS)
     assert cluster.monitor is not None
     staleness = cluster.monitor.frame()

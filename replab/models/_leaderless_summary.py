@@ -82,6 +82,7 @@ def summarize(cluster: Cluster, history: History, writes: pd.DataFrame, ae: pd.D
     m["anti_entropy_rounds"] = len(ae)
     m["anti_entropy_keys"] = int(ae.keys_exchanged.sum()) if len(ae) else 0
     m["anti_entropy_bytes"] = int(ae.bytes.sum()) if len(ae) else 0
+    m["anti_entropy_messages"] = int(ae.messages.sum()) if len(ae) else 0
     m |= _convergence(cluster, writes)
     st = cluster.monitor.frame() if cluster.monitor is not None else None
     if st is not None and len(st):

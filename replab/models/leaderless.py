@@ -180,6 +180,7 @@ class Cluster:
         self.hinted: list[tuple[Any, Any, str, Version]] = []  # (fallback, home, key, version)
         self.read_repairs = self.hinted_handoffs = 0
         self.ae_rounds: list[tuple] = []
+        self.ae_sent: dict[int, list[Any]] = {}  # round -> [messages, bytes, node, peer]
         self.pbs_down: set[tuple[int, str]] = set()
         self.attempts = FirstAttempts()
 
@@ -340,9 +341,23 @@ class Cluster:
         for v in versions:
             self.hinted.append((fallback, home, key, v))
 
-    def note_anti_entropy(self, node: Any, peer: Any, leaves: int, keys: int,
-                          nbytes: int) -> None:
-        self.ae_rounds.append((self.sim.now, node, peer, leaves, keys, nbytes))
+    def note_ae_message(self, round_id: int, nbytes: int, node: Any, peer: Any) -> None:
+        """Count one anti-entropy message of a round (and its bytes)."""
+        sent = self.ae_sent.setdefault(round_id, [0, 0, node, peer])
+        sent[0] += 1
+        sent[1] += nbytes
+
+    def end_ae_round(self, round_id: int, node: Any, peer: Any, leaves: int,
+                     keys: int) -> None:
+        """A round is over: record what it cost (a SyncData reply is already counted)."""
+        messages, nbytes, _, _ = self.ae_sent.pop(round_id, [0, 0, node, peer])
+        self.ae_rounds.append((self.sim.now, node, peer, leaves, keys, nbytes, messages))
+
+    def flush_ae_rounds(self) -> None:
+        """Rounds cut short (a crash, a lost message) still cost what they sent."""
+        for messages, nbytes, node, peer in self.ae_sent.values():
+            self.ae_rounds.append((self.sim.now, node, peer, 0, 0, nbytes, messages))
+        self.ae_sent.clear()
 
     def client_done(self, session: Any, op: Op, outcome: str, versions: Versions) -> None:
         """The client library keeps the causal context of what it read."""
