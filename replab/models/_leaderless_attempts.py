@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from replab.models._leaderless_client import ContextSession
 from replab.sim import ClientPool, Session
 
 __all__ = ["ProbedPool", "FirstAttempts", "BATCHES"]
@@ -33,8 +34,10 @@ _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 
 
 
 class ProbedPool(ClientPool):
-    """A client pool that reports every arrival (before it is queued) to ``probe``."""
+    """A client pool that reports every arrival (before it is queued) to ``probe``; its
+    sessions keep causal contexts (see ``_leaderless_client``)."""
 
+    session_class = ContextSession
     probe: Callable[[Session, str, str], None] | None = None
 
     def _arrive(self, s: int, is_read: bool, k: int) -> None:

@@ -40,7 +40,8 @@ __all__ = ["LeaderlessResult", "WRITE_COLUMNS", "AE_COLUMNS", "finish_clients",
            "write_relations", "op_times", "percentile", "STALENESS_COLUMNS"]
 
 #: Columns of ``LeaderlessResult.writes``.
-WRITE_COLUMNS = ["write_id", "key", "value", "actor", "coordinator", "ts", "vv", "outcome",
+WRITE_COLUMNS = ["write_id", "key", "value", "actor", "coordinator", "ts", "vv", "dot",
+                 "past", "outcome",
                  "invoke_ms", "complete_ms", "first_stored_ms", "home_covered", "lost",
                  "discarded", "discarded_by_skew"]
 #: Columns of ``LeaderlessResult.anti_entropy``.
@@ -64,7 +65,9 @@ class LeaderlessResult:
     writes : DataFrame -- one row per write, columns :data:`WRITE_COLUMNS` (``ts`` the
         coordinator's clock, ``vv`` the version vector as a dict, ``outcome`` what the
         client got -- ``none`` if it never heard, ``home_covered`` how many home replicas
-        hold it or a version superseding it at the end, ``lost`` / ``discarded`` /
+        hold it or a version superseding it at the end, ``dot`` the write's
+        ``(actor, counter)`` and ``past`` its context with version vectors,
+        ``lost`` / ``discarded`` /
         ``discarded_by_skew`` as defined above).
     anti_entropy : DataFrame -- one row per Merkle exchange, columns :data:`AE_COLUMNS`
         (``bytes`` and ``messages``: everything the exchange sent, level by level).
@@ -152,7 +155,8 @@ def _write_rows(cluster: Cluster, times: dict) -> list[tuple]:
         d, skew = discarded.get(v.write_id, (False, False))
         lost = lost or d  # silently overwritten by an older or concurrent write
         rows.append((v.write_id, m.key, v.value, m.actor, m.coordinator, v.ts,
-                     dict(v.vv) if v.vv is not None else None, typ, inv, done,
+                     dict(v.vv) if v.vv is not None else None, v.dot,
+                     dict(v.past) if v.past is not None else None, typ, inv, done,
                      m.first_stored if m.first_stored is not None else math.nan,
                      copies, lost, d, skew))
     return rows
@@ -237,9 +241,11 @@ def write_relations(result: LeaderlessResult) -> pd.DataFrame:
             vvs = list(g.vv)
             names = sorted({a for vv in vvs for a in vv}, key=repr)
             col = {a: i for i, a in enumerate(names)}
-            table = np.array([[vv.get(a, 0) for a in names] for vv in vvs], dtype=np.int64)
-            mine = np.array([col[a] for a in g.actor])
-            counters = table[np.arange(k), mine]
+            # a write's past (its context, without its own dot) decides what it follows
+            table = np.array([[past.get(a, 0) for a in names] for past in g["past"]],
+                             dtype=np.int64)
+            mine = np.array([col[a] for a, _ in g["dot"]])
+            counters = np.array([c for _, c in g["dot"]], dtype=np.int64)
             # before[i, j]: write i happened before write j (j's vector covers i's dot)
             before = counters[:, None] <= table[:, mine].T
             np.fill_diagonal(before, False)

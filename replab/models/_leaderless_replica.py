@@ -18,9 +18,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from replab.models._leaderless_client import ContextRequest, ContextResponse
 from replab.models._leaderless_coord import Coordinating, Get, GetReply, Put, PutAck
 from replab.models._leaderless_merkle import INDEX_BYTES, bucket_of, leaf_hashes, tree_levels
-from replab.models._leaderless_versions import HASH_BYTES, Versions, version_bytes
+from replab.models._leaderless_versions import (
+    HASH_BYTES,
+    Versions,
+    context_of,
+    version_bytes,
+)
 from replab.sim import Request, Response
 
 if TYPE_CHECKING:
@@ -89,16 +95,25 @@ class Replica(Coordinating):
         self._arm_timers()
 
     # -- client requests and replication --------------------------------------------------
-    def on_Request(self, src: Any, msg: Request) -> None:
+    def on_Request(self, src: Any, msg: Request, context: Any = None,
+                   with_context: bool = False) -> None:
         def reply(op: Op, outcome: str, versions: Versions) -> None:
-            self.cluster.client_done(src, op, outcome, versions)
             value = self.cluster.client_value(op, versions) if outcome == "ok" else None
-            self.send(src, Response(msg.op_id, outcome, value, None, self.id))
+            response = Response(msg.op_id, outcome, value, None, self.id)
+            if with_context:  # a write answers with the context of the object it made
+                held = op.merged if op.f == "write" else versions
+                ctx = context_of(held) if outcome == "ok" and held else None
+                self.send(src, ContextResponse(response, ctx))
+            else:
+                self.send(src, response)
 
         if msg.f == "write":
-            self.start_write(msg.key, msg.value, src, reply)
+            self.start_write(msg.key, msg.value, src, reply, context)
         else:
             self.start_read(msg.key, reply)
+
+    def on_ContextRequest(self, src: Any, msg: ContextRequest) -> None:
+        self.on_Request(src, msg.request, msg.context, with_context=True)
 
     def on_Put(self, src: Any, msg: Put) -> None:
         c = self.cluster

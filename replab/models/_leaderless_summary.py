@@ -68,6 +68,9 @@ def summarize(cluster: Cluster, history: History, writes: pd.DataFrame, ae: pd.D
     m["siblings_max"] = max(siblings, default=0)
     m["siblings_mean"] = sum(siblings) / len(siblings) if siblings else math.nan
     m["reads_with_siblings"] = sum(s > 1 for s in siblings)
+    sizes = [len(vv) for vv in writes.vv if vv is not None] if len(writes) else []
+    m["version_vector_entries_max"] = max(sizes, default=0)
+    m["version_vector_entries_mean"] = sum(sizes) / len(sizes) if sizes else math.nan
     rel = None
     if cluster.resolution == "siblings" and len(writes):
         from replab.models._leaderless_metrics import LeaderlessResult, write_relations

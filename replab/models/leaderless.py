@@ -48,7 +48,6 @@ from replab.models._leaderless_scenarios import (
 from replab.models._leaderless_versions import (
     Version,
     Versions,
-    context_of,
     merger,
     read_value,
 )
@@ -175,8 +174,7 @@ class Cluster:
         self.writes: list[WriteMeta] = []
         self.key_writes: dict[str, list[WriteMeta]] = {}
         self.value_ids: dict[tuple[str, Any], int] = {}
-        self.contexts: dict[tuple[Any, str], VersionVector] = {}
-        self.actor_counts: dict[Any, int] = {}
+        self.actor_counts: dict[tuple[Any, Any], int] = {}  # (actor, key or None) -> dots
         self.hinted: list[tuple[Any, Any, str, Version]] = []  # (fallback, home, key, version)
         self.read_repairs = self.hinted_handoffs = 0
         self.ae_rounds: list[tuple] = []
@@ -206,6 +204,8 @@ class Cluster:
         pool = ProbedPool(self.network, workload, self.route,
                           rng=self.rng if rng is None else rng, history=history, prefix=prefix)
         pool.probe = self.probe_first_attempt
+        for session in pool.sessions:
+            session.with_context = self.resolution == "siblings"  # type: ignore[attr-defined]
         for i, s in enumerate(pool.sessions):
             self.session_dc[s.id] = i % self.config.datacenters
         self.pools.append(pool)
@@ -296,7 +296,9 @@ class Cluster:
         """The coordinator a client session sends this operation to (None: none reachable)."""
         dc = self.session_dc[session.id]
         ring = self.rings[dc]
-        if self.config.coordinator == "preference":
+        per_replica = self.resolution == "siblings" and self.config.version_vectors == "replica"
+        if self.config.coordinator == "preference" or (f == "write" and per_replica):
+            # Riak: a write is coordinated by a replica of the key (its dot's actor)
             return next((x for x in ring.walk(key) if self.healthy(session.id, x)), None)
         up = [x for x in ring.nodes if self.healthy(session.id, x)]
         return up[int(self.rng.integers(len(up)))] if up else None
@@ -313,18 +315,22 @@ class Cluster:
         return p >= 1.0 or (p > 0.0 and float(self.rng.random()) < p)
 
     # -- versions and bookkeeping -----------------------------------------------------------
-    def new_version(self, coord: Node, actor: Any, key: str, value: Any) -> Version:
-        """The version a coordinator gives a new write (timestamp, or vector + dot)."""
+    def new_version(self, coord: Node, actor: Any, key: str, value: Any,
+                    context: VersionVector | None = None) -> Version:
+        """The version a coordinator gives a new write: a timestamp, or the client's
+        ``context`` plus a new dot -- ``(coordinator, counter)`` with one counter per
+        replica and key (dotted version vectors, Riak 2.0), or ``(client, counter)``
+        with ``version_vectors="client"``."""
         wid = len(self.writes) + 1
-        vv = dot = None
+        vv = dot = past = None
         if self.resolution == "siblings":
-            count = self.actor_counts.get(actor, 0) + 1
-            self.actor_counts[actor] = count
-            ctx = self.contexts.get((actor, key), VersionVector())
-            vv = ctx.merge({actor: count})
-            self.contexts[(actor, key)] = vv  # the client remembers what it wrote
-            dot = (actor, count)
-        v = Version(wid, value, coord.clock.now(), vv, dot)
+            slot = (actor, None) if self.config.version_vectors == "client" else (coord.id, key)
+            count = self.actor_counts.get(slot, 0) + 1
+            self.actor_counts[slot] = count
+            dot = (slot[0], count)
+            past = context or VersionVector()
+            vv = past.merge({slot[0]: count})
+        v = Version(wid, value, coord.clock.now(), vv, dot, past)
         self.writes.append(WriteMeta(v, key, actor, coord.id, self.sim.now))
         self.value_ids[(key, value)] = wid
         return v
@@ -358,12 +364,6 @@ class Cluster:
         for messages, nbytes, node, peer in self.ae_sent.values():
             self.ae_rounds.append((self.sim.now, node, peer, 0, 0, nbytes, messages))
         self.ae_sent.clear()
-
-    def client_done(self, session: Any, op: Op, outcome: str, versions: Versions) -> None:
-        """The client library keeps the causal context of what it read."""
-        if op.f == "read" and outcome == "ok" and self.resolution == "siblings" and versions:
-            old = self.contexts.get((session, op.key))
-            self.contexts[(session, op.key)] = context_of(versions, old)
 
     def client_value(self, op: Op, versions: Versions) -> Any:
         return read_value(versions) if op.f == "read" else None
