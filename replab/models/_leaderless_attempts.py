@@ -24,7 +24,7 @@ import numpy as np
 from replab.models._leaderless_client import ContextSession
 from replab.sim import ClientPool, Session
 
-__all__ = ["ProbedPool", "FirstAttempts", "BATCHES"]
+__all__ = ["ProbedPool", "FirstAttempts", "BATCHES", "probe_quorum"]
 
 #: Time batches for the batch-means interval.
 BATCHES = 20
@@ -84,3 +84,18 @@ def _batch_means(t: np.ndarray, ok: np.ndarray, duration: float) -> tuple[float,
         return est, 0.0, 1.0
     half = float(_T975[len(means) - 2] * means.std(ddof=1) / math.sqrt(len(means)))
     return est, max(0.0, est - half), min(1.0, est + half)
+
+
+def probe_quorum(cluster: Any, session: Session, f: str, key: str) -> None:
+    """Note whether ``f`` on ``key`` arriving now at ``session`` would find a coordinator
+    and a quorum of reachable replicas (and how many home replicas are up)."""
+    c = cluster
+    dc = c.session_dc[session.id]
+    coords = [x for x in c.rings[dc].nodes if c.healthy(session.id, x)]
+    targets = (c.write_targets if f == "write" else c.read_targets)(session.id, key)
+    counted = c.counted(coords[0] if coords else session.id, targets)
+    reached = sum(c.healthy(session.id, t) for t in counted)
+    homes = c.home_all(key)
+    up = sum(c.healthy(session.id, h) for h in homes)
+    need = c.w if f == "write" else c.r
+    c.attempts.note(f, c.sim.now, up, len(homes), bool(coords) and reached >= need)

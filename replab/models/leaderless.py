@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 
 from replab.latency import as_wars
-from replab.models._leaderless_attempts import FirstAttempts, ProbedPool
+from replab.models._leaderless_attempts import FirstAttempts, ProbedPool, probe_quorum
+from replab.models._leaderless_book import Draws, WriteMeta
 from replab.models._leaderless_config import LeaderlessConfig
 from replab.models._leaderless_coord import Op
 from replab.models._leaderless_metrics import LeaderlessResult, finish_clients, write_relations
@@ -90,39 +91,6 @@ __all__ = [
     "scenario_rarely_read_keys",
 ]
 
-_BATCH = 1024
-
-
-class _Draws:
-    """Buffered draws from one distribution."""
-
-    __slots__ = ("dist", "rng", "buf", "i")
-
-    def __init__(self, dist: Any, rng: np.random.Generator) -> None:
-        self.dist, self.rng = dist, rng
-        self.buf: list[float] = []
-        self.i = 0
-
-    def __call__(self) -> float:
-        if self.i == len(self.buf):
-            self.buf, self.i = self.dist.sample(self.rng, _BATCH).tolist(), 0
-        v: float = self.buf[self.i]
-        self.i += 1
-        return v
-
-
-class WriteMeta:
-    """What the model remembers about one write (for metrics, not for the protocol)."""
-
-    __slots__ = ("version", "key", "actor", "coordinator", "issued_at", "first_stored")
-
-    def __init__(self, version: Version, key: str, actor: Any, coordinator: Any,
-                 issued_at: float) -> None:
-        self.version, self.key, self.actor = version, key, actor
-        self.coordinator, self.issued_at = coordinator, issued_at
-        self.first_stored: float | None = None
-
-
 class Cluster:
     """A built (not yet run) leaderless system; tests and scenarios may poke at it."""
 
@@ -140,7 +108,7 @@ class Cluster:
         self.n, self.r, self.w = cfg.n, cfg.r, cfg.w
         self.request_timeout: float | None = None if self.pbs else cfg.request_timeout_ms
         wars = as_wars(cfg.latency)
-        self._draw = {k: _Draws(getattr(wars, k), delay_rng) for k in "WARS"}
+        self._draw = {k: Draws(getattr(wars, k), delay_rng) for k in "WARS"}
         self._build_rings()
         self._init_state()
         self.replicas = [Replica(self, i, i // cfg.nodes) for i in self.replicas_ids]
@@ -213,15 +181,7 @@ class Cluster:
 
     def probe_first_attempt(self, session: Session, f: str, key: str) -> None:
         """At an arrival: could a coordinator form this operation's quorum right now?"""
-        dc = self.session_dc[session.id]
-        coords = [x for x in self.rings[dc].nodes if self.healthy(session.id, x)]
-        targets = (self.write_targets if f == "write" else self.read_targets)(session.id, key)
-        counted = self.counted(coords[0] if coords else session.id, targets)
-        reached = sum(self.healthy(session.id, t) for t in counted)
-        homes = self.home_all(key)
-        up = sum(self.healthy(session.id, h) for h in homes)
-        need = self.w if f == "write" else self.r
-        self.attempts.note(f, self.sim.now, up, len(homes), bool(coords) and reached >= need)
+        probe_quorum(self, session, f, key)
 
     def fault_schedule(self, rng: np.random.Generator) -> list[Fault]:
         """``config.faults`` plus random crashes for ``p_fail``."""
