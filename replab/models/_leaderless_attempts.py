@@ -10,7 +10,8 @@ closed form. The closed form counts something else: at a random instant, are at 
 fast when too few replicas are alive would (Cassandra's ``UnavailableException``).
 
 Arrivals within one outage are not independent, so a Wilson interval would be far too
-narrow: the interval is from batch means over equal time batches (Student t).
+narrow: the interval is from batch means over equal time batches (Student t), each batch
+at least three mean failure cycles (downtime / p_fail) long, and at most ``BATCHES``.
 """
 
 from __future__ import annotations
@@ -55,9 +56,12 @@ class FirstAttempts:
     def note(self, f: str, time: float, up: int, homes: int, ok: bool) -> None:
         self.rows[f].append((time, up, homes, ok))
 
-    def metrics(self, duration: float) -> dict[str, Any]:
-        """``{f}_first_attempt_availability`` with ``_ci_low``/``_ci_high`` (batch means),
-        and ``replica_down_fraction`` (home replicas down, as arrivals saw them)."""
+    def metrics(self, duration: float, cycle_ms: float = 0.0) -> dict[str, Any]:
+        """``{f}_first_attempt_availability`` with ``_ci_low``/``_ci_high`` (batch means
+        over batches of at least ``3 * cycle_ms``), and ``replica_down_fraction`` (home
+        replicas down, as arrivals saw them)."""
+        batches = BATCHES if cycle_ms <= 0 else int(min(BATCHES, max(
+            2, duration // (3 * cycle_ms))))
         out: dict[str, Any] = {}
         up = homes = 0
         for f in ("write", "read"):
@@ -66,20 +70,21 @@ class FirstAttempts:
             ok = np.array([r[3] for r in rows], dtype=float)
             up += sum(r[1] for r in rows)
             homes += sum(r[2] for r in rows)
-            est, lo, hi = _batch_means(t, ok, duration)
+            est, lo, hi = _batch_means(t, ok, duration, batches)
             name = f"{f}_first_attempt_availability"
             out |= {name: est, f"{name}_ci_low": lo, f"{name}_ci_high": hi}
         out["replica_down_fraction"] = 1.0 - up / homes if homes else math.nan
         return out
 
 
-def _batch_means(t: np.ndarray, ok: np.ndarray, duration: float) -> tuple[float, float, float]:
+def _batch_means(t: np.ndarray, ok: np.ndarray, duration: float,
+                 batches: int) -> tuple[float, float, float]:
     if not len(t):
         return math.nan, math.nan, math.nan
     est = float(ok.mean())
-    batch = np.minimum((t / duration * BATCHES).astype(int), BATCHES - 1)
-    counts = np.bincount(batch, minlength=BATCHES)
-    means = np.bincount(batch, weights=ok, minlength=BATCHES)[counts > 0] / counts[counts > 0]
+    batch = np.minimum((t / duration * batches).astype(int), batches - 1)
+    counts = np.bincount(batch, minlength=batches)
+    means = np.bincount(batch, weights=ok, minlength=batches)[counts > 0] / counts[counts > 0]
     if len(means) < 2:
         return est, 0.0, 1.0
     half = float(_T975[len(means) - 2] * means.std(ddof=1) / math.sqrt(len(means)))

@@ -55,7 +55,9 @@ def summarize(cluster: Cluster, history: History, writes: pd.DataFrame, ae: pd.D
               reads: ReadFacts, lat: dict[tuple[str, str], list[float]]) -> dict[str, Any]:
     """Counts, availability, staleness, durability, repair traffic and latencies."""
     m = _counts(cluster, lat)
-    m |= cluster.attempts.metrics(cluster.config.duration_ms)
+    cfg = cluster.config
+    cycle = cfg.mean_downtime_ms / cfg.p_fail if cfg.p_fail > 0 else 0.0
+    m |= cluster.attempts.metrics(cfg.duration_ms, cycle)
     siblings = reads.siblings
     m["stale_reads"] = reads.stale
     m |= proportion("stale_read_rate", reads.stale, reads.reads_ok)
