@@ -45,6 +45,8 @@ def history_hash(result, path):
      "Got 7 instead."),
     ({"resolution": "crdt"}, "The 'resolution' parameter of LeaderlessConfig must be one of "
                              "'lww', 'siblings'. Got 'crdt' instead."),
+    ({"version_vectors": "node"}, "The 'version_vectors' parameter of LeaderlessConfig must be "
+                                  "one of 'replica', 'client'. Got 'node' instead."),
     ({"read_repair": 1.5}, "The 'read_repair' parameter of LeaderlessConfig must be a finite "
                            "number in [0, 1]. Got 1.5 instead."),
     ({"p_fail": 1.0}, "The 'p_fail' parameter of LeaderlessConfig must be a finite number in "
