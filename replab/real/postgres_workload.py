@@ -126,8 +126,8 @@ class Client(threading.Thread):
                     self.write(self.pick(cfg.own_writes))
                 else:
                     self.read(self.pick(cfg.own_reads))
-                if cfg.think_ms > 0:
-                    time.sleep(cfg.think_ms / 1000.0)
+                if cfg.think_ms > 0:  # exponential: each session a Poisson source
+                    time.sleep(self.rng.exponential(cfg.think_ms) / 1000.0)
         finally:
             self.close()
 
