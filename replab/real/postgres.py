@@ -94,7 +94,9 @@ class PgLabConfig:
         if self.max_ops is not None:
             check_int(self.max_ops, "max_ops", o, low=1)
         check_int(self.clients, "clients", o, low=1, high=32)
-        check_int(self.keys, "keys", o, low=self.clients)
+        check_int(self.keys, "keys", o, low=1)
+        if self.keys < self.clients:  # every client owns at least one key
+            raise fail("keys", o, f"an int in [clients={self.clients}, inf)", self.keys)
         for name in ("write_fraction", "own_writes", "own_reads"):
             check_prob(getattr(self, name), name, o)
         for name in ("recent_window_ms", "max_wait_ms", "think_ms"):
@@ -105,8 +107,8 @@ class PgLabConfig:
         d = self.apply_delay_ms
         if isinstance(d, tuple):
             if len(d) != self.standbys:
-                raise fail("apply_delay_ms", _OWNER, f"a float or {self.standbys} floats "
-                           "(one per standby)", d)
+                raise fail("apply_delay_ms", _OWNER, "a float, or a tuple of one float per "
+                           f"standby (standbys={self.standbys})", d)
             for x in d:
                 check_float(x, "apply_delay_ms", _OWNER, low=0.0, high=600000.0)
         else:
