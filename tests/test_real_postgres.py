@@ -130,7 +130,9 @@ def test_stall_is_recorded_and_resumed(cluster):
 def test_simulator_agrees_at_a_moderate_delay(cluster):
     res = run(cluster, apply_delay_ms=50.0, routing="standby", duration_s=3.0, seed=7)
     frame = compare_with_simulator(res, seed=7)
-    assert set(frame["source"]) == {"measured", "simulated"}
+    assert set(frame["source"]) == {"measured", "simulated", "simulated-at-delay"}
+    at_delay = frame[frame["source"] == "simulated-at-delay"]
+    assert (at_delay["lag_ms"] == 50.0).all()
     assert bool(intervals_overlap(frame)["stale-read"]), frame.to_string()
 
 

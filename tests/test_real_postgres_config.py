@@ -14,6 +14,7 @@ from replab.real import postgres_servers
 from replab.real.postgres import PgLabConfig
 from replab.real.postgres_cluster import standby_names
 from replab.real.postgres_compare import intervals_overlap, simulator_config
+from replab.real.postgres_sweeps import agreement, agreement_table, explain_agreement
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
@@ -117,3 +118,32 @@ def test_intervals_overlap_per_check():
         "ci_low": [0.10, 0.15, 0.10, 0.30], "ci_high": [0.20, 0.25, 0.20, 0.40]})
     got = intervals_overlap(frame)
     assert bool(got["stale-read"]) and not bool(got["read-your-writes"])
+
+
+def _compare_rows(routing: str, delay: float, rates: dict[str, tuple[float, float, float]]):
+    return [{"check": "stale-read", "source": src, "count": 1, "examined": 10, "rate": r,
+             "ci_low": lo, "ci_high": hi, "lag_ms": 7.0 if src != "simulated-at-delay" else delay,
+             "apply_delay_ms": delay, "routing": routing}
+            for src, (r, lo, hi) in rates.items()]
+
+
+def test_agreement_reads_both_predictions_and_explains_with_numbers():
+    frame = pd.DataFrame(
+        _compare_rows("standby", 10.0, {"measured": (0.05, 0.04, 0.08),
+                                        "simulated": (0.02, 0.015, 0.03),
+                                        "simulated-at-delay": (0.045, 0.038, 0.052)})
+        + _compare_rows("sticky", 50.0, {"measured": (0.2, 0.17, 0.24),
+                                         "simulated": (0.19, 0.18, 0.2),
+                                         "simulated-at-delay": (0.3, 0.28, 0.32)}))
+    table = agreement(frame)
+    assert list(table["agree"]) == [False, True]
+    assert list(table["agree_at_delay"]) == [True, False]
+    assert list(table["lag_ms"]) == [7.0, 7.0]  # the measured lag, not the delay
+    lines = explain_agreement(table)
+    assert lines[0] == ("standby, apply delay 10 ms (measured lag 7.0 ms): measured stale-read "
+                        "0.050 [0.040, 0.080], simulated 0.020 [0.015, 0.030]: DISAGREE; "
+                        "simulated at the configured delay 0.045 [0.038, 0.052]: agree")
+    assert lines[1].endswith("simulated 0.190 [0.180, 0.200]: agree")
+    shown = agreement_table(table)
+    assert list(shown["agree"]) == ["no", "yes"]
+    assert shown.loc[0, "measured"] == "0.050 [0.040, 0.080]"

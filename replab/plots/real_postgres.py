@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.lines import Line2D
 
 from replab.plots._base import FAULT_COLORS, PALETTE, _axes, _styled
 
@@ -24,7 +25,8 @@ _CHECK_WORDS = {"stale-read": "stale reads", "read-your-writes": "read-your-writ
 def plot_measured_vs_simulated(df: pd.DataFrame, check: str = "stale-read",
                                ax: Axes | None = None) -> Axes:
     """A check's rate against the apply delay: measured on PostgreSQL (points, 95 % CI
-    bars) and simulated at the measured lag (line, 95 % CI band), one colour a routing.
+    bars), simulated at the measured lag (solid line, 95 % CI band) and at the configured
+    delay (dotted line), one colour a routing.
 
     ``df``: the rows of :func:`replab.real.postgres_sweeps.delay_sweep`."""
     ax = _axes(ax, figsize=(6, 3.6))
@@ -32,6 +34,8 @@ def plot_measured_vs_simulated(df: pd.DataFrame, check: str = "stale-read",
     for routing, part in sub.groupby("routing", sort=False):
         color = ROUTING_COLORS.get(str(routing), PALETTE[-1])
         sim = part[part["source"] == "simulated"].sort_values("apply_delay_ms")
+        at_delay = part[part["source"] == "simulated-at-delay"].sort_values("apply_delay_ms")
+        ax.plot(at_delay["apply_delay_ms"], at_delay["rate"], ":", color=color, lw=1.2)
         real = part[part["source"] == "measured"].sort_values("apply_delay_ms")
         ax.plot(sim["apply_delay_ms"], sim["rate"], "-", color=color, lw=1.5)
         ax.fill_between(sim["apply_delay_ms"], sim["ci_low"], sim["ci_high"], color=color,
@@ -40,11 +44,20 @@ def plot_measured_vs_simulated(df: pd.DataFrame, check: str = "stale-read",
                     yerr=[real["rate"] - real["ci_low"], real["ci_high"] - real["rate"]],
                     fmt="o", color=color, ms=4, capsize=2, label=str(routing))
     ax.set_xlabel("recovery_min_apply_delay (ms)")
-    ax.set_ylabel(f"share of examined reads: {_CHECK_WORDS.get(check, check)}")
-    ax.set_title(f"{check}: points measured, lines simulated (95 % CI)")
+    ax.set_ylabel("share of examined reads")
+    ax.set_title(_CHECK_WORDS.get(check, check))
     if len(sub):
-        ax.legend(title="routing", loc="upper left")
+        ax.legend(handles=ax.get_legend_handles_labels()[0] + _style_keys(),
+                  loc="upper left", fontsize=8)
     return ax
+
+
+def _style_keys() -> list[Line2D]:
+    """Legend entries for what the marks mean (grey: they hold for every routing)."""
+    grey = "#555555"
+    return [Line2D([], [], color=grey, marker="o", ls="none", label="measured (95 % CI)"),
+            Line2D([], [], color=grey, ls="-", label="simulated at measured lag"),
+            Line2D([], [], color=grey, ls=":", label="simulated at the apply delay")]
 
 
 @_styled
@@ -76,8 +89,9 @@ def plot_pg_lag(lag: pd.DataFrame, faults: pd.DataFrame | None = None,
     ``stall`` and the next ``resume``/``kill`` the window is shaded."""
     ax = _axes(ax, figsize=(6, 3.2))
     for i, (standby, part) in enumerate(lag.groupby("standby", sort=True)):
+        # thinner line for each later standby, so lines that coincide stay visible
         ax.plot(part["time_ms"] / 1000, part[column], ".-", ms=3, color=PALETTE[i],
-                label=str(standby))
+                lw=max(3.0 - 1.0 * i, 1.0), label=str(standby))
     for start, end in _stall_windows(faults):
         ax.axvspan(start / 1000, end / 1000, color=FAULT_COLORS[1], alpha=0.5, lw=0)
     unit = "bytes of WAL" if column.endswith("bytes") else "ms"
@@ -85,7 +99,7 @@ def plot_pg_lag(lag: pd.DataFrame, faults: pd.DataFrame | None = None,
     ax.set_ylabel(f"{column.rsplit('_', 1)[0].replace('_', ' ')} ({unit})")
     ax.set_title("standbys' lag (pg_stat_replication); shaded: replication stalled")
     if len(lag):
-        ax.legend(title="standby")
+        ax.legend(title="standby (wider line first)")
     return ax
 
 

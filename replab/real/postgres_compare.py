@@ -20,8 +20,8 @@ from replab.errors import ConfigError
 from replab.models.lag_anomalies import LagAnomalyConfig, simulate_lag_anomalies
 from replab.rng import SeedLike
 
-__all__ = ["MITIGATION_OF", "COMPARED", "COMPARE_COLUMNS", "simulator_config", "intervals_overlap",
-           "compare_with_simulator"]
+__all__ = ["MITIGATION_OF", "COMPARED", "COMPARE_COLUMNS", "simulator_config",
+           "configured_delay", "compare_with_simulator", "intervals_overlap"]
 
 MITIGATION_OF = {"standby": "none", "primary": "none", "own-writes-primary":
                  "recent-write-leader", "wait-lsn": "position-wait", "sticky": "sticky-user"}
@@ -31,15 +31,18 @@ COMPARE_COLUMNS = ("check", "source", "count", "examined", "rate", "ci_low", "ci
                    "lag_ms", "apply_delay_ms", "routing")
 
 
-def simulator_config(result: Any, *, duration_ms: float | None = None) -> LagAnomalyConfig:
+def simulator_config(result: Any, *, duration_ms: float | None = None,
+                     lag_ms: float | None = None) -> LagAnomalyConfig:
     """The simulator's configuration for a lab result (see the module docstring).
 
     ``duration_ms`` defaults to ten seconds or the run's length, whichever is longer (the
-    simulator is cheap; a longer run narrows its interval)."""
+    simulator is cheap; a longer run narrows its interval). ``lag_ms`` replaces the
+    measured lag (e.g. by the configured apply delay)."""
     cfg, m = result.config, result.metrics
-    lag = 0.0 if cfg.routing == "primary" else float(m["replay_lag_mean_ms"])
+    lag = float(m["replay_lag_mean_ms"]) if lag_ms is None else float(lag_ms)
     if not math.isfinite(lag):
-        lag = float(sum(cfg.delays()) / cfg.standbys)  # no sample: the configured delay
+        lag = configured_delay(result)  # no sample: the configured delay
+    lag = 0.0 if cfg.routing == "primary" else lag
     length = duration_ms if duration_ms is not None else max(10000.0, m["workload_s"] * 1000)
     return LagAnomalyConfig(
         mitigation=MITIGATION_OF[cfg.routing], followers=cfg.standbys, lag_ms=lag,
@@ -49,9 +52,18 @@ def simulator_config(result: Any, *, duration_ms: float | None = None) -> LagAno
         window_ms=cfg.recent_window_ms, max_wait_ms=cfg.max_wait_ms)
 
 
+def configured_delay(result: Any) -> float:
+    """The mean ``recovery_min_apply_delay`` of the run's standbys (ms)."""
+    return float(sum(result.config.delays()) / result.config.standbys)
+
+
 def compare_with_simulator(result: Any, *, seed: SeedLike = None,
                            duration_ms: float | None = None) -> pd.DataFrame:
     """Measured and simulated rates of :data:`COMPARED`, with Wilson 95 % intervals.
+
+    The simulator runs twice: at the lag PostgreSQL measured (``simulated``) and at the
+    configured apply delay (``simulated-at-delay``), which brackets what
+    ``pg_stat_replication``'s estimate may miss.
 
     Parameters
     ----------
@@ -63,30 +75,36 @@ def compare_with_simulator(result: Any, *, seed: SeedLike = None,
     -------
     DataFrame
         :data:`COMPARE_COLUMNS`; ``source`` is ``measured`` (the run's workload, without
-        its final reads) or ``simulated``.
+        its final reads), ``simulated`` or ``simulated-at-delay``; ``lag_ms`` the lag the
+        row's simulation used (the measured one on ``measured`` rows).
     """
     if result.config.fault != "none":
         raise ConfigError("compare_with_simulator needs a run with fault='none' (the "
                           f"simulator models no walsender stall or failover). Got "
                           f"fault={result.config.fault!r} instead.")
-    sim_cfg = simulator_config(result, duration_ms=duration_ms)
     measured = results_frame(check_history(result.workload_history(), list(COMPARED)))
-    simulated = simulate_lag_anomalies(sim_cfg, seed=seed).checks
-    simulated = simulated[simulated["check"].isin(COMPARED)]
-    frames = []
-    for source, df in (("measured", measured), ("simulated", simulated)):
-        df = df[["check", "count", "examined", "rate", "ci_low", "ci_high"]].copy()
-        df.insert(1, "source", source)
-        frames.append(df)
+    measured_lag = simulator_config(result, duration_ms=duration_ms).lag_ms
+    frames = [_rows(measured, "measured", measured_lag)]
+    for source, lag in (("simulated", None), ("simulated-at-delay", configured_delay(result))):
+        sim_cfg = simulator_config(result, duration_ms=duration_ms, lag_ms=lag)
+        checks = simulate_lag_anomalies(sim_cfg, seed=seed).checks
+        frames.append(_rows(checks[checks["check"].isin(COMPARED)], source, sim_cfg.lag_ms))
     out = pd.concat(frames, ignore_index=True)
-    out["lag_ms"] = sim_cfg.lag_ms
-    out["apply_delay_ms"] = float(sum(result.config.delays()) / result.config.standbys)
+    out["apply_delay_ms"] = configured_delay(result)
     out["routing"] = result.config.routing
     return out.sort_values(["check", "source"], kind="stable").reset_index(drop=True)
 
 
+def _rows(checks: pd.DataFrame, source: str, lag_ms: float) -> pd.DataFrame:
+    df = checks[["check", "count", "examined", "rate", "ci_low", "ci_high"]].copy()
+    df.insert(1, "source", source)
+    df["lag_ms"] = lag_ms
+    return df
+
+
 def intervals_overlap(frame: pd.DataFrame) -> pd.Series:
     """Per check: whether the measured and simulated 95 % intervals overlap."""
+    frame = frame[frame["source"].isin(("measured", "simulated"))]
     wide = frame.pivot(index="check", columns="source", values=["ci_low", "ci_high"])
     return (wide["ci_low"]["measured"] <= wide["ci_high"]["simulated"]) & \
         (wide["ci_low"]["simulated"] <= wide["ci_high"]["measured"])

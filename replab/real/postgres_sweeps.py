@@ -17,14 +17,15 @@ from replab.real.postgres import PgLabConfig, run_postgres_lab
 from replab.real.postgres_cluster import PgCluster
 from replab.real.postgres_compare import compare_with_simulator
 
-__all__ = ["delay_sweep", "failover_sweep", "agreement", "explain_agreement",
+__all__ = ["delay_sweep", "failover_sweep", "agreement", "agreement_table", "explain_agreement",
            "FAILOVER_COLUMNS", "AGREEMENT_COLUMNS"]
 
 FAILOVER_COLUMNS = ("mode", "stall_s", "writes_ok", "lost_acknowledged", "lost_in_data",
                     "writes_in_doubt", "lost_share", "ci_low", "ci_high")
 AGREEMENT_COLUMNS = ("routing", "apply_delay_ms", "lag_ms", "check", "measured",
                      "measured_ci_low", "measured_ci_high", "simulated", "simulated_ci_low",
-                     "simulated_ci_high", "agree")
+                     "simulated_ci_high", "agree", "at_delay", "at_delay_ci_low",
+                     "at_delay_ci_high", "agree_at_delay")
 
 
 def delay_sweep(cluster: PgCluster, delays_ms: Sequence[float], routings: Sequence[str], *,
@@ -70,17 +71,26 @@ def failover_sweep(cluster: PgCluster, stalls_s: Sequence[float],
 
 def agreement(frame: pd.DataFrame) -> pd.DataFrame:
     """Measured beside simulated, one row per routing, delay and check
-    (:data:`AGREEMENT_COLUMNS`); ``agree``: the two 95 % intervals overlap."""
-    keys = ["routing", "apply_delay_ms", "lag_ms", "check"]
-    m = frame[frame["source"] == "measured"].set_index(keys)
-    s = frame[frame["source"] == "simulated"].set_index(keys)
+    (:data:`AGREEMENT_COLUMNS`); ``agree``: the measured interval overlaps the one
+    simulated at the measured lag; ``agree_at_delay``: at the configured delay."""
+    keys = ["routing", "apply_delay_ms", "check"]
+    part = {src: frame[frame["source"] == src].set_index(keys)
+            for src in ("measured", "simulated", "simulated-at-delay")}
+    m, s, d = part["measured"], part["simulated"], part["simulated-at-delay"]
     out = pd.DataFrame({
-        "measured": m["rate"], "measured_ci_low": m["ci_low"],
+        "lag_ms": m["lag_ms"], "measured": m["rate"], "measured_ci_low": m["ci_low"],
         "measured_ci_high": m["ci_high"], "simulated": s["rate"],
-        "simulated_ci_low": s["ci_low"], "simulated_ci_high": s["ci_high"]}).reset_index()
-    out["agree"] = (out["measured_ci_low"] <= out["simulated_ci_high"]) & \
-        (out["simulated_ci_low"] <= out["measured_ci_high"])
+        "simulated_ci_low": s["ci_low"], "simulated_ci_high": s["ci_high"],
+        "at_delay": d["rate"], "at_delay_ci_low": d["ci_low"],
+        "at_delay_ci_high": d["ci_high"]}).reset_index()
+    out["agree"] = _overlap(out, "simulated")
+    out["agree_at_delay"] = _overlap(out, "at_delay")
     return out[list(AGREEMENT_COLUMNS)]
+
+
+def _overlap(df: pd.DataFrame, other: str) -> pd.Series:
+    return (df["measured_ci_low"] <= df[f"{other}_ci_high"]) & \
+        (df[f"{other}_ci_low"] <= df["measured_ci_high"])
 
 
 def explain_agreement(table: pd.DataFrame, check: str = "stale-read") -> list[str]:
@@ -88,6 +98,10 @@ def explain_agreement(table: pd.DataFrame, check: str = "stale-read") -> list[st
     lines = []
     for r in table[table["check"] == check].itertuples(index=False):
         verdict = "agree" if r.agree else "DISAGREE"
+        if not r.agree:
+            verdict += (f"; simulated at the configured delay {r.at_delay:.3f} "
+                        f"[{r.at_delay_ci_low:.3f}, {r.at_delay_ci_high:.3f}]: "
+                        f"{'agree' if r.agree_at_delay else 'disagree'}")
         lines.append(
             f"{r.routing}, apply delay {r.apply_delay_ms:g} ms (measured lag "
             f"{r.lag_ms:.1f} ms): measured {check} {r.measured:.3f} "
@@ -95,3 +109,22 @@ def explain_agreement(table: pd.DataFrame, check: str = "stale-read") -> list[st
             f"{r.simulated:.3f} [{r.simulated_ci_low:.3f}, {r.simulated_ci_high:.3f}]: "
             f"{verdict}")
     return lines
+
+
+def agreement_table(table: pd.DataFrame, check: str = "stale-read") -> pd.DataFrame:
+    """:func:`agreement` for one check, as a table to read: rates with their intervals."""
+    def ci(rate: pd.Series, lo: pd.Series, hi: pd.Series) -> list[str]:
+        return [f"{r:.3f} [{a:.3f}, {b:.3f}]" for r, a, b in zip(rate, lo, hi, strict=True)]
+
+    t = table[table["check"] == check]
+    return pd.DataFrame({
+        "routing": t["routing"], "apply delay (ms)": t["apply_delay_ms"].round(1),
+        "measured lag (ms)": t["lag_ms"].round(1),
+        "measured": ci(t["measured"], t["measured_ci_low"], t["measured_ci_high"]),
+        "simulated at measured lag": ci(t["simulated"], t["simulated_ci_low"],
+                                        t["simulated_ci_high"]),
+        "agree": t["agree"].map({True: "yes", False: "no"}),
+        "simulated at the delay": ci(t["at_delay"], t["at_delay_ci_low"],
+                                     t["at_delay_ci_high"]),
+        "agree at the delay": t["agree_at_delay"].map({True: "yes", False: "no"}),
+    }).reset_index(drop=True)
