@@ -166,19 +166,20 @@ def test_an_error_inside_the_cluster_stops_every_server():
     assert not c.base.exists()
 
 
-def test_sigterm_stops_every_server():
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_and_ctrl_c_stop_every_server(sig):
     code = ("from replab.real.postgres_cluster import PgCluster\n"
             "import time\n"
             "with PgCluster(standbys=1) as c:\n"
             "    print(c.pids(), c.ports(), flush=True)\n"
             "    time.sleep(60)\n")
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE,
-                            text=True)
+                            stderr=subprocess.DEVNULL, text=True)
     try:
         line = proc.stdout.readline()  # type: ignore[union-attr]
         pids, ports = (json.loads(x) for x in line.replace("] [", "]|[").split("|"))
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(30) == 128 + signal.SIGTERM
+        proc.send_signal(sig)  # SIGINT: KeyboardInterrupt through the context manager
+        assert proc.wait(30) == (128 + sig if sig == signal.SIGTERM else -sig)
     finally:
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
