@@ -131,15 +131,16 @@ class PgLabResult:
     ----------
     config : PgLabConfig
     history : History -- client ops and nemesis ops (``process == "nemesis"``). The last
-        ``metrics["final_reads"]`` client ops pairs are the final reads of every key from
-        the primary, after the workload.
+        ``metrics["final_reads"]`` ops are the final reads of every key from the primary
+        after the workload, by process ``clients`` (a session of their own).
     lag : DataFrame -- :data:`~replab.real.postgres_lag.LAG_COLUMNS`, one row per standby
         per sample.
     faults : DataFrame -- the fault timeline, :data:`FAULT_COLUMNS`.
     checks : DataFrame -- ``check, count, examined, rate, ci_low, ci_high`` (Wilson 95 %)
         over the whole history.
     metrics : dict -- ``ops``, ``ops_per_s``, ``read_fraction``, ``reads_ok``,
-        ``writes_ok``, ``writes_info``, ``writes_fail``, ``reads_on_primary_share``,
+        ``writes_ok``, ``writes_info``, ``writes_fail``, ``reads_on_primary_share`` (of
+        ok reads, served by the primary of the moment),
         ``reads_waited``, ``reads_redirected``, ``replay_lag_mean_ms``,
         ``replay_lag_p99_ms``, ``workload_s``, ``final_reads``; after a failover also
         ``lost_acknowledged`` (the lost-write checker), ``lost_in_data`` (the old
@@ -304,17 +305,16 @@ def _join(clients: list[Client], lab: _Lab) -> None:
 
 
 def _final_reads(lab: _Lab) -> None:
-    """Every key read once from the primary by its owner, after every write completed:
-    the final reads the lost-write checker needs."""
+    """Every key read once from the primary after every write completed: the final reads
+    the lost-write checker needs, by a session of their own (number ``clients``)."""
     cfg = lab.config
-    clients = {i: Client(i, lab, np.random.default_rng(0)) for i in range(cfg.clients)}
+    reader = Client(cfg.clients, lab, np.random.default_rng(0))
     primary = lab.cluster.get_primary()
     try:
         for k in range(cfg.keys):
-            clients[k % cfg.clients].read(f"k{k}", server=primary)
+            reader.read(f"k{k}", server=primary)
     finally:
-        for c in clients.values():
-            c.close()
+        reader.close()
 
 
 def _metrics(history: History, clients: list[Client], lag: pd.DataFrame, workload_end: int,
@@ -325,15 +325,15 @@ def _metrics(history: History, clients: list[Client], lag: pd.DataFrame, workloa
     ok_reads = reads[reads["type"] == "ok"]
     replay = lag["replay_lag_ms"].dropna().to_numpy(dtype=float) if len(lag) else np.array([])
     n = len(done)
-    on_primary = ok_reads["node"].isin(_primary_names(history)).sum() if len(ok_reads) else 0
+    reads_ok = sum(c.reads_ok for c in clients)
     return {
         "ops": n, "ops_per_s": n / workload_s if workload_s > 0 else float("nan"),
         "read_fraction": len(reads) / n if n else float("nan"),
         "reads_ok": len(ok_reads), "writes_ok": int((writes["type"] == "ok").sum()),
         "writes_info": int((writes["type"] == "info").sum()),
         "writes_fail": int((writes["type"] == "fail").sum()),
-        "reads_on_primary_share": float(on_primary / len(ok_reads)) if len(ok_reads) else
-        float("nan"),
+        "reads_on_primary_share": sum(c.reads_on_primary for c in clients) / reads_ok
+        if reads_ok else float("nan"),
         "reads_waited": sum(c.waited for c in clients),
         "reads_redirected": sum(c.redirected for c in clients),
         "replay_lag_mean_ms": float(replay.mean()) if len(replay) else float("nan"),
@@ -341,13 +341,6 @@ def _metrics(history: History, clients: list[Client], lag: pd.DataFrame, workloa
         "workload_s": workload_s, "workload_end": workload_end,
         "final_reads": len(history) - workload_end,
     }
-
-
-def _primary_names(history: History) -> set[str]:
-    """Every server that was the primary during the run (the writes name it)."""
-    df = history.df
-    return set(df.loc[(df["f"] == "write") & (df["type"] == "ok"), "node"].dropna()) | \
-        {"primary"}
 
 
 def _loss(checks: pd.DataFrame, history: History, failover: dict[str, Any]) -> dict[str, Any]:

@@ -96,7 +96,7 @@ class Client(threading.Thread):
         self.seq = 0
         self.last_write_ms = -np.inf
         self.last_lsn: str | None = None
-        self.waited = self.redirected = 0
+        self.waited = self.redirected = self.reads_ok = self.reads_on_primary = 0
 
     # -- connections -------------------------------------------------------------------
     def conn(self, server: PgServer) -> psycopg.Connection[Any]:
@@ -176,6 +176,8 @@ class Client(threading.Thread):
         value, version = (None, None) if row is None else row
         rec.add(self.process, "ok", "read", key, value,
                 version=None if version is None else int(version), node=server.name)
+        self.reads_ok += 1
+        self.reads_on_primary += server is self.lab.cluster.get_primary()
 
     def route(self) -> PgServer:
         cluster, cfg = self.lab.cluster, self.cfg
