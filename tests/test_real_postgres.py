@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from replab.cli import main
@@ -89,7 +90,8 @@ def test_async_with_apply_delay_reads_stale_from_standbys(cluster):
 
 
 def test_primary_routing_reads_nothing_stale(cluster):
-    res = run(cluster, apply_delay_ms=100.0, routing="primary")
+    res = run(cluster, apply_delay_ms=100.0, routing="primary", max_ops=400)
+    assert res.metrics["ops"] <= 400  # bounded by operations before the 1.5 s
     c = counts(res)
     assert c["stale-read"][0] == 0 and c["stale-read"][1] > 100
     assert c["read-your-writes"][0] == 0 and c["read-your-writes"][1] > 50
@@ -169,15 +171,15 @@ def test_an_error_inside_the_cluster_stops_every_server():
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_sigterm_and_ctrl_c_stop_every_server(sig):
     code = ("from replab.real.postgres_cluster import PgCluster\n"
-            "import time\n"
+            "import json, time\n"
             "with PgCluster(standbys=1) as c:\n"
-            "    print(c.pids(), c.ports(), flush=True)\n"
+            "    print(json.dumps([c.pids(), c.ports(), str(c.base)]), flush=True)\n"
             "    time.sleep(60)\n")
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True)
     try:
         line = proc.stdout.readline()  # type: ignore[union-attr]
-        pids, ports = (json.loads(x) for x in line.replace("] [", "]|[").split("|"))
+        pids, ports, base = json.loads(line)
         proc.send_signal(sig)  # SIGINT: KeyboardInterrupt through the context manager
         assert proc.wait(30) == (128 + sig if sig == signal.SIGTERM else -sig)
     finally:
@@ -186,6 +188,7 @@ def test_sigterm_and_ctrl_c_stop_every_server(sig):
             proc.wait(10)
     time.sleep(0.2)
     assert_nothing_left(pids, ports)
+    assert not Path(base).exists()
 
 
 def test_cli_records_a_history_that_replab_check_reads(tmp_path, capsys):
@@ -200,3 +203,18 @@ def test_cli_records_a_history_that_replab_check_reads(tmp_path, capsys):
     assert {name: r["count"] for name, r in checked.items()} == recorded
     first = json.loads(out.read_text().splitlines()[0])
     assert {"index", "time", "process", "type", "f", "key", "value"} <= set(first)
+
+
+def test_server_error_is_fail_and_lost_connection_is_info(cluster):
+    from replab.real.postgres_workload import _outcome
+
+    primary = cluster.get_primary()
+    with primary.connect() as conn, primary.connect() as killer:
+        with pytest.raises(psycopg.Error):
+            conn.execute("SELECT 1 / 0")
+        assert _outcome(conn) == "fail"  # the server answered with an error
+        pid = conn.info.backend_pid
+        killer.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        with pytest.raises(psycopg.OperationalError):
+            conn.execute("SELECT 1")
+        assert _outcome(conn) == "info"  # the connection broke: the outcome is unknown

@@ -2,8 +2,9 @@
 
 Starts a primary and hot standbys on 127.0.0.1 in a temporary folder, drives the
 workload, injects the fault, writes the history (JSONL; then ``replab check`` it) and
-prints the checkers' report, the fault timeline and the lag; ``--compare`` adds the
-simulator's prediction for the measured lag.
+prints the checkers' report, the fault timeline and the run's metrics (``--lag-out``
+writes the lag samples); ``--compare`` adds the simulator's prediction for the measured
+lag.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def _table_report(result: Any, compared: Any, out: str) -> None:
 
 def register(sub: Any) -> None:
     """Add the ``postgres`` subcommand to ``replab record``."""
-    from replab.real.postgres import COMMIT_LEVELS, FAULTS, MODES, ROUTINGS
+    from replab.real.postgres_names import COMMIT_LEVELS, FAULTS, MODES, ROUTINGS
 
     p = sub.add_parser(
         "postgres",

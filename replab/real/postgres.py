@@ -30,16 +30,16 @@ import pandas as pd
 from replab.checks import check_history, results_frame
 from replab.history import History
 from replab.real import postgres_faults as faults
-from replab.real.postgres_cluster import COMMIT_LEVELS, MODES, PgCluster
+from replab.real.postgres_cluster import PgCluster
 from replab.real.postgres_lag import LagSampler
-from replab.real.postgres_workload import ROUTINGS, Client, Gate, Recorder
+from replab.real.postgres_names import COMMIT_LEVELS, FAULTS, MODES, ROUTINGS
+from replab.real.postgres_workload import Client, Gate, Recorder
 from replab.rng import SeedLike, spawn_seeds
 from replab.validate import check_choice, check_float, check_int, check_prob, fail
 
 __all__ = ["PgLabConfig", "PgLabResult", "run_postgres_lab", "FAULTS", "MODES", "ROUTINGS",
            "COMMIT_LEVELS", "FAULT_COLUMNS"]
 
-FAULTS = ("none", "stall", "failover")
 FAULT_COLUMNS = ("time_ms", "f", "value")
 _OWNER = "PgLabConfig"
 

@@ -9,7 +9,6 @@ named ``s1``, ``s2``, ... (their ``application_name``), which is how
 from __future__ import annotations
 
 import contextlib
-import shutil
 import threading
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 import psycopg
 
 from replab.errors import ReplabError
+from replab.real.postgres_names import COMMIT_LEVELS, MODES
 from replab.real.postgres_servers import (
     PgServer,
     clone_standby,
@@ -25,13 +25,12 @@ from replab.real.postgres_servers import (
     init_primary,
     install_sigterm_handler,
     make_base_dir,
+    remove_base,
 )
 from replab.validate import check_int
 
 __all__ = ["PgCluster", "MODES", "COMMIT_LEVELS", "standby_names"]
 
-MODES = ("async", "sync", "semi-sync")
-COMMIT_LEVELS = ("on", "remote_write", "remote_apply")
 KEYS_TABLE = "reg"
 
 
@@ -91,7 +90,7 @@ class PgCluster:
             with contextlib.suppress(Exception):
                 server.stop()
         if self.base is not None:
-            shutil.rmtree(self.base, ignore_errors=True)
+            remove_base(self.base)
 
     def __enter__(self) -> PgCluster:
         return self.start() if self.primary is None else self

@@ -36,6 +36,7 @@ INSTALL_HINT = ("PostgreSQL server binaries (initdb, postgres, pg_basebackup, pg
 _TOOLS = ("initdb", "postgres", "pg_basebackup", "pg_rewind")
 _LIVE: dict[int, PgServer] = {}  # postmaster PID -> server, for stop_all
 _LIVE_LOCK = threading.Lock()
+_BASES: set[Path] = set()  # temporary folders we made, removed by stop_all
 # Settings every server of the lab shares; the replication knobs are set with ALTER SYSTEM.
 _BASE_CONF = """
 wal_level = replica
@@ -97,6 +98,7 @@ def _owner() -> tuple[int, int] | None:
 def make_base_dir() -> Path:
     """A fresh temporary folder the servers' user owns."""
     base = Path(tempfile.mkdtemp(prefix="replab-pg-"))
+    _BASES.add(base)
     owner = _owner()
     if owner is not None:
         os.chown(base, *owner)
@@ -264,12 +266,21 @@ def live_pids() -> list[int]:
 
 
 def stop_all() -> None:
-    """Stop every server this process started that still runs (by PID)."""
+    """Stop every server this process started that still runs (by PID) and remove the
+    temporary folders."""
     with _LIVE_LOCK:
         servers = list(_LIVE.values())
     for server in servers:
         with contextlib.suppress(Exception):
             server.stop(signal.SIGKILL, timeout_s=5.0)
+    while _BASES:
+        remove_base(_BASES.pop())
+
+
+def remove_base(base: Path) -> None:
+    """Remove a temporary folder of the lab (its servers stopped)."""
+    _BASES.discard(base)
+    shutil.rmtree(base, ignore_errors=True)
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:

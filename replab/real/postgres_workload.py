@@ -31,11 +31,11 @@ import psycopg
 
 from replab.history import History
 from replab.real.postgres_cluster import KEYS_TABLE
+from replab.real.postgres_names import ROUTINGS
 from replab.real.postgres_servers import PgServer
 
 __all__ = ["ROUTINGS", "Recorder", "Client", "Gate"]
 
-ROUTINGS = ("standby", "primary", "own-writes-primary", "wait-lsn", "sticky")
 _WRITE = (f"UPDATE {KEYS_TABLE} SET value = %s, version = version + 1 WHERE key = %s "
           "RETURNING version")
 _READ = f"SELECT value, version FROM {KEYS_TABLE} WHERE key = %s"
