@@ -15,6 +15,7 @@ import psycopg
 import pytest
 
 from replab.cli import main
+from replab.errors import ConfigError, ReplabError
 from replab.real.postgres import PgLabConfig, run_postgres_lab
 from replab.real.postgres_cluster import PgCluster
 from replab.real.postgres_compare import compare_with_simulator, intervals_overlap
@@ -218,3 +219,41 @@ def test_server_error_is_fail_and_lost_connection_is_info(cluster):
         with pytest.raises(psycopg.OperationalError):
             conn.execute("SELECT 1")
         assert _outcome(conn) == "info"  # the connection broke: the outcome is unknown
+
+
+def test_explorer_runs_the_chosen_setting_headless(cluster):
+    from replab.widgets.real_postgres import PostgresExplorer
+
+    explorer = PostgresExplorer(cluster, duration_s=1.0, seed=4)
+    explorer.mode.value, explorer.commit_level.value = "sync", "remote_apply"
+    explorer.delay.value, explorer.routing.value = 20, "sticky"
+    explorer.update()
+    assert explorer.errors.outputs == ()
+    res = explorer.result
+    assert (res.config.mode, res.config.commit_level, res.config.routing) == \
+        ("sync", "remote_apply", "sticky")
+    assert res.config.delays() == (20.0, 20.0)
+    assert counts(res)["stale-read"][0] == 0
+    assert explorer.image.value[:4] == b"\x89PNG"
+    assert "stale-read" in explorer.table.value and "<b>sync</b>" in explorer.summary.value
+    assert not explorer.button.disabled
+
+
+def test_explorer_shows_errors_instead_of_raising():
+    from replab.widgets.real_postgres import PostgresExplorer
+
+    explorer = PostgresExplorer(PgCluster(standbys=1))  # never started
+    explorer.update()
+    shown = "".join(o["text"] for o in explorer.errors.outputs)
+    assert "the cluster is not running" in shown
+    assert explorer.result is None
+
+
+def test_a_cluster_of_another_size_is_refused(cluster):
+    with pytest.raises(ConfigError) as info:
+        run_postgres_lab(PgLabConfig(standbys=1), cluster=cluster)
+    assert str(info.value) == ("The 'cluster' parameter of run_postgres_lab must be a "
+                               "PgCluster with 1 running standbys (config.standbys). Got "
+                               "'2 standbys' instead.")
+    with pytest.raises(ReplabError, match="the cluster is not running: start it"):
+        run_postgres_lab(PgLabConfig(standbys=1), cluster=PgCluster(standbys=1))

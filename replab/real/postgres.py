@@ -241,9 +241,10 @@ def run_postgres_lab(config: PgLabConfig | None = None, *, seed: SeedLike = None
     if cluster is None:
         with PgCluster(config.standbys) as own:
             return _run(own, config, seed)
+    cluster.get_primary()  # raises when it is not running
     if len(cluster.standbys) != config.standbys:
-        raise fail("cluster", "run_postgres_lab",
-                   f"a PgCluster with standbys={config.standbys}", cluster.n_standbys)
+        raise fail("cluster", "run_postgres_lab", f"a PgCluster with {config.standbys} "
+                   "running standbys (config.standbys)", f"{len(cluster.standbys)} standbys")
     return _run(cluster, config, seed)
 
 

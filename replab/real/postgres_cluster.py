@@ -36,7 +36,11 @@ KEYS_TABLE = "reg"
 
 def standby_names(mode: str, names: list[str]) -> str:
     """``synchronous_standby_names`` for a mode: none, all of them, or the first one
-    (the chapter's semi-synchronous: one synchronous follower, the others asynchronous)."""
+    (the chapter's semi-synchronous: one synchronous follower, the others asynchronous).
+
+    >>> standby_names("semi-sync", ["s1", "s2"])
+    'FIRST 1 ("s1", "s2")'
+    """
     if mode == "async" or not names:
         return ""
     quoted = ", ".join(f'"{n}"' for n in names)
@@ -117,7 +121,8 @@ class PgCluster:
     def get_primary(self) -> PgServer:
         with self.lock:
             if self.primary is None:
-                raise ReplabError("the cluster is not running")
+                raise ReplabError("the cluster is not running: start it with "
+                                  "PgCluster(...).start() or `with PgCluster(...) as c:`")
             return self.primary
 
     # -- configuration -----------------------------------------------------------------

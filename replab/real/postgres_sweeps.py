@@ -36,7 +36,7 @@ def delay_sweep(cluster: PgCluster, delays_ms: Sequence[float], routings: Sequen
     frames = []
     for routing in routings:
         for delay in delays_ms:
-            cfg = PgLabConfig(standbys=len(cluster.standbys), routing=routing,
+            cfg = PgLabConfig(standbys=cluster.n_standbys, routing=routing,
                               apply_delay_ms=float(delay), duration_s=duration_s, **config)
             res = run_postgres_lab(cfg, seed=seed, cluster=cluster)
             frames.append(compare_with_simulator(res, seed=seed))
@@ -57,7 +57,7 @@ def failover_sweep(cluster: PgCluster, stalls_s: Sequence[float],
     for mode in modes:
         for stall in stalls_s:
             start = 0.3
-            cfg = PgLabConfig(standbys=len(cluster.standbys), mode=mode, fault="failover",
+            cfg = PgLabConfig(standbys=cluster.n_standbys, mode=mode, fault="failover",
                               stall_s=float(stall), fault_at_s=start,
                               duration_s=start + float(stall) + after_s, **config)
             m = run_postgres_lab(cfg, seed=seed, cluster=cluster).metrics

@@ -36,7 +36,7 @@ def compute_postgres_view(cluster: PgCluster, mode: str, apply_delay_ms: float,
                           routing: str, *, commit_level: str = "on", duration_s: float = 3.0,
                           seed: int = 0) -> PostgresView:
     """Run the lab once on ``cluster`` and compare it with the simulator."""
-    cfg = PgLabConfig(standbys=len(cluster.standbys), mode=mode, commit_level=commit_level,
+    cfg = PgLabConfig(standbys=cluster.n_standbys, mode=mode, commit_level=commit_level,
                       apply_delay_ms=float(apply_delay_ms), routing=routing,
                       duration_s=duration_s)
     result = run_postgres_lab(cfg, seed=seed, cluster=cluster)
