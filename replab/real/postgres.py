@@ -197,7 +197,7 @@ class _Lab:
     def no_more_writes(self) -> None:
         self._writes = False
 
-    def hold_clients(self, timeout_s: float = 0.5) -> None:
+    def hold_clients(self, timeout_s: float = 1.0) -> None:
         """Close the gate and wait (bounded) until the clients are between operations."""
         self.gate.open.clear()
         deadline = time.monotonic() + timeout_s
