@@ -289,11 +289,14 @@ def _nemesis(lab: _Lab) -> dict[str, Any]:
     if lab.stop.is_set():
         return {}
     stalled = faults.stall(lab)
-    time.sleep(cfg.stall_s)
-    if cfg.fault == "stall":
-        faults.resume(lab, stalled)
-        return {}
-    return faults.failover(lab, stalled)
+    try:
+        time.sleep(cfg.stall_s)
+        if cfg.fault == "stall":
+            faults.resume(lab, stalled)
+            return {}
+        return faults.failover(lab, stalled)
+    finally:  # an error or Ctrl-C must not leave a shared cluster stalled
+        faults.resume(lab, stalled, record=False)
 
 
 def _join(clients: list[Client], lab: _Lab) -> None:

@@ -20,6 +20,7 @@ import contextlib
 import os
 import signal
 import time
+from pathlib import Path
 from typing import Any
 
 from replab.errors import ReplabError
@@ -53,12 +54,21 @@ def stall(lab: Any) -> dict[str, int]:
     return pids
 
 
-def resume(lab: Any, pids: dict[str, int]) -> None:
-    """SIGCONT the stalled walsenders."""
+def resume(lab: Any, pids: dict[str, int], *, record: bool = True) -> None:
+    """SIGCONT the stalled walsenders that still exist (``record``: as a nemesis op)."""
     for pid in pids.values():
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGCONT)
-    nemesis(lab, "resume", sorted(pids))
+        if _is_walsender(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+    if record:
+        nemesis(lab, "resume", sorted(pids))
+
+
+def _is_walsender(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"postgres: walsender")
+    except OSError:
+        return False
 
 
 def failover(lab: Any, stalled: dict[str, int]) -> dict[str, Any]:
