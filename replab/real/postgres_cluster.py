@@ -9,6 +9,7 @@ named ``s1``, ``s2``, ... (their ``application_name``), which is how
 from __future__ import annotations
 
 import contextlib
+import signal
 import threading
 import time
 from pathlib import Path
@@ -89,10 +90,18 @@ class PgCluster:
         return self
 
     def stop(self) -> None:
-        """Stop every server (by PID) and remove the temporary folder."""
-        for server in self.servers() + self.retired:
+        """Stop every server (by PID) and remove the temporary folder.
+
+        Immediate shutdown (SIGQUIT), all at once: the folder is deleted, so nothing is
+        gained by a clean checkpoint, and a primary's fast shutdown waits for its
+        standbys."""
+        everyone = self.servers() + self.retired
+        for server in everyone:
+            with contextlib.suppress(OSError):
+                server.send_signal(signal.SIGQUIT)
+        for server in everyone:
             with contextlib.suppress(Exception):
-                server.stop()
+                server.stop(signal.SIGQUIT)
         if self.base is not None:
             remove_base(self.base)
 
