@@ -256,3 +256,24 @@ def test_a_cluster_of_another_size_is_refused(cluster):
                                "'2 standbys' instead.")
     with pytest.raises(ReplabError, match="the cluster is not running: start it"):
         run_postgres_lab(PgLabConfig(standbys=1), cluster=PgCluster(standbys=1))
+
+
+def test_a_port_taken_before_the_server_binds_it_is_chosen_again(monkeypatch):
+    from replab.real import postgres_servers as servers
+
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        taken = blocker.getsockname()[1]
+        ports = iter([taken, taken])  # PgServer() and its first start get a taken port
+        real = servers.free_port
+        monkeypatch.setattr(servers, "free_port", lambda: next(ports, None) or real())
+        base, server = servers.make_base_dir(), None
+        try:
+            server = servers.init_primary(base, servers.find_bindir())
+            assert server.port != taken and server.pid is not None
+            assert "Address already in use" in server.log_path.read_text()
+        finally:
+            if server is not None:
+                server.stop()
+            servers.remove_base(base)

@@ -149,31 +149,52 @@ class PgServer:
                                autocommit=True, options=opts)
 
     def start(self, timeout_s: float = 30.0) -> None:
-        """Start the postmaster and wait (bounded) until it accepts connections."""
+        """Start the postmaster and wait (bounded) until it accepts connections; a port
+        taken between choosing and binding it (another process was faster) is chosen
+        again, up to three times."""
         if self.pid is not None:
             return
-        self.port = free_port()  # the old one may have been taken while it was down
+        for attempt in range(3):
+            self.port = free_port()  # the old one may have been taken while it was down
+            self._spawn()
+            try:
+                self.wait_ready(timeout_s)
+                return
+            except ReplabError:
+                if attempt == 2 or "Address already in use" not in self.log_tail():
+                    raise
+
+    def _spawn(self) -> None:
         owner = _owner()
         kw: dict[str, Any] = {} if owner is None else {"user": owner[0], "group": owner[1]}
-        log = open(self.datadir.parent / f"{self.name}.log", "ab")  # noqa: SIM115
-        try:
+        with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [str(self.bindir / "postgres"), "-D", str(self.datadir), "-p", str(self.port),
                  "-k", str(self.sockdir), "-c", "listen_addresses=127.0.0.1"],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd="/",
                 start_new_session=True, **kw)  # its own session: Ctrl-C reaches us, not it
-        finally:
-            log.close()
         with _LIVE_LOCK:
             _LIVE[self.proc.pid] = self
-        self.wait_ready(timeout_s)
+
+    @property
+    def log_path(self) -> Path:
+        return self.datadir.parent / f"{self.name}.log"
+
+    def log_tail(self, lines: int = 5) -> str:
+        """The last lines of the server's log (for error messages)."""
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
 
     def wait_ready(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.pid is None:
-                raise ReplabError(f"PostgreSQL server {self.name} exited while starting; "
-                                  f"see {self.datadir.parent / (self.name + '.log')}")
+                self.stop()  # reap it
+                last = self.log_tail(1).split("  ", 1)[-1]
+                raise ReplabError(f"PostgreSQL server {self.name} exited while starting "
+                                  f"({last.strip()}); see {self.log_path}")
             try:
                 with self.connect(timeout_s=1.0) as conn:
                     conn.execute("SELECT 1")
