@@ -44,7 +44,9 @@ max_wal_senders = 10
 max_replication_slots = 10
 hot_standby = on
 wal_log_hints = on
-wal_keep_size = 128MB
+wal_keep_size = 64MB
+min_wal_size = 8MB
+max_wal_size = 256MB
 fsync = off
 full_page_writes = on
 shared_buffers = 16MB
@@ -332,8 +334,10 @@ def write_conf(datadir: Path, text: str, name: str = "postgresql.conf") -> None:
 def init_primary(base: Path, bindir: Path) -> PgServer:
     """initdb a primary under ``base`` and start it."""
     datadir = base / "primary"
+    # 1 MB WAL segments: a lab writes little WAL, and keeping enough of it for pg_rewind
+    # (wal_keep_size) then costs megabytes, not the hundreds of 16 MB segments would
     run_tool(bindir, "initdb", "-D", str(datadir), "-U", "postgres", "--auth=trust",
-             "--no-sync", "-E", "UTF8", "--locale=C")
+             "--no-sync", "-E", "UTF8", "--locale=C", "--wal-segsize=1")
     write_conf(datadir, _BASE_CONF)
     server = PgServer("primary", datadir, bindir, base)
     server.start()
