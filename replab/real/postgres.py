@@ -144,7 +144,8 @@ class PgLabResult:
         ``reads_waited``, ``reads_redirected``, ``replay_lag_mean_ms``,
         ``replay_lag_p99_ms``, ``workload_s``, ``final_reads``; after a failover also
         ``lost_acknowledged`` (the lost-write checker), ``lost_in_data`` (the old
-        primary's commits the new timeline lacks) and ``writes_in_doubt`` (info writes).
+        primary's commits the new timeline lacks), ``lost_in_data_acknowledged`` (those
+        of them the history acknowledged) and ``writes_in_doubt`` (info writes).
     failover : dict -- details of the failover (empty without one).
     """
 
@@ -354,4 +355,5 @@ def _loss(checks: pd.DataFrame, history: History, failover: dict[str, Any]) -> d
     df = history.df
     in_doubt = int(((df["f"] == "write") & (df["type"] == "info")).sum())
     return {"lost_acknowledged": int(lost), "lost_in_data": int(failover["lost_in_data"]),
+            "lost_in_data_acknowledged": int(failover["lost_in_data_acknowledged"]),
             "writes_in_doubt": in_doubt}

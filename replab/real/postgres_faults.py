@@ -84,13 +84,29 @@ def failover(lab: Any, stalled: dict[str, int]) -> dict[str, Any]:
     lab.release_clients()
     held = old_primary_rows(old)
     kept = rows(new)
-    lost = {k: v - kept.get(k, (None, 0))[1] for k, (_, v) in held.items()
-            if v > kept.get(k, (None, 0))[1]}
     rewind(lab, old, new)
     return {"old_primary": old.name, "new_primary": new.name,
-            "lost_in_data": int(sum(lost.values())), "lost_keys": sorted(lost),
+            **only_old_held(held, kept, lab.recorder.history),
             "old_versions": {k: v for k, (_, v) in held.items()},
             "new_versions": {k: v for k, (_, v) in kept.items()}}
+
+
+def only_old_held(held: dict[str, tuple[Any, int]], kept: dict[str, tuple[Any, int]],
+                  history: Any) -> dict[str, Any]:
+    """What the old primary committed that the new timeline lacks: versions above the
+    new primary's, per key. ``lost_in_data`` counts them all; ``lost_in_data_acknowledged``
+    those the history acknowledged (an ok write of that key and version); the rest were
+    in flight at the crash. ``old_values_match``: each key's newest value on the old
+    primary is the one the history's write of that version wrote (the data is the
+    history's)."""
+    writes = {(op["key"], op["version"]): op["value"] for op in history
+              if op["f"] == "write" and op["type"] == "ok"}
+    missing = {k: range(kept.get(k, (None, 0))[1] + 1, v + 1) for k, (_, v) in held.items()}
+    acked = sum((k, v) in writes for k, versions in missing.items() for v in versions)
+    match = all(writes.get((k, v), value) == value for k, (value, v) in held.items())
+    return {"lost_in_data": sum(len(r) for r in missing.values()),
+            "lost_in_data_acknowledged": acked, "old_values_match": match,
+            "lost_keys": sorted(k for k, r in missing.items() if len(r))}
 
 
 def promote_best(lab: Any) -> PgServer:

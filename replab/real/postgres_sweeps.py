@@ -20,8 +20,9 @@ from replab.real.postgres_compare import compare_with_simulator
 __all__ = ["delay_sweep", "failover_sweep", "agreement", "agreement_table", "explain_agreement",
            "FAILOVER_COLUMNS", "AGREEMENT_COLUMNS"]
 
-FAILOVER_COLUMNS = ("mode", "stall_s", "writes_ok", "lost_acknowledged", "lost_in_data",
-                    "writes_in_doubt", "lost_share", "ci_low", "ci_high")
+FAILOVER_COLUMNS = ("mode", "stall_s", "writes_ok", "lost_acknowledged",
+                    "lost_in_data_acknowledged", "lost_in_data", "writes_in_doubt",
+                    "lost_share", "ci_low", "ci_high")
 AGREEMENT_COLUMNS = ("routing", "apply_delay_ms", "lag_ms", "check", "measured",
                      "measured_ci_low", "measured_ci_high", "simulated", "simulated_ci_low",
                      "simulated_ci_high", "agree", "at_delay", "at_delay_ci_low",
@@ -63,7 +64,8 @@ def failover_sweep(cluster: PgCluster, stalls_s: Sequence[float],
             m = run_postgres_lab(cfg, seed=seed, cluster=cluster).metrics
             lo, hi = wilson(m["lost_acknowledged"], m["writes_ok"])
             rows.append((mode, float(stall), m["writes_ok"], m["lost_acknowledged"],
-                         m["lost_in_data"], m["writes_in_doubt"],
+                         m["lost_in_data_acknowledged"], m["lost_in_data"],
+                         m["writes_in_doubt"],
                          m["lost_acknowledged"] / m["writes_ok"] if m["writes_ok"] else 0.0,
                          float(lo), float(hi)))
     return pd.DataFrame(rows, columns=list(FAILOVER_COLUMNS))
