@@ -39,6 +39,13 @@ from replab.plots.quorum import (
     plot_quorum_heatmap,
     plot_staleness,
 )
+from replab.plots.real_postgres import (
+    MODE_COLORS,
+    ROUTING_COLORS,
+    plot_failover_loss,
+    plot_measured_vs_simulated,
+    plot_pg_lag,
+)
 from replab.plots.replog import (
     KIND_COLORS,
     plot_apply_rate,
@@ -96,3 +103,5 @@ __all__ = [
     "plot_leader_cost",
     "style_side_by_side",
 ]
+__all__ += ["ROUTING_COLORS", "MODE_COLORS", "plot_measured_vs_simulated",
+            "plot_failover_loss", "plot_pg_lag"]
