@@ -427,16 +427,19 @@ def _load_profiles() -> dict[str, dict[str, Any]]:
 
 
 _PROFILES = _load_profiles()
+_BY_UPPER = {name.upper(): name for name in _PROFILES}
 
 
-def profile_names() -> list[str]:
-    """Names of the built-in profiles."""
-    return list(_PROFILES)
+def profile_names(*, variants: bool = False) -> list[str]:
+    """Names of the built-in profiles (the published four; ``variants`` adds the variants,
+    such as ``YMMR-code``, the YMMR delays the PBS authors' simulator actually ran)."""
+    return [k for k, v in _PROFILES.items() if variants or "variant_of" not in v]
 
 
 def profile(name: str) -> WarsLatency:
-    """The named WARS profile (``LNKD-SSD``, ``LNKD-DISK``, ``YMMR`` or ``WAN``)."""
-    key = name.upper() if isinstance(name, str) else name
+    """The named WARS profile (``LNKD-SSD``, ``LNKD-DISK``, ``YMMR``, ``WAN`` or a variant
+    such as ``YMMR-code``); names are case-insensitive."""
+    key = _BY_UPPER.get(name.upper(), name) if isinstance(name, str) else name
     if key not in _PROFILES:
         raise ConfigError(
             f"The 'profile' parameter must be one of {', '.join(profile_names())}. "
@@ -454,7 +457,7 @@ def profile(name: str) -> WarsLatency:
 def profile_info(name: str) -> dict[str, Any]:
     """The raw table entry (description, source, specs) of a profile."""
     profile(name)
-    return dict(_PROFILES[name.upper()])
+    return dict(_PROFILES[_BY_UPPER[name.upper()]])
 
 
 def as_wars(latency: Any) -> WarsLatency:
@@ -476,7 +479,7 @@ def as_wars(latency: Any) -> WarsLatency:
             W, A, R, S = parts
             return WarsLatency(W, A, R, S, name="custom")
     if isinstance(latency, str):
-        if latency.upper() in _PROFILES:
+        if latency.upper() in _BY_UPPER:
             return profile(latency)
         return WarsLatency.iid(parse_spec(latency), name=latency)
     if isinstance(latency, Distribution):

@@ -266,12 +266,29 @@ def test_lww_lost_writes_match_a_direct_recount():
     by_key = {}
     for w in res.writes:
         by_key.setdefault(w.key, []).append(w)
+    rank = lambda w: (w.timestamp, w.replica, w.id)  # noqa: E731
     for ws in by_key.values():
-        winner = max(ws, key=lambda w: (w.timestamp, w.replica, w.id))
-        dead = set().union(*(w.supersedes for w in ws))
-        lost += sum(1 for w in ws if w is not winner and w.id not in dead)
+        # A write survives LWW only if every write ranked above it knew it (overwrote it
+        # knowingly); a later write naming a discarded write does not save it.
+        lost += sum(1 for w in ws
+                    if not all(w.id in x.supersedes for x in ws if rank(x) > rank(w)))
     assert lost > 0 and res.metrics["lost_writes"] == lost
     assert res.metrics["conflicts"] > 0
+
+
+def test_lww_discarded_writes_stay_lost_when_a_later_write_names_them():
+    # dc1's write has the larger (skewed) timestamp; dc2 then writes knowing it: LWW keeps
+    # dc1's value, so dc2's causally later write is lost. A third write that names both
+    # but has a small timestamp changes nothing: both stay beaten by dc1's.
+    from replab.models.conflicts import Write, replay
+
+    a = Write(id="a", value=1, timestamp=10.0, replica="dc1")
+    b = Write(id="b", value=2, timestamp=5.0, replica="dc2", supersedes=frozenset({"a"}))
+    c = Write(id="c", value=3, timestamp=6.0, replica="dc2", supersedes=frozenset({"a", "b"}))
+    r = replay([a, b, c], "lww", [[0, 1, 2]])
+    assert r.values[0] == {"x": 1} and r.lost[0] == {"x": ("b", "c")}
+    ok = replay([a, b, c], "siblings", [[0, 1, 2]])
+    assert ok.values[0] == {"x": (3,)} and ok.lost_writes == 0
 
 
 def test_strategy_outcomes_frame():
@@ -399,3 +416,17 @@ def test_same_seed_same_history(tmp_path):
 def test_bad_config_is_a_named_error(kw, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
         MultiLeaderConfig(**kw)
+
+
+def test_lww_history_carries_ts_and_reads_are_judged_in_real_time():
+    from replab.models._real_time import real_time_read_anomalies
+
+    res = simulate_multi_leader(cfg(keys=3, wan_delay=BOUNDED, clock_skew_ms=30.0), seed=11)
+    ok = [op for op in res.history.ops if op["f"] == "write" and op["type"] == "ok"]
+    stamp = {w.value: w.timestamp for w in res.writes}
+    assert ok and all(op["ts"] == stamp[op["value"]] and op["version"] is None for op in ok)
+    _, stale, ryw = real_time_read_anomalies(res.history)
+    m = res.metrics
+    assert m["stale_reads"] == stale > 0 and m["read_your_writes_violations"] == ryw
+    merged = simulate_multi_leader(cfg(keys=3, resolution="merge"), seed=11).metrics
+    assert merged["stale_reads"] != merged["stale_reads"]  # NaN: no single write is read

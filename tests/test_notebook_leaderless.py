@@ -24,7 +24,11 @@ def test_runs_headless_small():
     assert "stale replicas without anti-entropy" in text
     assert "lost writes with siblings: 0" in text
     assert "sloppy quorum stale read" in text
+    # issue 12: first attempt vs closed form, siblings lose none at any skew, Merkle cost
+    assert "closed form inside the first-attempt interval: 3 of 3" in text
+    assert "lost writes with siblings at any skew: 0" in text
+    assert "exchanges: " in text
     images = sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
-    assert images >= 7
+    assert images >= 9
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors

@@ -19,3 +19,9 @@ def test_reproduce_pbs_notebook_runs():
     nb = run_notebook("02_reproduce_pbs.ipynb", {"TRIALS": 20_000})
     text = cell_text(nb)
     assert "published numbers lie inside replab's 95 % CI" in text
+    # issue 12: the authors' first-crossing procedure, beside the true quantile
+    found = re.findall(r"first crossing (\S+): median ([\d.]+) ms, 90 % of runs in "
+                       r"\[([\d.]+), ([\d.]+)\] ms; true quantile ([\d.]+) ms", text)
+    assert [f[0] for f in found] == ["LNKD-SSD", "LNKD-DISK", "YMMR", "WAN"]
+    assert all(float(f[1]) <= float(f[4]) for f in found)  # the procedure reports early
+    assert "YMMR-code" in text

@@ -82,6 +82,50 @@ def test_nodes_have_their_own_clock_random_and_tickets(tmp_path):
         n.close()
 
 
+_CLOCK_READS = [
+    "datetime('now')", "date('now')", "time('now')", "julianday('now')",
+    "unixepoch('now')", "strftime('%Y-%m-%d %H:%M:%f', 'now')", "datetime(\"now\")",
+    "datetime()", "date()", "time()", "julianday()", "unixepoch()", "strftime('%s')",
+    "strftime('%Y-%m-%d %H:%M:%f')", "datetime( )", "CURRENT_TIMESTAMP",
+    "datetime('now', '+1 day')", "unixepoch('now', 'subsec')",
+]
+
+
+@pytest.mark.parametrize("expr", _CLOCK_READS)
+def test_fixed_statement_pins_every_clock_read(tmp_path, expr):
+    # The leader pins at its clock; a follower replays a day and 7.5 s later.
+    leader, follower = node(tmp_path / "l.db"), node(tmp_path / "f.db")
+    leader.clock_ms += 123_456_789
+    follower.clock_ms = leader.clock_ms + 86_400_000 + 7_500
+    sql = f"SELECT {expr}"
+    fixed, n = rewrite_nondeterministic(sql, draw=leader.random_int,
+                                        now_ms=int(leader.clock_ms))
+    assert n == 1
+    assert follower.execute(fixed) == leader.execute(sql)
+    assert follower.execute(sql) != leader.execute(sql)  # unpinned, the replay differs
+    leader.close()
+    follower.close()
+
+
+def test_fixed_statement_pins_randomblob_with_the_leaders_bytes(tmp_path):
+    leader, follower = node(tmp_path / "l.db", 1), node(tmp_path / "f.db", 2)
+    fixed, n = rewrite_nondeterministic("SELECT hex(randomblob(12)), random()",
+                                        draw=leader.random_int, now_ms=0)
+    assert n == 2
+    assert re.fullmatch(r"SELECT hex\(X'[0-9A-F]{24}'\), -?\d+", fixed)
+    assert follower.execute(fixed) == leader.execute(fixed)
+    assert leader.execute("SELECT randomblob(12)") != follower.execute("SELECT randomblob(12)")
+
+
+def test_randomblob_is_seeded_per_node(tmp_path):
+    a, a2 = node(tmp_path / "a.db", 1), node(tmp_path / "a2.db", 1)
+    q = "SELECT randomblob(16), length(randomblob(0)), length(randomblob(5))"
+    assert a.execute(q) == a2.execute(q)
+    assert a.execute(q)[0][1:] == (1, 5)
+    a.close()
+    a2.close()
+
+
 # --- physical ---------------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ from replab.models._leader_sweeps import failover_tradeoff, sweep_single_leader
 from replab.models._leaderless_sweeps import (
     anti_entropy_sweep,
     availability_sweep,
+    first_attempt_sweep,
     lww_loss_sweep,
     sibling_sweep,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "simulate_leaderless",
     "leaderless_metrics",
     "availability_sweep",
+    "first_attempt_sweep",
     "lww_loss_sweep",
     "sibling_sweep",
     "anti_entropy_sweep",

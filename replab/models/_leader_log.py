@@ -45,6 +45,9 @@ class ReplicatedLog:
         self.base = 0  # lsn covered by the snapshot
         self.base_epoch = 0
         self.snapshot: dict[str, tuple[Any, int]] = {}
+        # The epoch runs of the history the snapshot summarises: which epoch wrote each
+        # lsn <= base, so a write below the base can still be checked against it.
+        self.base_runs: list[tuple[int, int]] = []
 
     @property
     def end(self) -> int:
@@ -78,9 +81,27 @@ class ReplicatedLog:
         return dropped
 
     def install_snapshot(self, base: int, base_epoch: int,
-                         data: dict[str, tuple[Any, int]]) -> None:
+                         data: dict[str, tuple[Any, int]],
+                         runs: tuple[tuple[int, int], ...] = ()) -> None:
+        """Start from a snapshot at ``base``; ``runs`` are its history's epoch runs."""
         self.entries = []
         self.base, self.base_epoch, self.snapshot = base, base_epoch, dict(data)
+        self.base_runs = [(e, s) for e, s in runs if s <= base]
+
+    def lineage(self) -> list[tuple[int, int]]:
+        """Epoch runs of the whole history: the snapshot's, then the held entries'."""
+        out = list(self.base_runs)
+        for e in self.entries:
+            if not out or out[-1][0] != e.epoch:
+                out.append((e.epoch, e.lsn))
+        return out
+
+    def holds(self, epoch: int, lsn: int) -> bool:
+        """True if the write ``(epoch, lsn)`` is part of this log's history (log matching:
+        the same epoch at the same lsn is the same entry)."""
+        if lsn > self.base:
+            return lsn <= self.end and self.entry(lsn).epoch == epoch
+        return _epoch_at(self.base_runs, lsn) == epoch
 
     def runs(self) -> list[tuple[int, int]]:
         """``[(epoch, first lsn), ...]`` for the held entries (the base run first)."""
@@ -206,6 +227,7 @@ class Snapshot(NamedTuple):
     base: int
     base_epoch: int
     data: dict
+    runs: tuple = ()  # the epoch runs of the history up to base
 
 
 class Shoot(NamedTuple):

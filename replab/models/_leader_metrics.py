@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from replab.history import History
-from replab.models._leader_log import ReplicatedLog, lsn_of
+from replab.models._leader_log import ReplicatedLog, epoch_of, lsn_of
 from replab.stats import wilson
 
 if TYPE_CHECKING:
@@ -72,14 +72,15 @@ def op_latencies(history: History) -> pd.DataFrame:
 
 
 def lost_writes(history: History, log: ReplicatedLog) -> pd.DataFrame:
-    """Acknowledged writes that the final leader's log does not hold (the history rows)."""
+    """Acknowledged writes that the final leader's history does not hold (history rows).
+
+    A write is held if its ``(epoch, lsn)`` is in the log, or, below a snapshot's base,
+    in the epoch runs the snapshot came with: a write of another epoch at that lsn was
+    truncated away before the snapshot was taken, whatever the snapshot's base.
+    """
     df = history.df
     ok = df[(df["type"] == "ok") & (df["f"] == "write")]
-    held = {(e.key, e.value) for e in log.entries}
-    keep = [
-        (k, v) in held or (lsn_of(int(ver)) <= log.base)
-        for k, v, ver in zip(ok["key"], ok["value"], ok["version"], strict=True)
-    ]
+    keep = [log.holds(epoch_of(int(ver)), lsn_of(int(ver))) for ver in ok["version"]]
     return ok[~np.asarray(keep, dtype=bool)] if len(ok) else ok
 
 
@@ -96,6 +97,7 @@ def _external_ids(history: History, log: ReplicatedLog) -> tuple[int, int]:
     for value, ver in zip(ok["value"], ok["version"], strict=True):
         lsn = lsn_of(int(ver))
         if lsn <= log.base:
+            reused += not log.holds(epoch_of(int(ver)), lsn)  # another epoch's row there
             continue
         if lsn not in rows:
             dangling += 1

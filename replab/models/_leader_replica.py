@@ -236,7 +236,7 @@ class Replica(Node):
         self.send(src, AppendAck(self.epoch, self.log.end, False))
 
     def on_Snapshot(self, src: int, msg: Snapshot) -> None:
-        self.log.install_snapshot(msg.base, msg.base_epoch, msg.data)
+        self.log.install_snapshot(msg.base, msg.base_epoch, msg.data, msg.runs)
         self.data = self.log.state()
         self.joined, self.leader, self.synced = True, src, True
         self._adopt_epoch(msg.epoch)
@@ -278,7 +278,8 @@ class Replica(Node):
     def _send_from(self, f: int, match: int) -> None:
         log = self.log
         if match < log.base:  # the follower needs entries we only have in a snapshot
-            self.send(f, Snapshot(self.epoch, log.base, log.base_epoch, log.snapshot))
+            self.send(f, Snapshot(self.epoch, log.base, log.base_epoch, log.snapshot,
+                                  tuple(log.base_runs)))
             return
         batch = log.slice(match + 1, match + _BATCH)
         self.sent[f] = match + len(batch)
@@ -306,7 +307,8 @@ class Replica(Node):
                             detail=f"at lsn {log.end}, {len(data)} keys")
         copy_ms = self.cfg.snapshot_ms_per_key * len(data)
         self.set_timer(copy_ms, self.send, src,
-                       Snapshot(self.epoch, log.end, log.last_epoch, data))
+                       Snapshot(self.epoch, log.end, log.last_epoch, data,
+                                tuple(log.lineage())))
 
     # -- heartbeats, the controller, STONITH ---------------------------------------------------
     def on_Heartbeat(self, src: int, msg: Heartbeat) -> None:

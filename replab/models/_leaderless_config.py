@@ -9,10 +9,11 @@ from replab.latency import Distribution, WanLatency, WarsLatency, as_wars
 from replab.sim import as_distribution, as_faults
 from replab.validate import check_bool, check_choice, check_float, check_int, check_prob, fail
 
-__all__ = ["LeaderlessConfig", "WORKLOADS", "RESOLUTIONS", "COORDINATORS"]
+__all__ = ["LeaderlessConfig", "WORKLOADS", "RESOLUTIONS", "COORDINATORS", "VERSION_VECTORS"]
 
 WORKLOADS = ("clients", "pbs")
 RESOLUTIONS = ("lww", "siblings")
+VERSION_VECTORS = ("replica", "client")
 COORDINATORS = ("any", "preference")
 _O = "LeaderlessConfig"
 
@@ -46,7 +47,12 @@ class LeaderlessConfig:
     runs Merkle-tree exchanges. ``sloppy`` quorums send to the next reachable nodes on the
     ring with a hint when home nodes are unreachable (hinted handoff every
     ``handoff_interval_ms``). Conflicts: ``resolution="lww"`` (node clocks skewed by up
-    to ``clock_skew_ms``) or ``"siblings"`` (version vectors). Failures (clients
+    to ``clock_skew_ms``) or ``"siblings"`` (version vectors): with
+    ``version_vectors="replica"`` (the default; dotted version vectors as in Riak 2.0)
+    each write's dot is ``(coordinating node, counter)``, so a vector has at most one
+    entry per node; ``"client"`` gives every client session its own entry (vectors grow
+    with the clients). The client's causal context travels only in requests and
+    responses. Failures (clients
     workload): each node is down a fraction ``p_fail`` of the time (exponential downtimes
     of mean ``mean_downtime_ms``), plus any ``faults`` schedule.
     """
@@ -81,6 +87,7 @@ class LeaderlessConfig:
     anti_entropy_interval_ms: float | None = None
     merkle_leaves: int = 64
     resolution: str = "lww"
+    version_vectors: str = "replica"
     clock_skew_ms: float = 0.0
     p_fail: float = 0.0
     mean_downtime_ms: float = 200.0
@@ -168,6 +175,7 @@ class LeaderlessConfig:
         if self.merkle_leaves & (self.merkle_leaves - 1):
             raise fail("merkle_leaves", _O, "a power of two in [1, 65536]", self.merkle_leaves)
         check_choice(self.resolution, "resolution", _O, RESOLUTIONS)
+        check_choice(self.version_vectors, "version_vectors", _O, VERSION_VECTORS)
         check_float(self.clock_skew_ms, "clock_skew_ms", _O, low=0.0)
         if self.workload == "pbs":
             self._check_pbs()

@@ -96,16 +96,32 @@ class Coordinating(Node):
         return op
 
     def start_write(self, key: str, value: Any, actor: Any,
-                    on_done: Callable[[Op, str, Versions], Any]) -> Op:
-        """Write ``value``; ``on_done(op, "ok" | "fail", versions)`` reports the outcome."""
+                    on_done: Callable[[Op, str, Versions], Any], context: Any = None) -> Op:
+        """Write ``value`` with the client's causal ``context`` (version vectors);
+        ``on_done(op, "ok" | "fail", versions)`` reports the outcome."""
         c = self.cluster
-        version = c.new_version(self, actor, key, value)
+        version = c.new_version(self, actor, key, value, context)
         targets = c.write_targets(self.id, key)
         op = self._open("write", key, targets, c.w, on_done)
         op.version = version
+        shipped = op.merged = self._local_object(key, version)
         for dst, hint in targets:
-            c.transmit(self, dst, Put(op.id, key, (version,), hint), "W")
+            c.transmit(self, dst, Put(op.id, key, shipped, hint), "W")
         return op
+
+    def _local_object(self, key: str, version: Version) -> Versions:
+        """With version vectors, a coordinator that is a replica of the key stores the new
+        version at once and ships the whole object (every sibling) with it, so that no
+        replica holds a dot without the dots its coordinator issued before (Riak)."""
+        store = getattr(self, "store", None)
+        c = self.cluster
+        if (version.vv is None or c.config.version_vectors != "replica" or store is None
+                or self.id not in c.home_all(key)):
+            return (version,)
+        merged = c.merge(store.get(key, ()), (version,))
+        store[key] = merged
+        c.note_stored(key, merged)
+        return merged
 
     def start_read(self, key: str, on_done: Callable[[Op, str, Versions], Any]) -> Op:
         """Read ``key``; ``on_done(op, "ok" | "fail", merged versions)``."""

@@ -21,7 +21,10 @@ from collections.abc import Iterable, Mapping
 
 from replab.models._leaderless_ring import key_hash
 
-__all__ = ["bucket_of", "leaf_hashes", "tree_levels", "compare"]
+__all__ = ["bucket_of", "leaf_hashes", "tree_levels", "compare", "INDEX_BYTES"]
+
+#: Bytes of one tree-node or leaf index in an anti-entropy message.
+INDEX_BYTES = 4
 
 
 def bucket_of(key: str, leaves: int) -> int:

@@ -5,13 +5,16 @@ Definitions (per key; "acked" = the client got ``ok``):
 * A read is **stale** if it misses a write acked before the read was invoked: with
   ``lww`` it returned a version older (smaller ``(ts, write_id)``) than that write, with
   ``siblings`` none of its siblings supersedes that write (or it found nothing).
-* An acked write is **lost** if the final state does not reflect it: with ``lww`` it is
-  not the surviving version and the survivor was not invoked after it completed; with
-  ``siblings`` no surviving sibling supersedes it.
+* An acked write is **lost** if it no longer survives and nothing that came after it
+  in real time replaced it: with ``lww``, it is *discarded* (below), or it is not the
+  surviving version and the survivor was not invoked after it completed; with
+  ``siblings``, no surviving sibling supersedes it.
 * With ``lww``, an acked write is **discarded** if a version with a larger timestamp that
   was invoked before it completed exists somewhere: the database silently kept an older
   or concurrent write instead. ``discarded_by_skew``: that version had even *completed*
   before this write was invoked (only clock skew can cause that).
+* Stale reads and read-your-writes are judged in real time (see ``_leaderless_reads``);
+  the store's timestamp is recorded in the history as ``ts``, never as ``version``.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import pandas as pd
 
 from replab.history import History
 from replab.models._leaderless_monitor import STALENESS_COLUMNS, replica_lag
+from replab.models._leaderless_reads import read_facts
 from replab.models._leaderless_versions import covers
 from replab.stats import wilson
 
@@ -36,11 +40,13 @@ __all__ = ["LeaderlessResult", "WRITE_COLUMNS", "AE_COLUMNS", "finish_clients",
            "write_relations", "op_times", "percentile", "STALENESS_COLUMNS"]
 
 #: Columns of ``LeaderlessResult.writes``.
-WRITE_COLUMNS = ["write_id", "key", "value", "actor", "coordinator", "ts", "vv", "outcome",
+WRITE_COLUMNS = ["write_id", "key", "value", "actor", "coordinator", "ts", "vv", "dot",
+                 "past", "outcome",
                  "invoke_ms", "complete_ms", "first_stored_ms", "home_covered", "lost",
                  "discarded", "discarded_by_skew"]
 #: Columns of ``LeaderlessResult.anti_entropy``.
-AE_COLUMNS = ["time", "node", "peer", "leaves_differing", "keys_exchanged", "bytes"]
+AE_COLUMNS = ["time", "node", "peer", "leaves_differing", "keys_exchanged", "bytes",
+              "messages"]
 #: Columns of ``LeaderlessResult.final_lag``.
 FINAL_COLUMNS = ["key", "node", "dc", "versions_behind", "time_behind_ms", "reads", "writes"]
 
@@ -53,15 +59,18 @@ class LeaderlessResult:
     ----------
     config : LeaderlessConfig
     history : History -- every client operation; reads of siblings return a sorted list;
-        with ``lww`` an ok write's ``version`` is its rank in the key's timestamp order.
+        with ``lww`` an ok write (and an ok read) carries the store's timestamp ``ts``.
     metrics : dict -- flat (see :func:`finish_clients` and the pbs driver).
     staleness : DataFrame -- monitor samples, columns :data:`STALENESS_COLUMNS`.
     writes : DataFrame -- one row per write, columns :data:`WRITE_COLUMNS` (``ts`` the
         coordinator's clock, ``vv`` the version vector as a dict, ``outcome`` what the
         client got -- ``none`` if it never heard, ``home_covered`` how many home replicas
-        hold it or a version superseding it at the end, ``lost`` / ``discarded`` /
+        hold it or a version superseding it at the end, ``dot`` the write's
+        ``(actor, counter)`` and ``past`` its context with version vectors,
+        ``lost`` / ``discarded`` /
         ``discarded_by_skew`` as defined above).
-    anti_entropy : DataFrame -- one row per Merkle exchange, columns :data:`AE_COLUMNS`.
+    anti_entropy : DataFrame -- one row per Merkle exchange, columns :data:`AE_COLUMNS`
+        (``bytes`` and ``messages``: everything the exchange sent, level by level).
     final_lag : DataFrame -- every replica of every key at the end, with the key's read
         and write counts (columns ``FINAL_COLUMNS``).
     trials : DataFrame -- pbs only: one row per trial.
@@ -144,51 +153,13 @@ def _write_rows(cluster: Cluster, times: dict) -> list[tuple]:
         else:
             lost = typ == "ok" and not covers(final, v, res)
         d, skew = discarded.get(v.write_id, (False, False))
+        lost = lost or d  # silently overwritten by an older or concurrent write
         rows.append((v.write_id, m.key, v.value, m.actor, m.coordinator, v.ts,
-                     dict(v.vv) if v.vv is not None else None, typ, inv, done,
+                     dict(v.vv) if v.vv is not None else None, v.dot,
+                     dict(v.past) if v.past is not None else None, typ, inv, done,
                      m.first_stored if m.first_stored is not None else math.nan,
                      copies, lost, d, skew))
     return rows
-
-
-def _read_facts(cluster: Cluster, history: History) -> tuple[int, int, list[int]]:
-    """(ok reads, stale reads, sibling count of every ok read that found something)."""
-    res, ids, writes = cluster.resolution, cluster.value_ids, cluster.writes
-    acked: dict[str, Any] = {}  # key -> max (ts, id) [lww] or {actor: counter} [siblings]
-    pending: dict[Any, Any] = {}
-    ok = stale = 0
-    siblings: list[int] = []
-    for op in history:
-        key, typ = op["key"], op["type"]
-        if op["f"] == "write":
-            if typ == "ok":
-                v = writes[ids[(key, op["value"])] - 1].version
-                if res == "lww":
-                    acked[key] = max(acked.get(key, (-math.inf, 0)), (v.ts, v.write_id))
-                else:
-                    seen = acked.setdefault(key, {})
-                    seen[v.dot[0]] = max(seen.get(v.dot[0], 0), v.dot[1])  # type: ignore[index]
-            continue
-        if typ == "invoke":
-            snap = acked.get(key)
-            pending[op["process"]] = dict(snap) if isinstance(snap, dict) else snap
-            continue
-        snap = pending.pop(op["process"], None)
-        if typ != "ok":
-            continue
-        ok += 1
-        value = op["value"]
-        values = [] if value is None else (value if isinstance(value, list) else [value])
-        got = [writes[ids[(key, x)] - 1].version for x in values]
-        if got:
-            siblings.append(len(got))
-        if snap:
-            if res == "lww":
-                stale += not got or (got[0].ts, got[0].write_id) < snap
-            else:
-                stale += any(not any(g.vv[a] >= c for g in got)  # type: ignore[index]
-                             for a, c in snap.items())
-    return ok, stale, siblings
 
 
 def _latencies(history: History) -> dict[tuple[str, str], list[float]]:
@@ -204,18 +175,14 @@ def _latencies(history: History) -> dict[tuple[str, str], list[float]]:
     return out
 
 
-def _assign_lww_versions(cluster: Cluster, history: History) -> None:
-    """Give each ok write its rank in its key's timestamp order (the version order)."""
-    rank: dict[int, int] = {}
-    by_key: dict[str, list] = {}
-    for m in cluster.writes:
-        by_key.setdefault(m.key, []).append(m.version)
-    for versions in by_key.values():
-        for i, v in enumerate(sorted(versions, key=lambda v: (v.ts, v.write_id)), start=1):
-            rank[v.write_id] = i
+def _record_ts(cluster: Cluster, history: History) -> None:
+    """Put the store's timestamp on every ok write (and every ok read of one version) as
+    ``ts``: it is the store's own order, not the order clients saw, so never ``version``."""
+    ids, writes = cluster.value_ids, cluster.writes
     for op in history.ops:
-        if op["f"] == "write" and op["type"] == "ok":
-            op["version"] = rank[cluster.value_ids[(op["key"], op["value"])]]
+        if op["type"] != "ok" or op["value"] is None or isinstance(op["value"], list):
+            continue
+        op["ts"] = writes[ids[(op["key"], op["value"])] - 1].version.ts
 
 
 def _final_lag(cluster: Cluster, history: History) -> pd.DataFrame:
@@ -239,14 +206,14 @@ def finish_clients(cluster: Cluster) -> LeaderlessResult:
 
     history = cluster.pools[0].history
     if cluster.resolution == "lww":
-        _assign_lww_versions(cluster, history)
+        _record_ts(cluster, history)
     times = op_times(history)
     writes = pd.DataFrame(_write_rows(cluster, times), columns=WRITE_COLUMNS)
+    cluster.flush_ae_rounds()
     ae = pd.DataFrame(cluster.ae_rounds, columns=AE_COLUMNS)
     assert cluster.monitor is not None
     staleness = cluster.monitor.frame()
-    reads_ok, stale, siblings = _read_facts(cluster, history)
-    metrics = summarize(cluster, history, writes, ae, reads_ok, stale, siblings,
+    metrics = summarize(cluster, history, writes, ae, read_facts(cluster, history, times),
                         _latencies(history))
     return LeaderlessResult(
         config=cluster.config, history=history, metrics=metrics, staleness=staleness,
@@ -274,9 +241,11 @@ def write_relations(result: LeaderlessResult) -> pd.DataFrame:
             vvs = list(g.vv)
             names = sorted({a for vv in vvs for a in vv}, key=repr)
             col = {a: i for i, a in enumerate(names)}
-            table = np.array([[vv.get(a, 0) for a in names] for vv in vvs], dtype=np.int64)
-            mine = np.array([col[a] for a in g.actor])
-            counters = table[np.arange(k), mine]
+            # a write's past (its context, without its own dot) decides what it follows
+            table = np.array([[past.get(a, 0) for a in names] for past in g["past"]],
+                             dtype=np.int64)
+            mine = np.array([col[a] for a, _ in g["dot"]])
+            counters = np.array([c for _, c in g["dot"]], dtype=np.int64)
             # before[i, j]: write i happened before write j (j's vector covers i's dot)
             before = counters[:, None] <= table[:, mine].T
             np.fill_diagonal(before, False)

@@ -6,24 +6,34 @@ sloppy quorum) keeps it as a hint and, every ``handoff_interval_ms``, offers it 
 home node once that node is reachable; the hint is dropped when the home node confirms.
 
 Anti-entropy: every ``anti_entropy_interval_ms`` a node picks the next peer (round robin)
-and they compare Merkle trees over the keys both are home to; keys in differing leaves
-are exchanged both ways and merged.
+and they compare Merkle trees over the keys both are home to, one level a message: the
+initiator sends its root hash; each side answers with its own hashes of the children of
+the nodes that differed, descending one level per message (so ``log2(leaves) + 1``
+messages reach the leaves); the side that finds differing leaves sends its data in them,
+and the other merges it and sends back what it holds that differs. Every message is
+counted with the bytes it carries (hashes, node indices, data).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from replab.models._leaderless_client import ContextRequest, ContextResponse
 from replab.models._leaderless_coord import Coordinating, Get, GetReply, Put, PutAck
-from replab.models._leaderless_merkle import bucket_of, compare, leaf_hashes
-from replab.models._leaderless_versions import HASH_BYTES, Versions, version_bytes
+from replab.models._leaderless_merkle import INDEX_BYTES, bucket_of, leaf_hashes, tree_levels
+from replab.models._leaderless_versions import (
+    HASH_BYTES,
+    Versions,
+    context_of,
+    version_bytes,
+)
 from replab.sim import Request, Response
 
 if TYPE_CHECKING:
     from replab.models._leaderless_coord import Op
     from replab.models.leaderless import Cluster
 
-__all__ = ["Replica", "Handoff", "HandoffAck", "MerkleTree", "MerkleDiff", "SyncData"]
+__all__ = ["Replica", "Handoff", "HandoffAck", "MerkleLevel", "MerkleDiff", "SyncData"]
 
 
 class Handoff(NamedTuple):
@@ -36,16 +46,21 @@ class HandoffAck(NamedTuple):
     ids: frozenset
 
 
-class MerkleTree(NamedTuple):
+class MerkleLevel(NamedTuple):
+    """The sender's hashes of ``nodes`` (indices) at ``level`` of its tree (0 = leaves)."""
+
     round: int
-    leaves: list
+    level: int
+    nodes: tuple
+    hashes: tuple
 
 
 class MerkleDiff(NamedTuple):
+    """The leaves found to differ, and the sender's data in them."""
+
     round: int
-    buckets: list
+    buckets: tuple
     data: tuple  # ((key, versions), ...)
-    visited: int
 
 
 class SyncData(NamedTuple):
@@ -80,16 +95,25 @@ class Replica(Coordinating):
         self._arm_timers()
 
     # -- client requests and replication --------------------------------------------------
-    def on_Request(self, src: Any, msg: Request) -> None:
+    def on_Request(self, src: Any, msg: Request, context: Any = None,
+                   with_context: bool = False) -> None:
         def reply(op: Op, outcome: str, versions: Versions) -> None:
-            self.cluster.client_done(src, op, outcome, versions)
             value = self.cluster.client_value(op, versions) if outcome == "ok" else None
-            self.send(src, Response(msg.op_id, outcome, value, None, self.id))
+            response = Response(msg.op_id, outcome, value, None, self.id)
+            if with_context:  # a write answers with the context of the object it made
+                held = op.merged if op.f == "write" else versions
+                ctx = context_of(held) if outcome == "ok" and held else None
+                self.send(src, ContextResponse(response, ctx))
+            else:
+                self.send(src, response)
 
         if msg.f == "write":
-            self.start_write(msg.key, msg.value, src, reply)
+            self.start_write(msg.key, msg.value, src, reply, context)
         else:
             self.start_read(msg.key, reply)
+
+    def on_ContextRequest(self, src: Any, msg: ContextRequest) -> None:
+        self.on_Request(src, msg.request, msg.context, with_context=True)
 
     def on_Put(self, src: Any, msg: Put) -> None:
         c = self.cluster
@@ -153,6 +177,10 @@ class Replica(Coordinating):
                 out[key] = held
         return out
 
+    def _levels(self, peer: Any) -> list[list[int]]:
+        held = {k: [v.write_id for v in vs] for k, vs in self._shared(peer).items()}
+        return tree_levels(leaf_hashes(held, self.cluster.config.merkle_leaves))
+
     def _anti_entropy(self) -> None:
         c = self.cluster
         peers = [p for p in c.replicas_ids if p != self.id]
@@ -161,18 +189,40 @@ class Replica(Coordinating):
             self._peer += 1
             if c.healthy(self.id, peer):
                 c.ae_round_ids += 1
-                held = {k: [v.write_id for v in vs] for k, vs in self._shared(peer).items()}
-                leaves = leaf_hashes(held, c.config.merkle_leaves)
-                c.transmit(self, peer, MerkleTree(c.ae_round_ids, leaves), "R")
+                levels = self._levels(peer)
+                top = len(levels) - 1
+                self._ship(peer, MerkleLevel(c.ae_round_ids, top, (0,), (levels[top][0],)),
+                           "R", c.ae_round_ids)
                 break
         self.set_timer(c.config.anti_entropy_interval_ms, self._anti_entropy)  # type: ignore[arg-type]
 
-    def on_MerkleTree(self, src: Any, msg: MerkleTree) -> None:
+    def _ship(self, peer: Any, msg: Any, kind: str, round_id: int, nbytes: int = 0) -> None:
+        """Send one anti-entropy message and count it (hashes, indices and data bytes)."""
+        if isinstance(msg, MerkleLevel):
+            nbytes += len(msg.hashes) * HASH_BYTES + len(msg.nodes) * INDEX_BYTES
+        self.cluster.note_ae_message(round_id, nbytes, self.id, peer)
+        self.cluster.transmit(self, peer, msg, kind)
+
+    def on_MerkleLevel(self, src: Any, msg: MerkleLevel) -> None:
+        """Compare the peer's hashes with mine; answer with mine one level down, or with
+        the data of the differing leaves; the exchange ends where nothing differs."""
         c = self.cluster
-        held = {k: [v.write_id for v in vs] for k, vs in self._shared(src).items()}
-        diff, visited = compare(msg.leaves, leaf_hashes(held, c.config.merkle_leaves))
-        data = tuple(self._shared(src, set(diff)).items()) if diff else ()
-        c.transmit(self, src, MerkleDiff(msg.round, diff, data, visited), "S")
+        mine = self._levels(src)
+        differing = [i for i, h in zip(msg.nodes, msg.hashes, strict=True)
+                     if mine[msg.level][i] != h]
+        kind = "S" if msg.level % 2 == (len(mine) - 1) % 2 else "R"  # alternate directions
+        if not differing:
+            c.end_ae_round(msg.round, self.id, src, 0, 0)
+        elif msg.level > 0:
+            nodes = tuple(j for i in differing for j in (2 * i, 2 * i + 1))
+            hashes = tuple(mine[msg.level - 1][j] for j in nodes)
+            self._ship(src, MerkleLevel(msg.round, msg.level - 1, nodes, hashes), kind,
+                       msg.round)
+        else:
+            data = tuple(self._shared(src, set(differing)).items())
+            nbytes = len(differing) * INDEX_BYTES + sum(version_bytes(k, v) for k, v in data)
+            self._ship(src, MerkleDiff(msg.round, tuple(differing), data), kind, msg.round,
+                       nbytes)
 
     def on_MerkleDiff(self, src: Any, msg: MerkleDiff) -> None:
         c = self.cluster
@@ -181,14 +231,13 @@ class Replica(Coordinating):
             if self.id in c.home_all(key):
                 self.store[key] = c.merge(self.store.get(key, ()), versions)
                 c.note_stored(key, versions)
-        mine = self._shared(src, set(msg.buckets)) if msg.buckets else {}
+        mine = self._shared(src, set(msg.buckets))
         back = tuple((k, vs) for k, vs in mine.items() if theirs.get(k) != vs)
         if back:
-            c.transmit(self, src, SyncData(back), "W")
-        data_bytes = sum(version_bytes(k, vs) for k, vs in msg.data + back)
+            self._ship(src, SyncData(back), "W", msg.round,
+                       sum(version_bytes(k, vs) for k, vs in back))
         keys = len({k for k, _ in msg.data} | {k for k, _ in back})
-        c.note_anti_entropy(self.id, src, len(msg.buckets), keys,
-                            2 * msg.visited * HASH_BYTES + data_bytes)
+        c.end_ae_round(msg.round, self.id, src, len(msg.buckets), keys)
 
     def on_SyncData(self, src: Any, msg: SyncData) -> None:
         c = self.cluster

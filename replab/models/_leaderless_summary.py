@@ -9,6 +9,7 @@ import pandas as pd
 
 from replab.history import History
 from replab.models._leaderless_metrics import percentile
+from replab.models._leaderless_reads import ReadFacts
 from replab.stats import wilson
 
 if TYPE_CHECKING:
@@ -51,12 +52,16 @@ def _convergence(cluster: Cluster, writes: pd.DataFrame) -> dict[str, Any]:
 
 
 def summarize(cluster: Cluster, history: History, writes: pd.DataFrame, ae: pd.DataFrame,
-              reads_ok: int, stale: int, siblings: list[int],
-              lat: dict[tuple[str, str], list[float]]) -> dict[str, Any]:
+              reads: ReadFacts, lat: dict[tuple[str, str], list[float]]) -> dict[str, Any]:
     """Counts, availability, staleness, durability, repair traffic and latencies."""
     m = _counts(cluster, lat)
-    m["stale_reads"] = stale
-    m |= proportion("stale_read_rate", stale, reads_ok)
+    cfg = cluster.config
+    cycle = cfg.mean_downtime_ms / cfg.p_fail if cfg.p_fail > 0 else 0.0
+    m |= cluster.attempts.metrics(cfg.duration_ms, cycle)
+    siblings = reads.siblings
+    m["stale_reads"] = reads.stale
+    m |= proportion("stale_read_rate", reads.stale, reads.reads_ok)
+    m["read_your_writes_violations"] = reads.ryw_violations
     acked = writes[writes.outcome == "ok"]
     m["lost_writes"] = int(acked.lost.sum())
     m["lost_writes_fraction"] = float(acked.lost.mean()) if len(acked) else math.nan
@@ -65,6 +70,9 @@ def summarize(cluster: Cluster, history: History, writes: pd.DataFrame, ae: pd.D
     m["siblings_max"] = max(siblings, default=0)
     m["siblings_mean"] = sum(siblings) / len(siblings) if siblings else math.nan
     m["reads_with_siblings"] = sum(s > 1 for s in siblings)
+    sizes = [len(vv) for vv in writes.vv if vv is not None] if len(writes) else []
+    m["version_vector_entries_max"] = max(sizes, default=0)
+    m["version_vector_entries_mean"] = sum(sizes) / len(sizes) if sizes else math.nan
     rel = None
     if cluster.resolution == "siblings" and len(writes):
         from replab.models._leaderless_metrics import LeaderlessResult, write_relations
@@ -79,6 +87,7 @@ def summarize(cluster: Cluster, history: History, writes: pd.DataFrame, ae: pd.D
     m["anti_entropy_rounds"] = len(ae)
     m["anti_entropy_keys"] = int(ae.keys_exchanged.sum()) if len(ae) else 0
     m["anti_entropy_bytes"] = int(ae.bytes.sum()) if len(ae) else 0
+    m["anti_entropy_messages"] = int(ae.messages.sum()) if len(ae) else 0
     m |= _convergence(cluster, writes)
     st = cluster.monitor.frame() if cluster.monitor is not None else None
     if st is not None and len(st):

@@ -16,7 +16,8 @@ from replab.models.leaderless import leaderless_metrics
 from replab.rng import SeedLike
 from replab.sweep import sweep
 
-__all__ = ["availability_sweep", "lww_loss_sweep", "sibling_sweep", "anti_entropy_sweep"]
+__all__ = ["availability_sweep", "first_attempt_sweep", "lww_loss_sweep", "sibling_sweep",
+           "anti_entropy_sweep"]
 
 
 def _mean_over_seeds(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
@@ -35,20 +36,48 @@ def availability_sweep(p_fails: Sequence[float] = (0.0, 0.1, 0.2, 0.3, 0.4), *, 
     return _mean_over_seeds(sweep(point, grid, seed=seed), ["p_fail", "sloppy"])
 
 
+def first_attempt_sweep(p_fails: Sequence[float] = (0.1, 0.2, 0.3), *,
+                        duration_ms: float = 40_000.0, seed: SeedLike = 1) -> pd.DataFrame:
+    """Strict quorums (n=3, r=w=2, 8 clients): first-attempt against eventual write
+    availability, and the down fraction the run had (for the binomial closed form,
+    :func:`replab.quorum.availability`).
+
+    One long run per ``p_fail`` (the batch-means interval needs many outages). Columns
+    ``p_fail, replica_down_fraction, first_attempt, ci_low, ci_high, eventual,
+    eventual_ci_low, eventual_ci_high``.
+    """
+    def point(p_fail: float, seed: int) -> dict[str, Any]:
+        m = leaderless_metrics(p_fail=p_fail, sessions=8, duration_ms=duration_ms, seed=seed)
+        down = m["replica_down_fraction"]
+        f = "write_first_attempt_availability"
+        return {"replica_down_fraction": down, "first_attempt": m[f],
+                "ci_low": m[f"{f}_ci_low"], "ci_high": m[f"{f}_ci_high"],
+                "eventual": m["write_availability"],
+                "eventual_ci_low": m["write_availability_ci_low"],
+                "eventual_ci_high": m["write_availability_ci_high"]}
+    df = sweep(point, {"p_fail": list(p_fails)}, seed=seed)
+    return df.drop(columns=["seed"]).sort_values("p_fail", ignore_index=True)
+
+
 def lww_loss_sweep(skews: Sequence[float] = (0.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0),
                    sessions: Sequence[int] = (1, 8), *, seeds: int = 3,
                    duration_ms: float = 2000.0, seed: SeedLike = 2) -> pd.DataFrame:
-    """Writes discarded by last-write-wins against clock skew (3 keys, 300 writes/s).
+    """Writes discarded by last-write-wins against clock skew (3 keys, 300 writes/s and
+    300 reads/s).
 
     Columns ``clock_skew_ms``, ``sessions``, ``discarded`` and ``by_skew`` (fractions of
-    acknowledged writes) and ``lost`` (``lost_writes_fraction``).
+    acknowledged writes), ``lost`` (``lost_writes_fraction``, every discarded write
+    included), ``stale`` (``stale_read_rate``) and ``ryw`` (read-your-writes violations
+    per ok read), both judged in real time.
     """
     def point(clock_skew_ms: float, sessions: int, seed_rep: int, seed: int) -> dict[str, Any]:
         m = leaderless_metrics(clock_skew_ms=clock_skew_ms, sessions=sessions,
-                               write_rate=300.0, keys=3, duration_ms=duration_ms, seed=seed)
+                               write_rate=300.0, read_rate=300.0, keys=3,
+                               duration_ms=duration_ms, seed=seed)
         return {"discarded": m["lww_discarded_writes"] / m["writes_ok"],
                 "by_skew": m["lww_discarded_by_skew"] / m["writes_ok"],
-                "lost": m["lost_writes_fraction"]}
+                "lost": m["lost_writes_fraction"], "stale": m["stale_read_rate"],
+                "ryw": m["read_your_writes_violations"] / max(m["reads_ok"], 1)}
     grid: dict[str, list[Any]] = {"clock_skew_ms": list(skews), "sessions": list(sessions),
             "seed_rep": list(range(seeds))}
     return _mean_over_seeds(sweep(point, grid, seed=seed), ["clock_skew_ms", "sessions"])

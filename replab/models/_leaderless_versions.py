@@ -8,17 +8,19 @@ a tuple of versions:
 * ``lww`` -- at most one: the one with the largest ``(ts, write_id)`` wins, whatever
   happened in real time (Cassandra's last write wins).
 * ``siblings`` -- every version not dominated by another (Riak's siblings). The client
-  sends the context it read; the new version's vector is that context plus its own dot,
-  so it replaces exactly what the client had seen. Because a client's context always
-  includes its own earlier writes of the key, ``a`` dominates ``b`` iff ``a.vv`` covers
-  ``b``'s dot, a constant-time test.
+  sends the context it read (its ``past``); the new version's vector ``vv`` is that
+  context plus its own dot, so it replaces exactly what the client had seen: ``a``
+  dominates ``b`` iff ``a.past`` covers ``b``'s dot, a constant-time test (dotted
+  version vectors). Contexts stay exact as vectors because a coordinator ships the
+  whole object it holds (every sibling) with a new version, as Riak does.
 
 >>> from replab.sim import VersionVector
->>> a = Version(1, "x", 5.0, VersionVector({"c0": 1}), ("c0", 1))
->>> b = Version(2, "y", 4.0, VersionVector({"c1": 1}), ("c1", 1))
+>>> a = Version(1, "x", 5.0, VersionVector({"n0": 1}), ("n0", 1), VersionVector())
+>>> b = Version(2, "y", 4.0, VersionVector({"n0": 2}), ("n0", 2), VersionVector())
 >>> [v.value for v in merge_lww((a,), (b,))], [v.value for v in merge_siblings((a,), (b,))]
 (['x'], ['x', 'y'])
->>> c = Version(3, "z", 6.0, VersionVector({"c0": 1, "c1": 1, "c2": 1}), ("c2", 1))
+>>> c = Version(3, "z", 6.0, VersionVector({"n0": 2, "n1": 1}), ("n1", 1),
+...             VersionVector({"n0": 2}))
 >>> [v.value for v in merge_siblings(merge_siblings((a,), (b,)), (c,))]
 ['z']
 """
@@ -48,13 +50,20 @@ HASH_BYTES = 16
 
 
 class Version(NamedTuple):
-    """One write as stored on a replica."""
+    """One write as stored on a replica.
+
+    ``past`` is the causal context the write was made with (what its client had seen);
+    ``vv`` is ``past`` plus the write's own ``dot``. A version supersedes another iff its
+    ``past`` holds the other's dot (dotted version vectors): two writes coordinated by
+    the same replica stay concurrent unless one's client had seen the other.
+    """
 
     write_id: int
     value: Any
     ts: float
     vv: VersionVector | None = None
     dot: tuple[Any, int] | None = None
+    past: VersionVector | None = None
 
 
 Versions = tuple[Version, ...]
@@ -70,9 +79,13 @@ def merge_lww(a: Versions, b: Versions) -> Versions:
     return a if (x.ts, x.write_id) >= (y.ts, y.write_id) else b
 
 
+def _past(v: Version) -> VersionVector:
+    return v.past if v.past is not None else v.vv  # type: ignore[return-value]
+
+
 def _dominated(v: Version, others: Any) -> bool:
     actor, counter = v.dot  # type: ignore[misc]
-    return any(o.write_id != v.write_id and o.vv[actor] >= counter for o in others)
+    return any(o.write_id != v.write_id and _past(o)[actor] >= counter for o in others)
 
 
 def merge_siblings(a: Versions, b: Versions) -> Versions:
@@ -99,7 +112,7 @@ def covers(held: Versions, v: Version, resolution: str) -> bool:
     if resolution == "lww":
         return bool(held) and (held[0].ts, held[0].write_id) >= (v.ts, v.write_id)
     actor, counter = v.dot  # type: ignore[misc]
-    return any(h.vv[actor] >= counter for h in held)  # type: ignore[index]
+    return any(h.write_id == v.write_id or _past(h)[actor] >= counter for h in held)
 
 
 def read_value(held: Versions) -> Any:

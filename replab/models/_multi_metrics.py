@@ -16,7 +16,9 @@ import numpy as np
 import pandas as pd
 
 from replab.models._leader_metrics import op_latencies
-from replab.models.conflicts import RecordState, Resolution, Write
+from replab.models._lost import lost_ids
+from replab.models._real_time import real_time_read_anomalies
+from replab.models.conflicts import RecordState, Resolution, Write, _Winner
 from replab.stats import wilson
 
 if TYPE_CHECKING:
@@ -33,6 +35,7 @@ __all__ = [
     "concurrent_writes",
     "lost_at",
     "records_frame",
+    "record_ts",
     "summarize",
 ]
 
@@ -138,14 +141,14 @@ def concurrent_writes(writes: Iterable[Write]) -> set[str]:
 
 def lost_at(records: Mapping[str, RecordState], writes_by_key: Mapping[str, list[Write]],
             strategy: Resolution) -> dict[str, tuple[str, ...]]:
-    """Per key, the writes lost at one replica: superseded by no write, and not reflected
-    in the replica's final value (the definition of :mod:`replab.models.conflicts`)."""
+    """Per key, the writes lost at one replica (see :mod:`replab.models._lost`)."""
+    rank = strategy._key if isinstance(strategy, _Winner) else None
     out = {}
     for key, ws in writes_by_key.items():
-        dead = frozenset().union(*(w.supersedes for w in ws))
         state = records.get(key)
         kept = strategy.reflected(state) if state is not None else frozenset()
-        out[key] = tuple(w.id for w in ws if w.id not in dead and w.id not in kept)
+        seen = state.seen if state is not None else frozenset()
+        out[key] = lost_ids(ws, kept, seen, rank)
     return out
 
 
@@ -188,6 +191,23 @@ def _propagation(prop: pd.DataFrame, up: set[str]) -> tuple[int, np.ndarray]:
     reach = live.groupby("write_id", sort=False)["delay_ms"].max()
     done = reach[~missing.reindex(reach.index).fillna(True).astype(bool)]
     return int(missing.sum()), done.to_numpy(dtype=float)
+
+
+def _real_time_reads(cluster: MultiLeaderCluster) -> dict[str, Any]:
+    """Stale reads and read-your-writes in real time (single-valued resolutions only:
+    a merged or sibling value names no single write)."""
+    if not isinstance(cluster.strategy, _Winner):
+        return {"stale_reads": math.nan, "read_your_writes_violations": math.nan}
+    _, stale, ryw = real_time_read_anomalies(cluster.pool.history)
+    return {"stale_reads": stale, "read_your_writes_violations": ryw}
+
+
+def record_ts(cluster: MultiLeaderCluster) -> None:
+    """Put the accepting leader's timestamp on every ok write as ``ts`` (not a version)."""
+    stamp = {(w.key, w.value): w.timestamp for w in cluster.writes.values()}
+    for op in cluster.pool.history.ops:
+        if op["f"] == "write" and op["type"] == "ok" and (op["key"], op["value"]) in stamp:
+            op["ts"] = stamp[(op["key"], op["value"])]
 
 
 def summarize(cluster: MultiLeaderCluster, prop: pd.DataFrame, staleness: pd.DataFrame,
@@ -253,4 +273,4 @@ def summarize(cluster: MultiLeaderCluster, prop: pd.DataFrame, staleness: pd.Dat
         "repair_requests": cluster.repair_requests,
         "messages_dropped": cluster.network.dropped, "events": cluster.sim.events_processed,
     }
-    return m
+    return m | _real_time_reads(cluster)

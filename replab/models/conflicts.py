@@ -24,8 +24,9 @@ read, as a version vector would say). ``merge``, ``siblings`` and custom handler
 superseded writes; ``lww``, ``replica-priority`` and ``arrival-order`` ignore causality, so
 a causally later write with a smaller (skewed) timestamp is lost under LWW.
 
-A write is **lost** at a replica when no other write supersedes it and its value is not
-reflected in the replica's final state.
+A write is **lost** at a replica when its value is not reflected in the replica's final
+state and no other write supersedes it -- or, under ``lww`` and ``replica-priority``, a
+write that had not seen it won (a later write naming it does not bring it back).
 
 Examples
 --------
@@ -52,6 +53,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from replab.models._lost import lost_ids
 from replab.rng import SeedLike, as_generator
 from replab.validate import check_choice, check_float, check_int, check_prob, fail
 
@@ -371,7 +373,7 @@ def replay(writes: Sequence[Write], strategy: str | Resolution,
     orders = _check_orders(delivery_orders, len(writes))
     keys = sorted({w.key for w in writes})
     by_key = {k: [w for w in writes if w.key == k] for k in keys}
-    dead = {k: frozenset().union(*(w.supersedes for w in by_key[k])) for k in keys}
+    rank = s._key if isinstance(s, _Winner) else None
     values, kept, lost = [], [], []
     for order in orders:
         states = {k: RecordState() for k in keys}
@@ -380,8 +382,7 @@ def replay(writes: Sequence[Write], strategy: str | Resolution,
             states[w.key] = s.apply(states[w.key], w)
         values.append({k: states[k].value for k in keys})
         kept.append({k: tuple(w.id for w in states[k].kept) for k in keys})
-        lost.append({k: tuple(w.id for w in by_key[k]
-                              if w.id not in dead[k] and w.id not in s.reflected(states[k]))
+        lost.append({k: lost_ids(by_key[k], s.reflected(states[k]), states[k].seen, rank)
                      for k in keys})
     divergent = tuple(k for k in keys if any(v[k] != values[0][k] for v in values[1:]))
     conflicts = sum(1 for k in keys if len(heads(by_key[k])) > 1)

@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 
 from replab.latency import as_wars
+from replab.models._leaderless_attempts import FirstAttempts, ProbedPool, probe_quorum
+from replab.models._leaderless_book import Draws, WriteMeta
 from replab.models._leaderless_config import LeaderlessConfig
 from replab.models._leaderless_coord import Op
 from replab.models._leaderless_metrics import LeaderlessResult, finish_clients, write_relations
@@ -47,7 +49,6 @@ from replab.models._leaderless_scenarios import (
 from replab.models._leaderless_versions import (
     Version,
     Versions,
-    context_of,
     merger,
     read_value,
 )
@@ -90,39 +91,6 @@ __all__ = [
     "scenario_rarely_read_keys",
 ]
 
-_BATCH = 1024
-
-
-class _Draws:
-    """Buffered draws from one distribution."""
-
-    __slots__ = ("dist", "rng", "buf", "i")
-
-    def __init__(self, dist: Any, rng: np.random.Generator) -> None:
-        self.dist, self.rng = dist, rng
-        self.buf: list[float] = []
-        self.i = 0
-
-    def __call__(self) -> float:
-        if self.i == len(self.buf):
-            self.buf, self.i = self.dist.sample(self.rng, _BATCH).tolist(), 0
-        v: float = self.buf[self.i]
-        self.i += 1
-        return v
-
-
-class WriteMeta:
-    """What the model remembers about one write (for metrics, not for the protocol)."""
-
-    __slots__ = ("version", "key", "actor", "coordinator", "issued_at", "first_stored")
-
-    def __init__(self, version: Version, key: str, actor: Any, coordinator: Any,
-                 issued_at: float) -> None:
-        self.version, self.key, self.actor = version, key, actor
-        self.coordinator, self.issued_at = coordinator, issued_at
-        self.first_stored: float | None = None
-
-
 class Cluster:
     """A built (not yet run) leaderless system; tests and scenarios may poke at it."""
 
@@ -140,7 +108,7 @@ class Cluster:
         self.n, self.r, self.w = cfg.n, cfg.r, cfg.w
         self.request_timeout: float | None = None if self.pbs else cfg.request_timeout_ms
         wars = as_wars(cfg.latency)
-        self._draw = {k: _Draws(getattr(wars, k), delay_rng) for k in "WARS"}
+        self._draw = {k: Draws(getattr(wars, k), delay_rng) for k in "WARS"}
         self._build_rings()
         self._init_state()
         self.replicas = [Replica(self, i, i // cfg.nodes) for i in self.replicas_ids]
@@ -174,12 +142,13 @@ class Cluster:
         self.writes: list[WriteMeta] = []
         self.key_writes: dict[str, list[WriteMeta]] = {}
         self.value_ids: dict[tuple[str, Any], int] = {}
-        self.contexts: dict[tuple[Any, str], VersionVector] = {}
-        self.actor_counts: dict[Any, int] = {}
+        self.actor_counts: dict[tuple[Any, Any], int] = {}  # (actor, key or None) -> dots
         self.hinted: list[tuple[Any, Any, str, Version]] = []  # (fallback, home, key, version)
         self.read_repairs = self.hinted_handoffs = 0
         self.ae_rounds: list[tuple] = []
+        self.ae_sent: dict[int, list[Any]] = {}  # round -> [messages, bytes, node, peer]
         self.pbs_down: set[tuple[int, str]] = set()
+        self.attempts = FirstAttempts()
 
     def _wire_links(self) -> None:
         cfg = self.config
@@ -200,12 +169,19 @@ class Cluster:
                     prefix: str = "c") -> ClientPool:
         """Attach a pool of client sessions (session ``i`` lives in datacenter ``i % dcs``)."""
         history = self.pools[0].history if self.pools else None
-        pool = ClientPool(self.network, workload, self.route,
+        pool = ProbedPool(self.network, workload, self.route,
                           rng=self.rng if rng is None else rng, history=history, prefix=prefix)
+        pool.probe = self.probe_first_attempt
+        for session in pool.sessions:
+            session.with_context = self.resolution == "siblings"  # type: ignore[attr-defined]
         for i, s in enumerate(pool.sessions):
             self.session_dc[s.id] = i % self.config.datacenters
         self.pools.append(pool)
         return pool
+
+    def probe_first_attempt(self, session: Session, f: str, key: str) -> None:
+        """At an arrival: could a coordinator form this operation's quorum right now?"""
+        probe_quorum(self, session, f, key)
 
     def fault_schedule(self, rng: np.random.Generator) -> list[Fault]:
         """``config.faults`` plus random crashes for ``p_fail``."""
@@ -280,7 +256,9 @@ class Cluster:
         """The coordinator a client session sends this operation to (None: none reachable)."""
         dc = self.session_dc[session.id]
         ring = self.rings[dc]
-        if self.config.coordinator == "preference":
+        per_replica = self.resolution == "siblings" and self.config.version_vectors == "replica"
+        if self.config.coordinator == "preference" or (f == "write" and per_replica):
+            # Riak: a write is coordinated by a replica of the key (its dot's actor)
             return next((x for x in ring.walk(key) if self.healthy(session.id, x)), None)
         up = [x for x in ring.nodes if self.healthy(session.id, x)]
         return up[int(self.rng.integers(len(up)))] if up else None
@@ -297,18 +275,22 @@ class Cluster:
         return p >= 1.0 or (p > 0.0 and float(self.rng.random()) < p)
 
     # -- versions and bookkeeping -----------------------------------------------------------
-    def new_version(self, coord: Node, actor: Any, key: str, value: Any) -> Version:
-        """The version a coordinator gives a new write (timestamp, or vector + dot)."""
+    def new_version(self, coord: Node, actor: Any, key: str, value: Any,
+                    context: VersionVector | None = None) -> Version:
+        """The version a coordinator gives a new write: a timestamp, or the client's
+        ``context`` plus a new dot -- ``(coordinator, counter)`` with one counter per
+        replica and key (dotted version vectors, Riak 2.0), or ``(client, counter)``
+        with ``version_vectors="client"``."""
         wid = len(self.writes) + 1
-        vv = dot = None
+        vv = dot = past = None
         if self.resolution == "siblings":
-            count = self.actor_counts.get(actor, 0) + 1
-            self.actor_counts[actor] = count
-            ctx = self.contexts.get((actor, key), VersionVector())
-            vv = ctx.merge({actor: count})
-            self.contexts[(actor, key)] = vv  # the client remembers what it wrote
-            dot = (actor, count)
-        v = Version(wid, value, coord.clock.now(), vv, dot)
+            slot = (actor, None) if self.config.version_vectors == "client" else (coord.id, key)
+            count = self.actor_counts.get(slot, 0) + 1
+            self.actor_counts[slot] = count
+            dot = (slot[0], count)
+            past = context or VersionVector()
+            vv = past.merge({slot[0]: count})
+        v = Version(wid, value, coord.clock.now(), vv, dot, past)
         self.writes.append(WriteMeta(v, key, actor, coord.id, self.sim.now))
         self.value_ids[(key, value)] = wid
         return v
@@ -325,15 +307,23 @@ class Cluster:
         for v in versions:
             self.hinted.append((fallback, home, key, v))
 
-    def note_anti_entropy(self, node: Any, peer: Any, leaves: int, keys: int,
-                          nbytes: int) -> None:
-        self.ae_rounds.append((self.sim.now, node, peer, leaves, keys, nbytes))
+    def note_ae_message(self, round_id: int, nbytes: int, node: Any, peer: Any) -> None:
+        """Count one anti-entropy message of a round (and its bytes)."""
+        sent = self.ae_sent.setdefault(round_id, [0, 0, node, peer])
+        sent[0] += 1
+        sent[1] += nbytes
 
-    def client_done(self, session: Any, op: Op, outcome: str, versions: Versions) -> None:
-        """The client library keeps the causal context of what it read."""
-        if op.f == "read" and outcome == "ok" and self.resolution == "siblings" and versions:
-            old = self.contexts.get((session, op.key))
-            self.contexts[(session, op.key)] = context_of(versions, old)
+    def end_ae_round(self, round_id: int, node: Any, peer: Any, leaves: int,
+                     keys: int) -> None:
+        """A round is over: record what it cost (a SyncData reply is already counted)."""
+        messages, nbytes, _, _ = self.ae_sent.pop(round_id, [0, 0, node, peer])
+        self.ae_rounds.append((self.sim.now, node, peer, leaves, keys, nbytes, messages))
+
+    def flush_ae_rounds(self) -> None:
+        """Rounds cut short (a crash, a lost message) still cost what they sent."""
+        for messages, nbytes, node, peer in self.ae_sent.values():
+            self.ae_rounds.append((self.sim.now, node, peer, 0, 0, nbytes, messages))
+        self.ae_sent.clear()
 
     def client_value(self, op: Op, versions: Versions) -> Any:
         return read_value(versions) if op.f == "read" else None

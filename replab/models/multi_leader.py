@@ -44,6 +44,7 @@ from replab.models._multi_metrics import (
     STALENESS_COLUMNS,
     down_intervals,
     propagation_frame,
+    record_ts,
     records_frame,
     staleness_frame,
     summarize,
@@ -101,10 +102,14 @@ class MultiLeaderResult:
     ----------
     config : MultiLeaderConfig
     history : History -- every client operation (``node`` = the serving replica; no
-        ``version``: multi-leader writes have no single order).
+        ``version``: multi-leader writes have no single order; an ok write carries the
+        accepting leader's timestamp as ``ts``).
     metrics : dict -- flat: ``converged``, ``divergent_keys``, ``conflicts`` (writes
         concurrent with another write of their key), ``conflicts_detected`` (pairs a leader
-        noticed), ``lost_writes`` (at the worst leader), ``writes_not_propagated``
+        noticed), ``lost_writes`` (at the worst leader, including writes ``lww`` discarded
+        for a concurrent or clock-favoured one), ``stale_reads`` and
+        ``read_your_writes_violations`` (judged in real time; NaN for merging
+        resolutions), ``writes_not_propagated``
         (accepted writes some leader that is up at the end never applied),
         ``overtaking_anomalies`` (updates that found no row and were dropped),
         ``causality_violations`` (changes applied before a write they depend on),
@@ -368,6 +373,7 @@ class MultiLeaderCluster:
         events = self.network.events_frame()
         stale = staleness_frame(prop, end, down_intervals(events, math.inf))
         conflicts = self.conflicts_frame()
+        record_ts(self)
         return MultiLeaderResult(
             config=cfg, history=self.pool.history,
             metrics=summarize(self, prop, stale, conflicts), propagation=prop,

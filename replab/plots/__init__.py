@@ -40,6 +40,13 @@ from replab.plots.quorum import (
     plot_quorum_heatmap,
     plot_staleness,
 )
+from replab.plots.real_postgres import (
+    MODE_COLORS,
+    ROUTING_COLORS,
+    plot_failover_loss,
+    plot_measured_vs_simulated,
+    plot_pg_lag,
+)
 from replab.plots.replog import (
     KIND_COLORS,
     plot_apply_rate,
@@ -98,3 +105,5 @@ __all__ = [
     "style_side_by_side",
     "plot_gtid_positions",
 ]
+__all__ += ["ROUTING_COLORS", "MODE_COLORS", "plot_measured_vs_simulated",
+            "plot_failover_loss", "plot_pg_lag"]

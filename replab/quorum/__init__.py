@@ -7,6 +7,7 @@ from replab.quorum.closed import (
     k_staleness,
     p_stale_no_timing,
 )
+from replab.quorum.crossing import first_crossing, pbs_grid
 from replab.quorum.grid import quorum_grid
 from replab.quorum.published import compare_with_pbs, pbs_published
 from replab.quorum.wars import (
@@ -37,4 +38,6 @@ __all__ = [
     "wars_outcome",
     "pbs_published",
     "compare_with_pbs",
+    "first_crossing",
+    "pbs_grid",
 ]

@@ -5,8 +5,9 @@ disagree is made explicit and seeded, so a run is reproducible:
 
 * the current time (``'now'``, ``CURRENT_TIMESTAMP``) comes from the node's simulated
   clock, through a VFS whose ``xCurrentTimeInt64`` reads it;
-* ``random()`` draws from the node's own generator (an application function overrides
-  the built-in one, which would otherwise read the operating system's entropy);
+* ``random()`` and ``randomblob(N)`` draw from the node's own generator (application
+  functions override the built-in ones, which would otherwise read the operating
+  system's entropy);
 * ``ticket()`` is a user function with a side effect outside the database (a per-node
   counter starting at a node-specific offset), like a sequence service or a UUID maker.
 """
@@ -92,11 +93,19 @@ class Node:
             self.conn.execute("PRAGMA wal_autocheckpoint=0")
         self._ticket = itertools.count(int(rng.integers(1, 1000)) * 1000)
         self.conn.create_scalar_function("random", self.random_int, 0, deterministic=False)
+        self.conn.create_scalar_function("randomblob", self.random_blob, 1,
+                                         deterministic=False)
         self.conn.create_scalar_function("ticket", self._next_ticket, 0, deterministic=False)
 
     def random_int(self, *_: Any) -> int:
         """What this node's ``random()`` returns next (a signed 64-bit integer)."""
         return int(self.rng.integers(-(2**63), 2**63 - 1, dtype=np.int64))
+
+    def random_blob(self, *args: Any) -> Any:
+        """What this node's ``randomblob(N)`` returns (N < 1 gives one byte, as SQLite)."""
+        size = args[0] if args else 1
+        n = max(int(size), 1) if isinstance(size, int | float) else 1
+        return self.rng.bytes(n)
 
     def _next_ticket(self, *_: Any) -> int:
         return next(self._ticket)

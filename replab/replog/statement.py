@@ -4,9 +4,11 @@
 follower re-evaluates ``random()``, the current time, AUTOINCREMENT, triggers and user
 functions itself. ``fixed=True`` is the usual mitigation (MySQL's statement log carries
 the timestamp and random seed): before executing, the leader substitutes literal values
-for the nondeterministic calls visible in the statement text, and logs the rewritten
-statement. It still misses what is not in the text: calls inside trigger bodies, user
-functions with side effects (``ticket()``) and keys assigned in apply order.
+for every nondeterministic SQLite call visible in the statement text (``random()``,
+``randomblob(N)``, ``'now'``, date and time functions without a time value,
+``CURRENT_*``), and logs the rewritten statement. It still misses what is not in the
+text: calls inside trigger bodies, user functions with side effects (``ticket()``) and
+keys assigned in apply order.
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ _TOKEN = re.compile(
     r"""(?P<str>'(?:[^']|'')*')
     |(?P<ident>"(?:[^"]|"")*"|`[^`]*`|\[[^\]]*\])
     |(?P<comment>--[^\n]*|/\*.*?\*/)
-    |(?P<call>\brandom\s*\(\s*\))
     |(?P<word>[A-Za-z_][A-Za-z_0-9$]*)
+    |(?P<number>\d+)
     |(?P<other>.)""",
     re.X | re.S | re.I,
 )
@@ -39,6 +41,10 @@ _TIME_KEYWORDS = {
     "CURRENT_DATE": "%Y-%m-%d",
     "CURRENT_TIME": "%H:%M:%S",
 }
+# Date and time functions that read the clock when called without a time value
+# (strftime after its format argument).
+_TIME_FUNCTIONS = {"date", "time", "datetime", "julianday", "unixepoch", "strftime"}
+_NOW_LITERALS = {"'now'", '"now"'}  # SQLite also takes a double-quoted string literal
 
 
 def _time_text(now_ms: int, fmt: str, *, millis: bool = False) -> str:
@@ -46,17 +52,80 @@ def _time_text(now_ms: int, fmt: str, *, millis: bool = False) -> str:
     return f"{text}.{now_ms % 1000:03d}" if millis else text
 
 
+def _blob_from(draw: Callable[[], int], nbytes: int) -> str:
+    """A blob literal of ``nbytes`` bytes made of the leader's ``draw()`` integers."""
+    raw = b"".join((draw() % 2**64).to_bytes(8, "little") for _ in range(-(-nbytes // 8)))
+    return f"X'{raw[:nbytes].hex().upper()}'"
+
+
+def _call_args(tokens: list[tuple[str, str]], i: int) -> tuple[int, int, list[int]] | None:
+    """For a function name at ``i``: (open paren, close paren, top-level commas) or None."""
+    j = i + 1
+    while j < len(tokens) and tokens[j][1].isspace():
+        j += 1
+    if j == len(tokens) or tokens[j][1] != "(":
+        return None
+    depth, commas = 0, list[int]()
+    for k in range(j, len(tokens)):
+        text = tokens[k][1] if tokens[k][0] == "other" else ""
+        depth += (text == "(") - (text == ")")
+        if depth == 0:
+            return j, k, commas
+        if depth == 1 and text == ",":
+            commas.append(k)
+    return None
+
+
+def _is_blank(tokens: list[tuple[str, str]], lo: int, hi: int) -> bool:
+    return all(tokens[k][1].isspace() for k in range(lo, hi))
+
+
+def _pin_calls(tokens: list[tuple[str, str]], stamp: str,
+               draw: Callable[[], int]) -> tuple[dict[int, str], dict[int, int]]:
+    """Edits for calls: text inserted before a token, calls replaced by a literal."""
+    insert: dict[int, str] = {}
+    replace: dict[int, int] = {}  # first token -> last token of a call replaced whole
+    for i, (kind, text) in enumerate(tokens):
+        name = text.lower() if kind == "word" else ""
+        if name not in _TIME_FUNCTIONS and name not in ("random", "randomblob"):
+            continue
+        call = _call_args(tokens, i)
+        if call is None:
+            continue
+        lo, hi, commas = call
+        if name == "random" and _is_blank(tokens, lo + 1, hi):
+            replace[i] = hi
+            insert[i] = str(draw())
+        elif name == "randomblob":
+            args = [t for t in tokens[lo + 1:hi] if not t[1].isspace()]
+            if len(args) == 1 and args[0][0] == "number":
+                replace[i] = hi
+                insert[i] = _blob_from(draw, max(int(args[0][1]), 1))
+        elif name == "strftime" and not commas and not _is_blank(tokens, lo + 1, hi):
+            insert[hi] = f", '{stamp}'"
+        elif name in _TIME_FUNCTIONS and name != "strftime" and _is_blank(tokens, lo + 1, hi):
+            insert[hi] = f"'{stamp}'"
+    return insert, replace
+
+
 def rewrite_nondeterministic(
     sql: str, *, draw: Callable[[], int], now_ms: int
 ) -> tuple[str, int]:
-    """Replace ``random()``, ``'now'`` and ``CURRENT_*`` in ``sql`` by literal values.
+    """Replace every nondeterministic SQLite call in ``sql`` by literal values.
+
+    Pinned: ``random()``; ``randomblob(N)`` for a literal ``N`` (by a blob literal);
+    the time value ``'now'`` (or ``"now"``) wherever it appears; date and time
+    functions called without a time value (``datetime()``, ``date()``, ``time()``,
+    ``julianday()``, ``unixepoch()``, ``strftime(fmt)``), which read the clock; and
+    ``CURRENT_TIMESTAMP``, ``CURRENT_DATE``, ``CURRENT_TIME``.
 
     Parameters
     ----------
     sql : str
         One or more SQL statements.
     draw : callable
-        Returns the integer a ``random()`` call stands for (the leader's own draw).
+        Returns the integer a ``random()`` call stands for (the leader's own draw);
+        ``randomblob(N)`` takes its bytes from successive draws.
     now_ms : int
         The leader's clock, ms since the Unix epoch.
 
@@ -71,15 +140,25 @@ def rewrite_nondeterministic(
     >>> rewrite_nondeterministic("SELECT random(), 'random()', datetime('now')",
     ...                          draw=lambda: 7, now_ms=1_704_067_200_123)
     ("SELECT 7, 'random()', datetime('2024-01-01 00:00:00.123')", 2)
+    >>> rewrite_nondeterministic("SELECT unixepoch(), randomblob(2)",
+    ...                          draw=lambda: 255, now_ms=1_704_067_200_000)
+    ("SELECT unixepoch('2024-01-01 00:00:00.000'), X'FF00'", 2)
     """
+    tokens = [(m.lastgroup or "other", m.group()) for m in _TOKEN.finditer(sql)]
+    stamp = _time_text(now_ms, "%Y-%m-%d %H:%M:%S", millis=True)
+    insert, replace = _pin_calls(tokens, stamp, draw)
     out: list[str] = []
-    count = 0
-    for m in _TOKEN.finditer(sql):
-        text, kind = m.group(), m.lastgroup
-        if kind == "call":
-            text, count = str(draw()), count + 1
-        elif kind == "str" and text.lower() == "'now'":
-            stamp = _time_text(now_ms, "%Y-%m-%d %H:%M:%S", millis=True)
+    count = len(insert)
+    skip_to = -1
+    for i, (kind, text) in enumerate(tokens):
+        if i <= skip_to:
+            continue
+        if i in replace:
+            out.append(insert[i])
+            skip_to = replace[i]
+            continue
+        out.append(insert.get(i, ""))
+        if kind in ("str", "ident") and text.lower() in _NOW_LITERALS:
             text, count = f"'{stamp}'", count + 1
         elif kind == "word" and text.upper() in _TIME_KEYWORDS:
             text, count = f"'{_time_text(now_ms, _TIME_KEYWORDS[text.upper()])}'", count + 1
