@@ -1,0 +1,196 @@
+"""Writes and reads of a paired history as NumPy columns (see :mod:`replab.checks._prepare`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from replab.checks._prepare import INF, NEG, NULL, Prepared, gc_paused, hashable, pair, \
+    prefix_agg
+from replab.errors import HistoryError
+from replab.history import History
+
+__all__ = ["prepare", "as_prepared"]
+
+VER = "\0version"
+
+
+def as_prepared(history: Any) -> Prepared:
+    """A :class:`Prepared` from a History, a Prepared, or an iterable of op dicts."""
+    if isinstance(history, Prepared):
+        return history
+    if not isinstance(history, History):
+        history = History(history)
+    return prepare(history)
+
+
+@gc_paused
+def prepare(history: History) -> Prepared:
+    """Pair, rank the writes and resolve the reads' candidates."""
+    prep = Prepared(history)
+    inv, comp = pair(prep)
+    _columns(prep, inv, comp)
+    _rank(prep)
+    _resolve(prep)
+    return prep
+
+
+def _columns(prep: Prepared, inv: list[int], comp: list[int]) -> None:
+    ops, where = prep.ops, prep.history.where
+    kid: dict[Any, int] = {}
+    pid: dict[Any, int] = {}
+    settle: dict[int, float] = {}
+    w: list[tuple[int, int, bool, int, int, Any, Any]] = []
+    r: list[tuple[int, int, int, int, Any, Any, int]] = []
+    for j, i in zip(inv, comp, strict=True):
+        a = ops[j]
+        b = ops[i] if i >= 0 else a
+        t = b["type"] if i >= 0 else "info"
+        f = a["f"]
+        key = a.get("key")
+        k = kid.get(key)
+        if k is None:
+            k = kid[key] = len(kid)
+        if f != "read" and settle.get(k, -1.0) < (i if i >= 0 else INF):
+            settle[k] = i if i >= 0 else INF
+        if t == "fail" or (f == "read" and t != "ok"):
+            continue
+        p = pid.get(a["process"])
+        if p is None:
+            p = pid[a["process"]] = len(pid)
+        if f == "read":
+            r.append((j, i, k, p, b.get("value"), b.get("version"), -1))
+            continue
+        val = b.get("value")
+        if val is None or (f == "cas" and i >= 0 and b is not a and not _pair_value(val)):
+            val = a.get("value")
+        ver = b.get("version")
+        if ver is None:
+            ver = a.get("version")
+        if f == "cas":
+            if not _pair_value(val):
+                raise HistoryError(f"{where(j)}: a cas value must be [old, new], got {val!r}")
+            if t == "ok":
+                r.append((j, i, k, p, val[0], None, len(w)))
+            val = val[1]
+        w.append((j, i, t == "ok", k, p, val, ver))
+    prep.keys, prep.procs = list(kid), list(pid)
+    prep.settle = np.array([settle.get(k, NEG) for k in range(len(kid))], dtype=np.float64)
+    _to_arrays(prep, w, r)
+
+
+def _pair_value(v: Any) -> bool:
+    return isinstance(v, list | tuple) and len(v) == 2
+
+
+def _to_arrays(prep: Prepared, w: list[tuple], r: list[tuple]) -> None:
+    wc = list(zip(*w, strict=True)) if w else [()] * 7
+    prep.w_inv = np.array(wc[0], dtype=np.int64)
+    prep.w_done = np.array(wc[1], dtype=np.int64)
+    prep.w_ok = np.array(wc[2], dtype=bool)
+    prep.w_key = np.array(wc[3], dtype=np.int64)
+    prep.w_proc = np.array(wc[4], dtype=np.int64)
+    prep.w_value = list(wc[5])
+    prep.w_ver = np.array([np.nan if v is None else float(v) for v in wc[6]], dtype=np.float64)
+    seq = pd.Series(prep.w_proc).groupby(prep.w_proc).cumcount().to_numpy() + 1
+    prep.w_seq = seq.astype(np.int64)  # place in its process's session order (1-based)
+    rc = list(zip(*r, strict=True)) if r else [()] * 7
+    prep.r_inv = np.array(rc[0], dtype=np.int64)
+    prep.r_comp = np.array(rc[1], dtype=np.int64)
+    prep.r_key = np.array(rc[2], dtype=np.int64)
+    prep.r_proc = np.array(rc[3], dtype=np.int64)
+    prep.r_value = list(rc[4])
+    prep.r_ver = list(rc[5])
+    prep.r_cas = np.array(rc[6], dtype=np.int64)
+
+
+def _rank(prep: Prepared) -> None:
+    """``w_start``/``w_end``: each write's place in its key's rank space."""
+    nk = len(prep.keys)
+    ok, key, has_ver = prep.w_ok, prep.w_key, ~np.isnan(prep.w_ver)
+    n_ok = np.bincount(key[ok], minlength=nk)
+    versioned = (n_ok > 0) & (n_ok == np.bincount(key[ok & has_ver], minlength=nk))
+    prep.versioned = versioned
+    vkey = versioned[key] if len(key) else np.zeros(0, dtype=bool)
+    start = prep.w_inv.astype(np.float64)
+    end = np.where(ok, prep.w_done.astype(np.float64), INF)
+    by_ver = vkey & has_ver
+    start[by_ver] = end[by_ver] = prep.w_ver[by_ver]
+    floating = vkey & ~has_ver
+    if floating.any():
+        src = ok & vkey
+        floor = prefix_agg(key[src], prep.w_done[src], prep.w_ver[src], key[floating],
+                           prep.w_inv[floating])
+        # Just above the versions it follows; the initial value precedes it in any case.
+        start[floating] = np.where(floor > NEG, floor + 0.5, -1e300)
+        end[floating] = INF
+    prep.w_start, prep.w_end = start, end
+
+
+def _resolve(prep: Prepared) -> None:
+    """Per read: ``r_lmax``, ``r_smin``, ``r_matched``; and the reads-from pairs."""
+    gid: dict[tuple[int, Any], int] = {}
+    w_g = np.empty(len(prep.w_inv), dtype=np.int64)
+    for x, (k, v) in enumerate(zip(prep.w_key.tolist(), prep.w_value, strict=True)):
+        w_g[x] = gid.setdefault((k, hashable(v)), len(gid))
+    ids = np.arange(len(w_g))
+    by_ver = prep.versioned[prep.w_key] & ~np.isnan(prep.w_ver) if len(w_g) else ids > 0
+    vg = [gid.setdefault((k, (VER, v)), len(gid))
+          for k, v in zip(prep.w_key[by_ver].tolist(), prep.w_ver[by_ver].tolist(), strict=True)]
+    e_g = np.concatenate([w_g, np.array(vg, dtype=np.int64)])
+    e_w = np.concatenate([ids, ids[by_ver]])
+    q_read, q_g, q_null = _queries(prep, gid)
+    pos = prep.r_comp[q_read]
+    lmax = prefix_agg(e_g, prep.w_inv[e_w], prep.w_end[e_w], q_g, pos)
+    smin = prefix_agg(e_g, prep.w_inv[e_w], prep.w_start[e_w], q_g, pos, "min")
+    first = prefix_agg(e_g, prep.w_inv[e_w], e_w.astype(np.float64), q_g, pos, "min")
+    last = prefix_agg(e_g, prep.w_inv[e_w], e_w.astype(np.float64), q_g, pos)
+    found = np.isfinite(first)
+    smin[q_null] = NEG  # the initial value precedes every write
+    matched = found | q_null
+    unique = found & (first == last) & ~q_null
+    prep.reads_from = (q_read[unique], first[unique].astype(np.int64))
+    _reduce(prep, q_read, lmax, smin, matched)
+
+
+def _queries(prep: Prepared, gid: dict[tuple[int, Any], int]) -> tuple[np.ndarray, ...]:
+    """One query per value a read returned: its group (-1: none), and whether it is null.
+
+    A read's version settles its candidate when some write of the key carries it;
+    otherwise the read is resolved by value.
+    """
+    q_read: list[int] = []
+    q_g: list[int] = []
+    q_null: list[bool] = []
+    versioned = prep.versioned.tolist()
+    for x, (k, raw, ver) in enumerate(zip(prep.r_key.tolist(), prep.r_value, prep.r_ver,
+                                          strict=True)):
+        by_ver = (ver is not None and raw is not None and versioned[k]
+                  and (k, (VER, float(ver))) in gid)
+        values = raw if isinstance(raw, list) and prep.r_cas[x] < 0 else [raw]
+        if not values:
+            values = [None]
+        for v in values:
+            h = (VER, float(ver)) if by_ver else hashable(v)
+            q_read.append(x)
+            q_g.append(gid.get((k, h), -1))
+            q_null.append(h is NULL)
+    return (np.array(q_read, dtype=np.int64), np.array(q_g, dtype=np.int64),
+            np.array(q_null, dtype=bool))
+
+
+def _reduce(prep: Prepared, q_read: np.ndarray, lmax: np.ndarray, smin: np.ndarray,
+            matched: np.ndarray) -> None:
+    n = len(prep.r_inv)
+    prep.r_lmax = np.full(n, NEG)
+    prep.r_smin = np.full(n, INF)
+    prep.r_matched = np.ones(n, dtype=bool)
+    if len(q_read):
+        np.maximum.at(prep.r_lmax, q_read, lmax)
+        np.minimum.at(prep.r_smin, q_read, smin)
+        np.logical_and.at(prep.r_matched, q_read, matched)
+    observed = np.zeros(len(prep.w_inv), dtype=bool)
+    observed[prep.reads_from[1]] = True
+    prep.w_effect = prep.w_ok | observed  # certainly took effect
