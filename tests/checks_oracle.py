@@ -127,7 +127,7 @@ def _complete(draw: Any, p: int, op: dict[str, Any], reg: dict[str, Any],
 def random_history(draw: Any) -> list[dict[str, Any]]:
     """Overlapping sessions whose reads return anything plausible (any anomaly may occur).
 
-    Values repeat (0-2); writes may fail or end ``info``; cas appears; reads return null, a
+    Values repeat (0-2) or are mostly unique (0-50); writes may fail or end ``info``; cas appears; reads return null, a
     value written so far, siblings, or junk. With versions, every ``ok`` write carries a
     distinct random version and some reads carry the version of a write of their value.
     At most five writes per key keep the oracle's enumeration small.
@@ -137,6 +137,7 @@ def random_history(draw: Any) -> list[dict[str, Any]]:
     versioned = draw(st.booleans())
     pending: dict[int, dict[str, Any]] = {}
     nwrites = dict.fromkeys(keys, 0)
+    hi = draw(st.sampled_from([2, 50]))  # repeated values, or (mostly) unique ones
     versions = iter(draw(st.permutations(range(1, 11))))
     ops: list[dict[str, Any]] = []
     for _ in range(draw(st.integers(0, 30))):
@@ -149,9 +150,9 @@ def random_history(draw: Any) -> list[dict[str, Any]]:
                 f = "read"
             value: Any = None
             if f == "write":
-                value = draw(st.integers(0, 2))
+                value = draw(st.integers(0, hi))
             elif f == "cas":
-                value = [draw(st.sampled_from([None, 0, 1, 2])), draw(st.integers(0, 2))]
+                value = [draw(st.sampled_from([None, 0, 1, 2])), draw(st.integers(0, hi))]
             nwrites[k] += f != "read"
             pending[p] = {"f": f, "key": k, "value": value}
             ops.append({"process": p, "type": "invoke", "f": f, "key": k, "value": value})
@@ -171,7 +172,7 @@ def _random_completion(draw: Any, p: int, op: dict[str, Any], ops: list[dict[str
         return done
     written = [o["value"] if o["f"] == "write" else o["value"][1] for o in ops
                if o["type"] == "invoke" and o["f"] != "read" and o["key"] == op["key"]]
-    choice = draw(st.sampled_from(["null", "one", "one", "one", "two", "junk"]))
+    choice = draw(st.sampled_from(["null", "one", "one", "one", "one", "two", "junk"]))
     value: Any = None
     if choice in ("one", "two") and written:
         value = draw(st.sampled_from(written))
@@ -186,6 +187,58 @@ def _random_completion(draw: Any, p: int, op: dict[str, Any], ops: list[dict[str
         if vers:
             done["version"] = draw(st.sampled_from(vers))
     return done
+
+
+@st.composite
+def causal_history(draw: Any) -> list[dict[str, Any]]:
+    """Sessions passing unique values around, with reads that lag (consistent-prefix food).
+
+    Reads return the newest value of their key written so far, an older one, or null; a
+    few writes repeat a value or end ``info``; operations of different processes overlap.
+    """
+    nproc = draw(st.integers(2, 4))
+    keys = ["x", "y", "z"]
+    pending: dict[int, dict[str, Any]] = {}
+    nwrites = dict.fromkeys(keys, 0)
+    ops: list[dict[str, Any]] = []
+    for i in range(draw(st.integers(0, 36))):
+        p = draw(st.integers(0, nproc - 1))
+        op = pending.pop(p, None)
+        if op is None:
+            k = draw(st.sampled_from(keys))
+            f = "write" if nwrites[k] < 4 and draw(st.booleans()) else "read"
+            value = (draw(st.sampled_from([i, i, i, 0])) if f == "write" else None)
+            nwrites[k] += f == "write"
+            pending[p] = {"f": f, "key": k, "value": value}
+            ops.append({"process": p, "type": "invoke", "f": f, "key": k, "value": value})
+            continue
+        outcome = draw(st.sampled_from(["ok"] * 6 + ["info", "fail"]))
+        done = {"process": p, "type": outcome, "f": op["f"], "key": op["key"],
+                "value": op["value"]}
+        if op["f"] == "read":
+            written = [o["value"] for o in ops if o["f"] == "write" and o["type"] == "invoke"
+                       and o["key"] == op["key"]]
+            pick = draw(st.sampled_from(["new", "new", "old", "null"]))
+            value = None
+            if written and pick != "null":
+                value = written[-1] if pick == "new" else draw(st.sampled_from(written))
+            done["value"] = value if outcome == "ok" else None
+        ops.append(done)
+    return _with_chain(draw, ops)
+
+
+def _with_chain(draw: Any, ops: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Splice in a question/answer chain: A writes x, B reads it and writes y, C reads y,
+    then C reads x (the value, an older one, or null), each at a random place."""
+    chain = [w("A", "x", "q"), r("B", "x", "q"), w("B", "y", "a"), r("C", "y", "a"),
+             r("C", "x", draw(st.sampled_from(["q", None, 0])))]
+    out = list(ops)
+    at = sorted(draw(st.lists(st.integers(0, len(ops)), min_size=5, max_size=5)))
+    for n, (part, pos) in enumerate(reversed(list(zip(chain, at, strict=True)))):
+        rows = seq(*part)
+        del n
+        out[pos:pos] = [{k: v for k, v in row.items() if k != "time"} for row in rows]
+    return [dict(op, time=float(i)) for i, op in enumerate(out)]
 
 
 # --------------------------------------------------------------------------- oracle

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from replab import History
 from replab.checks import check_history, stale_read
-from tests.checks_oracle import linearizable_history, oracle, random_history
+from tests.checks_oracle import causal_history, linearizable_history, oracle, random_history
 
 
 @settings(max_examples=150, deadline=None)
@@ -61,6 +61,13 @@ def test_checkers_agree_with_the_oracle(ops: list[dict[str, Any]]) -> None:
     for r in res.values():
         assert r.rate == (r.count / r.examined if r.examined else 0.0)
         assert len(r.examples) == min(r.count, 5)
+
+
+@settings(max_examples=150, deadline=None)
+@given(causal_history())
+def test_consistent_prefix_agrees_with_the_oracle(ops: list[dict[str, Any]]) -> None:
+    res = check_history(ops)
+    assert {name: (r.count, r.examined) for name, r in res.items()} == oracle(ops)
 
 
 @settings(max_examples=30, deadline=None)
