@@ -7,6 +7,8 @@ lists become lists, maps become dicts, sets sorted lists. A history is a sequenc
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 import edn_format
@@ -21,11 +23,11 @@ def to_plain(x: Any) -> Any:
     """An EDN value as plain JSON-like Python data."""
     if isinstance(x, Keyword | Symbol):
         return x.name
-    if isinstance(x, dict):
+    if isinstance(x, Mapping):
         return {_key(k): to_plain(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
+    if isinstance(x, Sequence) and not isinstance(x, str | bytes):
         return [to_plain(v) for v in x]
-    if isinstance(x, frozenset | set):
+    if isinstance(x, AbstractSet):
         return sorted((to_plain(v) for v in x), key=repr)
     return x
 
@@ -52,7 +54,8 @@ def parse_edn(data: bytes) -> tuple[list[Any], list[int] | None]:
         except Exception:  # noqa: BLE001 - edn_format raises several kinds; a form may span lines
             return _parse_whole(text)
         for form in forms:
-            if isinstance(form, list | tuple) and form and all(isinstance(f, dict) for f in form):
+            if (isinstance(form, Sequence) and form
+                    and all(isinstance(f, Mapping) for f in form)):
                 ops.extend(to_plain(f) for f in form)
                 lines.extend([n] * len(form))
             else:
@@ -66,6 +69,6 @@ def _parse_whole(text: str) -> tuple[list[Any], None]:
         forms = edn_format.loads_all(text)
     except Exception as e:  # noqa: BLE001
         raise HistoryError(f"not valid EDN ({e})") from None
-    if len(forms) == 1 and isinstance(forms[0], list | tuple):
+    if len(forms) == 1 and isinstance(forms[0], Sequence):
         forms = list(forms[0])
     return [to_plain(f) for f in forms], None

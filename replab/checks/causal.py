@@ -103,6 +103,7 @@ def _sweep(prep: Prepared, look: np.ndarray) -> np.ndarray:
             hit = (state[p, 1][writer] >= wseq) & (writer != p)
             if hit.any():
                 best[a] = start[hit].max()
+    prep.cache["clocks"] = (clocks, row)
     return best
 
 
@@ -144,10 +145,13 @@ def consistent_prefix(history: Any) -> CheckResult:
     examples = []
     for x in _first(prep, bad):
         w = _witness(prep, x, ref[x])
-        msg = (f"{describe_read(prep, x)} breaks consistent prefix: the process had already "
-               f"read a write that causally depends on {describe_write(prep, w)}, and every "
-               f"write that could have given its value precedes that write")
-        examples.append(example(prep, msg, read_pos(prep, x) + write_pos(prep, w)))
+        y, s = _seen(prep, x, w)
+        msg = (f"{describe_read(prep, x)} breaks consistent prefix: the same process had "
+               f"read {describe_write(prep, s)} in op {prep.ops[int(prep.r_comp[y])]['index']}"
+               f", which causally depends on {describe_write(prep, w)}, and every write that "
+               f"could have given the value read precedes that write")
+        pos = read_pos(prep, x) + write_pos(prep, w) + read_pos(prep, y) + write_pos(prep, s)
+        examples.append(example(prep, msg, pos))
     return make_result("consistent-prefix", bad.sum(), examined.sum(), examples)
 
 
@@ -156,3 +160,17 @@ def _witness(prep: Prepared, x: int, start: float) -> int:
     cand = np.flatnonzero(prep.w_effect & (prep.w_key == prep.r_key[x])
                           & (prep.w_start == start) & (prep.w_proc != prep.r_proc[x]))
     return int(cand[0])
+
+
+def _seen(prep: Prepared, x: int, w: int) -> tuple[int, int]:
+    """(read, write it read from): the first observation by ``x``'s process that put ``w``
+    in its causal past."""
+    clocks, row = prep.cache["clocks"]
+    rf_read, rf_w = prep.reads_from
+    mine = np.flatnonzero((prep.r_proc[rf_read] == prep.r_proc[x])
+                          & (prep.r_comp[rf_read] < prep.r_inv[x]))
+    q, need = int(prep.w_proc[w]), int(prep.w_seq[w])
+    for i in mine[np.argsort(prep.r_comp[rf_read[mine]], kind="stable")].tolist():
+        if clocks[row[rf_w[i]], q] >= need:
+            return int(rf_read[i]), int(rf_w[i])
+    raise AssertionError("a consistent-prefix reference without an observation")

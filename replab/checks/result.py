@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from replab.checks._prepare import Prepared
+from replab.history import FIELDS
 from replab.stats import wilson
 
 __all__ = ["CheckResult", "MAX_EXAMPLES", "results_frame"]
@@ -73,7 +74,10 @@ def results_frame(results: dict[str, CheckResult]) -> pd.DataFrame:
 
 def op_dict(prep: Prepared, pos: int) -> dict[str, Any]:
     """The operation at ``pos`` in the history format (absent optional fields omitted)."""
-    return {k: v for k, v in prep.ops[pos].items() if v is not None or k == "value"}
+    op = prep.ops[pos]
+    out = {k: op[k] for k in FIELDS if k in op and (op[k] is not None or k == "value")}
+    out.update((k, v) for k, v in op.items() if k not in out and v is not None)
+    return out
 
 
 def example(prep: Prepared, message: str, positions: list[int]) -> dict[str, Any]:
@@ -107,17 +111,20 @@ def write_pos(prep: Prepared, w: int) -> list[int]:
 
 def describe_read(prep: Prepared, x: int) -> str:
     """``op 12 (process 1 read key 'x' and got 3)``, naming the read's completion."""
-    what = "cas of" if prep.r_cas[x] >= 0 else "read of"
-    return (f"op {index_of(prep, prep.r_comp[x])} (process "
-            f"{prep.procs[prep.r_proc[x]]!r}'s {what} key {prep.keys[prep.r_key[x]]!r}, "
-            f"which got {show_value(prep.r_value[x])})")
+    who, key = prep.procs[prep.r_proc[x]], prep.keys[prep.r_key[x]]
+    if prep.r_cas[x] >= 0:
+        what = f"compared-and-set key {key!r}, finding {show_value(prep.r_value[x])}"
+    else:
+        what = f"read key {key!r} and got {show_value(prep.r_value[x])}"
+    return f"op {index_of(prep, prep.r_comp[x])} (process {who!r} {what})"
 
 
 def describe_write(prep: Prepared, w: int) -> str:
-    """``op 7 (process 0's ok write of 2 to key 'x', version 3)``."""
+    """``op 7 (process 0 wrote 2 to key 'x', version 3, ok)``."""
     done = int(prep.w_done[w])
     at = index_of(prep, done if done >= 0 else prep.w_inv[w])
-    status = "ok" if prep.w_ok[w] else "unacknowledged"
+    status = "ok" if prep.w_ok[w] else "outcome unknown"
     ver = "" if np.isnan(prep.w_ver[w]) else f", version {int(prep.w_ver[w])}"
-    return (f"op {at} (process {prep.procs[prep.w_proc[w]]!r}'s {status} write of "
-            f"{show_value(prep.w_value[w])} to key {prep.keys[prep.w_key[w]]!r}{ver})")
+    return (f"op {at} (process {prep.procs[prep.w_proc[w]]!r} wrote "
+            f"{show_value(prep.w_value[w])} to key {prep.keys[prep.w_key[w]]!r}{ver}, "
+            f"{status})")
