@@ -279,8 +279,8 @@ class History:
         body = data.rstrip(b"\r\n")
         if body and b"\n\n" not in body and not body.startswith((b"\n", b"\r")):
             try:  # one parse of the whole file as an array is far cheaper than line by line
-                ops = json.loads(b"[" + body.replace(b"\n", b",") + b"]",
-                                 parse_constant=_no_constants)
+                text = (b"[" + body.replace(b"\n", b",") + b"]").decode("utf-8")
+                ops = json.loads(text, parse_constant=_no_constants)
             except (ValueError, UnicodeDecodeError):
                 ops = None
             if ops is not None and len(ops) == body.count(b"\n") + 1:
@@ -319,8 +319,11 @@ class History:
     @classmethod
     def read(cls, path: str | Path, *, skip_unknown: bool = False) -> History:
         """Read JSONL, a JSON array or EDN, told apart by the first character(s)."""
-        with open(path, "rb") as fh:
-            head = fh.read(4096).lstrip()
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(4096).lstrip()
+        except OSError as e:
+            raise HistoryError(f"cannot read {str(path)!r}: {e.strerror or e}") from None
         if str(path).endswith(".edn") or head.startswith((b"{:", b"[{:", b"({:", b";")):
             return cls.read_edn(path, skip_unknown=skip_unknown)
         if head.startswith(b"["):
@@ -354,13 +357,13 @@ def _read_bytes(path: str | Path) -> bytes:
 
 def _parse_line(line: bytes, n: int) -> Any:
     try:
-        return json.loads(line, parse_constant=_no_constants)
+        return json.loads(line.decode("utf-8"), parse_constant=_no_constants)
+    except UnicodeDecodeError:
+        raise HistoryError(f"line {n}: not valid UTF-8 text") from None
     except json.JSONDecodeError as e:
         raise HistoryError(f"line {n}: not valid JSON ({e.msg})") from None
     except ValueError as e:
         raise HistoryError(f"line {n}: {e}") from None
-    except UnicodeDecodeError:
-        raise HistoryError(f"line {n}: not valid UTF-8 text") from None
 
 
 def _order(ops: list[dict[str, Any]], src: list[int], unit: str) \
