@@ -24,10 +24,9 @@ import gc
 import json
 import math
 from collections.abc import Iterable, Iterator
+from operator import itemgetter, methodcaller
 from pathlib import Path
 from typing import Any
-
-from operator import itemgetter, methodcaller
 
 import numpy as np
 import pandas as pd
@@ -87,8 +86,8 @@ def _is_pair(v: Any) -> bool:
 
 def _unwrap_independent(op: dict[str, Any]) -> None:
     """Jepsen independent keys: no ``key`` and a value ``[k v]`` mean key k, value v."""
-    v = op.get("value")
-    if not _is_pair(v) or isinstance(v[0], list | dict) or isinstance(v[0], bool):
+    v: Any = op.get("value")
+    if not _is_pair(v) or isinstance(v[0], list | dict | bool):
         return
     if op["f"] == "cas" and not _is_pair(v[1]):
         return  # a plain cas [old new] on the single register

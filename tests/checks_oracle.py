@@ -127,9 +127,10 @@ def _complete(draw: Any, p: int, op: dict[str, Any], reg: dict[str, Any],
 def random_history(draw: Any) -> list[dict[str, Any]]:
     """Overlapping sessions whose reads return anything plausible (any anomaly may occur).
 
-    Values repeat (0-2) or are mostly unique (0-50); writes may fail or end ``info``; cas appears; reads return null, a
-    value written so far, siblings, or junk. With versions, every ``ok`` write carries a
-    distinct random version and some reads carry the version of a write of their value.
+    Values repeat (0-2) or are mostly unique (0-50); writes may fail or end ``info``; cas
+    appears; reads return null, a value written so far, siblings, or junk. With versions,
+    every ``ok`` write carries a distinct random version and some reads carry the version
+    of a write of their value.
     At most five writes per key keep the oracle's enumeration small.
     """
     nproc = draw(st.integers(1, 4))
@@ -458,8 +459,9 @@ def _lost(ops: list[dict], reads: list[dict], writes: list[dict], cands: list,
             if x["key"] != key or x["status"] != "ok":
                 continue
             examined += 1
-            count += _always(orders[key], lambda pos, x=x: all(
-                pos[c] < pos[x["id"]] for c in itertools.chain(*finals)))
+            seen = list(itertools.chain(*finals))
+            count += _always(orders[key], lambda pos, x=x, seen=seen: all(
+                pos[c] < pos[x["id"]] for c in seen))
     return count, examined
 
 

@@ -62,7 +62,8 @@ def test_knossos_register_with_cas_is_read_and_linearizable(tmp_path: Path) -> N
     assert got["stale-read"] == (0, 3)  # two reads and the ok cas
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=linearizable_history())
 def test_linearizable_edn_histories_report_zero_everywhere(tmp_path: Path,
                                                            ops: list[dict[str, Any]]) -> None:

@@ -7,8 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from replab.checks._prepare import INF, NEG, NULL, Prepared, gc_paused, hashable, pair, \
-    prefix_agg
+from replab.checks._prepare import INF, NEG, NULL, Prepared, gc_paused, hashable, pair, prefix_agg
 from replab.errors import HistoryError
 from replab.history import History
 
@@ -63,7 +62,7 @@ def _columns(prep: Prepared, inv: list[int], comp: list[int]) -> None:
         if f == "read":
             r.append((j, i, k, p, b.get("value"), b.get("version"), -1))
             continue
-        val = b.get("value")
+        val: Any = b.get("value")
         if val is None or (f == "cas" and i >= 0 and b is not a and not _pair_value(val)):
             val = a.get("value")
         ver = b.get("version")

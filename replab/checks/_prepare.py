@@ -73,6 +73,35 @@ class Prepared:
     some value it returned has no candidate (the read is then never judged).
     """
 
+    # writes: invoke / completion position (-1: none), acknowledged?, key / process ids,
+    # value, version (nan: none), place in session (1-based), rank-space start / end,
+    # certainly took effect (ok, or read from)
+    w_inv: np.ndarray
+    w_done: np.ndarray
+    w_ok: np.ndarray
+    w_key: np.ndarray
+    w_proc: np.ndarray
+    w_value: list[Any]
+    w_ver: np.ndarray
+    w_seq: np.ndarray
+    w_start: np.ndarray
+    w_end: np.ndarray
+    w_effect: np.ndarray
+    # ok reads: invoke / completion position, key / process ids, value, version, the cas's
+    # write (-1: a plain read), candidates' largest end / smallest start, all values matched
+    r_inv: np.ndarray
+    r_comp: np.ndarray
+    r_key: np.ndarray
+    r_proc: np.ndarray
+    r_value: list[Any]
+    r_ver: list[Any]
+    r_cas: np.ndarray
+    r_lmax: np.ndarray
+    r_smin: np.ndarray
+    r_matched: np.ndarray
+    versioned: np.ndarray  # per key: ordered by versions
+    reads_from: tuple[np.ndarray, np.ndarray]  # (read, write) where the source is certain
+
     def __init__(self, history: History) -> None:
         self.history = history
         self.ops = history.ops
