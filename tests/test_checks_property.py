@@ -53,7 +53,7 @@ def test_injected_stale_read_is_detected(ops: list[dict[str, Any]], data: Any) -
     assert [op["process"] for op in res.examples[0]["ops"]].count("injected") == 2
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(random_history())
 def test_checkers_agree_with_the_oracle(ops: list[dict[str, Any]]) -> None:
     res = check_history(ops)
@@ -63,7 +63,7 @@ def test_checkers_agree_with_the_oracle(ops: list[dict[str, Any]]) -> None:
         assert len(r.examples) == min(r.count, 5)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(causal_history())
 def test_consistent_prefix_agrees_with_the_oracle(ops: list[dict[str, Any]]) -> None:
     res = check_history(ops)
