@@ -326,7 +326,7 @@ def _candidates(rd: dict[str, Any], writes: list[dict[str, Any]]) -> list[Any] |
                  and x["version"] == rd["version"] and x["inv"] < rd["comp"]]
         if not c:
             c = [x["id"] for x in writes if x["key"] == rd["key"] and x["value"] == v
-                 and x["inv"] < rd["comp"]]
+                 and x["inv"] < rd["comp"] and x is not rd["cas"]]  # a cas reads before it writes
             if v is None:
                 c.append(INIT)
         if not c:
@@ -409,9 +409,8 @@ def _causal_past(reads: list[dict], writes: list[dict]) -> dict[int, set[int]]:
         for y in writes:
             if y["process"] == x["process"] and y["inv"] < x["inv"]:
                 direct[x["id"]].add(y["id"])
-        for rd in reads:
-            same_cas = rd["cas"] is x
-            if rd["process"] == x["process"] and (rd["comp"] < x["inv"] or same_cas):
+        for rd in reads:  # read before X was invoked (so a cas's own read does not count)
+            if rd["process"] == x["process"] and rd["comp"] < x["inv"]:
                 direct[x["id"]].update(_sources(rd, writes))
     past = {x: set(d) for x, d in direct.items()}
     changed = True

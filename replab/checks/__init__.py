@@ -45,8 +45,9 @@ earlier read of the key by the same process could have returned.
 
 **consistent-prefix**: a read of key ``k`` by process ``P`` violates it when ``P`` earlier
 read a write ``X`` that causally depends on a write ``W`` to ``k`` by another process
-(``W`` precedes ``X`` in its writer's session, or ``X``'s writer had read ``W``,
-transitively; reads-from only where a read's value has a single candidate write), ``W``
+(``W`` precedes ``X`` in its writer's session, or ``X``'s writer had read ``W`` in a read
+completed before ``X`` was invoked, transitively; reads-from only where a read's value has
+a single candidate write; a cas does not read its own write), ``W``
 certainly took effect, and every write the read could have returned precedes ``W``. A read
 already flagged by ``P``'s read-your-writes or monotonic-reads is reported there only.
 

@@ -3,7 +3,9 @@
 Causal past. A write ``W`` precedes a write ``X`` causally when ``W`` precedes ``X`` in its
 writer's session, or ``X``'s writer had read ``W`` before invoking ``X``, transitively.
 Reads-from is taken only where it is certain: a read *reads from* ``W`` when ``W`` is the
-only write that could have given one of its values. Within a session writes are totally
+only write that could have given one of its values; what a cas read counts from its
+completion, like any read (so not for the cas's own write, invoked before it completed).
+Within a session writes are totally
 ordered, so a causal past holds a prefix of each writer's writes: a vector clock over the
 processes (how many of each one's writes it holds) describes it exactly.
 
@@ -44,7 +46,7 @@ def _events(prep: Prepared, look: np.ndarray) -> tuple[list[int], list[int], lis
     """(kind, a, b) of every event, sorted by (position, kind)."""
     rf_read, rf_w = prep.reads_from
     sources = np.unique(rf_w)
-    merge_at = np.where(prep.r_cas[rf_read] >= 0, prep.r_inv[rf_read], prep.r_comp[rf_read])
+    merge_at = prep.r_comp[rf_read]
     queries = np.flatnonzero(look)
     at = np.concatenate([prep.r_inv[queries] * 4 + QUERY, merge_at * 4 + MERGE,
                          prep.w_inv[sources] * 4 + SNAP])
@@ -58,9 +60,10 @@ def _events(prep: Prepared, look: np.ndarray) -> tuple[list[int], list[int], lis
 
 
 def _by_key(prep: Prepared) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Per key: (writer, seq, start) of the writes that certainly took effect."""
+    """Per key: (writer, seq, start) of the writes that certainly took effect, newest
+    (largest ``start``) first, so the first one in a session's past is the reference."""
     eff = np.flatnonzero(prep.w_effect)
-    eff = eff[np.argsort(prep.w_key[eff], kind="stable")]
+    eff = eff[np.lexsort((-prep.w_start[eff], prep.w_key[eff]))]
     bounds = np.searchsorted(prep.w_key[eff], np.arange(len(prep.keys) + 1))
     out = []
     for k in range(len(prep.keys)):
@@ -70,7 +73,11 @@ def _by_key(prep: Prepared) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
 
 
 def _sweep(prep: Prepared, look: np.ndarray) -> np.ndarray:
-    """Per read: the largest ``start`` in its session's past (``-inf``: none / not looked)."""
+    """Per read: the largest ``start`` in its session's past (``-inf``: none / not looked).
+
+    A session's own column of its past is kept at 0: its own writes are never references
+    (they are read-your-writes' business), and every write has ``seq >= 1``.
+    """
     best = np.full(len(prep.r_inv), NEG)
     if not look.any():
         return best
@@ -84,11 +91,13 @@ def _sweep(prep: Prepared, look: np.ndarray) -> np.ndarray:
     by_key = _by_key(prep)
     seq, wproc, rows = prep.w_seq.tolist(), prep.w_proc.tolist(), row.tolist()
     rproc, rkey = prep.r_proc.tolist(), prep.r_key.tolist()
+    maximum = np.maximum
     for kind, a, b in zip(*_events(prep, look), strict=True):
         if kind == MERGE:
             p = rproc[a]
             both = state[p]
-            np.maximum(both, clocks[rows[b]], out=both)
+            maximum(both, clocks[rows[b]], out=both)
+            both[1, p] = 0
             q = wproc[b]
             if both[0, q] < seq[b]:
                 both[0, q] = seq[b]
@@ -98,11 +107,11 @@ def _sweep(prep: Prepared, look: np.ndarray) -> np.ndarray:
             c[:] = state[q, 0]
             c[q] = seq[a] - 1
         else:
-            p = rproc[a]
             writer, wseq, start = by_key[rkey[a]]
-            hit = (state[p, 1][writer] >= wseq) & (writer != p)
-            if hit.any():
-                best[a] = start[hit].max()
+            hit = state[rproc[a], 1].take(writer) >= wseq
+            first = hit.argmax()
+            if hit[first]:
+                best[a] = start[first]
     prep.cache["clocks"] = (clocks, row)
     return best
 
