@@ -5,9 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from replab.checks._prepare import INF, NEG, NULL, Prepared, gc_paused, hashable, pair, prefix_agg
+from replab.checks._fastpair import fast_columns
+from replab.checks._prepare import (
+    INF,
+    NEG,
+    NULL,
+    Prepared,
+    gc_paused,
+    hashable,
+    pair,
+    prefix_agg,
+    set_columns,
+)
 from replab.errors import HistoryError
 from replab.history import History
 
@@ -29,8 +39,9 @@ def as_prepared(history: Any) -> Prepared:
 def prepare(history: History) -> Prepared:
     """Pair, rank the writes and resolve the reads' candidates."""
     prep = Prepared(history)
-    inv, comp = pair(prep)
-    _columns(prep, inv, comp)
+    if not fast_columns(prep):  # the loop below finds and names what is wrong
+        inv, comp = pair(prep)
+        _columns(prep, inv, comp)
     _rank(prep)
     _resolve(prep)
     return prep
@@ -77,32 +88,12 @@ def _columns(prep: Prepared, inv: list[int], comp: list[int]) -> None:
         w.append((j, i, t == "ok", k, p, val, ver))
     prep.keys, prep.procs = list(kid), list(pid)
     prep.settle = np.array([settle.get(k, NEG) for k in range(len(kid))], dtype=np.float64)
-    _to_arrays(prep, w, r)
+    set_columns(prep, list(zip(*w, strict=True)) if w else [()] * 7,
+                list(zip(*r, strict=True)) if r else [()] * 7)
 
 
 def _pair_value(v: Any) -> bool:
     return isinstance(v, list | tuple) and len(v) == 2
-
-
-def _to_arrays(prep: Prepared, w: list[tuple], r: list[tuple]) -> None:
-    wc = list(zip(*w, strict=True)) if w else [()] * 7
-    prep.w_inv = np.array(wc[0], dtype=np.int64)
-    prep.w_done = np.array(wc[1], dtype=np.int64)
-    prep.w_ok = np.array(wc[2], dtype=bool)
-    prep.w_key = np.array(wc[3], dtype=np.int64)
-    prep.w_proc = np.array(wc[4], dtype=np.int64)
-    prep.w_value = list(wc[5])
-    prep.w_ver = np.array([np.nan if v is None else float(v) for v in wc[6]], dtype=np.float64)
-    seq = pd.Series(prep.w_proc).groupby(prep.w_proc).cumcount().to_numpy() + 1
-    prep.w_seq = seq.astype(np.int64)  # place in its process's session order (1-based)
-    rc = list(zip(*r, strict=True)) if r else [()] * 7
-    prep.r_inv = np.array(rc[0], dtype=np.int64)
-    prep.r_comp = np.array(rc[1], dtype=np.int64)
-    prep.r_key = np.array(rc[2], dtype=np.int64)
-    prep.r_proc = np.array(rc[3], dtype=np.int64)
-    prep.r_value = list(rc[4])
-    prep.r_ver = list(rc[5])
-    prep.r_cas = np.array(rc[6], dtype=np.int64)
 
 
 def _rank(prep: Prepared) -> None:

@@ -27,7 +27,8 @@ import pandas as pd
 from replab.errors import HistoryError
 from replab.history import NEMESIS, History
 
-__all__ = ["Prepared", "pair", "gc_paused", "prefix_agg", "hashable", "INF", "NEG", "NULL"]
+__all__ = ["Prepared", "pair", "set_columns", "gc_paused", "prefix_agg", "hashable", "INF",
+           "NEG", "NULL"]
 
 INF, NEG = float("inf"), float("-inf")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -110,6 +111,27 @@ class Prepared:
         self.procs: list[Any] = []
         self.settle: np.ndarray = np.zeros(0)  # per key: when its last write ended
         self.cache: dict[str, Any] = {}  # verdict masks shared between checkers
+
+
+def set_columns(prep: Prepared, wc: list[Any], rc: list[Any]) -> None:
+    """Store the write and read columns (``wc``, ``rc``: sequences; a process's writes in
+    its session order)."""
+    prep.w_inv = np.array(wc[0], dtype=np.int64)
+    prep.w_done = np.array(wc[1], dtype=np.int64)
+    prep.w_ok = np.array(wc[2], dtype=bool)
+    prep.w_key = np.array(wc[3], dtype=np.int64)
+    prep.w_proc = np.array(wc[4], dtype=np.int64)
+    prep.w_value = list(wc[5])
+    prep.w_ver = np.array([np.nan if v is None else float(v) for v in wc[6]], dtype=np.float64)
+    seq = pd.Series(prep.w_proc).groupby(prep.w_proc).cumcount().to_numpy() + 1
+    prep.w_seq = seq.astype(np.int64)  # place in its process's session order (1-based)
+    prep.r_inv = np.array(rc[0], dtype=np.int64)
+    prep.r_comp = np.array(rc[1], dtype=np.int64)
+    prep.r_key = np.array(rc[2], dtype=np.int64)
+    prep.r_proc = np.array(rc[3], dtype=np.int64)
+    prep.r_value = list(rc[4])
+    prep.r_ver = list(rc[5])
+    prep.r_cas = np.array(rc[6], dtype=np.int64)
 
 
 def pair(prep: Prepared) -> tuple[list[int], list[int]]:
