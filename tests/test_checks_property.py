@@ -80,34 +80,3 @@ def test_jsonl_round_trip_gives_the_same_results(ops: list[dict[str, Any]]) -> N
         again = History.read_jsonl(path)
     assert check_history(again) == check_history(h)
 
-
-def _columns_of(prep: Any) -> tuple[list[Any], list[Any]]:
-    nan_free = [None if v != v else v for v in prep.w_ver.tolist()]
-    writes = sorted(zip(prep.w_inv.tolist(), prep.w_done.tolist(), prep.w_ok.tolist(),
-                        [prep.keys[k] for k in prep.w_key], [prep.procs[p] for p in prep.w_proc],
-                        map(repr, prep.w_value), nan_free, prep.w_seq.tolist(), strict=True))
-    reads = sorted(zip(prep.r_inv.tolist(), prep.r_comp.tolist(),
-                       [prep.keys[k] for k in prep.r_key], [prep.procs[p] for p in prep.r_proc],
-                       map(repr, prep.r_value), map(repr, prep.r_ver),
-                       [int(prep.w_inv[c]) if c >= 0 else -1 for c in prep.r_cas], strict=True))
-    return writes, reads
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.one_of(random_history(), causal_history(), linearizable_history()))
-def test_vectorised_pairing_matches_the_loop(ops: list[dict[str, Any]]) -> None:
-    from replab.checks import _collect
-    from replab.checks._fastpair import fast_columns
-    from replab.checks._prepare import Prepared, pair
-
-    h = History(ops)
-    fast = Prepared(h)
-    if not fast_columns(fast):
-        assert not ops
-        return
-    slow = Prepared(h)
-    _collect._columns(slow, *pair(slow))
-    assert _columns_of(fast) == _columns_of(slow)
-    assert fast.nemesis == slow.nemesis
-    assert dict(zip(fast.keys, fast.settle.tolist(), strict=True)) == dict(
-        zip(slow.keys, slow.settle.tolist(), strict=True))

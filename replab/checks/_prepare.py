@@ -27,8 +27,8 @@ import pandas as pd
 from replab.errors import HistoryError
 from replab.history import NEMESIS, History
 
-__all__ = ["Prepared", "pair", "set_columns", "gc_paused", "prefix_agg", "hashable", "INF",
-           "NEG", "NULL"]
+__all__ = ["Prepared", "pair", "set_columns", "gc_paused", "prefix_agg", "prefix_aggs",
+           "hashable", "INF", "NEG", "NULL"]
 
 INF, NEG = float("inf"), float("-inf")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -174,18 +174,25 @@ def prefix_agg(ga: np.ndarray, pa: np.ndarray, va: np.ndarray, gq: np.ndarray,
                pq: np.ndarray, how: str = "max") -> np.ndarray:
     """For each query ``q``: the max (or min) of ``va`` over items ``a`` with
     ``ga == gq`` and ``pa < pq``; ``-inf`` (``inf`` for min) when there is none."""
-    fill = NEG if how == "max" else INF
-    out = np.full(len(gq), fill)
+    return prefix_aggs(ga, pa, gq, pq, [(va, how)])[0]
+
+
+def prefix_aggs(ga: np.ndarray, pa: np.ndarray, gq: np.ndarray, pq: np.ndarray,
+                values: list[tuple[np.ndarray, str]]) -> list[np.ndarray]:
+    """:func:`prefix_agg` of several value arrays over one sort and one search."""
+    outs = [np.full(len(gq), NEG if how == "max" else INF) for _, how in values]
     if len(ga) == 0 or len(gq) == 0:
-        return out
+        return outs
     span = int(max(pa.max(), pq.max())) + 2
     ka = ga.astype(np.int64) * span + pa.astype(np.int64)
     order = np.argsort(ka, kind="stable")
     ks, gs = ka[order], ga[order]
-    grouped = pd.Series(va[order]).groupby(gs, sort=False)
-    cum = (grouped.cummax() if how == "max" else grouped.cummin()).to_numpy(np.float64)
     idx = np.searchsorted(ks, gq.astype(np.int64) * span + pq.astype(np.int64), "left") - 1
     safe = np.maximum(idx, 0)
     hit = (idx >= 0) & (gs[safe] == gq)
-    out[hit] = cum[safe[hit]]
-    return out
+    at = safe[hit]
+    for out, (va, how) in zip(outs, values, strict=True):
+        grouped = pd.Series(va[order]).groupby(gs, sort=False)
+        cum = (grouped.cummax() if how == "max" else grouped.cummin()).to_numpy(np.float64)
+        out[hit] = cum[at]
+    return outs
