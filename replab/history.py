@@ -98,7 +98,7 @@ def _normalise(ops: list[Any], src: list[int], unit: str, skip_unknown: bool) \
         -> tuple[list[dict[str, Any]], list[int]]:
     """Validate and normalise in place (keys as str); drop unknown ``f`` if asked to."""
     try:
-        keys = _fast_valid(ops)
+        keys = _fast_valid(ops, finite=unit == "line")
     except (AttributeError, TypeError, KeyError):
         keys = None
     if keys is None:
@@ -142,11 +142,12 @@ def _fix_key(op: dict[str, Any]) -> dict[str, Any]:
     return op
 
 
-def _fast_valid(ops: list[dict[str, Any]]) -> set[Any] | None:
+def _fast_valid(ops: list[dict[str, Any]], finite: bool) -> set[Any] | None:
     """Column-wise validation of the common case; the set of keys, or None: look closer.
 
     One pass a field over the ops, checking the (small) sets of distinct values, is many
-    times cheaper than checking op after op.
+    times cheaper than checking op after op. ``finite``: the parser already refused NaN
+    and infinities (files), so times need no look.
     """
     triples = set(map(itemgetter("type", "f", "process"), ops))
     for t, f, p in triples:
@@ -159,7 +160,12 @@ def _fast_valid(ops: list[dict[str, Any]]) -> set[Any] | None:
     for name in ("version", "index"):
         if not set(map(type, map(methodcaller("get", name), ops))) <= {int, type(None)}:
             return None
-    if not set(map(type, map(methodcaller("get", "time"), ops))) <= {int, float, type(None)}:
+    times = list(map(methodcaller("get", "time"), ops))
+    kinds = set(map(type, times))
+    if not kinds <= {int, float, type(None)}:
+        return None
+    if not finite and float in kinds and not all(
+            math.isfinite(t) for t in times if type(t) is float):
         return None
     return keys
 

@@ -90,3 +90,11 @@ def test_edn_values_become_plain_data():
 
     form = edn_format.loads('{:a [1 :b #{"c"}], "d" {:e nil}}')
     assert to_plain(form) == {"a": [1, "b", ["c"]], "d": {"e": None}}
+
+
+def test_operations_in_memory_are_validated_too():
+    op = {"time": float("nan"), "process": 0, "type": "invoke", "f": "read", "key": "x"}
+    with pytest.raises(HistoryError, match="^operation 0: 'time' must be a finite number"):
+        History([op])
+    with pytest.raises(HistoryError, match="^operation 1: missing field 'type'"):
+        History([dict(op, time=1), {"process": 0, "f": "read"}])
