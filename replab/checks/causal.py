@@ -91,24 +91,28 @@ def _sweep(prep: Prepared, look: np.ndarray) -> np.ndarray:
     by_key = _by_key(prep)
     seq, wproc, rows = prep.w_seq.tolist(), prep.w_proc.tolist(), row.tolist()
     rproc, rkey = prep.r_proc.tolist(), prep.r_key.tolist()
+    # Views made once: indexing a NumPy array in the loop would make one per event.
+    boths, knows, pasts = list(state), [s[0] for s in state], [s[1] for s in state]
+    crow = list(clocks)
     maximum = np.maximum
     for kind, a, b in zip(*_events(prep, look), strict=True):
         if kind == MERGE:
             p = rproc[a]
-            both = state[p]
-            maximum(both, clocks[rows[b]], out=both)
-            both[1, p] = 0
+            both = boths[p]
+            maximum(both, crow[rows[b]], out=both)
+            pasts[p][p] = 0
             q = wproc[b]
-            if both[0, q] < seq[b]:
-                both[0, q] = seq[b]
+            know = knows[p]
+            if know[q] < seq[b]:
+                know[q] = seq[b]
         elif kind == SNAP:
             q = wproc[a]
-            c = clocks[rows[a]]
-            c[:] = state[q, 0]
+            c = crow[rows[a]]
+            c[:] = knows[q]
             c[q] = seq[a] - 1
         else:
             writer, wseq, start = by_key[rkey[a]]
-            hit = state[rproc[a], 1].take(writer) >= wseq
+            hit = pasts[rproc[a]].take(writer) >= wseq
             first = hit.argmax()
             if hit[first]:
                 best[a] = start[first]

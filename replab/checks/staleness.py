@@ -36,9 +36,11 @@ def witness(prep: Prepared, x: int, mask: np.ndarray) -> int:
 
 def stale_reference(prep: Prepared) -> np.ndarray:
     """Per read: the largest ``start`` of the ok writes of its key completed before it."""
-    ok = prep.w_ok
-    return prefix_agg(prep.w_key[ok], prep.w_done[ok], prep.w_start[ok], prep.r_key,
-                      prep.r_inv)
+    if "stale" not in prep.cache:
+        ok = prep.w_ok
+        prep.cache["stale"] = prefix_agg(prep.w_key[ok], prep.w_done[ok], prep.w_start[ok],
+                                         prep.r_key, prep.r_inv)
+    return prep.cache["stale"]
 
 
 @gc_paused
