@@ -23,8 +23,10 @@ import contextlib
 import gc
 import json
 import math
+from collections import deque
 from collections.abc import Iterable, Iterator
-from operator import itemgetter, methodcaller
+from itertools import repeat
+from operator import itemgetter, methodcaller, setitem
 from pathlib import Path
 from typing import Any
 
@@ -98,10 +100,10 @@ def _normalise(ops: list[Any], src: list[int], unit: str, skip_unknown: bool) \
         -> tuple[list[dict[str, Any]], list[int]]:
     """Validate and normalise in place (keys as str); drop unknown ``f`` if asked to."""
     try:
-        keys = _fast_valid(ops, finite=unit == "line")
+        fast = _fast_valid(ops, finite=unit == "line")
     except (AttributeError, TypeError, KeyError):
-        keys = None
-    if keys is None:
+        fast = None
+    if fast is None:
         kept = []
         for pos, op in enumerate(ops):
             try:
@@ -114,11 +116,10 @@ def _normalise(ops: list[Any], src: list[int], unit: str, skip_unknown: bool) \
             kept.append(pos)
         if len(kept) < len(ops):
             ops, src = [ops[pos] for pos in kept], [src[pos] for pos in kept]
-        keys = {op.get("key") for op in ops}
-    if not all(type(k) is str for k in keys) and (  # only then is there anything to fix
-            None not in keys or any(type(k) is int for k in keys)
-            or sum(op.get("key") is None for op in ops) > sum(
-                op["process"] == NEMESIS for op in ops)):
+        fix = True
+    else:
+        fix = fast[1]
+    if fix:
         for op in ops:
             _fix_key(op)
     return ops, src
@@ -142,24 +143,30 @@ def _fix_key(op: dict[str, Any]) -> dict[str, Any]:
     return op
 
 
-def _fast_valid(ops: list[dict[str, Any]], finite: bool) -> set[Any] | None:
-    """Column-wise validation of the common case; the set of keys, or None: look closer.
+def _fast_valid(ops: list[dict[str, Any]], finite: bool) -> tuple[set[Any], bool] | None:
+    """Column-wise validation of the common case: (the keys, whether any needs fixing), or
+    None: look closer.
 
     One pass a field over the ops, checking the (small) sets of distinct values, is many
     times cheaper than checking op after op. ``finite``: the parser already refused NaN
     and infinities (files), so times need no look.
     """
-    triples = set(map(itemgetter("type", "f", "process"), ops))
-    for t, f, p in triples:
-        if t not in _TYPES or type(p) not in (int, str) or (
-                f not in ("read", "write") and p != NEMESIS):
-            return None  # cas values, unknown f, bad types: the slow path says which
-    keys = set(map(methodcaller("get", "key"), ops))
-    if not all(k is None or type(k) in (str, int) for k in keys):
+    procs = list(map(itemgetter("process"), ops))
+    fs = list(map(itemgetter("f"), ops))
+    if not set(map(itemgetter("type"), ops)) <= _TYPES or not all(
+            type(p) is int or type(p) is str for p in set(procs)):
         return None
-    for name in ("version", "index"):
-        if not set(map(type, map(methodcaller("get", name), ops))) <= {int, type(None)}:
-            return None
+    client_fs = set(fs)
+    if not client_fs <= {"read", "write"}:
+        client_fs = {f for f, p in zip(fs, procs, strict=True) if p != NEMESIS}
+        if not client_fs <= {"read", "write"}:
+            return None  # cas values, unknown f: the slow path says which
+    key_list = list(map(methodcaller("get", "key"), ops))
+    keys = set(key_list)
+    if not all(k is None or type(k) is str or type(k) is int for k in keys):
+        return None
+    if not set(map(type, map(methodcaller("get", "version"), ops))) <= {int, type(None)}:
+        return None  # ('index' is checked by _order, which reads it anyway)
     times = list(map(methodcaller("get", "time"), ops))
     kinds = set(map(type, times))
     if not kinds <= {int, float, type(None)}:
@@ -167,7 +174,9 @@ def _fast_valid(ops: list[dict[str, Any]], finite: bool) -> set[Any] | None:
     if not finite and float in kinds and not all(
             math.isfinite(t) for t in times if type(t) is float):
         return None
-    return keys
+    # Keys to fix: ints (to str) and client ops without a key (maybe [k v] values).
+    fix = any(type(k) is int for k in keys) or key_list.count(None) > procs.count(NEMESIS)
+    return keys, fix
 
 
 def _no_constants(name: str) -> Any:
@@ -375,13 +384,16 @@ def _order(ops: list[dict[str, Any]], src: list[int], unit: str) \
         -> tuple[list[dict[str, Any]], list[int]]:
     """Fill missing ``index`` with the position, or sort by ``index`` (no duplicates)."""
     idx = list(map(methodcaller("get", "index"), ops))
-    if None in idx:
-        if any(i is not None for i in idx):
-            pos = next(p for p, i in enumerate(idx) if i is None)
+    kinds = set(map(type, idx))
+    if not kinds <= {int, type(None)}:
+        pos = next(p for p, i in enumerate(idx) if i is not None and not _is_int(i))
+        raise HistoryError(f"{unit} {src[pos]}: 'index' must be an int, got {idx[pos]!r}")
+    if type(None) in kinds:
+        if int in kinds:
+            pos = idx.index(None)
             raise HistoryError(f"{unit} {src[pos]}: missing field 'index' (other operations "
                                "have one)")
-        for pos, op in enumerate(ops):
-            op["index"] = pos
+        deque(map(setitem, ops, repeat("index"), range(len(ops))), maxlen=0)  # in C
         return ops, src
     arr = np.array(idx, dtype=np.int64)
     if len(arr) < 2 or bool((arr[1:] > arr[:-1]).all()):
