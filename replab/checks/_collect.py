@@ -55,22 +55,19 @@ def _columns(prep: Prepared, inv: list[int], comp: list[int]) -> None:
     settle: dict[int, float] = {}
     w: list[tuple[int, int, bool, int, int, Any, Any]] = []
     r: list[tuple[int, int, int, int, Any, Any, int]] = []
+    # Pairs come in completion order, never-completed ones last: the latest end of a
+    # key's writes is simply the last one seen.
     for j, i in zip(inv, comp, strict=True):
         a = ops[j]
         b = ops[i] if i >= 0 else a
         t = b["type"] if i >= 0 else "info"
         f = a["f"]
-        key = a.get("key")
-        k = kid.get(key)
-        if k is None:
-            k = kid[key] = len(kid)
-        if f != "read" and settle.get(k, -1.0) < (i if i >= 0 else INF):
+        k = kid.setdefault(a.get("key"), len(kid))
+        if f != "read":
             settle[k] = i if i >= 0 else INF
         if t == "fail" or (f == "read" and t != "ok"):
             continue
-        p = pid.get(a["process"])
-        if p is None:
-            p = pid[a["process"]] = len(pid)
+        p = pid.setdefault(a["process"], len(pid))
         if f == "read":
             r.append((j, i, k, p, b.get("value"), b.get("version"), -1))
             continue
