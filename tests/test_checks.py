@@ -11,6 +11,7 @@ from replab.checks import (
     CHECKS,
     CheckResult,
     check_history,
+    check_report,
     consistent_prefix,
     lost_write,
     monotonic_reads,
@@ -18,8 +19,8 @@ from replab.checks import (
     results_frame,
     stale_read,
 )
-from replab.errors import ConfigError
-from tests.checks_oracle import hist, oracle, r, seq, w
+from replab.errors import ConfigError, HistoryError
+from tests.checks_oracle import cas, hist, oracle, r, seq, w
 
 
 def counts(ops: list[dict]) -> dict[str, tuple[int, int]]:
@@ -29,7 +30,7 @@ def counts(ops: list[dict]) -> dict[str, tuple[int, int]]:
 
 
 def indices(res: CheckResult, i: int = 0) -> list[int]:
-    return [op["index"] for op in res.examples[i]["ops"]]
+    return res.examples[i]["indices"]
 
 
 # --------------------------------------------------------------------------- stale-read
@@ -38,19 +39,20 @@ def test_stale_read_null_after_completed_write() -> None:
     ops = hist(w(0, "x", 1), r(1, "x", None))
     res = stale_read(ops)
     assert (res.count, res.examined, res.rate) == (1, 1, 1.0)
-    assert indices(res) == [1, 2, 3]
+    assert indices(res) == [0, 1, 2, 3]
     assert res.examples[0]["message"] == (
-        "process 1 read key 'x' and got null (not found), older than the write of 1 by "
-        "process 0, which completed before the read was invoked")
-    assert res.examples[0]["ops"][0] == {"index": 1, "time": 1.0, "process": 0,
+        "op 3 (process 1 read key 'x' and got null (not found)) is stale: op 1 (process 0 "
+        "wrote 1 to key 'x', ok) completed before it was invoked and follows every write "
+        "that could have given its value")
+    assert res.examples[0]["ops"][1] == {"index": 1, "time": 1.0, "process": 0,
                                          "type": "ok", "f": "write", "key": "x", "value": 1}
 
 
-def test_stale_read_older_value_includes_the_returned_write() -> None:
+def test_stale_read_older_value() -> None:
     ops = hist(w(0, "x", 1), w(0, "x", 2), r(1, "x", 1))
     res = stale_read(ops)
     assert (res.count, res.examined) == (1, 1)
-    assert indices(res) == [1, 3, 4, 5]
+    assert indices(res) == [2, 3, 4, 5]
 
 
 def test_fresh_reads_are_examined_not_flagged() -> None:
@@ -79,7 +81,7 @@ def test_versions_override_completion_order() -> None:
                r(2, "x", "b"))
     res = stale_read(ops)
     assert (res.count, res.examined) == (1, 2)
-    assert "the write of \"a\" (version 2)" in res.examples[0]["message"]
+    assert "op 1 (process 0 wrote \"a\" to key 'x', version 2, ok)" in res.examples[0]["message"]
 
 
 def test_fail_and_info_reads_are_skipped() -> None:
@@ -87,17 +89,18 @@ def test_fail_and_info_reads_are_skipped() -> None:
     assert counts(ops)["stale-read"] == (0, 0)
 
 
-def test_failed_write_is_no_reference_and_its_value_is_unknown() -> None:
+def test_failed_write_never_takes_effect() -> None:
     ops = hist(w(0, "x", 1, type="fail"), r(1, "x", None), r(1, "x", 1))
-    assert counts(ops)["stale-read"] == (0, 0)
+    got = counts(ops)
+    assert got["stale-read"] == (0, 0)  # no reference; reading 1 is reading junk
+    assert got["lost-write"] == (0, 0)
 
 
-def test_info_write_may_be_observed_but_is_not_judged() -> None:
+def test_info_write_may_be_observed_and_is_never_superseded_by_itself() -> None:
     ops = hist(w(0, "x", 1), w(1, "x", 2, type="info"), r(2, "x", 2), r(2, "x", [1, 2]),
                r(3, "x", None))
-    # Reading 2 (unknown place) is not judged; [1, 2] contains the newest known: fresh;
-    # null is stale.
-    assert counts(ops)["stale-read"] == (1, 2)
+    # 2 may have taken effect at any time after its invoke: fresh; null is stale.
+    assert counts(ops)["stale-read"] == (1, 3)
 
 
 def test_value_never_written_is_not_judged() -> None:
@@ -110,20 +113,69 @@ def test_keys_are_independent() -> None:
     assert counts(ops)["stale-read"] == (0, 1)
 
 
-def test_unpaired_completion_is_its_own_invoke() -> None:
-    ops = seq((0, "invoke", "write", "x", 1), (0, "ok", "write", "x", 1),
-              (1, "ok", "read", "x", None))
-    res = stale_read(ops)
-    assert (res.count, res.examined) == (1, 1)
-    assert indices(res) == [1, 2]
-
-
 def test_interleaved_processes_pair_by_process() -> None:
     ops = seq((0, "invoke", "write", "x", 1), (1, "invoke", "read", "x", None),
               (2, "invoke", "read", "x", None), (0, "ok", "write", "x", 1),
               (1, "ok", "read", "x", None), (3, "invoke", "read", "x", None),
               (2, "ok", "read", "x", 1), (3, "ok", "read", "x", None))
     assert counts(ops)["stale-read"] == (1, 1)
+
+
+def test_read_carrying_a_version_is_settled_by_it() -> None:
+    # Two writes of 1; the read says it saw version 1, the older one: stale.
+    ops = hist(w(0, "x", 1, version=1), w(0, "x", 2, version=2), w(0, "x", 1, version=3),
+               r(1, "x", 1, version=1), r(1, "x", 1))
+    assert counts(ops)["stale-read"] == (1, 2)
+
+
+# ----------------------------------------------------------------------------- pairing
+
+@pytest.mark.parametrize("ops, message", [
+    (seq((0, "invoke", "write", "x", 1), (0, "ok", "read", "x", 1)),
+     "operation 1: process 0 completes a read of key 'x' but its pending invoke "
+     "(operation 0) is a write of key 'x'"),
+    (seq((0, "invoke", "write", "x", 1), (0, "ok", "write", "y", 1)),
+     "operation 1: process 0 completes a write of key 'y' but its pending invoke "
+     "(operation 0) is a write of key 'x'"),
+    (seq((1, "ok", "read", "x", None)),
+     "operation 0: process 1 completes a read of key 'x' (ok) but has no pending invoke"),
+    (seq((0, "invoke", "read", "x", None), (0, "invoke", "read", "x", None)),
+     "operation 1: process 0 invokes a read while its read invoked at operation 0 is "
+     "still pending"),
+])
+def test_a_completion_must_match_its_pending_invoke(ops: list[dict], message: str) -> None:
+    with pytest.raises(HistoryError, match="^" + re.escape(message) + "$"):
+        check_history(ops)
+
+
+def test_an_invoke_never_completed_is_like_info() -> None:
+    ops = hist(w(0, "x", 1), [(1, "invoke", "write", "x", 2)], r(2, "x", 2), r(2, "x", 1))
+    got = counts(ops)
+    assert got["stale-read"] == (0, 2)  # 2 may have taken effect; 1 is the newest ok write
+    assert got["monotonic-reads"] == (1, 1)  # but 1 precedes 2, which was already read
+
+
+# ----------------------------------------------------------------------------------- cas
+
+def test_ok_cas_reads_old_and_writes_new() -> None:
+    ops = hist(w(0, "x", 1), cas(1, "x", 1, 2), r(2, "x", 2), r(2, "x", 1))
+    got = counts(ops)
+    assert got["stale-read"] == (1, 3)  # the cas read 1 (fresh); the last read is stale
+    assert got["monotonic-reads"] == (1, 1)
+
+
+def test_failed_cas_has_no_effect_and_info_cas_is_an_info_write() -> None:
+    ops = hist(w(0, "x", 1), cas(1, "x", 5, 2, type="fail"), cas(1, "x", 1, 3, type="info"),
+               r(2, "x", 3), r(2, "x", 2))
+    got = counts(ops)
+    assert got["stale-read"] == (0, 1)  # 3 may have happened; 2 was never written
+
+
+def test_cas_that_read_a_stale_value() -> None:
+    ops = hist(w(0, "x", 1), w(0, "x", 2), cas(1, "x", 1, 3))
+    res = stale_read(ops)
+    assert res.count == 1
+    assert "compared-and-set key 'x', finding 1" in res.examples[0]["message"]
 
 
 # ----------------------------------------------------------------------- read-your-writes
@@ -133,8 +185,10 @@ def test_read_your_writes_violation_and_other_sessions() -> None:
     res = read_your_writes(ops)
     assert (res.count, res.examined) == (1, 1)  # process 1 never wrote: not examined
     assert indices(res) == [0, 1, 2, 3]
-    assert res.examples[0]["message"].startswith(
-        "process 0 read key 'x' and got null (not found), older than its own the write")
+    assert res.examples[0]["message"] == (
+        "op 3 (process 0 read key 'x' and got null (not found)) misses its own op 1 "
+        "(process 0 wrote 1 to key 'x', ok), which completed before it was invoked and "
+        "follows every write that could have given its value")
     assert stale_read(ops).count == 2
 
 
@@ -151,9 +205,12 @@ def test_read_your_writes_ignores_own_info_and_failed_writes() -> None:
     assert counts(ops)["read-your-writes"] == (0, 0)
 
 
-def test_session_that_never_writes_is_never_examined() -> None:
-    ops = hist(w(0, "x", 1), r(1, "x", None), r(1, "x", 1), r(1, "x", None))
-    assert counts(ops)["read-your-writes"] == (0, 0)
+def test_cross_device_read_your_writes() -> None:
+    ops = hist(w("phone", "x", 1), r("laptop", "x", None))
+    assert read_your_writes(ops).count == 0
+    res = read_your_writes(ops, user_of={"phone": "ann", "laptop": "ann"})
+    assert (res.name, res.count, res.examined) == ("cross-device-read-your-writes", 1, 1)
+    assert "misses its user's op 1" in res.examples[0]["message"]
 
 
 # ------------------------------------------------------------------------ monotonic-reads
@@ -162,10 +219,11 @@ def test_monotonic_reads_going_back() -> None:
     ops = hist(w(0, "x", 1), w(0, "x", 2), r(1, "x", 2), r(1, "x", 1), r(1, "x", None))
     res = monotonic_reads(ops)
     assert (res.count, res.examined) == (2, 2)
-    assert indices(res) == [1, 3, 5, 6, 7]
+    assert indices(res) == [4, 5, 6, 7]
     assert res.examples[0]["message"] == (
-        "process 1 read key 'x' and got 1, older than the write of 2 by process 0, which "
-        "it had already read")
+        "op 7 (process 1 read key 'x' and got 1) goes back in time: the same process had "
+        "read op 5 (process 1 read key 'x' and got 2), and every write that could have given "
+        "the later value precedes every write that could have given the earlier one")
 
 
 def test_monotonic_reads_after_null_or_failed_read_constrains_nothing() -> None:
@@ -208,10 +266,11 @@ def test_consistent_prefix_answer_before_question() -> None:
     assert got["monotonic-reads"] == got["read-your-writes"] == (0, 0)
     res = consistent_prefix(ops)
     assert res.examples[0]["message"] == (
-        "process 'C' read key 'q' and got null (not found), older than the write of "
-        "\"question\" by process 'A', which happened before the write of \"answer\" by "
-        "process 'B' that process 'C' had already read")
-    assert indices(res) == [4, 6, 7, 8, 9]
+        "op 8 (process 'C' read key 'q' and got null (not found)) breaks consistent prefix: "
+        "the same process had read op 4 (process 'B' wrote \"answer\" to key 'a', ok) in op "
+        "6, which causally depends on op 9 (process 'A' wrote \"question\" to key 'q', ok), "
+        "and every write that could have given the value read precedes that write")
+    assert indices(res) == [0, 3, 4, 5, 6, 7, 8, 9]
 
 
 def test_consistent_prefix_holds_when_the_question_is_seen() -> None:
@@ -232,28 +291,19 @@ def test_consistent_prefix_is_transitive() -> None:
     assert counts(ops)["consistent-prefix"] == (1, 1)
 
 
-def test_consistent_prefix_through_siblings_and_info_writes() -> None:
+def test_consistent_prefix_through_siblings_and_observed_info_writes() -> None:
     ops = hist([("A", "invoke", "write", "x", 1)], r("B", "x", 1),
                w("B", "y", "b", type="info"), w("E", "y", "e"),
                r("D", "y", ["e", "b"]), r("D", "x", None), [("A", "ok", "write", "x", 1)])
     assert counts(ops)["consistent-prefix"] == (1, 1)
 
 
-def test_consistent_prefix_through_own_writes() -> None:
-    # D read x, then wrote y: x happened before D's own write, so x is in its prefix.
-    ops = hist(w("A", "x", 1), r("D", "x", 1), w("D", "y", 1), r("D", "x", None))
-    got = counts(ops)
-    assert got["consistent-prefix"] == (1, 1)
-    assert got["monotonic-reads"] == (1, 1)
-    res = consistent_prefix(ops)
-    assert res.examples[0]["message"].endswith("that process 'D' had already written")
-
-
-def test_reading_an_older_version_of_the_observed_write_itself_is_not_prefix() -> None:
-    ops = hist(w("A", "x", 1), r("D", "x", 1), r("D", "x", None))
-    got = counts(ops)
-    assert got["consistent-prefix"] == (0, 0)
-    assert got["monotonic-reads"] == (1, 1)
+def test_consistent_prefix_needs_a_certain_reads_from() -> None:
+    # B read 1, but two writes wrote 1: which one B saw is unknown, so nothing follows.
+    ops = hist([("A", "invoke", "write", "x", 1)], w("E", "x", 1), r("B", "x", 1),
+               w("B", "y", 1), r("C", "y", 1), r("C", "x", None),
+               [("A", "ok", "write", "x", 1)])
+    assert counts(ops)["consistent-prefix"] == (0, 0)
 
 
 # ----------------------------------------------------------------------------- lost-write
@@ -262,10 +312,10 @@ def test_lost_write_final_read_shows_an_older_write() -> None:
     ops = hist(w(0, "x", 1), w(1, "x", 2), r(2, "x", 1))
     res = lost_write(ops)
     assert (res.count, res.examined) == (1, 2)
-    assert indices(res) == [1, 2, 3, 4, 5]
+    assert indices(res) == [2, 3, 4, 5]
     assert res.examples[0]["message"] == (
-        "the write of 2 by process 1 to key 'x' was acknowledged, but the final read got 1, "
-        "written before it was invoked")
+        "op 3 (process 1 wrote 2 to key 'x', ok) is lost: every final read of the key (op 5) "
+        "returned a value only writes preceding it could have written")
 
 
 def test_lost_write_concurrent_writes_may_end_either_way() -> None:
@@ -279,7 +329,6 @@ def test_lost_write_null_final_read_loses_everything() -> None:
     ops = hist(w(0, "x", 1), w(1, "x", 2), w(1, "x", 3, type="fail"), r(2, "x", None))
     res = lost_write(ops)
     assert (res.count, res.examined) == (2, 2)
-    assert res.examples[0]["message"].endswith("but the final read found nothing")
 
 
 def test_lost_write_siblings_and_info_values_clear_writes() -> None:
@@ -297,9 +346,7 @@ def test_lost_write_needs_a_final_read_after_every_write() -> None:
     assert counts(ops)["lost-write"] == (0, 0)
 
 
-def test_lost_write_uses_the_last_final_read_and_skips_junk() -> None:
-    ops = hist(w(0, "x", 1), w(1, "x", 2), r(2, "x", 1), r(3, "x", 2))
-    assert counts(ops)["lost-write"] == (0, 2)
+def test_lost_write_skips_keys_with_a_junk_final_read() -> None:
     assert counts(hist(w(0, "x", 1), r(2, "x", "junk")))["lost-write"] == (0, 0)
 
 
@@ -310,7 +357,7 @@ def test_anomaly_free_history_reports_zero_everywhere() -> None:
                r(1, "y", None), w(0, "y", "a"), r(1, "y", "a"), r(1, "x", 2))
     got = counts(ops)
     assert all(c == 0 for c, _ in got.values())
-    assert all(e > 0 for _, e in got.values())
+    assert all(e > 0 for name, (_, e) in got.items() if name != "consistent-prefix")
 
 
 def test_empty_history_has_no_violations() -> None:
@@ -334,10 +381,10 @@ def test_int_keys_and_string_processes_from_history() -> None:
 
 
 def test_missing_optional_fields_are_fine() -> None:
-    ops = [{"time": 0, "process": 0, "type": "invoke", "f": "write", "key": "x"},
-           {"time": 1, "process": 0, "type": "ok", "f": "write", "key": "x", "value": 5},
-           {"time": 2, "process": 1, "type": "invoke", "f": "read", "key": "x"},
-           {"time": 3, "process": 1, "type": "ok", "f": "read", "key": "x"}]
+    ops = [{"process": 0, "type": "invoke", "f": "write", "key": "x"},
+           {"process": 0, "type": "ok", "f": "write", "key": "x", "value": 5},
+           {"process": 1, "type": "invoke", "f": "read", "key": "x"},
+           {"process": 1, "type": "ok", "f": "read", "key": "x"}]
     assert stale_read(ops).count == 1
 
 
@@ -360,6 +407,16 @@ def test_results_frame_and_to_dict() -> None:
     assert 0 < row["ci_low"] < 0.5 < row["ci_high"] < 1
     d = res["stale-read"].to_dict()
     assert list(d) == ["count", "examined", "rate", "examples"]
-    assert d["examples"][0]["ops"][-1]["type"] == "ok"
+    assert list(d["examples"][0]) == ["message", "indices", "ops"]
     with pytest.raises(AttributeError):
         res["stale-read"].count = 3  # type: ignore[misc]
+
+
+def test_report_counts_reads_flagged_more_than_once() -> None:
+    # Process 0's null read is stale and misses its own write: one read, two checks.
+    ops = hist(w(0, "x", 1), r(0, "x", None), r(1, "x", None))
+    results, summary = check_report(ops)
+    assert results["stale-read"].count == 2
+    assert results["read-your-writes"].count == 1
+    assert summary["reads_flagged_more_than_once"] == 1
+    assert summary["client_reads"] == 2 and summary["client_writes"] == 1

@@ -27,7 +27,10 @@ def stale_file(tmp_path: Path) -> Path:
 def test_json_output(stale_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(stale_file), "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert list(doc) == ["checks"]
+    assert list(doc) == ["history", "checks"]
+    assert doc["history"] == {"operations": 6, "client_reads": 2, "client_writes": 1,
+                              "skipped_unknown": 0, "reads_flagged_more_than_once": 0,
+                              "nemesis_ops": 0, "nemesis_windows": []}
     assert list(doc["checks"]) == NAMES
     for entry in doc["checks"].values():
         assert list(entry) == ["count", "examined", "rate", "examples"]
@@ -35,7 +38,7 @@ def test_json_output(stale_file: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert doc["checks"]["stale-read"]["examined"] == 2
     assert doc["checks"]["stale-read"]["rate"] == 0.5
     ex = doc["checks"]["stale-read"]["examples"][0]
-    assert [op["index"] for op in ex["ops"]] == [1, 2, 3]
+    assert ex["indices"] == [op["index"] for op in ex["ops"]] == [0, 1, 2, 3]
     assert doc["checks"]["lost-write"] == {"count": 0, "examined": 1, "rate": 0.0,
                                            "examples": []}
 
@@ -43,14 +46,27 @@ def test_json_output(stale_file: Path, capsys: pytest.CaptureFixture[str]) -> No
 def test_table_output(stale_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(stale_file)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == f"6 operations in {stale_file}"
+    assert out[0] == f"6 operations in {stale_file} (2 reads, 1 writes, 0 nemesis ops)"
     assert out[1].split() == ["check", "count", "examined", "rate", "ci_low", "ci_high"]
     assert [line.split()[0] for line in out[2:7]] == NAMES
     assert out[2].split()[1:4] == ["1", "2", "0.5"]
-    assert out[7] == "examples:"
-    assert out[8] == (
-        "  stale-read: process 1 read key 'x' and got null (not found), older than the write "
-        "of 1 by process 0, which completed before the read was invoked (operations 1, 2, 3)")
+    assert out[7] == "reads flagged by more than one check: 0"
+    assert out[8] == "examples:"
+    assert out[9] == (
+        "  stale-read: op 3 (process 1 read key 'x' and got null (not found)) is stale: op 1 "
+        "(process 0 wrote 1 to key 'x', ok) completed before it was invoked and follows every "
+        "write that could have given its value")
+
+
+def test_shipped_jsonl_history(capsys: pytest.CaptureFixture[str]) -> None:
+    path = Path(__file__).resolve().parents[1] / "data" / "histories" / "primary_standby.jsonl"
+    assert main(["check", str(path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    counts = {line.split()[0]: int(line.split()[1]) for line in out[2:7]}
+    assert counts == {"stale-read": 3, "read-your-writes": 1, "monotonic-reads": 1,
+                      "consistent-prefix": 0, "lost-write": 0}
+    assert out[7:9] == ["reads flagged by more than one check: 2",
+                        "nemesis stall from op 4 to op 17 (resume)"]
 
 
 def test_empty_file_is_valid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -58,8 +74,8 @@ def test_empty_file_is_valid(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     path.write_text("\n")
     assert main(["check", str(path), "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc == {"checks": {n: {"count": 0, "examined": 0, "rate": 0.0, "examples": []}
-                              for n in NAMES}}
+    assert doc["checks"] == {n: {"count": 0, "examined": 0, "rate": 0.0, "examples": []}
+                             for n in NAMES}
 
 
 @pytest.mark.parametrize("line, message", [
@@ -68,12 +84,17 @@ def test_empty_file_is_valid(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     ('[1, 2]', "line 2: an operation must be a JSON object, got [1, 2]"),
     ('{"time": 1, "process": 0, "type": "done", "f": "read", "key": "x"}',
      "line 2: 'type' must be one of invoke, ok, fail, info, got 'done'"),
-    ('{"time": 1, "process": 0, "type": "ok", "f": "read"}', "line 2: missing field 'key'"),
+    ('{"time": 1, "process": 0, "type": "ok", "key": "x"}', "line 2: missing field 'f'"),
+    ('{"time": NaN, "process": 0, "type": "ok", "f": "read", "key": "x"}',
+     "line 2: NaN is not valid JSON"),
+    ('{"time": 1, "process": 1, "type": "ok", "f": "write", "key": "x"}',
+     "line 2: process 1 completes a write of key 'x' but its pending invoke (line 1) is a "
+     "read of key 'x'"),
 ])
 def test_malformed_line_names_its_number(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                          line: str, message: str) -> None:
     path = tmp_path / "bad.jsonl"
-    good = '{"time": 0, "process": 0, "type": "invoke", "f": "read", "key": "x"}'
+    good = '{"time": 0, "process": 1, "type": "invoke", "f": "read", "key": "x"}'
     path.write_text(good + "\n" + line + "\n")
     assert main(["check", str(path)]) == 2
     captured = capsys.readouterr()

@@ -146,7 +146,7 @@ def test_cross_device_checker_groups_processes_by_user():
     assert read_your_writes(h).count == 0
     res = read_your_writes(h, user_of={0: "ann", 1: "ann", 2: "bob"})
     assert (res.name, res.count, res.examined) == ("cross-device-read-your-writes", 1, 1)
-    assert "its user's the write of 1" in res.examples[0]["message"]
+    assert "misses its user's op 1 (process 0 wrote 1" in res.examples[0]["message"]
 
 
 # -- monotonic reads -------------------------------------------------------------------------

@@ -35,9 +35,11 @@ def test_the_checker_finds_it_through_reads_from_and_session_order():
     assert ("read", "a", "ok") in kinds
     last = ex["ops"][-1]
     assert (last["f"], last["key"][0], last["value"]) == ("read", "q", None)
-    assert "happened before" in ex["message"]
-    q = next(op for op in ex["ops"] if op["f"] == "write" and op["key"][0] == "q")
-    a = next(op for op in ex["ops"] if op["f"] == "write" and op["key"][0] == "a")
+    assert "causally depends on" in ex["message"]
+    q = next(op for op in ex["ops"] if op["f"] == "write" and op["key"][0] == "q"
+             and op["type"] == "ok")
+    a = next(op for op in ex["ops"] if op["f"] == "write" and op["key"][0] == "a"
+             and op["type"] == "ok")
     assert q["key"][1:] == a["key"][1:]  # one conversation ...
     assert q["node"].split(".")[0] != a["node"].split(".")[0]  # ... split over two partitions
 

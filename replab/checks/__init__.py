@@ -4,40 +4,66 @@ Five checkers, each a function ``history -> CheckResult``, named as ``replab che
 reports them: ``stale-read`` (:func:`stale_read`), ``read-your-writes``
 (:func:`read_your_writes`), ``monotonic-reads`` (:func:`monotonic_reads`),
 ``consistent-prefix`` (:func:`consistent_prefix`) and ``lost-write`` (:func:`lost_write`).
+:func:`check_history` runs any of them over one shared preparation of the history;
+:func:`check_report` adds what holds for the whole history (reads flagged by more than one
+checker, nemesis windows).
 
-:func:`check_history` runs any of them over one shared pass of the history. All run in
-time linear in the history (``consistent-prefix`` also in the number of writing processes;
-see :mod:`replab.checks.causal`). The conventions they share:
+Definitions
+-----------
+**Order.** Operations are ordered by ``index`` when present, else by file position.
+Each process has at most one operation pending; a completion (``ok``/``fail``/``info``)
+must match its process's pending invoke (same ``f``, same key), and anything else is a
+:class:`~replab.errors.HistoryError` naming the line, never a guess. An invoke never
+completed is like ``info``. Real-time precedence: ``A`` precedes ``B`` when ``A``
+completed before ``B`` was invoked. ``time`` and ``ts`` never order anything.
 
-* **Real-time order** is the order of the operations in the history (their position), as
-  in Jepsen; ``time`` is carried along but never used to order operations. "Completed
-  before X was invoked" means "its completion comes earlier in the history than X's
-  invoke".
-* **Pairing**: a process has at most one outstanding operation; its completion is the next
-  ``ok``/``fail``/``info`` of that process. A completion whose process has no outstanding
-  invoke of the same ``f`` and ``key`` is taken as its own invoke (invoked and completed at
-  its own position); an invoke that is never completed (or that is followed by another
-  invoke of the same process) is *incomplete*: like ``info``, its outcome is unknown.
-* **Writes**: the value is the completion's ``value`` (the invoke's when the completion has
-  none); the version is the completion's ``version`` (else the invoke's). ``fail`` writes
-  did not happen and are dropped; ``info`` and incomplete writes may have happened.
-* **Version order** of a key: if any of its (non-failed) writes carries a ``version``, the
-  key is *versioned* and a write's rank is its version (writes of that key without one have
-  an unknown rank). Otherwise ok writes are ranked by the order in which they completed, and
-  ``info``/incomplete writes have an unknown rank: they may be observed, but they are never
-  used as the newer version of a violation, and a read that observes one is not judged when
-  its known values alone would make it a violation.
-* **Reads**: only ``ok`` reads are observations. ``null`` (or an empty list) is "not found",
-  older than every write. A list is a set of siblings, each observed. A value that no
-  (non-failed) write of the key wrote is of unknown rank. The read's rank is the largest
-  known rank it observed; it is *older than* a version ``X`` when that rank is below ``X``'s,
-  i.e. when none of its values is ``X`` or newer. Values are compared by equality (lists and
-  objects inside values by their JSON text). If two writes of a key share a value, the
-  first non-failed one is the one observed.
-* **Caveat**: without ``version``, writes of a key that overlap in time are ordered by
-  completion, as the history contract says; a store that ordered them the other way will
-  then show reads of the one that completed first as stale. Record ``version`` on ``ok``
-  writes whenever writes of one key can overlap.
+**Write order.** ``W1`` precedes ``W2`` when both carry ``version`` and ``W1``'s is lower,
+else when ``W1`` precedes ``W2`` in real time. Versions are used on a key when every
+``ok`` write of it carries one (otherwise the key is ordered by real time alone).
+Overlapping writes without versions are unordered: a checker counts a violation only if
+it holds for every order consistent with these constraints.
+
+**Outcomes.** ``fail`` writes never take effect; ``info`` (and never completed) writes may
+take effect at any time after their invoke, or never: they are never used as the newer
+write of a violation unless some read returned them. An ``ok`` ``cas [old new]`` reads
+``old`` and writes ``new``; a failed cas has no effect; an ``info`` cas is an info write of
+``new``. Only ``ok`` reads (and ok cas) are judged.
+
+**Repeated values.** A read of ``v`` may come from any write of ``v`` invoked before the
+read completed (``null`` or ``[]``: also from the initial value, which precedes every
+write); a read that carries the ``version`` it returned is settled by it. A list is a set
+of siblings, each returned. Checkers count only violations that hold for every candidate
+write. A read of a value that no write wrote is not judged.
+
+**stale-read**: every write the read could have returned precedes another ``ok`` write of
+the key that completed before the read was invoked.
+
+**read-your-writes**: the same, where that write is the reading process's own.
+
+**monotonic-reads**: every write the read could have returned precedes every write an
+earlier read of the key by the same process could have returned.
+
+**consistent-prefix**: a read of key ``k`` by process ``P`` violates it when ``P`` earlier
+read a write ``X`` that causally depends on a write ``W`` to ``k`` by another process
+(``W`` precedes ``X`` in its writer's session, or ``X``'s writer had read ``W`` in a read
+completed before ``X`` was invoked, transitively; reads-from only where a read's value has
+a single candidate write; a cas does not read its own write), ``W``
+certainly took effect, and every write the read could have returned precedes ``W``. A read
+already flagged by ``P``'s read-your-writes or monotonic-reads is reported there only.
+
+**lost-write**: an ``ok`` write ``W`` to ``k`` is lost when ``k`` has final reads (``ok``
+reads invoked after every write to ``k`` ended) and every final read returns a value that
+only writes preceding ``W`` (or the initial value) could have written. One final read
+showing ``W``, or a write not preceding ``W``, proves ``W`` survived, whichever node
+served it.
+
+Each result reports ``count``, ``examined`` and up to five examples; an example names the
+op indices involved and says in one sentence why. ``nemesis`` operations are fault events:
+they are listed by :func:`check_report`, never checked.
+
+The cost is one pass to pair operations, a few sorts for the real-time checkers, and for
+consistent-prefix one sweep with a vector clock per session (see
+:mod:`replab.checks.causal`).
 """
 
 from __future__ import annotations
@@ -45,8 +71,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from replab.checks._prepare import as_prepared, gc_paused
+from replab.checks._collect import as_prepared
+from replab.checks._prepare import gc_paused
 from replab.checks.causal import consistent_prefix
+from replab.checks.report import summary
 from replab.checks.result import CheckResult, results_frame
 from replab.checks.session import monotonic_reads, read_your_writes
 from replab.checks.staleness import lost_write, stale_read
@@ -56,6 +84,7 @@ __all__ = [
     "CHECKS",
     "CheckResult",
     "check_history",
+    "check_report",
     "results_frame",
     "stale_read",
     "read_your_writes",
@@ -105,3 +134,22 @@ def check_history(history: Any, names: Sequence[str] | None = None) -> dict[str,
         check_choice(name, "names", "check_history", tuple(CHECKS))
     prep = as_prepared(history)
     return {name: CHECKS[name](prep) for name in dict.fromkeys(chosen)}
+
+
+@gc_paused
+def check_report(history: Any, names: Sequence[str] | None = None) \
+        -> tuple[dict[str, CheckResult], dict[str, Any]]:
+    """Run checkers and summarise the history (what ``replab check`` prints).
+
+    Returns
+    -------
+    (dict of str to CheckResult, dict)
+        The results of :func:`check_history`, and a summary: ``operations``,
+        ``client_reads``, ``client_writes``, ``skipped_unknown``,
+        ``reads_flagged_more_than_once`` (reads that more than one of the read checkers
+        flagged) , ``nemesis_ops`` and ``nemesis_windows`` (``f``, ``start`` and ``end`` op
+        indices, ``closed_by``, ``value``; see :mod:`replab.checks.report`).
+    """
+    prep = as_prepared(history)
+    results = check_history(prep, names)
+    return results, summary(prep, list(results))

@@ -1,6 +1,16 @@
-"""One pass over a history that every checker shares.
+"""One pass over a history that every checker shares (definitions: :mod:`replab.checks`).
 
-The conventions it implements are documented in :mod:`replab.checks`.
+It pairs invokes with completions, splits ``cas`` into its read and write parts, places every
+write in its key's *rank space* and resolves each read's candidate writes.
+
+Rank space. Each write gets ``start <= end`` such that ``a`` precedes ``b`` in the write order
+exactly when ``a.end < b.start``. Without versions the space is history positions: ``start``
+is the invoke, ``end`` the completion (``inf`` for an ``info`` or incomplete write, which may
+take effect at any later time). On a *versioned* key (every ``ok`` write carries a version)
+an ok write sits at ``start = end = version``; an unversioned ``info`` write follows the
+versions of the ok writes that completed before it was invoked (``start`` just above their
+maximum) and precedes nothing. Both relations are interval orders, hence transitive, and
+agree with "version order where both have one, else real time" on the writes they rank.
 """
 
 from __future__ import annotations
@@ -11,63 +21,18 @@ import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from replab.history import History
+import numpy as np
+import pandas as pd
 
-__all__ = ["Write", "Read", "Prepared", "prepare", "as_prepared", "judge", "gc_paused",
-           "WINV", "WOK", "RINV", "ROK", "WEND", "NEG"]
+from replab.errors import HistoryError
+from replab.history import NEMESIS, History
 
-NEG = float("-inf")
+__all__ = ["Prepared", "pair", "set_columns", "gc_paused", "prefix_agg", "prefix_aggs",
+           "hashable", "INF", "NEG", "NULL"]
+
+INF, NEG = float("inf"), float("-inf")
 F = TypeVar("F", bound=Callable[..., Any])
-WINV, WOK, RINV, ROK, WEND = 0, 1, 2, 3, 4  # WEND: a write completed as info
-
-
-class Write:
-    """A write operation (invoke + completion) of the history."""
-
-    __slots__ = ("id", "key", "value", "process", "inv", "comp", "status", "version",
-                 "rank", "seq")
-
-    def __init__(self, id: int, key: Any, process: Any, inv: int, seq: int) -> None:
-        self.id = id
-        self.key = key
-        self.process = process
-        self.inv = inv
-        self.comp: int | None = None
-        self.status: str | None = None  # ok / fail / info / None (incomplete)
-        self.value: Any = None
-        self.version: int | None = None
-        self.rank: float | None = None
-        self.seq = seq  # 1-based position among its process's writes (session order)
-
-
-class Read:
-    """An ``ok`` read: what it observed, resolved against the writes of its key."""
-
-    __slots__ = ("key", "process", "inv", "comp", "raw", "writes", "rank", "top", "unknown",
-                 "unmatched")
-
-    def __init__(self, key: Any, process: Any, inv: int, comp: int, raw: Any) -> None:
-        self.key = key
-        self.process = process
-        self.inv = inv
-        self.comp = comp
-        self.raw = raw
-        self.writes: tuple[Write, ...] = ()
-        self.rank = NEG
-        self.top: Write | None = None
-        self.unknown = False  # observed a value of unknown rank
-        self.unmatched = False  # observed a value that no (non-failed) write wrote
-
-
-class Prepared:
-    """The paired operations of a history and the timeline the checkers sweep."""
-
-    def __init__(self, ops: list[dict[str, Any]]) -> None:
-        self.ops = ops
-        self.writes: list[Write] = []
-        self.reads: list[Read] = []
-        self.timeline: list[tuple[int, Any]] = []
-        self.by_value: dict[Any, dict[Any, Write]] = {}
+NULL = ("\0null",)  # the hashable stand-in for null / not found
 
 
 def gc_paused(fn: F) -> F:
@@ -90,151 +55,144 @@ def gc_paused(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def as_prepared(history: Any) -> Prepared:
-    """A :class:`Prepared` from a History, a Prepared, or an iterable of op dicts."""
-    if isinstance(history, Prepared):
-        return history
-    if not isinstance(history, History):
-        history = History(history)
-    return prepare(history.ops)
-
-
-def judge(r: Read, ref_rank: float | None) -> int:
-    """0: not judged (no reference, or unknown values could be newer); 1: fine; 2: older."""
-    if ref_rank is None:
-        return 0
-    if r.rank >= ref_rank:
-        return 1
-    return 0 if r.unknown else 2
-
-
 def hashable(v: Any) -> Any:
     """A hashable stand-in for a JSON value (lists and objects by their JSON text)."""
-    if isinstance(v, list | dict):
-        return "\0json:" + json.dumps(v, sort_keys=True)
+    if v is None:
+        return NULL
+    if isinstance(v, list | dict | tuple):
+        return "\0json:" + json.dumps(v, sort_keys=True, default=str)
     return v
 
 
-@gc_paused
-def prepare(ops: list[dict[str, Any]]) -> Prepared:
-    """Pair invokes with completions, rank writes, resolve reads, build the timeline."""
-    prep = Prepared(ops)
-    at_pos: list[tuple[int, Any] | None] = [None] * len(ops)
-    pre: dict[int, tuple[int, Any]] = {}
-    _pair(prep, at_pos, pre)
-    _rank_writes(prep)
-    _resolve_reads(prep)
-    if pre:
-        tl: list[tuple[int, Any]] = []
-        for i, e in enumerate(at_pos):
-            if i in pre:
-                tl.append(pre[i])
-            if e is not None:
-                tl.append(e)
-        prep.timeline = tl
-    else:
-        prep.timeline = [e for e in at_pos if e is not None]
-    return prep
+class Prepared:
+    """Writes and ``ok`` reads of a history as NumPy columns (``w_*`` and ``r_*``).
+
+    Positions are indices into ``ops`` (the history in order). Writes are the non-failed
+    writes and the write parts of non-failed ``cas``; reads the ``ok`` reads and the read
+    parts of ``ok`` cas. ``r_lmax``/``r_smin`` are the largest ``end``/smallest ``start`` of
+    the read's candidate writes (``-inf`` for the initial value); ``r_matched`` is False when
+    some value it returned has no candidate (the read is then never judged).
+    """
+
+    # writes: invoke / completion position (-1: none), acknowledged?, key / process ids,
+    # value, version (nan: none), place in session (1-based), rank-space start / end,
+    # certainly took effect (ok, or read from)
+    w_inv: np.ndarray
+    w_done: np.ndarray
+    w_ok: np.ndarray
+    w_key: np.ndarray
+    w_proc: np.ndarray
+    w_value: list[Any]
+    w_ver: np.ndarray
+    w_seq: np.ndarray
+    w_start: np.ndarray
+    w_end: np.ndarray
+    w_effect: np.ndarray
+    # ok reads: invoke / completion position, key / process ids, value, version, the cas's
+    # write (-1: a plain read), candidates' largest end / smallest start, all values matched
+    r_inv: np.ndarray
+    r_comp: np.ndarray
+    r_key: np.ndarray
+    r_proc: np.ndarray
+    r_value: list[Any]
+    r_ver: list[Any]
+    r_cas: np.ndarray
+    r_lmax: np.ndarray
+    r_smin: np.ndarray
+    r_matched: np.ndarray
+    versioned: np.ndarray  # per key: ordered by versions
+    reads_from: tuple[np.ndarray, np.ndarray]  # (read, write) where the source is certain
+
+    def __init__(self, history: History) -> None:
+        self.history = history
+        self.ops = history.ops
+        self.nemesis: list[int] = []
+        self.keys: list[Any] = []
+        self.procs: list[Any] = []
+        self.settle: np.ndarray = np.zeros(0)  # per key: when its last write ended
+        self.cache: dict[str, Any] = {}  # verdict masks shared between checkers
 
 
-def _pair(prep: Prepared, at_pos: list[Any], pre: dict[int, Any]) -> None:
-    ops, writes, reads = prep.ops, prep.writes, prep.reads
-    pending: dict[Any, tuple[int, Write | None]] = {}
-    nseq: dict[Any, int] = {}
+def set_columns(prep: Prepared, wc: list[Any], rc: list[Any]) -> None:
+    """Store the write and read columns (``wc``, ``rc``: sequences; a process's writes in
+    its session order)."""
+    prep.w_inv = np.array(wc[0], dtype=np.int64)
+    prep.w_done = np.array(wc[1], dtype=np.int64)
+    prep.w_ok = np.array(wc[2], dtype=bool)
+    prep.w_key = np.array(wc[3], dtype=np.int64)
+    prep.w_proc = np.array(wc[4], dtype=np.int64)
+    prep.w_value = list(wc[5])
+    prep.w_ver = np.array([np.nan if v is None else float(v) for v in wc[6]], dtype=np.float64)
+    seq = pd.Series(prep.w_proc).groupby(prep.w_proc).cumcount().to_numpy() + 1
+    prep.w_seq = seq.astype(np.int64)  # place in its process's session order (1-based)
+    prep.r_inv = np.array(rc[0], dtype=np.int64)
+    prep.r_comp = np.array(rc[1], dtype=np.int64)
+    prep.r_key = np.array(rc[2], dtype=np.int64)
+    prep.r_proc = np.array(rc[3], dtype=np.int64)
+    prep.r_value = list(rc[4])
+    prep.r_ver = list(rc[5])
+    prep.r_cas = np.array(rc[6], dtype=np.int64)
+
+
+def pair(prep: Prepared) -> tuple[list[int], list[int]]:
+    """Invoke and completion positions of every client operation (-1: never completed)."""
+    ops, where = prep.ops, prep.history.where
+    pending: dict[Any, int] = {}
+    inv: list[int] = []
+    comp: list[int] = []
     for i, op in enumerate(ops):
         p = op["process"]
+        if p == NEMESIS:
+            prep.nemesis.append(i)
+            continue
         if op["type"] == "invoke":
-            w = None
-            if op["f"] == "write":
-                w = _new_write(writes, nseq, op, i)
-                at_pos[i] = (WINV, w)
-            pending[p] = (i, w)
+            j = pending.get(p)
+            if j is not None:
+                raise HistoryError(f"{where(i)}: process {p!r} invokes a {op['f']} while its "
+                                   f"{ops[j]['f']} invoked at {where(j)} is still pending")
+            pending[p] = i
             continue
-        j, w = pending.pop(p, (-1, None))
-        if j < 0 or ops[j]["f"] != op["f"] or ops[j]["key"] != op["key"]:
-            j = i  # unpaired completion: its own invoke
-            if op["f"] == "write":
-                w = _new_write(writes, nseq, op, i)
-                pre[i] = (WINV, w)
-        if w is not None:
-            _complete_write(w, op, ops[j], i)
-            if w.status == "ok":
-                at_pos[i] = (WOK, w)
-            elif w.status == "info":
-                at_pos[i] = (WEND, w)
-        elif op["type"] == "ok":  # an ok read
-            r = Read(op["key"], p, j, i, op["value"])
-            reads.append(r)
-            if j == i:
-                pre[i] = (RINV, r)
-            else:
-                at_pos[j] = (RINV, r)
-            at_pos[i] = (ROK, r)
+        j = pending.pop(p, -1)
+        if j < 0:
+            raise HistoryError(f"{where(i)}: process {p!r} completes a {op['f']} of key "
+                               f"{op.get('key')!r} ({op['type']}) but has no pending invoke")
+        a = ops[j]
+        k = op.get("key")
+        if a["f"] != op["f"] or (k is not None and a.get("key") != k):
+            raise HistoryError(
+                f"{where(i)}: process {p!r} completes a {op['f']} of key {k!r} but its "
+                f"pending invoke ({where(j)}) is a {a['f']} of key {a.get('key')!r}")
+        inv.append(j)
+        comp.append(i)
+    for j in pending.values():
+        inv.append(j)
+        comp.append(-1)
+    return inv, comp
 
 
-def _new_write(writes: list[Write], nseq: dict[Any, int], op: dict[str, Any], i: int) -> Write:
-    p = op["process"]
-    seq = nseq.get(p, 0) + 1
-    nseq[p] = seq
-    w = Write(len(writes), op["key"], p, i, seq)
-    w.value = op["value"]
-    w.version = op.get("version")
-    writes.append(w)
-    return w
+def prefix_agg(ga: np.ndarray, pa: np.ndarray, va: np.ndarray, gq: np.ndarray,
+               pq: np.ndarray, how: str = "max") -> np.ndarray:
+    """For each query ``q``: the max (or min) of ``va`` over items ``a`` with
+    ``ga == gq`` and ``pa < pq``; ``-inf`` (``inf`` for min) when there is none."""
+    return prefix_aggs(ga, pa, gq, pq, [(va, how)])[0]
 
 
-def _complete_write(w: Write, op: dict[str, Any], inv: dict[str, Any], i: int) -> None:
-    w.comp = i
-    w.status = op["type"]
-    w.value = op["value"] if op["value"] is not None else inv["value"]
-    v = op.get("version")
-    w.version = v if v is not None else inv.get("version")
-
-
-def _rank_writes(prep: Prepared) -> None:
-    versioned = {w.key for w in prep.writes if w.version is not None and w.status != "fail"}
-    by_value = prep.by_value
-    for w in prep.writes:
-        if w.status == "fail":
-            continue
-        if w.key in versioned:
-            w.rank = None if w.version is None else float(w.version)
-        elif w.status == "ok":
-            w.rank = float(w.comp)  # type: ignore[arg-type]
-        vals = by_value.get(w.key)
-        if vals is None:
-            vals = by_value[w.key] = {}
-        vals.setdefault(hashable(w.value), w)
-
-
-def _resolve_reads(prep: Prepared) -> None:
-    by_value = prep.by_value
-    empty: dict[Any, Write] = {}
-    for r in prep.reads:
-        raw = r.raw
-        if raw is None or raw == []:
-            continue
-        vals = by_value.get(r.key, empty)
-        if isinstance(raw, list):
-            found = []
-            for v in raw:
-                if v is None:
-                    continue
-                w = vals.get(hashable(v))
-                if w is None:
-                    r.unknown = r.unmatched = True
-                else:
-                    found.append(w)
-            r.writes = tuple(found)
-        else:
-            w = vals.get(hashable(raw))
-            if w is None:
-                r.unknown = r.unmatched = True
-                continue
-            r.writes = (w,)
-        for w in r.writes:
-            if w.rank is None:
-                r.unknown = True
-            elif w.rank > r.rank:
-                r.rank = w.rank
-                r.top = w
+def prefix_aggs(ga: np.ndarray, pa: np.ndarray, gq: np.ndarray, pq: np.ndarray,
+                values: list[tuple[np.ndarray, str]]) -> list[np.ndarray]:
+    """:func:`prefix_agg` of several value arrays over one sort and one search."""
+    outs = [np.full(len(gq), NEG if how == "max" else INF) for _, how in values]
+    if len(ga) == 0 or len(gq) == 0:
+        return outs
+    span = int(max(pa.max(), pq.max())) + 2
+    ka = ga.astype(np.int64) * span + pa.astype(np.int64)
+    order = np.argsort(ka, kind="stable")
+    ks, gs = ka[order], ga[order]
+    idx = np.searchsorted(ks, gq.astype(np.int64) * span + pq.astype(np.int64), "left") - 1
+    safe = np.maximum(idx, 0)
+    hit = (idx >= 0) & (gs[safe] == gq)
+    at = safe[hit]
+    for out, (va, how) in zip(outs, values, strict=True):
+        grouped = pd.Series(va[order]).groupby(gs, sort=False)
+        cum = (grouped.cummax() if how == "max" else grouped.cummin()).to_numpy(np.float64)
+        out[hit] = cum[at]
+    return outs

@@ -1,17 +1,20 @@
-"""``consistent-prefix``: reads must not contradict the causal past of what was seen.
+"""``consistent-prefix``: a read must not contradict the causal past of what was read.
 
-Happened-before is session order plus reads-from, transitively. Within one process the
-writes are totally ordered, so any causal past holds a *prefix* of each writer's writes;
-a vector clock over the writing processes (``clock[q]`` = how many of ``q``'s writes are
-in it) describes it exactly. Every write stores the clock of its session at its invoke (its
-strict causal past). A session keeps two clocks: what it knows (every write it observed
-or wrote, and their pasts), and the strict past of those writes, whose per-key maximum rank
-(the *frontier*) is what a later read must not contradict. When the strict clock advances
-for writer ``q`` from ``a`` to ``b``, only ``q``'s writes ``a+1..b`` enter the frontier, so
-each write enters each reading session's frontier at most once: the work is
-O(n + sessions x writes) at worst and close to O(n x writers) in practice, with one small
-NumPy vector operation per observation. Memory holds one clock per write
-(writes x writers int32).
+Causal past. A write ``W`` precedes a write ``X`` causally when ``W`` precedes ``X`` in its
+writer's session, or ``X``'s writer had read ``W`` before invoking ``X``, transitively.
+Reads-from is taken only where it is certain: a read *reads from* ``W`` when ``W`` is the
+only write that could have given one of its values; what a cas read counts from its
+completion, like any read (so not for the cas's own write, invoked before it completed).
+Within a session writes are totally
+ordered, so a causal past holds a prefix of each writer's writes: a vector clock over the
+processes (how many of each one's writes it holds) describes it exactly.
+
+One sweep in history order keeps, per session, what it *knows* (the writes it read and
+their pasts) and the *past* of what it read (the pasts alone); a write stores its writer's
+knowledge at its invoke. Only writes that some read reads from store a clock. A read is
+judged against the writes of its key, by other processes, inside its session's past: one
+small vectorised look-up over the key's writes. Reads that cannot be older than any such
+write (decided for all reads at once, ignoring causality) are not looked up.
 """
 
 from __future__ import annotations
@@ -20,151 +23,167 @@ from typing import Any
 
 import numpy as np
 
-from replab.checks._prepare import (
-    NEG,
-    RINV,
-    ROK,
-    WEND,
-    WINV,
-    WOK,
-    Prepared,
-    Read,
-    Write,
-    as_prepared,
-    gc_paused,
-    judge,
-)
+from replab.checks._collect import as_prepared
+from replab.checks._prepare import NEG, Prepared, gc_paused, prefix_agg
 from replab.checks.result import (
-    MAX_EXAMPLES,
     CheckResult,
     describe_read,
     describe_write,
-    done_pos,
     example,
     make_result,
+    read_pos,
+    write_pos,
 )
+from replab.checks.session import mr_verdicts, ryw_verdicts
+from replab.checks.staleness import _first
 
-__all__ = ["consistent_prefix"]
+__all__ = ["consistent_prefix", "prefix_verdicts"]
+
+QUERY, MERGE, SNAP = 0, 1, 2  # order of events at one history position
 
 
-class _Session:
-    """``both`` holds the two clocks as rows so one ``np.maximum`` advances both."""
+def _events(prep: Prepared, look: np.ndarray) -> tuple[list[int], list[int], list[int]]:
+    """(kind, a, b) of every event, sorted by (position, kind)."""
+    rf_read, rf_w = prep.reads_from
+    sources = np.unique(rf_w)
+    merge_at = prep.r_comp[rf_read]
+    queries = np.flatnonzero(look)
+    at = np.concatenate([prep.r_inv[queries] * 4 + QUERY, merge_at * 4 + MERGE,
+                         prep.w_inv[sources] * 4 + SNAP])
+    kind = np.concatenate([np.full(len(queries), QUERY), np.full(len(rf_read), MERGE),
+                           np.full(len(sources), SNAP)])
+    a = np.concatenate([queries, rf_read, sources])
+    b = np.concatenate([np.zeros(len(queries), dtype=np.int64), rf_w,
+                        np.zeros(len(sources), dtype=np.int64)])
+    order = np.argsort(at, kind="stable")
+    return kind[order].tolist(), a[order].tolist(), b[order].tolist()
 
-    __slots__ = ("both", "know", "past", "frontier")
 
-    def __init__(self, width: int) -> None:
-        self.both = np.zeros((2, width), dtype=np.int32)
-        self.know = self.both[0]  # views
-        self.past = self.both[1]
-        self.frontier: dict[Any, float] = {}
+def _by_key(prep: Prepared) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per key: (writer, seq, start) of the writes that certainly took effect, newest
+    (largest ``start``) first, so the first one in a session's past is the reference."""
+    eff = np.flatnonzero(prep.w_effect)
+    eff = eff[np.lexsort((-prep.w_start[eff], prep.w_key[eff]))]
+    bounds = np.searchsorted(prep.w_key[eff], np.arange(len(prep.keys) + 1))
+    out = []
+    for k in range(len(prep.keys)):
+        sl = eff[bounds[k]:bounds[k + 1]]
+        out.append((prep.w_proc[sl], prep.w_seq[sl], prep.w_start[sl]))
+    return out
+
+
+def _sweep(prep: Prepared, look: np.ndarray) -> np.ndarray:
+    """Per read: the largest ``start`` in its session's past (``-inf``: none / not looked).
+
+    A session's own column of its past is kept at 0: its own writes are never references
+    (they are read-your-writes' business), and every write has ``seq >= 1``.
+    """
+    best = np.full(len(prep.r_inv), NEG)
+    if not look.any():
+        return best
+    width = len(prep.procs)
+    sources = np.unique(prep.reads_from[1])
+    row = np.full(len(prep.w_inv), -1, dtype=np.int64)
+    row[sources] = np.arange(len(sources))
+    dtype = np.int16 if prep.w_seq.max(initial=0) < 2**15 else np.int32
+    clocks = np.zeros((len(sources), width), dtype=dtype)
+    state = np.zeros((width, 2, width), dtype=dtype)  # per session: know, past
+    by_key = _by_key(prep)
+    seq, wproc, rows = prep.w_seq.tolist(), prep.w_proc.tolist(), row.tolist()
+    rproc, rkey = prep.r_proc.tolist(), prep.r_key.tolist()
+    # Views made once: indexing a NumPy array in the loop would make one per event.
+    boths, knows, pasts = list(state), [s[0] for s in state], [s[1] for s in state]
+    crow = list(clocks)
+    maximum = np.maximum
+    for kind, a, b in zip(*_events(prep, look), strict=True):
+        if kind == MERGE:
+            p = rproc[a]
+            both = boths[p]
+            maximum(both, crow[rows[b]], out=both)
+            pasts[p][p] = 0
+            q = wproc[b]
+            know = knows[p]
+            if know[q] < seq[b]:
+                know[q] = seq[b]
+        elif kind == SNAP:
+            q = wproc[a]
+            c = crow[rows[a]]
+            c[:] = knows[q]
+            c[q] = seq[a] - 1
+        else:
+            writer, wseq, start = by_key[rkey[a]]
+            hit = pasts[rproc[a]].take(writer) >= wseq
+            first = hit.argmax()
+            if hit[first]:
+                best[a] = start[first]
+    prep.cache["clocks"] = (clocks, row)
+    return best
+
+
+def prefix_verdicts(prep: Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(examined, violating, reference) read masks of consistent-prefix (cached)."""
+    if "cp" in prep.cache:
+        return prep.cache["cp"]
+    eff = prep.w_effect
+    # Any write of the key invoked before the read could be in its past: look those up.
+    seen = prefix_agg(prep.w_key[eff], prep.w_inv[eff], prep.w_start[eff], prep.r_key,
+                      prep.r_inv)
+    ref = _sweep(prep, prep.r_matched & (seen > NEG))
+    elsewhere = ryw_verdicts(prep)[1] | mr_verdicts(prep)[1]
+    examined = prep.r_matched & (ref > NEG) & ~elsewhere
+    out = (examined, examined & (prep.r_lmax < ref), ref)
+    prep.cache["cp"] = out
+    return out
 
 
 @gc_paused
 def consistent_prefix(history: Any) -> CheckResult:
-    """``consistent-prefix``: a read older than a write that preceded something already seen.
+    """``consistent-prefix``: a read older than the causal past of something already read.
 
-    A read of key ``k`` by session ``s`` violates consistent prefix when it returns a
-    version older than some write ``x`` of ``k`` where ``x`` happened before a write ``y``
-    that ``s`` has already observed: read in an earlier completed ``ok`` read, or written
-    by ``s`` itself in an earlier ``ok`` or ``info`` write (a session knows what it wrote and
-    everything that preceded it). ``x`` is strictly before ``y``, so reading an older
-    version than ``y`` itself is left to ``monotonic-reads`` and ``read-your-writes``.
-    Happened-before is session order plus reads-from (a read of ``y`` follows ``y``), closed
-    transitively; writes of unknown outcome that were observed take part in it.
-
-    Parameters
-    ----------
-    history : History or iterable of dict
-        The operations, in real-time order.
+    A read of key ``k`` by process ``P`` violates consistent prefix when ``P`` earlier read
+    (for certain) a write ``X`` that causally depends on a write ``W`` of ``k`` by another
+    process, ``W`` certainly took effect (acknowledged, or read by someone), and every write
+    the read could have returned precedes ``W``. A read that is already ``P``'s own
+    read-your-writes or monotonic-reads violation is reported there, not here.
 
     Returns
     -------
     CheckResult
-        ``examined`` counts the ``ok`` reads of a key for which the session's observed
-        writes have a write of that key (of known rank) in their strict causal past,
-        excluding reads whose values of unknown rank could satisfy it; ``count`` the
-        violations among them.
+        ``examined`` counts the ``ok`` reads whose session's causal past holds a write of
+        their key by another process, except reads of a value no write wrote and reads
+        flagged by read-your-writes or monotonic-reads.
     """
     prep = as_prepared(history)
-    col = {p: i for i, p in enumerate(dict.fromkeys(w.process for w in prep.writes))}
-    width = len(col)
-    clocks = np.zeros((len(prep.writes), width), dtype=np.int32)
-    by_writer: list[list[tuple[Any, float]]] = [[] for _ in range(width)]  # (key, rank)
-    wcol = [col[w.process] for w in prep.writes]
-    for w in prep.writes:  # in invoke order, hence in each process's session order
-        by_writer[col[w.process]].append((w.key, NEG if w.rank is None else w.rank))
-    sessions: dict[Any, _Session] = {}
-    count = examined = 0
-    examples: list[dict[str, Any]] = []
-
-    def advance(s: _Session, clock: np.ndarray, both: bool) -> None:
-        """Merge a write's strict past into the session's (and, if ``both``, its knowledge)."""
-        past = s.past
-        ahead = (clock > past).nonzero()[0]
-        if ahead.size:
-            fr = s.frontier
-            get = fr.get
-            for q in ahead.tolist():
-                a, b = int(past[q]), int(clock[q])
-                for k, rank in by_writer[q][a:b]:
-                    if rank > get(k, NEG):
-                        fr[k] = rank
-            np.maximum(s.both if both else past, clock, out=s.both if both else past)
-        elif both:
-            np.maximum(s.know, clock, out=s.know)
-
-    for kind, obj in prep.timeline:
-        s = sessions.get(obj.process)
-        if s is None:
-            s = sessions[obj.process] = _Session(width)
-        if kind == RINV:
-            verdict = judge(obj, s.frontier.get(obj.key))
-            if verdict:
-                examined += 1
-                if verdict == 2:
-                    count += 1
-                    if len(examples) < MAX_EXAMPLES:
-                        examples.append(_example(prep, obj, s, clocks, col))
-        elif kind == ROK:
-            know = s.know
-            for y in obj.writes:
-                advance(s, clocks[y.id], True)
-                q = wcol[y.id]
-                if know[q] < y.seq:
-                    know[q] = y.seq
-        elif kind == WINV:  # everything the session knows precedes it, it precedes the rest
-            clocks[obj.id] = s.know
-            s.know[wcol[obj.id]] = obj.seq
-        else:  # WOK/WEND: the session's own (ok or info) write is now something it has seen
-            advance(s, clocks[obj.id], False)
-    return make_result("consistent-prefix", count, examined, examples)
+    examined, bad, ref = prefix_verdicts(prep)
+    examples = []
+    for x in _first(prep, bad):
+        w = _witness(prep, x, ref[x])
+        y, s = _seen(prep, x, w)
+        msg = (f"{describe_read(prep, x)} breaks consistent prefix: the same process had "
+               f"read {describe_write(prep, s)} in op {prep.ops[int(prep.r_comp[y])]['index']}"
+               f", which causally depends on {describe_write(prep, w)}, and every write that "
+               f"could have given the value read precedes that write")
+        pos = read_pos(prep, x) + write_pos(prep, w) + read_pos(prep, y) + write_pos(prep, s)
+        examples.append(example(prep, msg, pos))
+    return make_result("consistent-prefix", bad.sum(), examined.sum(), examples)
 
 
-def _example(prep: Prepared, r: Read, s: _Session, clocks: np.ndarray,
-             col: dict[Any, int]) -> dict[str, Any]:
-    """Find the write ``x`` behind the frontier and the observation ``y`` it preceded."""
-    rank = s.frontier[r.key]
-    x = next(w for w in prep.writes if w.key == r.key and w.rank == rank
-             and w.seq <= s.past[col[w.process]])
-    qx = col[x.process]
-    seen_at, y = _observation(prep, r, x, qx, clocks)
-    how = "written" if seen_at == y.comp and y.process == r.process else "read"
-    msg = (f"{describe_read(r)}, older than {describe_write(x)}, which happened before "
-           f"{describe_write(y)} that process {r.process!r} had already {how}")
-    return example(prep, msg, [done_pos(x), done_pos(y), seen_at, r.inv, r.comp,
-                               done_pos(r.top)])
+def _witness(prep: Prepared, x: int, start: float) -> int:
+    """The write at the reference ``start`` of read ``x`` (by another process)."""
+    cand = np.flatnonzero(prep.w_effect & (prep.w_key == prep.r_key[x])
+                          & (prep.w_start == start) & (prep.w_proc != prep.r_proc[x]))
+    return int(cand[0])
 
 
-def _observation(prep: Prepared, r: Read, x: Write, qx: int,
-                 clocks: np.ndarray) -> tuple[int, Write]:
-    """The first write observed (or written) by ``r``'s session whose past holds ``x``."""
-    for kind, obj in prep.timeline:
-        if obj.process != r.process or obj.comp is None or obj.comp >= r.inv:
-            continue
-        if kind == ROK:
-            for y in obj.writes:
-                if clocks[y.id, qx] >= x.seq:
-                    return obj.comp, y
-        elif kind in (WOK, WEND) and clocks[obj.id, qx] >= x.seq:
-            return obj.comp, obj
-    raise AssertionError("a frontier entry without an observation")  # pragma: no cover
+def _seen(prep: Prepared, x: int, w: int) -> tuple[int, int]:
+    """(read, write it read from): the first observation by ``x``'s process that put ``w``
+    in its causal past."""
+    clocks, row = prep.cache["clocks"]
+    rf_read, rf_w = prep.reads_from
+    mine = np.flatnonzero((prep.r_proc[rf_read] == prep.r_proc[x])
+                          & (prep.r_comp[rf_read] < prep.r_inv[x]))
+    q, need = int(prep.w_proc[w]), int(prep.w_seq[w])
+    for i in mine[np.argsort(prep.r_comp[rf_read[mine]], kind="stable")].tolist():
+        if clocks[row[rf_w[i]], q] >= need:
+            return int(rf_read[i]), int(rf_w[i])
+    raise AssertionError("a consistent-prefix reference without an observation")

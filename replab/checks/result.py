@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from replab.checks._prepare import Prepared, Read, Write
+from replab.checks._prepare import Prepared
+from replab.history import FIELDS
 from replab.stats import wilson
 
 __all__ = ["CheckResult", "MAX_EXAMPLES", "results_frame"]
@@ -32,9 +33,9 @@ class CheckResult:
     rate : float
         ``count / examined``; 0.0 when nothing was examined.
     examples : tuple of dict
-        Up to five violations, each ``{"message": str, "ops": [op, ...]}`` where the ops
-        are the operations involved (the violating one and those proving it), as dicts in
-        the history format, in history order.
+        Up to five violations, each ``{"message", "indices", "ops"}``: one sentence naming
+        the op indices involved, those indices, and the operations themselves (invokes and
+        completions, as dicts in the history format, in history order).
     """
 
     name: str
@@ -52,7 +53,7 @@ class CheckResult:
 def make_result(name: str, count: int, examined: int, examples: list[dict[str, Any]]) -> \
         CheckResult:
     rate = count / examined if examined else 0.0
-    return CheckResult(name=name, count=count, examined=examined, rate=rate,
+    return CheckResult(name=name, count=int(count), examined=int(examined), rate=rate,
                        examples=tuple(examples[:MAX_EXAMPLES]))
 
 
@@ -73,20 +74,17 @@ def results_frame(results: dict[str, CheckResult]) -> pd.DataFrame:
 
 def op_dict(prep: Prepared, pos: int) -> dict[str, Any]:
     """The operation at ``pos`` in the history format (absent optional fields omitted)."""
-    return {k: v for k, v in prep.ops[pos].items() if v is not None or k == "value"}
+    op = prep.ops[pos]
+    out = {k: op[k] for k in FIELDS if k in op and (op[k] is not None or k == "value")}
+    out.update((k, v) for k, v in op.items() if k not in out and v is not None)
+    return out
 
 
-def example(prep: Prepared, message: str, positions: list[int | None]) -> dict[str, Any]:
-    """An example: a message and the operations at ``positions``, in history order."""
-    pos = sorted({p for p in positions if p is not None})
-    return {"message": message, "ops": [op_dict(prep, p) for p in pos]}
-
-
-def done_pos(w: Write | None) -> int | None:
-    """Where a write shows its outcome: its completion, else its invoke."""
-    if w is None:
-        return None
-    return w.comp if w.comp is not None else w.inv
+def example(prep: Prepared, message: str, positions: list[int]) -> dict[str, Any]:
+    """An example: a message, the op indices at ``positions`` and those ops, in order."""
+    pos = sorted({int(p) for p in positions if p is not None and p >= 0})
+    ops = [op_dict(prep, p) for p in pos]
+    return {"message": message, "indices": [op["index"] for op in ops], "ops": ops}
 
 
 def show_value(v: Any) -> str:
@@ -99,12 +97,34 @@ def show_value(v: Any) -> str:
         return repr(v)
 
 
-def describe_read(r: Read) -> str:
-    """``process P read key K and got V``, for messages."""
-    return f"process {r.process!r} read key {r.key!r} and got {show_value(r.raw)}"
+def index_of(prep: Prepared, pos: int) -> Any:
+    return prep.ops[int(pos)]["index"]
 
 
-def describe_write(w: Write) -> str:
-    """``the write of V by process P``, with its version when it has one."""
-    v = "" if w.version is None else f" (version {w.version})"
-    return f"the write of {show_value(w.value)}{v} by process {w.process!r}"
+def read_pos(prep: Prepared, x: int) -> list[int]:
+    return [int(prep.r_inv[x]), int(prep.r_comp[x])]
+
+
+def write_pos(prep: Prepared, w: int) -> list[int]:
+    return [int(prep.w_inv[w]), int(prep.w_done[w])]
+
+
+def describe_read(prep: Prepared, x: int) -> str:
+    """``op 12 (process 1 read key 'x' and got 3)``, naming the read's completion."""
+    who, key = prep.procs[prep.r_proc[x]], prep.keys[prep.r_key[x]]
+    if prep.r_cas[x] >= 0:
+        what = f"compared-and-set key {key!r}, finding {show_value(prep.r_value[x])}"
+    else:
+        what = f"read key {key!r} and got {show_value(prep.r_value[x])}"
+    return f"op {index_of(prep, prep.r_comp[x])} (process {who!r} {what})"
+
+
+def describe_write(prep: Prepared, w: int) -> str:
+    """``op 7 (process 0 wrote 2 to key 'x', version 3, ok)``."""
+    done = int(prep.w_done[w])
+    at = index_of(prep, done if done >= 0 else prep.w_inv[w])
+    status = "ok" if prep.w_ok[w] else "outcome unknown"
+    ver = "" if np.isnan(prep.w_ver[w]) else f", version {int(prep.w_ver[w])}"
+    return (f"op {at} (process {prep.procs[prep.w_proc[w]]!r} wrote "
+            f"{show_value(prep.w_value[w])} to key {prep.keys[prep.w_key[w]]!r}{ver}, "
+            f"{status})")

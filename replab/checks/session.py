@@ -1,7 +1,7 @@
 """Session guarantees: ``read-your-writes`` and ``monotonic-reads``.
 
-A session is a ``process``. The conventions (pairing, version order, siblings, unknown
-outcomes) are those of :mod:`replab.checks`.
+A session is a ``process``. Definitions (candidate writes, write order) are those of
+:mod:`replab.checks`.
 """
 
 from __future__ import annotations
@@ -9,135 +9,128 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from replab.checks._prepare import RINV, ROK, WOK, Read, Write, as_prepared, gc_paused, judge
+import numpy as np
+
+from replab.checks._collect import as_prepared
+from replab.checks._prepare import Prepared, gc_paused, prefix_agg
 from replab.checks.result import (
-    MAX_EXAMPLES,
     CheckResult,
     describe_read,
     describe_write,
-    done_pos,
     example,
     make_result,
+    read_pos,
+    write_pos,
 )
+from replab.checks.staleness import _first, verdicts, witness
 
-__all__ = ["read_your_writes", "monotonic_reads"]
+__all__ = ["read_your_writes", "monotonic_reads", "ryw_verdicts", "mr_verdicts"]
+
+
+def _groups(prep: Prepared, user_of: Mapping[Any, Any] | None) -> tuple[np.ndarray, np.ndarray]:
+    """(writes', reads') group ids: session (or user) x key."""
+    if user_of is None:
+        owner = np.arange(len(prep.procs))
+    else:
+        users: dict[Any, int] = {}
+        owner = np.array([users.setdefault(user_of.get(p, ("\0proc", p)), len(users))
+                          for p in prep.procs], dtype=np.int64)
+    nk = max(len(prep.keys), 1)
+    w_owner = owner[prep.w_proc] if len(prep.w_proc) else prep.w_proc
+    r_owner = owner[prep.r_proc] if len(prep.r_proc) else prep.r_proc
+    return w_owner * nk + prep.w_key, r_owner * nk + prep.r_key
+
+
+def ryw_verdicts(prep: Prepared, user_of: Mapping[Any, Any] | None = None) \
+        -> tuple[np.ndarray, np.ndarray]:
+    """(examined, violating) read masks of read-your-writes (cached without ``user_of``)."""
+    if user_of is None and "ryw" in prep.cache:
+        return prep.cache["ryw"]
+    wg, rg = _groups(prep, user_of)
+    ok = prep.w_ok
+    ref = prefix_agg(wg[ok], prep.w_done[ok], prep.w_start[ok], rg, prep.r_inv)
+    out = verdicts(prep, ref)
+    if user_of is None:
+        prep.cache["ryw"] = out
+    return out
+
+
+def mr_verdicts(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
+    """(examined, violating) read masks of monotonic-reads (cached)."""
+    if "mr" not in prep.cache:
+        _, rg = _groups(prep, None)
+        m = prep.r_matched
+        ref = prefix_agg(rg[m], prep.r_comp[m], prep.r_smin[m], rg, prep.r_inv)
+        prep.cache["mr"] = verdicts(prep, ref)
+    return prep.cache["mr"]
 
 
 @gc_paused
 def read_your_writes(history: Any, *, user_of: Mapping[Any, Any] | None = None) -> CheckResult:
-    """``read-your-writes``: a session reads a version older than its own completed write.
+    """``read-your-writes``: a session reads something older than its own completed write.
 
-    A read of key ``k`` by session ``s`` violates the guarantee when it returns a version
-    older than ``s``'s own newest ``ok`` write of ``k`` that completed before the read was
-    invoked (with siblings: none of its values is that version or newer).
+    A read of key ``k`` by session ``s`` violates the guarantee when every write it could
+    have returned precedes one of ``s``'s own ``ok`` writes of ``k`` that completed before
+    the read was invoked.
 
     With ``user_of`` the guarantee is *cross-device*: the sessions (processes) of one user
-    share their writes, so a read by any device of a user must not be older than the
-    user's newest ``ok`` write of the key made on any of its devices. The result is then
-    named ``cross-device-read-your-writes``.
+    share their writes. The result is then named ``cross-device-read-your-writes``.
 
     Parameters
     ----------
     history : History or iterable of dict
-        The operations, in real-time order.
+        The operations.
     user_of : mapping of process to user, optional
-        Groups processes into users; a process it does not name is a user of its own
-        (keep process ids and user ids apart, e.g. users as strings).
+        Groups processes into users; a process it does not name is a user of its own.
 
     Returns
     -------
     CheckResult
-        ``examined`` counts the ``ok`` reads of a key by a session that had an ``ok`` write
-        of it (of known rank) completed before the read began, excluding reads whose values
-        of unknown rank could satisfy it; reads of a session that never wrote the key are
-        not examined. ``count`` the violations among them.
+        ``examined`` counts the ``ok`` reads of a key by a session (user) that had an ``ok``
+        write of it completed before the read was invoked, except reads of a value no write
+        wrote.
     """
     prep = as_prepared(history)
-    users = user_of
-    own: dict[Any, dict[Any, Write]] = {}  # session (or user) -> key -> newest own ok write
-    count = examined = 0
-    examples: list[dict[str, Any]] = []
-    for kind, obj in prep.timeline:
-        if kind == WOK:
-            if obj.rank is not None:
-                g = obj.process if users is None else users.get(obj.process, obj.process)
-                mine = own.get(g)
-                if mine is None:
-                    mine = own[g] = {}
-                cur = mine.get(obj.key)
-                if cur is None or obj.rank > cur.rank:  # type: ignore[operator]
-                    mine[obj.key] = obj
-        elif kind == RINV:
-            g = obj.process if users is None else users.get(obj.process, obj.process)
-            mine = own.get(g)
-            x = None if mine is None else mine.get(obj.key)
-            verdict = 0 if x is None else judge(obj, x.rank)
-            if verdict:
-                assert x is not None
-                examined += 1
-                if verdict == 2:
-                    count += 1
-                    if len(examples) < MAX_EXAMPLES:
-                        whose = "its own" if x.process == obj.process else "its user's"
-                        msg = (f"{describe_read(obj)}, older than {whose} {describe_write(x)}"
-                               ", which completed before the read was invoked")
-                        examples.append(example(
-                            prep, msg, [x.inv, done_pos(x), obj.inv, obj.comp,
-                                        done_pos(obj.top)]))
+    examined, bad = ryw_verdicts(prep, user_of)
+    wg, rg = _groups(prep, user_of)
+    examples = []
+    for x in _first(prep, bad):
+        mask = prep.w_ok & (wg == rg[x]) & (prep.w_done < prep.r_inv[x])
+        w = witness(prep, x, mask)
+        whose = "its own" if prep.w_proc[w] == prep.r_proc[x] else "its user's"
+        msg = (f"{describe_read(prep, x)} misses {whose} {describe_write(prep, w)}, which "
+               f"completed before it was invoked and follows every write that could have "
+               f"given its value")
+        examples.append(example(prep, msg, read_pos(prep, x) + write_pos(prep, w)))
     name = "read-your-writes" if user_of is None else "cross-device-read-your-writes"
-    return make_result(name, count, examined, examples)
+    return make_result(name, bad.sum(), examined.sum(), examples)
 
 
 @gc_paused
 def monotonic_reads(history: Any) -> CheckResult:
-    """``monotonic-reads``: a session reads a version older than one it already read.
+    """``monotonic-reads``: a session reads something older than what it already read.
 
-    A read of key ``k`` by session ``s`` violates the guarantee when it returns a version
-    older than the newest version of ``k`` that ``s`` observed in an earlier ``ok`` read
-    (one that completed before this read was invoked). Values of unknown rank observed
-    earlier do not count; "not found" is older than every version, so an earlier ``null``
-    constrains nothing.
-
-    Parameters
-    ----------
-    history : History or iterable of dict
-        The operations, in real-time order.
+    A read of key ``k`` by session ``s`` violates the guarantee when an earlier ``ok`` read
+    of ``k`` by ``s`` returned a value such that every write this read could have returned
+    precedes every write the earlier read could have returned. An earlier ``null`` (the
+    initial value) constrains nothing.
 
     Returns
     -------
     CheckResult
         ``examined`` counts the ``ok`` reads of a key by a session that had already read a
-        version of it (of known rank), excluding reads whose values of unknown rank could
-        satisfy the guarantee; ``count`` the violations among them.
+        written value of it, except reads of a value no write wrote.
     """
     prep = as_prepared(history)
-    seen: dict[Any, dict[Any, Read]] = {}  # process -> key -> read of the newest version
-    count = examined = 0
-    examples: list[dict[str, Any]] = []
-    for kind, obj in prep.timeline:
-        if kind == ROK:
-            if obj.top is not None:
-                mine = seen.get(obj.process)
-                if mine is None:
-                    mine = seen[obj.process] = {}
-                cur = mine.get(obj.key)
-                if cur is None or obj.rank > cur.rank:
-                    mine[obj.key] = obj
-        elif kind == RINV:
-            mine = seen.get(obj.process)
-            before = None if mine is None else mine.get(obj.key)
-            verdict = judge(obj, None if before is None else before.rank)
-            if verdict:
-                examined += 1
-                if verdict == 2:
-                    count += 1
-                    if len(examples) < MAX_EXAMPLES:
-                        examples.append(_monotonic_example(prep, obj, before))  # type: ignore
-    return make_result("monotonic-reads", count, examined, examples)
-
-
-def _monotonic_example(prep: Any, r: Read, before: Read) -> dict[str, Any]:
-    x = before.top
-    msg = (f"{describe_read(r)}, older than {describe_write(x)}, which it had already "  # type: ignore
-           f"read")
-    return example(prep, msg, [done_pos(x), before.comp, r.inv, r.comp, done_pos(r.top)])
+    examined, bad = mr_verdicts(prep)
+    examples = []
+    for x in _first(prep, bad):
+        same = np.flatnonzero((prep.r_proc == prep.r_proc[x]) & (prep.r_key == prep.r_key[x])
+                              & (prep.r_comp < prep.r_inv[x]) & prep.r_matched
+                              & (prep.r_smin > prep.r_lmax[x]))
+        y = int(same[0])
+        msg = (f"{describe_read(prep, x)} goes back in time: the same process had read "
+               f"{describe_read(prep, y)}, and every write that could have given the later "
+               f"value precedes every write that could have given the earlier one")
+        examples.append(example(prep, msg, read_pos(prep, x) + read_pos(prep, y)))
+    return make_result("monotonic-reads", bad.sum(), examined.sum(), examples)

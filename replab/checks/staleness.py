@@ -1,47 +1,61 @@
-"""Real-time checkers: ``stale-read`` and ``lost-write``.
-
-The conventions (pairing, version order, siblings, unknown outcomes) are those of
-:mod:`replab.checks`.
-"""
+"""Real-time checkers: ``stale-read`` and ``lost-write`` (definitions: :mod:`replab.checks`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from replab.checks._prepare import RINV, WOK, Read, Write, as_prepared, gc_paused, judge
+import numpy as np
+
+from replab.checks._collect import as_prepared
+from replab.checks._prepare import NEG, Prepared, gc_paused, prefix_agg
 from replab.checks.result import (
     MAX_EXAMPLES,
     CheckResult,
     describe_read,
     describe_write,
-    done_pos,
     example,
     make_result,
-    show_value,
+    read_pos,
+    write_pos,
 )
 
-__all__ = ["stale_read", "lost_write"]
+__all__ = ["stale_read", "lost_write", "verdicts", "witness"]
+
+
+def verdicts(prep: Prepared, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(examined, violating) masks over reads, given each read's reference ``start``."""
+    examined = prep.r_matched & (ref > NEG)
+    return examined, examined & (prep.r_lmax < ref)
+
+
+def witness(prep: Prepared, x: int, mask: np.ndarray) -> int:
+    """The write among ``mask`` that proves read ``x`` a violation (the newest one)."""
+    cand = np.flatnonzero(mask & (prep.w_start > prep.r_lmax[x]))
+    return int(cand[np.argmax(prep.w_start[cand])])
+
+
+def stale_reference(prep: Prepared) -> np.ndarray:
+    """Per read: the largest ``start`` of the ok writes of its key completed before it."""
+    if "stale" not in prep.cache:
+        ok = prep.w_ok
+        prep.cache["stale"] = prefix_agg(prep.w_key[ok], prep.w_done[ok], prep.w_start[ok],
+                                         prep.r_key, prep.r_inv)
+    return prep.cache["stale"]
 
 
 @gc_paused
 def stale_read(history: Any) -> CheckResult:
-    """``stale-read``: a read older than the newest write that completed before it began.
+    """``stale-read``: every write the read could have returned is superseded.
 
-    A read of key ``k`` is stale when it returns a version older than the newest (in the
-    key's version order) ``ok`` write of ``k`` that completed before the read was invoked;
-    with siblings, when none of its values is that version or newer.
-
-    Parameters
-    ----------
-    history : History or iterable of dict
-        The operations, in real-time order.
+    A read of key ``k`` is stale when every write it could have returned (any write of the
+    value it got, invoked before it completed; the initial value for ``null``) precedes some
+    ``ok`` write of ``k`` that completed before the read was invoked.
 
     Returns
     -------
     CheckResult
-        ``examined`` counts the ``ok`` reads that some ``ok`` write of their key (of known
-        rank) completed before, excluding reads whose values of unknown rank could make them
-        fresh; ``count`` the stale ones among them.
+        ``examined`` counts the ``ok`` reads (and ``ok`` cas) whose key had an ``ok`` write
+        completed before they were invoked, except reads of a value no write wrote.
 
     Examples
     --------
@@ -56,90 +70,59 @@ def stale_read(history: Any) -> CheckResult:
     (1, 1, 1.0)
     """
     prep = as_prepared(history)
-    newest: dict[Any, Write] = {}
-    count = examined = 0
-    examples: list[dict[str, Any]] = []
-    for kind, obj in prep.timeline:
-        if kind == WOK:
-            if obj.rank is not None:
-                cur = newest.get(obj.key)
-                if cur is None or obj.rank > cur.rank:  # type: ignore[operator]
-                    newest[obj.key] = obj
-        elif kind == RINV:
-            x = newest.get(obj.key)
-            verdict = judge(obj, None if x is None else x.rank)
-            if verdict:
-                examined += 1
-                if verdict == 2:
-                    count += 1
-                    if len(examples) < MAX_EXAMPLES:
-                        examples.append(_older_example(
-                            prep, obj, x, "which completed before the read was invoked"))
-    return make_result("stale-read", count, examined, examples)
+    examined, bad = verdicts(prep, stale_reference(prep))
+    examples = []
+    for x in _first(prep, bad):
+        mask = prep.w_ok & (prep.w_key == prep.r_key[x]) & (prep.w_done < prep.r_inv[x])
+        w = witness(prep, x, mask)
+        msg = (f"{describe_read(prep, x)} is stale: {describe_write(prep, w)} completed "
+               f"before it was invoked and follows every write that could have given its "
+               f"value")
+        examples.append(example(prep, msg, read_pos(prep, x) + write_pos(prep, w)))
+    return make_result("stale-read", bad.sum(), examined.sum(), examples)
 
 
-def _older_example(prep: Any, r: Read, x: Any, why: str) -> dict[str, Any]:
-    msg = f"{describe_read(r)}, older than {describe_write(x)}, {why}"
-    return example(prep, msg, [done_pos(x), r.inv, r.comp, done_pos(r.top)])
+def _first(prep: Prepared, mask: np.ndarray) -> list[int]:
+    """The first few flagged reads, in the order they were invoked."""
+    idx = np.flatnonzero(mask)
+    return idx[np.argsort(prep.r_inv[idx], kind="stable")][:MAX_EXAMPLES].tolist()
 
 
 @gc_paused
 def lost_write(history: Any) -> CheckResult:
-    """``lost-write``: an acknowledged write that the key's final read shows was lost.
+    """``lost-write``: an acknowledged write that every final read shows was lost.
 
-    The *final read* of a key is the last ``ok`` read of it (by completion) among those
-    invoked after every write of the key had completed (``ok``, ``fail`` or ``info``; a
-    write that never completed counts from its invoke). An ``ok`` write ``w`` is lost when
-    every value the final read returns was written by an ``ok`` write that completed before
-    ``w`` was invoked (``null`` counts as such a value: nothing survived). A final read that
-    observes an ``info``/incomplete write, or ``w`` itself, clears ``w``.
-
-    Parameters
-    ----------
-    history : History or iterable of dict
-        The operations, in real-time order.
+    The *final reads* of a key are its ``ok`` reads invoked after every write of it had
+    ended (completed ``ok``/``fail``/``info``; a write never completed never ends). An ``ok``
+    write ``W`` is lost when the key has final reads and each returns a value that only
+    writes preceding ``W`` (or the initial value) could have written. One final read showing
+    ``W``, or a write not preceding ``W``, proves ``W`` survived, whichever node served it.
 
     Returns
     -------
     CheckResult
-        ``examined`` counts the ``ok`` writes of keys that have a final read, except keys
-        whose final read returns a value no write wrote; ``count`` the lost ones.
+        ``examined`` counts the ``ok`` writes of keys with final reads, except keys where a
+        final read returned a value no write wrote.
     """
     prep = as_prepared(history)
-    settled: dict[Any, int] = {}
-    oks: dict[Any, list[Write]] = {}
-    for w in prep.writes:
-        end = w.comp if w.comp is not None else w.inv
-        if end > settled.get(w.key, -1):
-            settled[w.key] = end
-        if w.status == "ok":
-            oks.setdefault(w.key, []).append(w)
-    final: dict[Any, Read] = {}
-    for r in prep.reads:  # in completion order: the last qualifying one wins
-        if r.inv > settled.get(r.key, -1) and r.key in oks:
-            final[r.key] = r
-    count = examined = 0
-    examples: list[dict[str, Any]] = []
-    for key, r in final.items():
-        if r.unmatched:
-            continue
-        bound = max((_done_ok(y) for y in r.writes), default=-1.0)
-        for w in oks[key]:
-            examined += 1
-            if bound < w.inv:
-                count += 1
-                if len(examples) < MAX_EXAMPLES:
-                    examples.append(_lost_example(prep, w, r))
-    return make_result("lost-write", count, examined, examples)
-
-
-def _done_ok(y: Write) -> float:
-    """Where an observed write certainly took effect by; +inf when it may be later."""
-    return float(y.comp) if y.status == "ok" and y.comp is not None else float("inf")
-
-
-def _lost_example(prep: Any, w: Write, r: Read) -> dict[str, Any]:
-    got = (f"got {show_value(r.raw)}, written before it was invoked" if r.writes
-           else "found nothing")
-    msg = f"{describe_write(w)} to key {w.key!r} was acknowledged, but the final read {got}"
-    return example(prep, msg, [w.inv, w.comp, r.inv, r.comp, *(done_pos(y) for y in r.writes)])
+    nk = len(prep.keys)
+    final = prep.r_inv > prep.settle[prep.r_key] if len(prep.r_inv) else prep.r_matched
+    has_final = np.bincount(prep.r_key[final], minlength=nk) > 0
+    junk = np.bincount(prep.r_key[final & ~prep.r_matched], minlength=nk) > 0
+    newest = np.full(nk, NEG)
+    np.maximum.at(newest, prep.r_key[final], prep.r_lmax[final])
+    judged = (has_final & ~junk)[prep.w_key] & prep.w_ok
+    lost = judged & (newest[prep.w_key] < prep.w_start)
+    examples = []
+    order = np.flatnonzero(lost)
+    for w in order[np.argsort(prep.w_inv[order], kind="stable")][:MAX_EXAMPLES].tolist():
+        k = prep.w_key[w]
+        finals = np.flatnonzero(final & (prep.r_key == k))
+        msg = (f"{describe_write(prep, w)} is lost: every final read of the key ("
+               + ", ".join(f"op {prep.ops[int(prep.r_comp[x])]['index']}"
+                           for x in finals[:3].tolist())
+               + (" ..." if len(finals) > 3 else "")
+               + ") returned a value only writes preceding it could have written")
+        pos = write_pos(prep, w) + [p for x in finals[:3].tolist() for p in read_pos(prep, x)]
+        examples.append(example(prep, msg, pos))
+    return make_result("lost-write", lost.sum(), judged.sum(), examples)

@@ -1,4 +1,9 @@
-"""``replab check HISTORY.jsonl``: run the five consistency checkers over a history."""
+"""``replab check HISTORY``: run the five consistency checkers over a history.
+
+Reads JSONL, a JSON array or Jepsen EDN (told apart by content); prints one row per
+checker, what holds for the whole history (reads flagged more than once, nemesis windows)
+and examples naming op indices.
+"""
 
 from __future__ import annotations
 
@@ -7,42 +12,57 @@ import json
 import sys
 from typing import Any
 
-from replab.checks import check_history, results_frame
+from replab.checks import check_report, results_frame
 from replab.cli._common import _jsonable, add_format, emit_frame
-from replab.errors import HistoryError
 from replab.history import History
 
 __all__ = ["register", "run_check"]
 
 
 def run_check(args: argparse.Namespace) -> int:
-    try:
-        history = History.read_jsonl(args.history)
-    except OSError as e:
-        raise HistoryError(f"cannot read {args.history!r}: {e.strerror or e}") from None
-    results = check_history(history)
+    history = History.read(args.history, skip_unknown=args.skip_unknown)
+    results, summary = check_report(history)
     if args.format == "json":
-        doc = {"checks": {name: r.to_dict() for name, r in results.items()}}
+        doc = {"history": summary,
+               "checks": {name: r.to_dict() for name, r in results.items()}}
         sys.stdout.write(json.dumps(_jsonable(doc), indent=2) + "\n")
         return 0
-    emit_frame(results_frame(results), "table",
-               title=f"{len(history)} operations in {args.history}")
+    emit_frame(results_frame(results), "table", title=_title(args.history, summary))
+    out = [f"reads flagged by more than one check: {summary['reads_flagged_more_than_once']}\n"]
+    out += [_window_line(win) for win in summary["nemesis_windows"]]
     lines = [_example_line(name, e) for name, r in results.items() for e in r.examples]
     if lines:
-        sys.stdout.write("examples:\n" + "".join(lines))
+        out += ["examples:\n", *lines]
+    sys.stdout.write("".join(out))
     return 0
 
 
+def _title(path: str, s: dict[str, Any]) -> str:
+    extra = f", {s['skipped_unknown']} skipped" if s["skipped_unknown"] else ""
+    return (f"{s['operations']} operations in {path} ({s['client_reads']} reads, "
+            f"{s['client_writes']} writes, {s['nemesis_ops']} nemesis ops{extra})")
+
+
+def _window_line(win: dict[str, Any]) -> str:
+    if win["end"] == win["start"] and win["closed_by"] is None:
+        return f"nemesis {win['f']} at op {win['start']}\n"
+    end = "the end" if win["end"] is None else f"op {win['end']} ({win['closed_by']})"
+    return f"nemesis {win['f']} from op {win['start']} to {end}\n"
+
+
 def _example_line(name: str, example: dict[str, Any]) -> str:
-    where = ", ".join(str(op.get("index")) for op in example["ops"])
-    return f"  {name}: {example['message']} (operations {where})\n"
+    return f"  {name}: {example['message']}\n"
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "check",
-        help="check a history (JSONL) for stale reads, session anomalies and lost writes",
+        help="check a history (JSONL, JSON or Jepsen EDN) for stale reads, session anomalies "
+             "and lost writes",
     )
-    p.add_argument("history", metavar="HISTORY.jsonl", help="the history, one op a line")
+    p.add_argument("history", metavar="HISTORY",
+                   help="the history: JSONL (one op a line), a JSON array, or Jepsen EDN")
+    p.add_argument("--skip-unknown", action="store_true",
+                   help="skip operations whose f is not read, write or cas (else an error)")
     add_format(p, ("table", "json"))
     p.set_defaults(run=run_check)
