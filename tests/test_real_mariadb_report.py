@@ -100,7 +100,7 @@ def test_nemesis_ops_round_trip_through_jsonl(tmp_path):
     h.record(2.0, "nemesis", "info", "heal", None)  # Jepsen: a fault op may have no key
     h.to_jsonl(tmp_path / "h.jsonl")
     back = History.read_jsonl(tmp_path / "h.jsonl")
-    assert [(op["f"], op["key"]) for op in back] == [("crash", "db1"), ("heal", None)]
+    assert [(op["f"], op.get("key")) for op in back] == [("crash", "db1"), ("heal", None)]
     with pytest.raises(HistoryError, match="line 1: 'f' must be one of read, write"):
         (tmp_path / "bad.jsonl").write_text(
             '{"time": 0, "process": 1, "type": "info", "f": "crash", "key": "x"}\n')
