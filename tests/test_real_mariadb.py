@@ -125,7 +125,9 @@ def test_semi_sync_loses_no_acked_write_on_crash_where_async_does():
     assert sync.metrics["acked_writes"] > 0
     # The history tells the same story to replab's own checker (final reads on the new
     # primary): every acknowledged write the positions call lost, and no other.
-    assert lost_write(lazy.history).count == lazy.metrics["acked_writes_lost"]
+    unknowable = int(((lazy.writes["status"] == "ok") & (lazy.writes["gtid"] == "")).sum())
+    gap = lost_write(lazy.history).count - lazy.metrics["acked_writes_lost"]
+    assert 0 <= gap <= unknowable  # acked just before the crash, position never learnt
     assert lost_write(sync.history).count == 0
     assert sync.metrics["reference"] in ("db2", "db3")  # the promoted replica
     faults = [op["f"] for op in sync.history if op["process"] == "nemesis"]

@@ -104,8 +104,9 @@ def _present(gtid: str, pos: dict[int, tuple[int, int]]) -> bool:
 
 def reach(writes: pd.DataFrame, final_pos: dict[str, dict[int, tuple[int, int]]]
           ) -> pd.DataFrame:
-    """Per surviving server and origin: how many acknowledged writes it holds."""
-    acked = writes[writes["status"] == "ok"]
+    """Per surviving server and origin: how many acknowledged writes it holds (those whose
+    GTID the client learnt; one acknowledged just before a crash may lack it)."""
+    acked = writes[(writes["status"] == "ok") & (writes["gtid"] != "")]
     rows = []
     for server, pos in final_pos.items():
         for origin, group in acked.groupby("server", sort=True):
@@ -137,6 +138,6 @@ def unsafe_reasons(warnings: pd.DataFrame) -> pd.DataFrame:
 def lost_writes(writes: pd.DataFrame, final_pos: dict[str, dict[int, tuple[int, int]]],
                 within: list[str]) -> int:
     """Acknowledged writes that no server in ``within`` holds (judged by GTID)."""
-    acked = writes[writes["status"] == "ok"]["gtid"]
+    acked = writes[(writes["status"] == "ok") & (writes["gtid"] != "")]["gtid"]
     return int(sum(not any(_present(g, final_pos[s]) for s in within) for g in acked))
 

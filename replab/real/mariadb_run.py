@@ -207,27 +207,41 @@ def _run_txn(client: _Client, txn: Txn, rec: Recorder, want_warnings: bool) -> N
            "gtid": ""}
     rec.writes.append(row)
     try:
-        with client.cursor() as cur:
-            many = len(txn.statements) > 1
-            if many:
-                cur.execute("BEGIN")
-            for sql in txn.statements:
-                cur.execute(sql)
-                if want_warnings:
-                    _collect_warnings(cur, txn, sql, rec)
-            if many:
-                cur.execute("COMMIT")
-            t_ok = rec.op(client.index, "ok", "write", txn.key, txn.value, node)
-            cur.execute("SELECT @@last_gtid")
-            row.update(status="ok", latency_ms=t_ok - t_inv, gtid=cur.fetchone()[0])
+        _commit(client, txn, rec, want_warnings)
     except (pymysql.err.OperationalError, pymysql.err.InterfaceError, OSError) as e:
         client.drop()  # the connection died: the write may or may not have committed
         rec.op(client.index, "info", "write", txn.key, txn.value, node)
         row["error"] = str(e)[:200]
+        return
     except pymysql.err.MySQLError as e:
         client.drop()  # the server refused it; a new session rolls the rest back
         rec.op(client.index, "fail", "write", txn.key, txn.value, node)
         row.update(status="fail", error=str(e)[:200])
+        return
+    t_ok = rec.op(client.index, "ok", "write", txn.key, txn.value, node)
+    row.update(status="ok", latency_ms=t_ok - t_inv)
+    try:
+        with client.cursor() as cur:
+            cur.execute("SELECT @@last_gtid")
+            row["gtid"] = cur.fetchone()[0]
+    except (pymysql.err.MySQLError, OSError) as e:
+        # Acknowledged, but the server died before telling its position: the write
+        # stays ``ok`` with gtid "" and is left out of the loss count (unknowable).
+        client.drop()
+        row["error"] = str(e)[:200]
+
+
+def _commit(client: _Client, txn: Txn, rec: Recorder, want_warnings: bool) -> None:
+    with client.cursor() as cur:
+        many = len(txn.statements) > 1
+        if many:
+            cur.execute("BEGIN")
+        for sql in txn.statements:
+            cur.execute(sql)
+            if want_warnings:
+                _collect_warnings(cur, txn, sql, rec)
+        if many:
+            cur.execute("COMMIT")
 
 
 def _collect_warnings(cur: Any, txn: Txn, sql: str, rec: Recorder) -> None:
