@@ -6,12 +6,12 @@ the parameter and the limit, instead of crashing or running for ever. The limits
 deliberately generous; raise them with the environment variables ``REPLAB_MAX_MEMORY_GB``
 and ``REPLAB_MAX_EVENTS`` (the Python API itself checks only its parameters' ranges).
 
->>> check_wars_memory(3, 1_000_000, "replab staleness")  # bytes: 256 MB
+>>> check_wars_memory(3, 1_000_000, "staleness")  # bytes: 256 MB
 256000000
->>> check_wars_memory(3, 10**13, "replab staleness")  # doctest: +ELLIPSIS
+>>> check_wars_memory(3, 10**13, "staleness")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-replab.errors.ConfigError: The 'trials' parameter of replab staleness must be at most 8,388,608 with n=3 (about 2.38e+06 GiB needed, limit 2 GiB; ...
+replab.errors.ConfigError: The 'trials' parameter of staleness must be at most 8,388,608 with n=3...
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ __all__ = [
     "BYTES_PER_REPLICA_TRIAL",
     "EVENTS_PER_STEP",
     "MAX_SIMULATED_MS",
+    "MAX_AVAILABILITY_N",
     "max_memory_bytes",
     "max_events",
     "check_wars_memory",
@@ -46,6 +47,10 @@ BYTES_PER_REPLICA_TRIAL = 64
 EVENTS_PER_STEP = 10
 #: Longest simulated run: 10^9 ms, about 11.6 days.
 MAX_SIMULATED_MS = 1e9
+
+#: The exact availability sums binomial terms as floats; beyond ~1,000 replicas they
+#: overflow, and no real quorum system is that wide.
+MAX_AVAILABILITY_N = 1000
 
 _GIB = 1 << 30
 

@@ -9,14 +9,11 @@ from typing import Any
 from replab.cli._common import add_format, emit_frame
 from replab.errors import ConfigError
 from replab.latency import as_wars, profile, profile_names
-from replab.limits import check_wars_memory
+from replab.limits import MAX_AVAILABILITY_N, check_wars_memory
 from replab.quorum import availability, simulate_wars
 from replab.validate import check_int
 
 DEFAULT_T = [0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0]
-#: The exact availability sums binomial terms as floats; beyond ~1,000 replicas they
-#: overflow, and no real quorum system is that wide.
-MAX_AVAILABILITY_N = 1000
 
 
 def _quorum_args(p: argparse.ArgumentParser, latency: bool = True) -> None:
@@ -37,10 +34,8 @@ def _latency(args: argparse.Namespace) -> Any:
 
 
 def _trials(args: argparse.Namespace) -> Any:
-    owner = f"replab {args.command}"
-    check_int(args.n, "n", owner, low=1)
-    check_int(args.trials, "trials", owner, low=1)
-    check_wars_memory(args.n, args.trials, owner)
+    if args.n > 0 and args.trials > 0:  # else the estimator names the bad value
+        check_wars_memory(args.n, args.trials, f"replab {args.command}")
     return simulate_wars(
         args.n, args.r, args.w, _latency(args), trials=args.trials, seed=args.seed
     )

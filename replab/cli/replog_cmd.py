@@ -11,8 +11,8 @@ import sys
 from typing import Any
 
 from replab.cli._common import add_format, build_config, emit_frame, emit_metrics
-from replab.limits import check_simulation
 from replab.errors import ConfigError
+from replab.limits import check_simulation
 from replab.replog import ReplogConfig, simulate_replog
 from replab.rng import SeedLike
 
