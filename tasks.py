@@ -49,7 +49,9 @@ def ensure_env() -> None:
 def lab(extra: list[str]) -> None:
     ensure_env()
     ensure_system_packages()
-    cmd = [str(BIN / "jupyter"), "lab", "--notebook-dir", str(ROOT / "notebooks")]
+    cmd = [str(BIN / "jupyter"), "lab", "--notebook-dir", str(ROOT / "notebooks"),
+           # encrypted kernel channels (CurveZMQ): private, and no warning on every run
+           "--KernelManager.transport_encryption=auto"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # JupyterLab refuses to run as root without it
     os.execv(cmd[0], cmd + extra)
