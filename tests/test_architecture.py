@@ -77,7 +77,8 @@ def test_the_table_covers_every_module():
     assert not missing, f"docs/ARCHITECTURE.md has no row for {sorted(missing)}"
 
 
-@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")),
+                         ids=lambda p: str(p.relative_to(ROOT)))
 def test_imports_follow_the_layers(path):
     rules = allowed_imports()
     layer = layer_of(_module(path))
