@@ -123,7 +123,8 @@ def estimate_events(config: Any) -> tuple[float, str]:
 
     Client operations come from the ``*_rate`` fields (per second) over ``duration_ms``
     (plus ``settle_ms``), PBS trials from ``trials``, replication-log transactions from
-    ``transactions``; timer ticks from every ``*interval_ms`` / ``heartbeat_ms`` field.
+    ``transactions``; timer ticks from every ``*interval_ms`` / ``heartbeat_ms`` field;
+    and every other int field (sessions, keys, observers, ...) counts its value once.
     """
     nums = _numbers(config)
     horizon = nums.get("duration_ms", 0.0) + nums.get("settle_ms", 0.0)
@@ -133,6 +134,10 @@ def estimate_events(config: Any) -> tuple[float, str]:
     for name, interval in nums.items():
         if _is_tick(name) and interval > 0:
             steps[name] = horizon / interval
+    for f in dataclasses.fields(config):
+        count = getattr(config, f.name)
+        if type(count) is int and f.name not in steps:
+            steps[f.name] = float(count)  # sessions, keys, observers...: set up one by one
     blame = max(steps, key=lambda k: steps[k])
     return EVENTS_PER_STEP * sum(steps.values()), blame
 

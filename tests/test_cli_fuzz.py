@@ -139,7 +139,7 @@ def _field_values(config_cls: type, name: str) -> st.SearchStrategy[str]:
     default = next(f.default for f in dataclasses.fields(config_cls) if f.name == name)
     scaled = []
     if isinstance(default, int | float) and not isinstance(default, bool):
-        scaled = [repr(type(default)(default * k)) for k in (0, 0.5, 2, 10, 1000, 10**6)]
+        scaled = [repr(type(default)(default * k)) for k in (0, 0.5, 2, 10, 1000, 10**6, 10**9)]
     return st.one_of(st.sampled_from(choices + scaled + ["true", "false", "none"]), value,
                      st.sampled_from(["500,crash,node=0", "x,y", "[[1]]", "[", "1;2;;",
                                       "dc0,dc2,const:300", "100,partition,groups=[[0],[1]]"]))
