@@ -54,3 +54,24 @@ def cell_text(nb: Any) -> str:
             elif "data" in out and "text/plain" in out["data"]:
                 parts.append(out["data"]["text/plain"])
     return "\n".join(parts)
+
+
+# Parallel runs (`python3 tasks.py test` uses pytest-xdist with --dist loadgroup): tests of
+# a module whose fixtures start something costly once per module (servers, a browser, a
+# Dask cluster, a full notebook run) stay on one worker, so that it is started only once.
+# Every other test goes wherever a worker is free. Kernels and servers take free ports, so
+# the two workers never collide.
+ONE_WORKER_MODULES = {
+    "test_browser", "test_reproduce", "test_sweep_dask", "test_lag_sweeps", "test_plots_sim",
+    "test_readme",
+}
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    import pytest
+
+    for item in items:
+        module = getattr(item, "module", None)
+        name = getattr(module, "__name__", "").rsplit(".", 1)[-1]
+        if name in ONE_WORKER_MODULES:
+            item.add_marker(pytest.mark.xdist_group(name))
