@@ -243,3 +243,52 @@ def test_a_busy_port_is_refused_before_voila_starts():
         port = held.getsockname()[1]
         with pytest.raises(ConfigError, match=f"must be a free port on 127.0.0.1; {port} is"):
             check_port_free(port)
+
+
+# ------------------------------------------------------------------ specs and latency files
+
+
+def test_a_top_level_key_in_a_sweep_spec_names_its_table():
+    from replab.sweep_spec import spec_from_dict
+
+    with pytest.raises(ConfigError, match=re.escape(
+            "The key 'target' is at the top of the sweep spec, outside any table; put it "
+            "under [sweep] (a key belongs to the last [table] line above it).")):
+        spec_from_dict({"target": "staleness", "sweep": {"seed": 1}, "grid": {"n": [3]}})
+    with pytest.raises(ConfigError, match="The key 'n' is at the top .* under \\[fixed\\] or "
+                       "\\[grid\\]"):
+        spec_from_dict({"n": 3})
+
+
+def test_every_shipped_sweep_spec_loads():
+    from replab.sweep_spec import load_spec
+
+    specs = sorted((ROOT / "data" / "sweeps").glob("*.toml"))
+    assert len(specs) >= 4
+    for path in specs:
+        load_spec(path)
+
+
+def test_the_example_latency_file_is_real_data():
+    from replab.latency import Empirical
+
+    dist = Empirical.from_csv(ROOT / "data" / "example_latencies.csv")
+    assert dist.values.size == 2000 and 0 < dist.values.min() < dist.mean < 10
+    assert len(set(dist.values.tolist())) > 500  # measured, not a handful of made-up numbers
+
+
+def test_a_csv_that_is_not_one_column_of_numbers_is_named(tmp_path):
+    from replab.latency import parse_spec
+
+    bad = tmp_path / "x.csv"
+    bad.write_text("a,b\n1,2,3,4\n")
+    with pytest.raises(ConfigError, match="must name a CSV with one column of latencies"):
+        parse_spec(f"empirical:{bad}")
+
+
+@pytest.mark.parametrize("spec", ["exp:1e-308", "1e308+exp:1", "0.5*const:1e300|0.5*exp:1"])
+def test_a_latency_spec_with_an_absurd_mean_is_refused(spec):
+    from replab.latency import parse_spec
+
+    with pytest.raises(ConfigError, match="mean delay .* ms is beyond 1e\\+12 ms"):
+        parse_spec(spec)

@@ -134,7 +134,11 @@ def run_sweep(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "sweep", help="run a sweep spec (TOML): a target over a parameter grid",
-        description=f"Run a sweep spec. Targets: {', '.join(sorted(TARGETS))}.",
+        description="Run a sweep spec: a TOML file with a [sweep] table (target, seed; optional "
+        "replications, skip_invalid), a [fixed] table of parameters passed to every point "
+        "and a [grid] table of lists (or {from, to, step} int ranges) whose Cartesian "
+        f"product is swept. Targets: {', '.join(sorted(TARGETS))}. Examples: "
+        "data/sweeps/*.toml in the repository.",
     )
     p.add_argument("spec", help="the sweep spec, a TOML file")
     where = p.add_mutually_exclusive_group()
