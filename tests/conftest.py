@@ -56,22 +56,36 @@ def cell_text(nb: Any) -> str:
     return "\n".join(parts)
 
 
-# Parallel runs (`python3 tasks.py test` uses pytest-xdist with --dist loadgroup): tests of
-# a module whose fixtures start something costly once per module (servers, a browser, a
-# Dask cluster, a full notebook run) stay on one worker, so that it is started only once.
-# Every other test goes wherever a worker is free. Kernels and servers take free ports, so
-# the two workers never collide.
-ONE_WORKER_MODULES = {
-    "test_browser", "test_reproduce", "test_sweep_dask", "test_lag_sweeps", "test_plots_sim",
-    "test_readme",
-}
+# Parallel runs (`python3 tasks.py test` uses pytest-xdist with --dist loadgroup): tests
+# that share a module-scoped fixture of their module (a full notebook run, a Dask cluster,
+# a sandbox) go to the same worker, so the fixture is built once; every other test goes
+# wherever a worker is free. The browser tests' servers and browser are shared across
+# fixtures, so that whole module stays on one worker. Kernels and servers take free
+# ports, so the two workers never collide.
+ONE_WORKER_MODULES = {"test_browser"}
+#: Module fixtures cheap enough to build on each worker: their tests spread freely.
+CHEAP_MODULE_FIXTURES = {"sandbox", "small_limits"}
+
+
+def _shared_fixtures(item: Any) -> list[str]:
+    """The module-scoped fixtures defined in the item's own module that it uses."""
+    info = getattr(item, "_fixtureinfo", None)
+    module_id = item.nodeid.split("::")[0]
+    names = []
+    for name, defs in (info.name2fixturedefs.items() if info else []):
+        if (defs and defs[-1].scope == "module" and defs[-1].baseid == module_id
+                and name not in CHEAP_MODULE_FIXTURES):
+            names.append(name)
+    return sorted(names)
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     import pytest
 
     for item in items:
-        module = getattr(item, "module", None)
-        name = getattr(module, "__name__", "").rsplit(".", 1)[-1]
-        if name in ONE_WORKER_MODULES:
-            item.add_marker(pytest.mark.xdist_group(name))
+        module = item.nodeid.split("::")[0].rsplit("/", 1)[-1].removesuffix(".py")
+        shared = _shared_fixtures(item)
+        if module in ONE_WORKER_MODULES:
+            item.add_marker(pytest.mark.xdist_group(module))
+        elif shared:
+            item.add_marker(pytest.mark.xdist_group(f"{module}:{'+'.join(shared)}"))
