@@ -79,6 +79,13 @@ def _shared_fixtures(item: Any) -> list[str]:
     return sorted(names)
 
 
+def _tryfirst(hook: Any) -> Any:
+    import pytest
+
+    return pytest.hookimpl(tryfirst=True)(hook)
+
+
+@_tryfirst  # before xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     import pytest
 
