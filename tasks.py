@@ -100,7 +100,10 @@ def test(extra: list[str]) -> None:
     run(BIN / "ruff", "check", "replab", "tests", "benchmarks", "tasks.py")
     run(BIN / "mypy")
     env = dict(os.environ, MPLBACKEND="Agg", PYTHONHASHSEED="0")
-    workers = ["-n", "2", "--dist", "loadgroup"] if _wants_workers(extra) else []
+    # loadfile: a test module runs on one worker, so its module fixtures (a full notebook
+    # run, a Dask cluster, a browser) are built once. (--dist loadgroup did not keep
+    # xdist_group tests together with pytest 9.2 and xdist 3.8 here.)
+    workers = ["-n", "2", "--dist", "loadfile"] if _wants_workers(extra) else []
     run(PY, "-m", "pytest", *workers, *extra, env=env)
 
 
