@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Set up and run replab on a fresh machine with nothing but Python 3.11+.
 
-    python3 tasks.py lab     # install into .venv, open JupyterLab on notebooks/
-    python3 tasks.py test    # install into .venv, run ruff, mypy and the whole test suite
+    python3 tasks.py lab              # install into .venv, open JupyterLab on notebooks/
+    python3 tasks.py test             # install into .venv, run ruff, mypy and the whole test suite
+    python3 tasks.py replab ARGS...   # install into .venv, run the replab command (no activation)
 
-Extra arguments after ``test`` go to pytest (e.g. ``python3 tasks.py test -k quorum``).
+Extra arguments after ``test`` go to pytest (e.g. ``python3 tasks.py test -k quorum``);
+the test suite runs on two workers (pytest-xdist) unless you pass ``-n``.
 """
 
 from __future__ import annotations
@@ -47,7 +49,9 @@ def ensure_env() -> None:
 def lab(extra: list[str]) -> None:
     ensure_env()
     ensure_system_packages()
-    cmd = [str(BIN / "jupyter"), "lab", "--notebook-dir", str(ROOT / "notebooks")]
+    cmd = [str(BIN / "jupyter"), "lab", "--notebook-dir", str(ROOT / "notebooks"),
+           # encrypted kernel channels (CurveZMQ): private, and no warning on every run
+           "--KernelManager.transport_encryption=auto"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # JupyterLab refuses to run as root without it
     os.execv(cmd[0], cmd + extra)
@@ -84,21 +88,53 @@ def ensure_system_packages() -> None:
           "tests will fail until then.", flush=True)
 
 
+def _wants_workers(extra: list[str]) -> bool:
+    """Run pytest on two workers unless the caller chose (``-n``/``-p no:xdist``)."""
+    return not any(a == "-n" or a.startswith(("-n", "--numprocesses", "-pno:xdist"))
+                   or a == "no:xdist" for a in extra)
+
+
 def test(extra: list[str]) -> None:
     ensure_env()
     ensure_system_packages()
     run(BIN / "ruff", "check", "replab", "tests", "benchmarks", "tasks.py")
     run(BIN / "mypy")
     env = dict(os.environ, MPLBACKEND="Agg", PYTHONHASHSEED="0")
-    run(PY, "-m", "pytest", *extra, env=env)
+    # loadfile: a test module runs on one worker, so its module fixtures (a full notebook
+    # run, a Dask cluster, a browser) are built once. (--dist loadgroup did not keep
+    # xdist_group tests together with pytest 9.2 and xdist 3.8 here.)
+    workers = ["-n", "2", "--dist", "loadfile"] if _wants_workers(extra) else []
+    run(PY, "-m", "pytest", *workers, *extra, env=env)
+
+
+def replab(extra: list[str]) -> None:
+    """Run the ``replab`` command from .venv, so no ``source .venv/bin/activate`` is needed."""
+    ensure_env()
+    os.execv(str(PY), [str(PY), "-m", "replab.cli", *extra])
+
+
+COMMANDS = {
+    "lab": (lab, "install into .venv, open JupyterLab on notebooks/ (extra args go to jupyter)"),
+    "test": (test, "install into .venv, run ruff, mypy and pytest (extra args go to pytest)"),
+    "replab": (replab, "install into .venv, run `replab ARGS...` (e.g. replab staleness --help)"),
+}
+
+
+def usage() -> str:
+    lines = ["usage: python3 tasks.py COMMAND [ARGS...]", "", "commands:"]
+    lines += [f"  {name:<8}{doc}" for name, (_, doc) in COMMANDS.items()]
+    lines += ["", "Every command creates .venv and installs replab into it on first use."]
+    return "\n".join(lines)
 
 
 def main() -> None:
-    commands = {"lab": lab, "test": test}
-    if len(sys.argv) < 2 or sys.argv[1] not in commands:
-        sys.exit("usage: python3 tasks.py {lab|test} [extra arguments]")
+    if len(sys.argv) >= 2 and sys.argv[1] in ("-h", "--help", "help"):
+        print(usage())
+        return
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        sys.exit(usage())
     try:
-        commands[sys.argv[1]](sys.argv[2:])
+        COMMANDS[sys.argv[1]][0](sys.argv[2:])
     except subprocess.CalledProcessError as e:
         sys.exit(e.returncode or 1)
 

@@ -8,17 +8,28 @@ its outputs (no code), so the page is the app.
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
-from replab.notebooks import dashboard_notebooks, kernel_env, notebook_dir, select_notebooks
+from replab.errors import ConfigError
+from replab.notebooks import (
+    KERNEL_ARGS,
+    dashboard_notebooks,
+    kernel_env,
+    notebook_dir,
+    select_notebooks,
+)
 from replab.validate import check_int
 
-__all__ = ["DEFAULT_DASHBOARD", "find_dashboard", "voila_command", "serve"]
+__all__ = ["DEFAULT_DASHBOARD", "find_dashboard", "voila_command", "serve", "stop",
+           "check_port_free"]
 
 DEFAULT_DASHBOARD = "quorum_explorer"
 OWNER = "replab dashboard"
+#: Seconds Voilà gets to shut its kernels down after Ctrl-C before it is killed.
+STOP_TIMEOUT_S = 10.0
 
 
 def find_dashboard(name: str | None = None, notebooks: str | Path | None = None) -> Path:
@@ -43,10 +54,21 @@ def voila_command(notebook: Path, *, port: int = 8866, open_browser: bool = True
     port = check_int(port, "port", OWNER, low=1, high=65535)
     cmd = [sys.executable, "-m", "voila", str(notebook), f"--port={port}",
            f"--Voila.ip={ip}", "--Voila.port_retries=0", "--show_tracebacks=True",
-           "--theme=light"]
+           "--theme=light", *KERNEL_ARGS]
     if not open_browser:
         cmd.append("--no-browser")
     return cmd
+
+
+def check_port_free(port: int, ip: str = "127.0.0.1") -> None:
+    """Refuse a port something else listens on, before Voilà starts and fails on it."""
+    with socket.socket() as probe:
+        try:
+            probe.bind((ip, port))
+        except OSError as e:
+            raise ConfigError(f"The 'port' parameter of {OWNER} must be a free port on {ip}; "
+                              f"{port} is not ({e.strerror}). Pick another with --port."
+                              ) from None
 
 
 def serve(name: str | None = None, *, port: int = 8866, open_browser: bool = True,
@@ -54,14 +76,37 @@ def serve(name: str | None = None, *, port: int = 8866, open_browser: bool = Tru
     """Run Voilà on a dashboard until interrupted; return its exit status."""
     notebook = find_dashboard(name, notebooks)
     cmd = voila_command(notebook, port=port, open_browser=open_browser)
+    check_port_free(port)
     print(f"replab dashboard: serving {notebook.stem} on http://127.0.0.1:{port}/ "
           "(Ctrl-C stops it)", file=sys.stderr, flush=True)
-    with subprocess.Popen(cmd, env=kernel_env()) as proc:
+    # Voilà runs in its own session: Ctrl-C in the terminal reaches only us, and we stop
+    # it once (a second Ctrl-C would interrupt its shutdown and print its traceback).
+    with subprocess.Popen(cmd, env=kernel_env(), start_new_session=True) as proc:
         # Stopping us stops Voilà (and so its kernels) instead of orphaning it.
         previous = signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
         try:
             return proc.wait()
-        except KeyboardInterrupt:  # Voilà got the same SIGINT and is shutting down
-            return proc.wait()
+        except KeyboardInterrupt:
+            return stop(proc)
         finally:
             signal.signal(signal.SIGTERM, previous)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> int:
+    """Ask Voilà to stop (it shuts its kernels down), ignoring further Ctrl-C meanwhile.
+
+    Returns 0 once it has stopped; a Voilà still running after :data:`STOP_TIMEOUT_S`
+    seconds is killed.
+    """
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        print("replab dashboard: stopping", file=sys.stderr, flush=True)
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return 0

@@ -254,10 +254,18 @@ class Empirical:
                 f"The 'path' parameter of Empirical.from_csv must be an existing CSV file. "
                 f"Got {str(path)!r} instead."
             )
-        df = pd.read_csv(p, header=None)
-        if df.shape[0] and not _is_number(df.iloc[0, 0]):
-            df = pd.read_csv(p)
-        col = df[column] if isinstance(column, str) else df.iloc[:, column]
+        try:
+            df = pd.read_csv(p, header=None)
+            if df.shape[0] and not _is_number(df.iloc[0, 0]):
+                df = pd.read_csv(p)
+            col = df[column] if isinstance(column, str) else df.iloc[:, column]
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
+                KeyError, IndexError) as e:
+            raise ConfigError(
+                f"The 'path' parameter of Empirical.from_csv must name a CSV with one column "
+                f"of latencies (ms). Got {str(path)!r}, which cannot be read as one "
+                f"({type(e).__name__}), instead."
+            ) from None
         vals = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
         if np.isnan(vals).any():
             raise ConfigError(
@@ -327,10 +335,24 @@ def parse_spec(spec: str) -> Distribution:
             weights.append(float(m.group(1)))
             comps.append(_parse_single(m.group(2), spec))
         try:
-            return Mixture(tuple(weights), tuple(comps))
+            return _checked_mean(Mixture(tuple(weights), tuple(comps)), spec)
         except ConfigError as e:
+            if str(e).startswith("The 'latency'"):
+                raise
             raise _spec_error(spec, str(e).split(". Got")[0]) from None
-    return _parse_single(text, spec)
+    return _checked_mean(_parse_single(text, spec), spec)
+
+
+#: The longest mean delay a spec may ask for: 10^12 ms (about 31 years). Longer ones are
+#: typos, and their sums overflow to inf inside the estimators.
+MAX_MEAN_MS = 1e12
+
+
+def _checked_mean(dist: Distribution, spec: str) -> Distribution:
+    mean = dist.mean
+    if math.isfinite(mean) and abs(mean) > MAX_MEAN_MS:
+        raise _spec_error(spec, f"its mean delay {mean:.3g} ms is beyond {MAX_MEAN_MS:.0e} ms")
+    return dist
 
 
 def _parse_single(text: str, whole: str) -> Distribution:
@@ -349,9 +371,16 @@ def _parse_single(text: str, whole: str) -> Distribution:
         raise _spec_error(whole, f"unknown family {fam!r}")
     cls, arity = _FAMILIES[fam]
     parts = [a.strip() for a in args.split(",")] if args.strip() else []
-    if len(parts) != arity or not all(re.fullmatch(_NUM, p) for p in parts):
-        raise _spec_error(whole, f"{fam} takes {arity} number(s)")
+    if len(parts) != arity:
+        raise _spec_error(whole, f"{fam} takes {_count(arity)}, {len(parts)} given")
+    for part in parts:
+        if not re.fullmatch(_NUM, part):
+            raise _spec_error(whole, f"{part!r} in {fam} is not a finite number")
     return _build(cls, tuple(float(p) for p in parts), whole)
+
+
+def _count(arity: int) -> str:
+    return "1 number" if arity == 1 else f"{arity} numbers"
 
 
 def _build(cls: type, args: tuple[Any, ...], whole: str) -> Distribution:

@@ -30,6 +30,8 @@ __all__ = [
     "small_parameters",
     "inject_parameters",
     "kernel_env",
+    "KERNEL_ARGS",
+    "TRANSPORT_ENCRYPTION",
     "notebook_index",
     "notebook_client",
 ]
@@ -144,6 +146,13 @@ def kernel_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+#: Kernels we start encrypt their ZeroMQ channels (CurveZMQ keys from the kernel manager)
+#: when the kernelspec supports it, as ipykernel's does: their traffic is then private and
+#: the kernel no longer warns "running over TCP without encryption" on every run.
+TRANSPORT_ENCRYPTION = "auto"
+#: The same for Jupyter applications (Voilà, JupyterLab) we start.
+KERNEL_ARGS = (f"--KernelManager.transport_encryption={TRANSPORT_ENCRYPTION}",)
+
 _POLL_S = 0.25
 
 
@@ -183,6 +192,11 @@ def notebook_client(nb: Any, **kwargs: Any) -> Any:
     from nbclient import NotebookClient
 
     class _Client(NotebookClient):  # type: ignore[misc]
+        def create_kernel_manager(self) -> Any:
+            km = super().create_kernel_manager()
+            km.transport_encryption = TRANSPORT_ENCRYPTION
+            return km
+
         async def async_start_new_kernel_client(self) -> Any:
             kc = await super().async_start_new_kernel_client()
             _poll_in_steps(kc.shell_channel)

@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from replab.errors import ReplabError
+from replab.errors import ConfigError, ReplabError
 from replab.notebooks import (
     INJECTED_TAG,
     inject_parameters,
@@ -37,6 +37,7 @@ from replab.notebooks import (
     select_notebooks,
     small_parameters,
 )
+from replab.validate import check_int, fail
 
 __all__ = ["MANIFEST_COLUMNS", "execute_notebook", "harvest", "reproduce"]
 
@@ -231,8 +232,14 @@ def reproduce(
     """
     import nbformat
 
+    check_int(timeout, "timeout", "replab reproduce", low=1)
+    if Path(out).exists() and not Path(out).is_dir():
+        raise fail("out", "replab reproduce", "a folder (it is created if missing)", str(out))
     folder = notebook_dir(notebooks)
     available = research_notebooks(folder)
+    if not available:
+        raise ConfigError(f"The notebooks folder {str(folder)!r} has no numbered notebooks "
+                          "(NN_topic.ipynb) to reproduce.")
     if names:
         chosen = select_notebooks(names, available)
     else:

@@ -217,6 +217,13 @@ class SweepSpec:
 
 def spec_from_dict(data: Mapping[str, Any]) -> SweepSpec:
     """Build a :class:`SweepSpec` from the parsed TOML tables ``sweep``, ``fixed``, ``grid``."""
+    loose = sorted(k for k, v in data.items() if not isinstance(v, Mapping))
+    if loose:
+        home = "[sweep]" if loose[0] in _SWEEP_FIELDS else "[fixed] or [grid]"
+        raise ConfigError(
+            f"The key {loose[0]!r} is at the top of the sweep spec, outside any table; put it "
+            f"under {home} (a key belongs to the last [table] line above it)."
+        )
     unknown = sorted(set(data) - {"sweep", "fixed", "grid"})
     if unknown:
         raise ConfigError(

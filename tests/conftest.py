@@ -54,3 +54,4 @@ def cell_text(nb: Any) -> str:
             elif "data" in out and "text/plain" in out["data"]:
                 parts.append(out["data"]["text/plain"])
     return "\n".join(parts)
+

@@ -96,8 +96,10 @@ def test_parse_spec(spec, expected):
     "spec, why",
     [
         ("exp:-1", "The 'rate' parameter of Exponential must be a finite number in (0, inf)"),
-        ("exp:nan", "exp takes 1 number(s)"),
-        ("pareto:1", "pareto takes 2 number(s)"),
+        ("exp:nan", "'nan' in exp is not a finite number"),
+        ("exp:inf", "'inf' in exp is not a finite number"),
+        ("exp:", "exp takes 1 number, 0 given"),
+        ("pareto:1", "pareto takes 2 numbers, 1 given"),
         ("gauss:1", "unknown family 'gauss'"),
         ("0.5*exp:1|0.4*exp:2", "'weights' parameter of Mixture must sum to 1"),
         ("exp:1|exp:2", "mixture part 'exp:1' needs WEIGHT*SPEC"),

@@ -18,10 +18,45 @@ FORMATS = ("table", "csv", "json")
 
 
 class Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line on stderr, exit status 2."""
+    """An ArgumentParser whose errors are one line on stderr, exit status 2.
+
+    ``epilog_factory`` (set after construction) builds the epilog only when help is
+    shown, so costly help (a model's settings table) does not slow every command.
+    """
+
+    epilog_factory: Any = None
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+    def format_help(self) -> str:
+        if self.epilog_factory is not None:
+            self.epilog = self.epilog_factory()
+        return super().format_help()
+
+
+def add_settings_help(p: argparse.ArgumentParser, config_cls: type) -> None:
+    """Make ``p --help`` list every setting of ``config_cls`` (type, default, allowed)."""
+    from replab.cli._settings import settings_help
+
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.epilog_factory = lambda: settings_help(config_cls)  # type: ignore[attr-defined]
+
+
+def build_config(config_cls: type, pairs: list[str] | None, owner: str | None = None) -> Any:
+    """The config from ``--set`` pairs; a bad list setting's error shows the syntax."""
+    from replab.cli._settings import TUPLE_SYNTAX
+
+    owner = owner or config_cls.__name__
+    settings = parse_settings(pairs, config_cls, owner)
+    try:
+        return config_cls(**settings)
+    except ConfigError as e:
+        lists = [k for k, v in settings.items() if isinstance(v, tuple) and f"'{k}'" in str(e)]
+        if not lists:
+            raise
+        raise ConfigError(f"{e} On the command line write --set {lists[0]}={TUPLE_SYNTAX}."
+                          ) from None
 
 
 def add_format(p: argparse.ArgumentParser, choices: tuple[str, ...] = FORMATS) -> None:
@@ -99,6 +134,10 @@ def _convert(raw: str, hint: Any, key: str, owner: str) -> Any:
     kinds = args or [hint]
     if raw.lower() in ("none", "null") and type(None) in typing.get_args(hint):
         return None
+    if tuple in kinds:
+        from replab.cli._settings import parse_list
+
+        return parse_list(raw, key, owner)
     for kind in (bool, int, float, str):
         if kind in kinds:
             try:

@@ -16,7 +16,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from replab.cli._common import add_format, emit_frame, emit_metrics, parse_settings
+from replab.cli._common import add_format, build_config, emit_frame, emit_metrics
+from replab.limits import check_output_file, check_simulation
 
 __all__ = ["add_arguments", "run", "SHOW"]
 
@@ -30,7 +31,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="a LeaderlessConfig setting, e.g. n=3, r=2, w=2, latency=LNKD-DISK, "
                         "workload=pbs|clients, read_delay, trials, sloppy, read_repair, "
                         "anti_entropy_interval_ms, clock_skew_ms, resolution=lww|siblings, "
-                        "p_fail (repeatable)")
+                        "p_fail (repeatable; all are listed below)")
     p.add_argument("--seed", type=int, default=None, help="random seed")
     p.add_argument("--history", metavar="PATH", help="write the history as JSONL here")
     p.add_argument("--show", choices=SHOW, default="metrics",
@@ -59,11 +60,14 @@ def run(args: argparse.Namespace) -> int:
         df = quorum_edge_cases()
         emit_frame(df.assign(facts=df.facts.astype(str)), args.format)
         return 0
-    config = LeaderlessConfig(**parse_settings(args.set, LeaderlessConfig, "LeaderlessConfig"))
+    config = build_config(LeaderlessConfig, args.set)
     if args.seed is not None and args.seed < 0:
         from replab.validate import fail
 
         raise fail("seed", "replab simulate leaderless", "an int >= 0", args.seed)
+    check_simulation(config, "LeaderlessConfig")
+    if args.history:
+        check_output_file(args.history, "--history")
     result = simulate_leaderless(config, seed=args.seed)
     if args.history:
         result.history.to_jsonl(args.history)

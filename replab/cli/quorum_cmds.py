@@ -9,7 +9,9 @@ from typing import Any
 from replab.cli._common import add_format, emit_frame
 from replab.errors import ConfigError
 from replab.latency import as_wars, profile, profile_names
+from replab.limits import MAX_AVAILABILITY_N, check_wars_memory
 from replab.quorum import availability, simulate_wars
+from replab.validate import check_int
 
 DEFAULT_T = [0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0]
 
@@ -32,6 +34,8 @@ def _latency(args: argparse.Namespace) -> Any:
 
 
 def _trials(args: argparse.Namespace) -> Any:
+    if args.n > 0 and args.trials > 0:  # else the estimator names the bad value
+        check_wars_memory(args.n, args.trials, f"replab {args.command}")
     return simulate_wars(
         args.n, args.r, args.w, _latency(args), trials=args.trials, seed=args.seed
     )
@@ -59,6 +63,7 @@ def run_latency(args: argparse.Namespace) -> int:
 
 
 def run_availability(args: argparse.Namespace) -> int:
+    check_int(args.n, "n", "replab availability", low=1, high=MAX_AVAILABILITY_N)
     emit_frame(availability(args.n, args.r, args.w, args.p_fail), args.format)
     return 0
 

@@ -10,8 +10,9 @@ import argparse
 import sys
 from typing import Any
 
-from replab.cli._common import add_format, emit_frame, emit_metrics, parse_settings
+from replab.cli._common import add_format, build_config, emit_frame, emit_metrics
 from replab.errors import ConfigError
+from replab.limits import check_simulation
 from replab.replog import ReplogConfig, simulate_replog
 from replab.rng import SeedLike
 
@@ -47,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "history", None):
         raise ConfigError("The 'replog' model runs real SQLite databases and records no "
                           "client history; drop --history.")
-    config = ReplogConfig(**parse_settings(args.set, ReplogConfig, _OWNER))
+    config = build_config(ReplogConfig, args.set, _OWNER)
+    check_simulation(config, _OWNER)
     result = simulate_replog(config, seed=args.seed)
     emit_metrics(result.metrics, args.format)
     if args.format == "table":

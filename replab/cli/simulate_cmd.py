@@ -8,14 +8,13 @@ function is called as ``run(config, seed=seed)`` and returns a result with ``.me
 from __future__ import annotations
 
 import argparse
-import dataclasses
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from replab.cli import leaderless_cmd, replog_cmd
-from replab.cli._common import add_format, emit_metrics, parse_settings
+from replab.cli._common import add_format, add_settings_help, build_config, emit_metrics
 from replab.errors import ConfigError
+from replab.limits import check_output_file, check_simulation
 from replab.models import (
     LagAnomalyConfig,
     LeaderlessConfig,
@@ -51,11 +50,10 @@ CUSTOM_COMMANDS: dict[str, Any] = {
 
 def run_simulate(args: argparse.Namespace) -> int:
     config_cls, run = MODELS[args.model]
-    settings = parse_settings(args.set, config_cls, config_cls.__name__)
-    config = config_cls(**settings)
-    if args.history and not Path(args.history).resolve().parent.is_dir():
-        raise ConfigError(f"The '--history' option must name a file in an existing "
-                          f"directory. Got {args.history!r} instead.")
+    config = build_config(config_cls, args.set)
+    check_simulation(config, config_cls.__name__)
+    if args.history:
+        check_output_file(args.history, "--history")
     result = run(config, seed=args.seed)
     if args.history:
         try:
@@ -83,14 +81,15 @@ def register(sub: Any) -> None:
     models.required = True
     for name, (config_cls, _) in MODELS.items():
         m = models.add_parser(name, help=(config_cls.__doc__ or "").strip().splitlines()[0])
+        add_settings_help(m, config_cls)
         custom = CUSTOM_COMMANDS.get(name)
         if custom is not None:
             custom.add_arguments(m)
             m.set_defaults(run=custom.run)
             continue
-        known = ", ".join(sorted(f.name for f in dataclasses.fields(config_cls)))
         m.add_argument("--set", action="append", metavar="KEY=VALUE", default=[],
-                       help=f"a {config_cls.__name__} setting (repeatable); keys: {known}")
+                       help=f"a {config_cls.__name__} setting (repeatable; all are listed "
+                       "below)")
         m.add_argument("--seed", type=_nonneg_int, default=None, help="random seed")
         m.add_argument("--history", metavar="PATH", help="write the history as JSONL")
         add_format(m, ("table", "json"))

@@ -8,6 +8,7 @@ written. Without ``--out`` the frame goes to stdout.
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import shutil
 import sys
@@ -16,10 +17,12 @@ from typing import Any
 
 from replab.cli._common import add_format, emit_frame, emit_metrics
 from replab.errors import ConfigError
+from replab.limits import MAX_AVAILABILITY_N, check_output_file, check_wars_memory
 from replab.sweep import EXECUTORS, ResultStore, open_executor
-from replab.sweep_spec import TARGETS, SweepResult, load_spec, run_spec
+from replab.sweep_spec import TARGETS, SweepResult, SweepSpec, load_spec, run_spec
+from replab.validate import check_int
 
-__all__ = ["register", "run_sweep", "store_path"]
+__all__ = ["register", "run_sweep", "store_path", "check_resources"]
 
 
 def store_path(out: str | os.PathLike[str]) -> Path:
@@ -73,8 +76,33 @@ def _note_skipped(result: SweepResult) -> None:
               f"e.g. {point}: {first['reason']}", file=sys.stderr)
 
 
+def _values(spec: SweepSpec, name: str) -> list[Any]:
+    if name in spec.grid:
+        return list(spec.grid[name])
+    if name in spec.fixed:
+        return [spec.fixed[name]]
+    default = inspect.signature(TARGETS[spec.target].fn).parameters.get(name)
+    has_default = default is not None and default.default is not inspect.Parameter.empty
+    return [default.default] if has_default else []  # type: ignore[union-attr]
+
+
+def check_resources(spec: SweepSpec) -> None:
+    """Refuse a Monte Carlo sweep whose largest point would not fit in memory."""
+    ns = [v for v in _values(spec, "n") if isinstance(v, int) and not isinstance(v, bool)]
+    trials = [v for v in _values(spec, "trials")
+              if isinstance(v, int) and not isinstance(v, bool)]
+    owner = f"SweepSpec target {spec.target!r}"
+    if ns and trials:
+        check_wars_memory(max(ns), max(trials), owner)
+    if ns and spec.target == "availability":
+        check_int(max(ns), "n", owner, low=1, high=MAX_AVAILABILITY_N)
+
+
 def run_sweep(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
+    check_resources(spec)
+    if args.out is not None:
+        check_output_file(args.out, "--out")
     kind = _executor_kind(args)
     store = _open_store(args)
     try:
@@ -106,7 +134,11 @@ def run_sweep(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "sweep", help="run a sweep spec (TOML): a target over a parameter grid",
-        description=f"Run a sweep spec. Targets: {', '.join(sorted(TARGETS))}.",
+        description="Run a sweep spec: a TOML file with a [sweep] table (target, seed; optional "
+        "replications, skip_invalid), a [fixed] table of parameters passed to every point "
+        "and a [grid] table of lists (or {from, to, step} int ranges) whose Cartesian "
+        f"product is swept. Targets: {', '.join(sorted(TARGETS))}. Examples: "
+        "data/sweeps/*.toml in the repository.",
     )
     p.add_argument("spec", help="the sweep spec, a TOML file")
     where = p.add_mutually_exclusive_group()

@@ -1,0 +1,287 @@
+"""Bad input cannot crash or hang the ``replab`` command.
+
+Hypothesis drives every command with generated argument lists (numbers at the edges, NaN,
+huge, negative, wrong types, missing files, malformed specs) and asserts: exit status 0 or
+2, nothing escapes ``main`` (no traceback), at most one line on stderr for an error, and a
+bounded run time. The resource limits are lowered for these runs (the checks are the same,
+the runs that pass them stay short). ``replab record`` (real servers) is left to its own
+tests; ``reproduce`` and ``dashboard`` get only arguments that must be refused, so no
+notebook or server ever starts here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import io
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from replab.cli import main
+from replab.cli.simulate_cmd import MODELS
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = int(os.environ.get("REPLAB_FUZZ_EXAMPLES", "40"))
+SECONDS = 30.0  # per invocation, on a busy 2-core machine
+FUZZ = settings(max_examples=EXAMPLES, deadline=None,
+                derandomize=not os.environ.get("REPLAB_FUZZ_RANDOM"),
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+EDGE_NUMBERS = ["0", "-0", "1", "2", "3", "-1", "0.5", "1.5", "nan", "NaN", "inf", "-inf",
+                "1e300", "-1e300", "1e-300", "10000000000000", "9" * 40, "", "abc", "1,2",
+                "0x10", "1e", "--", "2.5e9", "65535", "65536", "null", "true", "[]", "{}"]
+number = st.one_of(st.sampled_from(EDGE_NUMBERS),
+                   st.integers(-10**15, 10**15).map(str),
+                   st.floats(allow_nan=True, allow_infinity=True).map(repr))
+word = st.one_of(st.sampled_from(["LNKD-SSD", "LNKD-DISK", "YMMR", "WAN", "exp:0.1",
+                                  "exp:nan", "exp:-1", "pareto:1", "5+exp:0.1",
+                                  "0.9*exp:1|0.1*const:50", "empirical:/nonexistent.csv",
+                                  "empirical:data/example_latencies.csv",
+                                  "empirical:/etc/passwd", "empirical:/dev/null",
+                                  "1e308+exp:1e-308", "gauss:1", "|", "*", "const:1e300"]),
+                 st.text(max_size=12))
+value = st.one_of(number, word)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def small_limits():
+    saved = {k: os.environ.get(k) for k in ("REPLAB_MAX_MEMORY_GB", "REPLAB_MAX_EVENTS")}
+    os.environ["REPLAB_MAX_MEMORY_GB"] = "0.05"
+    os.environ["REPLAB_MAX_EVENTS"] = "200000"
+    yield
+    for key, old in saved.items():
+        if old is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = old
+
+
+def run_cli(argv: list[str]) -> tuple[int, str, str, float]:
+    """``replab ARGV`` in this process: exit status, stdout, stderr, seconds."""
+    out, err = io.StringIO(), io.StringIO()
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as e:  # argparse: --help, usage errors
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+    return code, out.getvalue(), err.getvalue(), time.perf_counter() - start
+
+
+def assert_clean(argv: list[str]) -> None:
+    code, _, err, seconds = run_cli(argv)
+    assert code in (0, 2), (argv, code, err)
+    assert "Traceback" not in err, (argv, err)
+    if code == 2:
+        assert len(err.strip().splitlines()) == 1, (argv, err)
+    assert seconds < SECONDS, (argv, seconds)
+
+
+def options(spec: dict[str, st.SearchStrategy[str]]) -> st.SearchStrategy[list[str]]:
+    """Any subset of ``--option VALUE`` pairs, in any order, values from the strategies."""
+    pairs = st.lists(st.sampled_from(sorted(spec)), max_size=len(spec) + 2).flatmap(
+        lambda names: st.tuples(*[spec[n].map(lambda v, n=n: [n, v]) for n in names]))
+    return pairs.map(lambda ps: [x for p in ps for x in p])
+
+
+QUORUM = {"--n": number, "--r": number, "--w": number, "--profile": word, "--latency": word,
+          "--trials": number, "--seed": number, "--t": number, "--k": number,
+          "--format": st.sampled_from(["table", "csv", "json", "xml"])}
+EXTRA = {"staleness": {}, "t-visibility": {"--p": number}, "latency": {"--q": number},
+         "availability": {"--p-fail": number}}
+#: A valid invocation of each command; examples change, add or drop a few of its options,
+#: so that they also get past the parser into the estimators.
+BASE = {"--n": "3", "--r": "1", "--w": "1", "--profile": "LNKD-SSD", "--trials": "2000",
+        "--seed": "1"}
+BASE_EXTRA = {"staleness": {"--t": "5"}, "t-visibility": {"--p": "0.99"},
+              "latency": {"--q": "50"}, "availability": {"--p-fail": "0.1"}}
+plausible = st.one_of(number, st.sampled_from(["1", "2", "3", "5", "7", "100", "0.001",
+                                               "0.99", "99.9", "1000", "50000"]))
+
+
+@st.composite
+def mutated(draw, base: dict[str, str], spec: dict[str, st.SearchStrategy[str]]) -> list[str]:
+    opts = dict(base)
+    for name in draw(st.lists(st.sampled_from(sorted(spec)), max_size=3)):
+        if draw(st.integers(0, 4)) == 0:
+            opts.pop(name, None)
+        else:
+            opts[name] = draw(st.one_of(spec[name], plausible))
+    return [x for kv in opts.items() for x in kv]
+
+
+@FUZZ
+@given(command=st.sampled_from(sorted(EXTRA)), data=st.data())
+def test_quorum_commands(command, data):
+    base = {**BASE, **BASE_EXTRA[command]}
+    if command == "availability":
+        base = {k: v for k, v in base.items() if k not in ("--profile", "--trials", "--seed")}
+    argv = [command, *data.draw(mutated(base, {**QUORUM, **EXTRA[command]}))]
+    if data.draw(st.booleans()):
+        argv = [command, *data.draw(options({**QUORUM, **EXTRA[command]}))]
+    assert_clean(argv)
+
+
+def _field_values(config_cls: type, name: str) -> st.SearchStrategy[str]:
+    """Values for one setting: its allowed choices, scaled defaults, edges and junk."""
+    from replab.cli._settings import allowed_values
+
+    allowed = allowed_values(config_cls, name) or ""
+    choices = [c.strip().strip("'") for c in allowed.removeprefix("one of ").split(",")
+               ] if allowed.startswith("one of") else []
+    default = next(f.default for f in dataclasses.fields(config_cls) if f.name == name)
+    scaled = []
+    if isinstance(default, int | float) and not isinstance(default, bool):
+        scaled = [repr(type(default)(default * k)) for k in (0, 0.5, 2, 10, 1000, 10**6, 10**9)]
+    return st.one_of(st.sampled_from(choices + scaled + ["true", "false", "none"]), value,
+                     st.sampled_from(["500,crash,node=0", "x,y", "[[1]]", "[", "1;2;;",
+                                      "dc0,dc2,const:300", "100,partition,groups=[[0],[1]]"]))
+
+
+def _set_pairs(config_cls: type) -> st.SearchStrategy[list[str]]:
+    names = [f.name for f in dataclasses.fields(config_cls)]
+
+    @st.composite
+    def pairs(draw) -> list[str]:
+        out = []
+        for name in draw(st.lists(st.sampled_from(names + ["nosuch", "", "seed"]),
+                                  max_size=3)):
+            raw = draw(_field_values(config_cls, name)) if name in names else draw(value)
+            out += ["--set", f"{name}={raw}"]
+        return out
+
+    return pairs()
+
+
+@FUZZ
+@given(model=st.sampled_from(sorted(MODELS)), data=st.data())
+def test_simulate(model, data, tmp_path_factory):
+    config_cls = MODELS[model][0]
+    out = tmp_path_factory.getbasetemp() / "sim"
+    out.mkdir(exist_ok=True)
+    opts = data.draw(options({
+        "--seed": number,
+        "--history": st.sampled_from([str(out / "h.jsonl"), "/nonexistent/dir/h.jsonl",
+                                      str(out), "/"]),
+        "--format": st.sampled_from(["table", "json", "csv"]),
+    }))
+    assert_clean(["simulate", model, *data.draw(_set_pairs(config_cls)), *opts])
+
+
+def _toml_value(v: str) -> str:
+    try:
+        float(v)
+        return v if v.lower() not in ("nan", "inf", "-inf", "-0") else f'"{v}"'
+    except ValueError:
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+SPEC_KEYS = ["n", "r", "w", "latency", "t", "trials", "k", "p", "q", "p_fail", "groups",
+             "p_group", "target", "seed", "nosuch"]
+
+
+@st.composite
+def sweep_spec(draw) -> str:
+    target = draw(st.sampled_from(["staleness", "t_visibility", "availability",
+                                   "k_staleness", "latency_percentiles", "nosuch"]))
+    lines = []
+    if draw(st.booleans()):
+        lines.append(f'target = "{target}"')  # at the top, outside any table
+    seed = draw(st.sampled_from(["1", "-1", "1.5", '"x"']))
+    lines += ["[sweep]", f'target = "{target}"', f"seed = {seed}"]
+    for table in ("fixed", "grid"):
+        lines.append(f"[{table}]")
+        for key in draw(st.lists(st.sampled_from(SPEC_KEYS), max_size=5, unique=True)):
+            values = draw(st.lists(value.map(_toml_value), min_size=0, max_size=3))
+            shown = f"[{', '.join(values)}]" if table == "grid" or len(values) != 1 else values[0]
+            lines.append(f"{key} = {shown}")
+    return "\n".join(lines) + "\n"
+
+
+@FUZZ
+@given(spec=st.one_of(sweep_spec(), st.text(max_size=60)), data=st.data())
+def test_sweep(spec, data, tmp_path_factory):
+    folder = tmp_path_factory.getbasetemp() / "sweep"
+    folder.mkdir(exist_ok=True)
+    path = folder / "spec.toml"
+    path.write_text(spec)
+    opts = data.draw(options({
+        "--out": st.sampled_from([str(folder / "r.csv"), "/nonexistent/dir/r.csv",
+                                  str(folder)]),
+        "--workers": st.sampled_from(["0", "-1", "x", "1e9"]),
+        "--executor": st.sampled_from(["serial", "threads", "nosuch"]),
+    }))
+    target = data.draw(st.sampled_from([str(path), str(folder / "missing.toml"), str(folder)]))
+    for leftover in folder.glob("r.csv*"):
+        subprocess.run(["rm", "-rf", str(leftover)], check=True)
+    assert_clean(["sweep", target, "--no-progress", *opts])
+
+
+@FUZZ
+@given(data=st.data())
+def test_reproduce_and_dashboard_refuse_bad_arguments(data, tmp_path_factory):
+    empty = tmp_path_factory.getbasetemp() / "empty"
+    empty.mkdir(exist_ok=True)
+    command = data.draw(st.sampled_from(["reproduce", "dashboard"]))
+    if command == "reproduce":
+        argv = ["reproduce", *data.draw(st.lists(word, max_size=2)),
+                "--notebooks", data.draw(st.sampled_from(["/nonexistent", str(empty)])),
+                "--timeout", data.draw(number)]
+    else:
+        argv = ["dashboard", "--no-browser", "--port",
+                data.draw(st.sampled_from(["0", "-1", "65536", "x", "1e3", "nan"])),
+                *data.draw(st.lists(word, max_size=1))]
+    code, _, err, _ = run_cli(argv)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+
+
+@FUZZ
+@given(content=st.one_of(st.text(max_size=80).map(str.encode), st.binary(max_size=80)),
+       name=st.sampled_from(["h.jsonl", "missing.jsonl", ""]))
+def test_check(content, name, tmp_path_factory):
+    folder = tmp_path_factory.getbasetemp() / "check"
+    folder.mkdir(exist_ok=True)
+    path = folder / "h.jsonl"
+    path.write_bytes(content)
+    assert_clean(["check", str(folder / name) if name else str(folder)])
+
+
+# ------------------------------------------------------------------ the issue's cases
+
+ISSUE_CASES = [
+    (["staleness", "--n", "100000000", "--r", "1", "--w", "1", "--profile", "YMMR",
+      "--trials", "1000"], "The 'n' parameter of replab staleness must be at most"),
+    (["availability", "--n", "100000", "--r", "50000", "--w", "50001", "--p-fail", "0.1"],
+     "The 'n' parameter of replab availability must be an int in [1, 1000]. Got 100000"),
+    (["staleness", "--n", "3", "--r", "1", "--w", "1", "--profile", "YMMR",
+      "--trials", "10000000000000"], "The 'trials' parameter of replab staleness must be at"),
+    (["simulate", "single-leader", "--set", "duration_ms=1e300"],
+     "The 'duration_ms' parameter of SingleLeaderConfig must be at most 1e+09 ms"),
+    (["sweep", "data/sweeps/availability.toml", "--out", "/nonexistent/dir/r.csv"],
+     "The '--out' option must name a file in an existing folder"),
+    (["reproduce", "--notebooks", "/nonexistent"], "The 'notebooks' parameter must be an"),
+    (["reproduce", "--timeout", "-1"],
+     "The 'timeout' parameter of replab reproduce must be an int in [1, inf). Got -1"),
+    (["staleness", "--n", "3", "--r", "1", "--w", "1", "--latency", "exp:nan"],
+     "'nan' in exp is not a finite number"),
+    (["simulate", "single-leader", "--set", "faults=garbage"],
+     "On the command line write --set faults=ITEM;ITEM;..."),
+]
+
+
+@pytest.mark.parametrize("argv, message", ISSUE_CASES, ids=lambda a: " ".join(a)[:50]
+                         if isinstance(a, list) else "")
+def test_the_issue_invocations_are_one_line_and_exit_2(argv, message):
+    done = subprocess.run([sys.executable, "-m", "replab.cli", *argv], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
+    assert not Path("/nonexistent").exists()
