@@ -30,7 +30,6 @@ from replab.history import History
 from replab.models.leaderless.monitor import STALENESS_COLUMNS, replica_lag
 from replab.models.leaderless.reads import read_facts
 from replab.models.leaderless.versions import covers
-from replab.stats import wilson
 
 if TYPE_CHECKING:
     from replab.models.leaderless.cluster import Cluster
@@ -261,8 +260,3 @@ def write_relations(result: LeaderlessResult) -> pd.DataFrame:
                                   "basis": "version vectors" if vv_mode else "real time"}))
     cols = ["key", "write_a", "write_b", "value_a", "value_b", "relation", "basis"]
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=cols)
-
-
-def wilson_pair(k: int, n: int) -> tuple[float, float]:
-    lo, hi = wilson(k, n)
-    return float(lo), float(hi)

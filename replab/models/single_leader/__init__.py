@@ -1,19 +1,25 @@
 """Single-leader replication: one leader, followers, failover (DDIA ch. 5)."""
 
 from replab.models.single_leader.cluster import (
-    LAG_COLUMNS,
-    MODES,
-    VERSION_EPOCH,
     Cluster,
+    build_single_leader,
+    simulate_single_leader,
+)
+from replab.models.single_leader.config import (
+    MODES,
     SingleLeaderConfig,
     SingleLeaderResult,
-    build_single_leader,
+)
+from replab.models.single_leader.log import (
+    VERSION_EPOCH,
     epoch_of,
-    lost_writes,
     lsn_of,
-    op_latencies,
-    simulate_single_leader,
     version_of,
+)
+from replab.models.single_leader.metrics import (
+    LAG_COLUMNS,
+    lost_writes,
+    op_latencies,
 )
 from replab.models.single_leader.sweeps import (
     failover_tradeoff,
@@ -21,17 +27,17 @@ from replab.models.single_leader.sweeps import (
 )
 
 __all__ = [
+    "MODES",
     "SingleLeaderConfig",
     "SingleLeaderResult",
     "Cluster",
     "build_single_leader",
     "simulate_single_leader",
-    "MODES",
-    "LAG_COLUMNS",
     "VERSION_EPOCH",
     "version_of",
     "lsn_of",
     "epoch_of",
+    "LAG_COLUMNS",
     "lost_writes",
     "op_latencies",
     "sweep_single_leader",

@@ -25,7 +25,7 @@ from replab.models.single_leader.replica import CONTROLLER
 from replab.sim.node import Node
 
 if TYPE_CHECKING:
-    from replab.models.single_leader.cluster import Cluster
+    from replab.models.single_leader.view import ClusterView
 
 __all__ = ["Controller"]
 
@@ -33,7 +33,7 @@ __all__ = ["Controller"]
 class Controller(Node):
     """Detects a dead leader and runs the failover (see the module docstring)."""
 
-    def __init__(self, cluster: Cluster) -> None:
+    def __init__(self, cluster: ClusterView) -> None:
         super().__init__(cluster.network, CONTROLLER)
         self.cluster, self.cfg = cluster, cluster.config
         self.leader = 0

@@ -13,7 +13,7 @@ from replab.models.single_leader.log import ReplicatedLog, epoch_of, lsn_of
 from replab.stats import wilson
 
 if TYPE_CHECKING:
-    from replab.models.single_leader.cluster import Cluster
+    from replab.models.single_leader.view import ClusterView
 
 __all__ = ["LAG_COLUMNS", "LagSampler", "op_latencies", "lost_writes", "summarize"]
 
@@ -29,7 +29,7 @@ class LagSampler:
     appended the first entry the follower lacks (0 when it lacks none).
     """
 
-    def __init__(self, cluster: Cluster, interval: float) -> None:
+    def __init__(self, cluster: ClusterView, interval: float) -> None:
         self.cluster, self.interval = cluster, interval
         self.rows: list[tuple] = []
         cluster.sim.schedule(0.0, self._sample)
@@ -106,7 +106,7 @@ def _external_ids(history: History, log: ReplicatedLog) -> tuple[int, int]:
     return reused, dangling
 
 
-def summarize(cluster: Cluster, lag: pd.DataFrame) -> dict[str, Any]:
+def summarize(cluster: ClusterView, lag: pd.DataFrame) -> dict[str, Any]:
     """The flat metrics dict of a run (see ``SingleLeaderResult``)."""
     h = cluster.pool.history
     lat = op_latencies(h)

@@ -32,7 +32,7 @@ from replab.sim.clients import Request, Response
 from replab.sim.node import Node
 
 if TYPE_CHECKING:
-    from replab.models.single_leader.cluster import Cluster
+    from replab.models.single_leader.view import ClusterView
 
 __all__ = ["Replica", "CONTROLLER"]
 
@@ -43,7 +43,7 @@ _BATCH = 64
 class Replica(Node):
     """One database node. ``cluster`` gives the configuration and collects statistics."""
 
-    def __init__(self, cluster: Cluster, node_id: int, *, joined: bool = True) -> None:
+    def __init__(self, cluster: ClusterView, node_id: int, *, joined: bool = True) -> None:
         super().__init__(cluster.network, node_id)
         self.cluster, self.cfg = cluster, cluster.config
         self.durable["log"] = ReplicatedLog()
