@@ -28,24 +28,12 @@ from replab.models.leaderless.attempts import FirstAttempts, ProbedPool, probe_q
 from replab.models.leaderless.book import Draws, WriteMeta
 from replab.models.leaderless.config import LeaderlessConfig
 from replab.models.leaderless.coord import Op
-from replab.models.leaderless.metrics import LeaderlessResult, finish_clients, write_relations
-from replab.models.leaderless.monitor import (
-    STALENESS_COLUMNS,
-    StalenessMonitor,
-    staleness_summary,
-)
-from replab.models.leaderless.pbs import PbsDriver, pbs_staleness
+from replab.models.leaderless.metrics import LeaderlessResult
+from replab.models.leaderless.monitor import StalenessMonitor
+from replab.models.leaderless.pbs import PbsDriver
 from replab.models.leaderless.replica import Replica
 from replab.models.leaderless.ring import Ring
-from replab.models.leaderless.scenarios import (
-    ScenarioResult,
-    quorum_edge_cases,
-    scenario_failed_write_visible,
-    scenario_rarely_read_keys,
-    scenario_read_during_write,
-    scenario_restore_from_stale,
-    scenario_sloppy_stale_read,
-)
+from replab.models.leaderless.summary import finish_clients
 from replab.models.leaderless.versions import (
     Version,
     Versions,
@@ -70,26 +58,7 @@ from replab.sim import (
 from replab.sim.node import Node
 from replab.validate import fail
 
-__all__ = [
-    "LeaderlessConfig",
-    "LeaderlessResult",
-    "Cluster",
-    "WriteMeta",
-    "build_leaderless",
-    "simulate_leaderless",
-    "leaderless_metrics",
-    "pbs_staleness",
-    "write_relations",
-    "staleness_summary",
-    "STALENESS_COLUMNS",
-    "ScenarioResult",
-    "quorum_edge_cases",
-    "scenario_read_during_write",
-    "scenario_failed_write_visible",
-    "scenario_restore_from_stale",
-    "scenario_sloppy_stale_read",
-    "scenario_rarely_read_keys",
-]
+__all__ = ["Cluster", "build_leaderless", "simulate_leaderless", "leaderless_metrics"]
 
 class Cluster:
     """A built (not yet run) leaderless system; tests and scenarios may poke at it."""

@@ -21,7 +21,7 @@ from replab.models.leaderless.versions import Version, Versions
 from replab.sim import Node
 
 if TYPE_CHECKING:
-    from replab.models.leaderless.cluster import Cluster
+    from replab.models.leaderless.view import ClusterView
 
 __all__ = ["Put", "PutAck", "Get", "GetReply", "Op", "Coordinating"]
 
@@ -78,9 +78,9 @@ class Op:
 class Coordinating(Node):
     """A node that coordinates operations (mixed into replicas and client-side routers)."""
 
-    cluster: Cluster
+    cluster: ClusterView
 
-    def init_coordinator(self, cluster: Cluster) -> None:
+    def init_coordinator(self, cluster: ClusterView) -> None:
         self.cluster = cluster
         self.pending: dict[int, Op] = {}
 

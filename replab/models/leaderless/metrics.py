@@ -28,14 +28,13 @@ import pandas as pd
 
 from replab.history import History
 from replab.models.leaderless.monitor import STALENESS_COLUMNS, replica_lag
-from replab.models.leaderless.reads import read_facts
 from replab.models.leaderless.versions import covers
 
 if TYPE_CHECKING:
-    from replab.models.leaderless.cluster import Cluster
     from replab.models.leaderless.config import LeaderlessConfig
+    from replab.models.leaderless.view import ClusterView
 
-__all__ = ["LeaderlessResult", "WRITE_COLUMNS", "AE_COLUMNS", "finish_clients",
+__all__ = ["LeaderlessResult", "WRITE_COLUMNS", "AE_COLUMNS",
            "write_relations", "op_times", "percentile", "STALENESS_COLUMNS"]
 
 #: Columns of ``LeaderlessResult.writes``.
@@ -127,7 +126,7 @@ def _lww_discarded(metas: list, times: dict) -> dict[int, tuple[bool, bool]]:
     return out
 
 
-def _write_rows(cluster: Cluster, times: dict) -> list[tuple]:
+def _write_rows(cluster: ClusterView, times: dict) -> list[tuple]:
     res = cluster.resolution
     rows = []
     discarded: dict[int, tuple[bool, bool]] = {}
@@ -174,7 +173,7 @@ def _latencies(history: History) -> dict[tuple[str, str], list[float]]:
     return out
 
 
-def _record_ts(cluster: Cluster, history: History) -> None:
+def _record_ts(cluster: ClusterView, history: History) -> None:
     """Put the store's timestamp on every ok write (and every ok read of one version) as
     ``ts``: it is the store's own order, not the order clients saw, so never ``version``."""
     ids, writes = cluster.value_ids, cluster.writes
@@ -184,7 +183,7 @@ def _record_ts(cluster: Cluster, history: History) -> None:
         op["ts"] = writes[ids[(op["key"], op["value"])] - 1].version.ts
 
 
-def _final_lag(cluster: Cluster, history: History) -> pd.DataFrame:
+def _final_lag(cluster: ClusterView, history: History) -> pd.DataFrame:
     df = history.df
     done = df[df.type == "ok"]
     reads = done[done.f == "read"].groupby("key").size()
@@ -197,27 +196,6 @@ def _final_lag(cluster: Cluster, history: History) -> pd.DataFrame:
             rows.append((key, node, cluster.dc_of(node), behind, t_behind,
                          int(reads.get(key, 0)), int(writes.get(key, 0))))
     return pd.DataFrame(rows, columns=FINAL_COLUMNS)
-
-
-def finish_clients(cluster: Cluster) -> LeaderlessResult:
-    """Collect a client-workload run into a :class:`LeaderlessResult`."""
-    from replab.models.leaderless.summary import summarize
-
-    history = cluster.pools[0].history
-    if cluster.resolution == "lww":
-        _record_ts(cluster, history)
-    times = op_times(history)
-    writes = pd.DataFrame(_write_rows(cluster, times), columns=WRITE_COLUMNS)
-    cluster.flush_ae_rounds()
-    ae = pd.DataFrame(cluster.ae_rounds, columns=AE_COLUMNS)
-    assert cluster.monitor is not None
-    staleness = cluster.monitor.frame()
-    metrics = summarize(cluster, history, writes, ae, read_facts(cluster, history, times),
-                        _latencies(history))
-    return LeaderlessResult(
-        config=cluster.config, history=history, metrics=metrics, staleness=staleness,
-        writes=writes, anti_entropy=ae, final_lag=_final_lag(cluster, history),
-        events=cluster.network.events_frame())
 
 
 def write_relations(result: LeaderlessResult) -> pd.DataFrame:

@@ -18,7 +18,8 @@ import pandas as pd
 from replab.models.leaderless.versions import context_of
 
 if TYPE_CHECKING:
-    from replab.models.leaderless.cluster import Cluster, WriteMeta
+    from replab.models.leaderless.book import WriteMeta
+    from replab.models.leaderless.view import ClusterView
 
 __all__ = ["STALENESS_COLUMNS", "StalenessMonitor", "replica_lag", "staleness_summary"]
 
@@ -26,7 +27,7 @@ __all__ = ["STALENESS_COLUMNS", "StalenessMonitor", "replica_lag", "staleness_su
 STALENESS_COLUMNS = ["time", "key", "node", "dc", "versions_behind", "time_behind_ms", "up"]
 
 
-def replica_lag(cluster: Cluster, key: str, node: int, now: float,
+def replica_lag(cluster: ClusterView, key: str, node: int, now: float,
                 metas: list[WriteMeta] | None = None) -> tuple[int, float]:
     """``(versions_behind, time_behind_ms)`` of one replica of one key at ``now``."""
     metas = cluster.key_writes.get(key, []) if metas is None else metas
@@ -73,7 +74,7 @@ class _KeyArrays:
 class StalenessMonitor:
     """Samples every replica's lag; finds when the cluster converged for good."""
 
-    def __init__(self, cluster: Cluster, interval: float) -> None:
+    def __init__(self, cluster: ClusterView, interval: float) -> None:
         self.cluster, self.interval = cluster, interval
         self.rows: list[tuple] = []
         self.behind_at: list[tuple[float, bool]] = []  # (time, anything behind?)

@@ -19,7 +19,6 @@ as ``info`` at the end, a read that cannot gather ``r`` responses as ``fail``.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,14 +29,12 @@ from replab.latency import WarsLatency
 from replab.models.leaderless.coord import Coordinating, Op
 from replab.models.leaderless.metrics import LeaderlessResult, percentile
 from replab.models.leaderless.versions import Versions, read_value
-from replab.rng import SeedLike, spawn
-from replab.validate import check_float, fail
 
 if TYPE_CHECKING:
     from replab.latency import Distribution
-    from replab.models.leaderless.cluster import Cluster
+    from replab.models.leaderless.view import ClusterView
 
-__all__ = ["PbsDriver", "TRIAL_COLUMNS", "pbs_staleness"]
+__all__ = ["PbsDriver", "TRIAL_COLUMNS"]
 
 #: Columns of ``LeaderlessResult.trials`` (pbs).
 TRIAL_COLUMNS = ["trial", "key", "start", "committed", "write_ms", "read_ok", "read_ms",
@@ -47,7 +44,7 @@ TRIAL_COLUMNS = ["trial", "key", "start", "committed", "write_ms", "read_ok", "r
 class RouterNode(Coordinating):
     """A client-side coordinator (Voldemort-style routing in the client library)."""
 
-    def __init__(self, cluster: Cluster, node_id: str) -> None:
+    def __init__(self, cluster: ClusterView, node_id: str) -> None:
         super().__init__(cluster.network, node_id)
         self.init_coordinator(cluster)
 
@@ -55,7 +52,7 @@ class RouterNode(Coordinating):
 class PbsDriver:
     """Schedules the trials and records their outcomes."""
 
-    def __init__(self, cluster: Cluster, rng: np.random.Generator, wars: WarsLatency) -> None:
+    def __init__(self, cluster: ClusterView, rng: np.random.Generator, wars: WarsLatency) -> None:
         self.cluster, self.rng = cluster, rng
         cfg = cluster.config
         self.writer, self.reader = RouterNode(cluster, "pw"), RouterNode(cluster, "pr")
@@ -152,36 +149,3 @@ class PbsDriver:
         m |= {"messages": c.network.sent, "messages_dropped": c.network.dropped,
               "events": c.sim.events_processed}
         return m
-
-
-def pbs_staleness(
-    n: int,
-    r: int,
-    w: int,
-    latency: str | Distribution | WarsLatency,
-    t: float | Iterable[float],
-    *,
-    trials: int = 10_000,
-    p_fail: float = 0.0,
-    seed: SeedLike = None,
-) -> pd.DataFrame:
-    """The simulated t-visibility curve: one pbs run per ``t``.
-
-    Same columns as :func:`replab.quorum.staleness`: ``t, p_consistent, ci_low, ci_high,
-    trials`` (``trials`` counts the committed writes; a failed read is inconsistent).
-    """
-    from replab.models.leaderless.cluster import LeaderlessConfig, simulate_leaderless
-
-    ts: list[Any] = [t] if np.isscalar(t) else list(t)  # type: ignore[arg-type]
-    if not ts:
-        raise fail("t", "pbs_staleness", "a non-empty list of finite times >= 0 (ms)", ts)
-    for x in ts:
-        check_float(x, "t", "pbs_staleness", low=0.0)
-    rows = []
-    for x, s in zip(ts, spawn(seed, len(ts)), strict=True):
-        cfg = LeaderlessConfig(workload="pbs", n=n, r=r, w=w, nodes=n, latency=latency,
-                               read_delay=float(x), trials=trials, p_fail=p_fail)
-        m = simulate_leaderless(cfg, seed=s).metrics
-        rows.append((float(x), m["p_consistent"], m["p_consistent_ci_low"],
-                     m["p_consistent_ci_high"], m["writes_committed"]))
-    return pd.DataFrame(rows, columns=["t", "p_consistent", "ci_low", "ci_high", "trials"])

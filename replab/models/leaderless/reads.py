@@ -22,7 +22,7 @@ from replab.history import History
 from replab.models.real_time import misses
 
 if TYPE_CHECKING:
-    from replab.models.leaderless.cluster import Cluster
+    from replab.models.leaderless.view import ClusterView
 
 __all__ = ["ReadFacts", "read_facts"]
 
@@ -34,7 +34,7 @@ class ReadFacts(NamedTuple):
     siblings: list[int]  # sibling count of every ok read that found something
 
 
-def _returned(cluster: Cluster, key: str, value: Any) -> list:
+def _returned(cluster: ClusterView, key: str, value: Any) -> list:
     values = [] if value is None else (value if isinstance(value, list) else [value])
     return [cluster.writes[cluster.value_ids[(key, x)] - 1].version for x in values]
 
@@ -48,7 +48,7 @@ def _vv_judge(got: list, need: dict) -> bool:
     return any(not any(g.vv[a] >= c for g in got) for a, c in need.items())
 
 
-def read_facts(cluster: Cluster, history: History,
+def read_facts(cluster: ClusterView, history: History,
                times: dict[tuple[str, Any], tuple[float, float, str]]) -> ReadFacts:
     """Count ok reads, stale reads and read-your-writes violations in one pass."""
     lww = cluster.resolution == "lww"
@@ -89,7 +89,7 @@ def _snap(held: Any, lww: bool) -> Any:
     return dict(held) if held else {}
 
 
-def _note_ack(cluster: Cluster, acked: dict, key: str, proc: Any, value: Any,
+def _note_ack(cluster: ClusterView, acked: dict, key: str, proc: Any, value: Any,
               times: dict, lww: bool) -> None:
     """Remember an acked write for the key and for the writing session's own reads."""
     if lww:

@@ -30,8 +30,8 @@ from replab.models.leaderless.versions import (
 from replab.sim import Request, Response
 
 if TYPE_CHECKING:
-    from replab.models.leaderless.cluster import Cluster
     from replab.models.leaderless.coord import Op
+    from replab.models.leaderless.view import ClusterView
 
 __all__ = ["Replica", "Handoff", "HandoffAck", "MerkleLevel", "MerkleDiff", "SyncData"]
 
@@ -70,7 +70,7 @@ class SyncData(NamedTuple):
 class Replica(Coordinating):
     """One storage node; it also coordinates the client requests sent to it."""
 
-    def __init__(self, cluster: Cluster, node_id: int, dc: int) -> None:
+    def __init__(self, cluster: ClusterView, node_id: int, dc: int) -> None:
         super().__init__(cluster.network, node_id)
         self.init_coordinator(cluster)
         self.dc = dc

@@ -18,6 +18,8 @@ from typing import Any
 
 import pandas as pd
 
+from replab.models.leaderless.cluster import build_leaderless
+from replab.models.leaderless.config import LeaderlessConfig
 from replab.models.leaderless.metrics import LeaderlessResult
 from replab.rng import SeedLike, spawn
 from replab.sim import Workload
@@ -67,8 +69,6 @@ def ops_frame(history: Any) -> pd.DataFrame:
 
 
 def _cluster(sessions: int, **kw: Any) -> Any:
-    from replab.models.leaderless.cluster import LeaderlessConfig, build_leaderless
-
     base: dict[str, Any] = dict(n=3, r=2, w=2, nodes=5, latency="const:1", client_delay=0.5,
                                 write_rate=0.0, read_rate=0.0, sessions=sessions,
                                 duration_ms=600.0, settle_ms=300.0)
@@ -243,8 +243,6 @@ def scenario_rarely_read_keys(
     reads, stale_replicas`` (home replicas still behind at the end) and ``on_node_0``
     (node 0 is one of the key's home replicas).
     """
-    from replab.models.leaderless.cluster import LeaderlessConfig, build_leaderless
-
     cfg = LeaderlessConfig(write_rate=0.0, read_rate=0.0, keys=keys, duration_ms=3000.0,
                            read_repair=True, anti_entropy_interval_ms=anti_entropy_interval_ms,
                            settle_ms=200.0, sample_interval_ms=100.0,

@@ -8,14 +8,25 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from replab.history import History
-from replab.models.leaderless.metrics import percentile
-from replab.models.leaderless.reads import ReadFacts
+from replab.models.leaderless.metrics import (
+    AE_COLUMNS,
+    WRITE_COLUMNS,
+    LeaderlessResult,
+    _final_lag,
+    _latencies,
+    _record_ts,
+    _write_rows,
+    op_times,
+    percentile,
+    write_relations,
+)
+from replab.models.leaderless.reads import ReadFacts, read_facts
 from replab.stats import wilson
 
 if TYPE_CHECKING:
-    from replab.models.leaderless.cluster import Cluster
+    from replab.models.leaderless.view import ClusterView
 
-__all__ = ["summarize", "proportion"]
+__all__ = ["summarize", "proportion", "finish_clients"]
 
 
 def proportion(name: str, hits: int, total: int) -> dict[str, Any]:
@@ -26,7 +37,7 @@ def proportion(name: str, hits: int, total: int) -> dict[str, Any]:
             f"{name}_ci_high": float(hi) if total else math.nan}
 
 
-def _counts(cluster: Cluster, lat: dict) -> dict[str, Any]:
+def _counts(cluster: ClusterView, lat: dict) -> dict[str, Any]:
     gave_up = {"read": 0, "write": 0}
     for pool in cluster.pools:
         for f, k in pool.abandoned.items():
@@ -43,7 +54,7 @@ def _counts(cluster: Cluster, lat: dict) -> dict[str, Any]:
     return out
 
 
-def _convergence(cluster: Cluster, writes: pd.DataFrame) -> dict[str, Any]:
+def _convergence(cluster: ClusterView, writes: pd.DataFrame) -> dict[str, Any]:
     assert cluster.monitor is not None
     at = cluster.monitor.converged_at()
     last = writes.first_stored_ms.max() if len(writes) else math.nan
@@ -51,7 +62,7 @@ def _convergence(cluster: Cluster, writes: pd.DataFrame) -> dict[str, Any]:
             "convergence_ms": max(at - last, 0.0) if not math.isnan(at) else math.nan}
 
 
-def summarize(cluster: Cluster, history: History, writes: pd.DataFrame, ae: pd.DataFrame,
+def summarize(cluster: ClusterView, history: History, writes: pd.DataFrame, ae: pd.DataFrame,
               reads: ReadFacts, lat: dict[tuple[str, str], list[float]]) -> dict[str, Any]:
     """Counts, availability, staleness, durability, repair traffic and latencies."""
     m = _counts(cluster, lat)
@@ -75,8 +86,6 @@ def summarize(cluster: Cluster, history: History, writes: pd.DataFrame, ae: pd.D
     m["version_vector_entries_mean"] = sum(sizes) / len(sizes) if sizes else math.nan
     rel = None
     if cluster.resolution == "siblings" and len(writes):
-        from replab.models.leaderless.metrics import LeaderlessResult, write_relations
-
         rel = write_relations(LeaderlessResult(cluster.config, history, {}, writes=writes))
     m["concurrent_write_pairs"] = int((rel.relation == "concurrent").sum()) if rel is not None \
         else 0
@@ -103,3 +112,22 @@ def summarize(cluster: Cluster, history: History, writes: pd.DataFrame, ae: pd.D
     m |= {"messages": cluster.network.sent, "messages_dropped": cluster.network.dropped,
           "events": cluster.sim.events_processed}
     return m
+
+
+def finish_clients(cluster: ClusterView) -> LeaderlessResult:
+    """Collect a client-workload run into a :class:`LeaderlessResult`."""
+    history = cluster.pools[0].history
+    if cluster.resolution == "lww":
+        _record_ts(cluster, history)
+    times = op_times(history)
+    writes = pd.DataFrame(_write_rows(cluster, times), columns=WRITE_COLUMNS)
+    cluster.flush_ae_rounds()
+    ae = pd.DataFrame(cluster.ae_rounds, columns=AE_COLUMNS)
+    assert cluster.monitor is not None
+    staleness = cluster.monitor.frame()
+    metrics = summarize(cluster, history, writes, ae, read_facts(cluster, history, times),
+                        _latencies(history))
+    return LeaderlessResult(
+        config=cluster.config, history=history, metrics=metrics, staleness=staleness,
+        writes=writes, anti_entropy=ae, final_lag=_final_lag(cluster, history),
+        events=cluster.network.events_frame())

@@ -1,4 +1,5 @@
-"""The leaderless notebook's sweeps: one tidy frame per question, averaged over seeds.
+"""The leaderless notebook's sweeps: one tidy frame per question, averaged over seeds, and
+:func:`pbs_staleness`, the simulated t-visibility curve (one pbs run per ``t``).
 
 Each sweep runs :func:`~replab.models.leaderless.leaderless_metrics` over a grid with
 ``seeds`` repetitions per point (``replab.sweep``) and returns the mean of every numeric
@@ -7,17 +8,21 @@ column per point, sorted by the grid columns.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from replab.models.leaderless.cluster import leaderless_metrics
-from replab.rng import SeedLike
+from replab.latency import Distribution, WarsLatency
+from replab.models.leaderless.cluster import leaderless_metrics, simulate_leaderless
+from replab.models.leaderless.config import LeaderlessConfig
+from replab.rng import SeedLike, spawn
 from replab.sweep import sweep
+from replab.validate import check_float, fail
 
 __all__ = ["availability_sweep", "first_attempt_sweep", "lww_loss_sweep", "sibling_sweep",
-           "anti_entropy_sweep"]
+           "anti_entropy_sweep", "pbs_staleness"]
 
 
 def _mean_over_seeds(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
@@ -112,3 +117,34 @@ def anti_entropy_sweep(intervals: Sequence[float] = (25.0, 50.0, 100.0, 200.0, 4
     grid: dict[str, list[Any]] = {"anti_entropy_interval_ms": list(intervals),
                                   "seed_rep": list(range(seeds))}
     return _mean_over_seeds(sweep(point, grid, seed=seed), ["anti_entropy_interval_ms"])
+
+
+def pbs_staleness(
+    n: int,
+    r: int,
+    w: int,
+    latency: str | Distribution | WarsLatency,
+    t: float | Iterable[float],
+    *,
+    trials: int = 10_000,
+    p_fail: float = 0.0,
+    seed: SeedLike = None,
+) -> pd.DataFrame:
+    """The simulated t-visibility curve: one pbs run per ``t``.
+
+    Same columns as :func:`replab.quorum.staleness`: ``t, p_consistent, ci_low, ci_high,
+    trials`` (``trials`` counts the committed writes; a failed read is inconsistent).
+    """
+    ts: list[Any] = [t] if np.isscalar(t) else list(t)  # type: ignore[arg-type]
+    if not ts:
+        raise fail("t", "pbs_staleness", "a non-empty list of finite times >= 0 (ms)", ts)
+    for x in ts:
+        check_float(x, "t", "pbs_staleness", low=0.0)
+    rows = []
+    for x, s in zip(ts, spawn(seed, len(ts)), strict=True):
+        cfg = LeaderlessConfig(workload="pbs", n=n, r=r, w=w, nodes=n, latency=latency,
+                               read_delay=float(x), trials=trials, p_fail=p_fail)
+        m = simulate_leaderless(cfg, seed=s).metrics
+        rows.append((float(x), m["p_consistent"], m["p_consistent_ci_low"],
+                     m["p_consistent_ci_high"], m["writes_committed"]))
+    return pd.DataFrame(rows, columns=["t", "p_consistent", "ci_low", "ci_high", "trials"])

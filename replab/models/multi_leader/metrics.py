@@ -22,7 +22,7 @@ from replab.models.single_leader.metrics import op_latencies
 from replab.stats import wilson
 
 if TYPE_CHECKING:
-    from replab.models.multi_leader.cluster import MultiLeaderCluster
+    from replab.models.multi_leader.view import ClusterView
 
 __all__ = [
     "PROPAGATION_COLUMNS",
@@ -152,7 +152,7 @@ def lost_at(records: Mapping[str, RecordState], writes_by_key: Mapping[str, list
     return out
 
 
-def records_frame(cluster: MultiLeaderCluster) -> pd.DataFrame:
+def records_frame(cluster: ClusterView) -> pd.DataFrame:
     """Final record per (leader, key): value, ids kept, ids lost there."""
     by_key = cluster.writes_by_key()
     rows = []
@@ -169,7 +169,7 @@ def _pct(values: np.ndarray, q: float) -> float:
     return float(np.percentile(values, q)) if len(values) else math.nan
 
 
-def _divergent_keys(cluster: MultiLeaderCluster, keys: list[str]) -> list[str]:
+def _divergent_keys(cluster: ClusterView, keys: list[str]) -> list[str]:
     up = [leader for leader in cluster.leaders.values() if leader.up]
     out = []
     for key in keys:
@@ -193,7 +193,7 @@ def _propagation(prop: pd.DataFrame, up: set[str]) -> tuple[int, np.ndarray]:
     return int(missing.sum()), done.to_numpy(dtype=float)
 
 
-def _real_time_reads(cluster: MultiLeaderCluster) -> dict[str, Any]:
+def _real_time_reads(cluster: ClusterView) -> dict[str, Any]:
     """Stale reads and read-your-writes in real time (single-valued resolutions only:
     a merged or sibling value names no single write)."""
     if not isinstance(cluster.strategy, _Winner):
@@ -202,7 +202,7 @@ def _real_time_reads(cluster: MultiLeaderCluster) -> dict[str, Any]:
     return {"stale_reads": stale, "read_your_writes_violations": ryw}
 
 
-def record_ts(cluster: MultiLeaderCluster) -> None:
+def record_ts(cluster: ClusterView) -> None:
     """Put the accepting leader's timestamp on every ok write as ``ts`` (not a version)."""
     stamp = {(w.key, w.value): w.timestamp for w in cluster.writes.values()}
     for op in cluster.pool.history.ops:
@@ -210,7 +210,7 @@ def record_ts(cluster: MultiLeaderCluster) -> None:
             op["ts"] = stamp[(op["key"], op["value"])]
 
 
-def summarize(cluster: MultiLeaderCluster, prop: pd.DataFrame, staleness: pd.DataFrame,
+def summarize(cluster: ClusterView, prop: pd.DataFrame, staleness: pd.DataFrame,
               conflicts: pd.DataFrame) -> dict[str, Any]:
     """The flat metrics dict of a run (see ``MultiLeaderResult``)."""
     cfg, h = cluster.config, cluster.pool.history

@@ -34,7 +34,7 @@ from replab.models.multi_leader.topology import forward_targets
 from replab.sim import Node, Request, Response, VersionVector
 
 if TYPE_CHECKING:
-    from replab.models.multi_leader.cluster import MultiLeaderCluster
+    from replab.models.multi_leader.view import ClusterView
 
 __all__ = ["Change", "Leader", "ORCHESTRATOR", "read_value", "Heartbeat", "FollowerUpdate",
            "Snapshot", "SnapshotRequest"]
@@ -134,7 +134,7 @@ class _OutEdge:
 class Leader(Node):
     """The leader of one datacenter (or one offline device)."""
 
-    def __init__(self, cluster: MultiLeaderCluster, node_id: str, followers: list[str]) -> None:
+    def __init__(self, cluster: ClusterView, node_id: str, followers: list[str]) -> None:
         super().__init__(cluster.network, node_id)
         self.cluster = cluster
         self.followers = followers

@@ -21,7 +21,7 @@ from replab.models.multi_leader.node import (
 from replab.sim import Node, Request, Response
 
 if TYPE_CHECKING:
-    from replab.models.multi_leader.cluster import MultiLeaderCluster
+    from replab.models.multi_leader.view import ClusterView
 
 __all__ = ["Follower", "Orchestrator"]
 
@@ -29,7 +29,7 @@ __all__ = ["Follower", "Orchestrator"]
 class Follower(Node):
     """A read replica in its leader's datacenter: it mirrors the leader's record values."""
 
-    def __init__(self, cluster: MultiLeaderCluster, node_id: str, leader: str) -> None:
+    def __init__(self, cluster: ClusterView, node_id: str, leader: str) -> None:
         super().__init__(cluster.network, node_id)
         self.cluster, self.leader = cluster, leader
         self.values: dict[str, Any] = {}
@@ -62,7 +62,7 @@ class Follower(Node):
 class Orchestrator(Node):
     """Watches the leaders' heartbeats; bypasses a silent leader and restores it later."""
 
-    def __init__(self, cluster: MultiLeaderCluster) -> None:
+    def __init__(self, cluster: ClusterView) -> None:
         super().__init__(cluster.network, ORCHESTRATOR)
         self.cluster = cluster
         self.last = {leader: 0.0 for leader in cluster.leader_ids}
