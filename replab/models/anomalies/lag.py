@@ -62,7 +62,7 @@ from replab.models.single_leader import Cluster, SingleLeaderConfig
 from replab.models.single_leader.metrics import op_latencies
 from replab.rng import SeedLike, spawn_seeds
 from replab.sim import ClientPool, Session, Workload, as_distribution
-from replab.stats import wilson
+from replab.stats import percentile, wilson
 from replab.validate import check_choice, check_float, check_int, check_prob, fail
 
 __all__ = [
@@ -282,10 +282,6 @@ def check_metrics(checks: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
-def _pct(values: np.ndarray, q: float) -> float:
-    return float(np.percentile(values, q)) if len(values) else math.nan
-
-
 def _costs(cluster: _LagCluster, history: History) -> dict[str, Any]:
     df, lat = history.df, op_latencies(history)
     ok_reads = df[(df["type"] == "ok") & (df["f"] == "read")] if len(df) else df
@@ -301,11 +297,11 @@ def _costs(cluster: _LagCluster, history: History) -> dict[str, Any]:
         "reads": len(reads) + abandoned, "reads_ok": n_ok,
         "leader_read_share": on_leader / n_ok if n_ok else math.nan,
         "leader_read_share_ci_low": float(lo), "leader_read_share_ci_high": float(hi),
-        "read_p50_ms": _pct(latency, 50), "read_p99_ms": _pct(latency, 99),
+        "read_p50_ms": percentile(latency, 50), "read_p99_ms": percentile(latency, 99),
         "reads_failed": failed,
         "read_failure_rate": failed / (len(reads) + abandoned) if len(reads) else math.nan,
         "reads_waited": stats.waited, "reads_wait_failed": stats.wait_failed,
-        "wait_p99_ms": _pct(np.asarray(stats.wait_ms), 99),
+        "wait_p99_ms": percentile(np.asarray(stats.wait_ms), 99),
         "reads_redirected": stats.redirected,
     }
 
@@ -314,4 +310,4 @@ def _lag(lag: pd.DataFrame) -> dict[str, float]:
     up = lag[lag.up] if len(lag) else lag
     values = up.time_behind_ms.to_numpy(dtype=float) if len(up) else np.array([])
     return {"lag_mean_ms": float(values.mean()) if len(values) else math.nan,
-            "lag_p99_ms": _pct(values, 99)}
+            "lag_p99_ms": percentile(values, 99)}

@@ -38,7 +38,7 @@ from replab.rng import SeedLike, spawn
 from replab.sim import ClientPool, Network, Request, Response, Session, Simulation, Workload
 from replab.sim.network import as_distribution
 from replab.sim.node import Node
-from replab.stats import wilson
+from replab.stats import percentile, wilson
 from replab.validate import check_choice, check_float, check_int, fail
 
 __all__ = ["PartitionedConfig", "PartitionedResult", "simulate_partitioned",
@@ -290,8 +290,8 @@ class _Store:
             "reads": len(reads) + self.pool.abandoned["read"],
             "leader_read_share": on_leader / len(ok) if len(ok) else math.nan,
             "leader_read_share_ci_low": float(lo), "leader_read_share_ci_high": float(hi),
-            "read_p50_ms": float(np.percentile(latency, 50)) if len(latency) else math.nan,
-            "read_p99_ms": float(np.percentile(latency, 99)) if len(latency) else math.nan,
+            "read_p50_ms": percentile(latency, 50),
+            "read_p99_ms": percentile(latency, 99),
             "reads_failed": failed,
             "read_failure_rate": failed / len(reads) if len(reads) else math.nan,
             "partition_write_imbalance": float(writes.max() / writes.mean())

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from replab.history import History
+from replab.history import History, pair_operations
 from replab.models.leaderless.monitor import STALENESS_COLUMNS, replica_lag
 from replab.models.leaderless.versions import covers
 
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from replab.models.leaderless.view import ClusterView
 
 __all__ = ["LeaderlessResult", "WRITE_COLUMNS", "AE_COLUMNS",
-           "write_relations", "op_times", "percentile", "STALENESS_COLUMNS"]
+           "write_relations", "op_times", "STALENESS_COLUMNS"]
 
 #: Columns of ``LeaderlessResult.writes``.
 WRITE_COLUMNS = ["write_id", "key", "value", "actor", "coordinator", "ts", "vv", "dot",
@@ -93,25 +93,18 @@ class LeaderlessResult:
         return write_relations(self)
 
 
-def percentile(values: list[float] | np.ndarray, q: float) -> float:
-    return float(np.percentile(values, q)) if len(values) else math.nan
-
-
 def op_times(history: History) -> dict[tuple[str, Any], tuple[float, float, str]]:
-    """``(key, value) -> (invoke, complete, type)`` of every write (complete inf if none)."""
-    out: dict[tuple[str, Any], tuple[float, float, str]] = {}
-    pending: dict[Any, dict[str, Any]] = {}
-    for op in history:
-        if op["f"] != "write":
-            continue
-        if op["type"] == "invoke":
-            pending[op["process"]] = op
-            out[(op["key"], op["value"])] = (op["time"], math.inf, "none")
-        else:
-            inv = pending.pop(op["process"], None)
-            if inv is not None:
-                out[(inv["key"], inv["value"])] = (inv["time"], op["time"], op["type"])
-    return out
+    """``(key, value) -> (invoke, complete, type)`` of every write (complete inf if none).
+
+    When two writes share a key and value, the one whose last event (completion, or
+    invocation if it never completed) comes later wins."""
+    pairs = pair_operations(history)
+    writes = pairs[pairs["f"] == "write"]
+    last = writes["end"].where(writes["type"] != "none", writes["start"])
+    writes = writes.assign(last=last).sort_values("last", kind="stable")
+    return {(k, v): (t0, t1, typ) for k, v, t0, t1, typ in zip(
+        writes["key"], writes["value"], writes["start"], writes["end"], writes["type"],
+        strict=True)}
 
 
 def _lww_discarded(metas: list, times: dict) -> dict[int, tuple[bool, bool]]:
@@ -161,16 +154,11 @@ def _write_rows(cluster: ClusterView, times: dict) -> list[tuple]:
 
 
 def _latencies(history: History) -> dict[tuple[str, str], list[float]]:
-    out: dict[tuple[str, str], list[float]] = {}
-    pending: dict[Any, float] = {}
-    for op in history:
-        if op["type"] == "invoke":
-            pending[op["process"]] = op["time"]
-        else:
-            t0 = pending.pop(op["process"], None)
-            if t0 is not None:
-                out.setdefault((op["f"], op["type"]), []).append(op["time"] - t0)
-    return out
+    """``(f, type) -> latencies`` of every completed operation."""
+    pairs = pair_operations(history)
+    done = pairs[pairs["type"] != "none"]
+    return {(str(f), str(t)): [float(x) for x in g["latency_ms"]]
+            for (f, t), g in done.groupby(["f", "type"], sort=False)}
 
 
 def _record_ts(cluster: ClusterView, history: History) -> None:

@@ -27,8 +27,9 @@ import pandas as pd
 from replab.history import History
 from replab.latency import WarsLatency
 from replab.models.leaderless.coord import Coordinating, Op
-from replab.models.leaderless.metrics import LeaderlessResult, percentile
+from replab.models.leaderless.metrics import LeaderlessResult
 from replab.models.leaderless.versions import Versions, read_value
+from replab.stats import percentile
 
 if TYPE_CHECKING:
     from replab.latency import Distribution

@@ -17,11 +17,10 @@ from replab.models.leaderless.metrics import (
     _record_ts,
     _write_rows,
     op_times,
-    percentile,
     write_relations,
 )
 from replab.models.leaderless.reads import ReadFacts, read_facts
-from replab.stats import wilson
+from replab.stats import percentile, wilson
 
 if TYPE_CHECKING:
     from replab.models.leaderless.view import ClusterView

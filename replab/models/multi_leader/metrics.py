@@ -19,7 +19,7 @@ from replab.models.collab.conflicts import RecordState, Resolution, Write, _Winn
 from replab.models.lost import lost_ids
 from replab.models.real_time import real_time_read_anomalies
 from replab.models.single_leader.metrics import op_latencies
-from replab.stats import wilson
+from replab.stats import percentile, wilson
 
 if TYPE_CHECKING:
     from replab.models.multi_leader.view import ClusterView
@@ -165,10 +165,6 @@ def records_frame(cluster: ClusterView) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=RECORD_COLUMNS)
 
 
-def _pct(values: np.ndarray, q: float) -> float:
-    return float(np.percentile(values, q)) if len(values) else math.nan
-
-
 def _divergent_keys(cluster: ClusterView, keys: list[str]) -> list[str]:
     up = [leader for leader in cluster.leaders.values() if leader.up]
     out = []
@@ -244,22 +240,22 @@ def summarize(cluster: ClusterView, prop: pd.DataFrame, staleness: pd.DataFrame,
         "write_availability": len(w_ok) / n_w if n_w else math.nan,
         "write_availability_ci_low": float(lo), "write_availability_ci_high": float(hi),
         "read_availability": len(r_ok) / n_r if n_r else math.nan,
-        "write_p50_ms": _pct(w_ok.latency_ms.to_numpy(), 50),
-        "write_p99_ms": _pct(w_ok.latency_ms.to_numpy(), 99),
-        "read_p50_ms": _pct(r_ok.latency_ms.to_numpy(), 50),
-        "read_p99_ms": _pct(r_ok.latency_ms.to_numpy(), 99),
+        "write_p50_ms": percentile(w_ok.latency_ms.to_numpy(), 50),
+        "write_p99_ms": percentile(w_ok.latency_ms.to_numpy(), 99),
+        "read_p50_ms": percentile(r_ok.latency_ms.to_numpy(), 50),
+        "read_p99_ms": percentile(r_ok.latency_ms.to_numpy(), 99),
         "accepted_writes": accepted,
         "converged": not divergent, "divergent_keys": len(divergent),
         "conflicts": len(concurrent),
         "conflict_keys": len({value_of[i][0] for i in concurrent}),
         "conflicts_detected": len(conflicts),
         "conflicts_detected_before_ack": cluster.conflicts_before_ack,
-        "conflict_detect_p50_ms": _pct(conflicts["delay_ms"].to_numpy(dtype=float), 50),
+        "conflict_detect_p50_ms": percentile(conflicts["delay_ms"].to_numpy(dtype=float), 50),
         "lost_writes": max((len(s) for s in lost_sets.values()), default=0),
         "lost_acked_writes": max((sum(value_of[i] in acked for i in s)
                                   for s in lost_sets.values()), default=0),
         "writes_not_propagated": not_propagated, "undelivered_writes": not_propagated,
-        "propagation_p50_ms": _pct(reach, 50), "propagation_p99_ms": _pct(reach, 99),
+        "propagation_p50_ms": percentile(reach, 50), "propagation_p99_ms": percentile(reach, 99),
         "propagation_max_ms": float(reach.max()) if len(reach) else math.nan,
         "max_staleness_ms": float(live_stale.max()) if len(live_stale) else 0.0,
         "overtaking_anomalies": cluster.missing_rows,

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from replab.history import History
+from replab.history import History, pair_operations
 from replab.models.single_leader.log import ReplicatedLog, epoch_of, lsn_of
-from replab.stats import wilson
+from replab.stats import percentile, wilson
 
 if TYPE_CHECKING:
     from replab.models.single_leader.view import ClusterView
@@ -55,20 +55,10 @@ class LagSampler:
 
 
 def op_latencies(history: History) -> pd.DataFrame:
-    """One row per completed operation: ``f``, ``type``, ``start``, ``latency_ms``."""
-    df = history.df
-    if df.empty:
-        return pd.DataFrame(columns=["process", "f", "type", "start", "latency_ms"])
-    g = df.groupby("process", sort=False)
-    nxt_type, nxt_time = g["type"].shift(-1), g["time"].shift(-1)
-    inv = (df["type"] == "invoke") & nxt_type.isin(["ok", "fail", "info"])
-    return pd.DataFrame({
-        "process": df.loc[inv, "process"].to_numpy(),
-        "f": df.loc[inv, "f"].to_numpy(),
-        "type": nxt_type[inv].to_numpy(),
-        "start": df.loc[inv, "time"].to_numpy(),
-        "latency_ms": (nxt_time[inv] - df.loc[inv, "time"]).to_numpy(dtype=float),
-    })
+    """One row per completed operation: ``process``, ``f``, ``type``, ``start``, ``latency_ms``."""
+    pairs = pair_operations(history)
+    done = pairs[pairs["type"] != "none"]
+    return done[["process", "f", "type", "start", "latency_ms"]].reset_index(drop=True)
 
 
 def lost_writes(history: History, log: ReplicatedLog) -> pd.DataFrame:
@@ -82,10 +72,6 @@ def lost_writes(history: History, log: ReplicatedLog) -> pd.DataFrame:
     ok = df[(df["type"] == "ok") & (df["f"] == "write")]
     keep = [log.holds(epoch_of(int(ver)), lsn_of(int(ver))) for ver in ok["version"]]
     return ok[~np.asarray(keep, dtype=bool)] if len(ok) else ok
-
-
-def _pct(values: np.ndarray, q: float) -> float:
-    return float(np.percentile(values, q)) if len(values) else math.nan
 
 
 def _external_ids(history: History, log: ReplicatedLog) -> tuple[int, int]:
@@ -130,7 +116,7 @@ def summarize(cluster: ClusterView, lag: pd.DataFrame) -> dict[str, Any]:
         "acked_writes_lost": len(lost),
         "acked_writes_lost_fraction": len(lost) / len(w_ok) if len(w_ok) else math.nan,
         "max_lag_ms": float(up_lag.time_behind_ms.max()) if len(up_lag) else 0.0,
-        "p99_lag_ms": _pct(up_lag.time_behind_ms.to_numpy(), 99),
+        "p99_lag_ms": percentile(up_lag.time_behind_ms.to_numpy(), 99),
         "max_lag_positions": int(up_lag.positions_behind.max()) if len(up_lag) else 0,
         "failovers": cluster.controller.failovers,
         "unnecessary_failovers": cluster.unnecessary_failovers,
@@ -139,10 +125,10 @@ def summarize(cluster: ClusterView, lag: pd.DataFrame) -> dict[str, Any]:
         "split_brain_writes": cluster.split_brain_writes,
         "external_id_conflicts": reused, "external_ids_dangling": dangling,
         "catch_up_ms": max(cluster.catch_up_ms) if cluster.catch_up_ms else math.nan,
-        "write_p50_ms": _pct(w_ok.latency_ms.to_numpy(), 50),
-        "write_p99_ms": _pct(w_ok.latency_ms.to_numpy(), 99),
-        "read_p50_ms": _pct(r_ok.latency_ms.to_numpy(), 50),
-        "read_p99_ms": _pct(r_ok.latency_ms.to_numpy(), 99),
+        "write_p50_ms": percentile(w_ok.latency_ms.to_numpy(), 50),
+        "write_p99_ms": percentile(w_ok.latency_ms.to_numpy(), 99),
+        "read_p50_ms": percentile(r_ok.latency_ms.to_numpy(), 50),
+        "read_p99_ms": percentile(r_ok.latency_ms.to_numpy(), 99),
         "final_leader": int(cluster.controller.leader), "final_epoch": cluster.controller.epoch,
         "messages": cluster.network.sent, "messages_dropped": cluster.network.dropped,
         "events": cluster.sim.events_processed,
