@@ -19,7 +19,7 @@ from replab.models import (
     simulate_multi_leader,
     strategy_outcomes,
 )
-from replab.models.collab.conflicts import replay
+from replab.models.collab import replay
 from replab.models.multi_leader import (
     CONFLICT_COLUMNS,
     PROPAGATION_COLUMNS,
@@ -280,7 +280,7 @@ def test_lww_discarded_writes_stay_lost_when_a_later_write_names_them():
     # dc1's write has the larger (skewed) timestamp; dc2 then writes knowing it: LWW keeps
     # dc1's value, so dc2's causally later write is lost. A third write that names both
     # but has a small timestamp changes nothing: both stay beaten by dc1's.
-    from replab.models.collab.conflicts import Write, replay
+    from replab.models.collab import Write, replay
 
     a = Write(id="a", value=1, timestamp=10.0, replica="dc1")
     b = Write(id="b", value=2, timestamp=5.0, replica="dc2", supersedes=frozenset({"a"}))

@@ -1,5 +1,5 @@
 """Collaborative editing and conflict-free data: OT, the RGA sequence CRDT, CRDTs, three-way merge,
-editing sites and conflict-resolution replay."""
+editing sites, conflict resolution and its replay over arrival orders."""
 
 from replab.models.collab.conflicts import (
     STRATEGIES,
@@ -8,15 +8,12 @@ from replab.models.collab.conflicts import (
     LastWriteWins,
     MergeValues,
     RecordState,
-    ReplayResult,
     ReplicaPriority,
     Resolution,
     Siblings,
     Write,
     get_strategy,
     heads,
-    random_orders,
-    replay,
     resolve,
 )
 from replab.models.collab.crdt import (
@@ -52,6 +49,11 @@ from replab.models.collab.merge3 import (
     RecordHistory,
     three_way_merge,
     two_way_merge,
+)
+from replab.models.collab.replay import (
+    ReplayResult,
+    random_orders,
+    replay,
 )
 
 __all__ = [

@@ -22,22 +22,21 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import Any
 
-import networkx as nx
 import pandas as pd
 
-from replab.history import History
 from replab.models.collab.conflicts import Write
 from replab.models.multi_leader.config import (
     MODEL_ACTIONS,
     RESOLUTIONS,
     ROUTINGS,
     MultiLeaderConfig,
+    MultiLeaderResult,
     split_faults,
     strategy_of,
 )
+from replab.models.multi_leader.messages import ORCHESTRATOR, Change
 from replab.models.multi_leader.metrics import (
     CONFLICT_COLUMNS,
     PROPAGATION_COLUMNS,
@@ -50,7 +49,7 @@ from replab.models.multi_leader.metrics import (
     staleness_frame,
     summarize,
 )
-from replab.models.multi_leader.node import ORCHESTRATOR, Change, Leader
+from replab.models.multi_leader.node import Leader
 from replab.models.multi_leader.peers import Follower, Orchestrator
 from replab.models.multi_leader.topology import (
     TOPOLOGIES,
@@ -92,50 +91,6 @@ __all__ = [
     "RECORD_COLUMNS",
     "CONFLICT_COLUMNS",
 ]
-
-
-@dataclass(frozen=True)
-class MultiLeaderResult:
-    """What a run produced.
-
-    Attributes
-    ----------
-    config : MultiLeaderConfig
-    history : History -- every client operation (``node`` = the serving replica; no
-        ``version``: multi-leader writes have no single order; an ok write carries the
-        accepting leader's timestamp as ``ts``).
-    metrics : dict -- flat: ``converged``, ``divergent_keys``, ``conflicts`` (writes
-        concurrent with another write of their key), ``conflicts_detected`` (pairs a leader
-        noticed), ``lost_writes`` (at the worst leader, including writes ``lww`` discarded
-        for a concurrent or clock-favoured one), ``stale_reads`` and
-        ``read_your_writes_violations`` (judged in real time; NaN for merging
-        resolutions), ``writes_not_propagated``
-        (accepted writes some leader that is up at the end never applied),
-        ``overtaking_anomalies`` (updates that found no row and were dropped),
-        ``causality_violations`` (changes applied before a write they depend on),
-        latency percentiles ``write_p50_ms`` ..., ``messages``, ``change_messages`` ...
-    propagation : DataFrame -- :data:`PROPAGATION_COLUMNS`, one row per (write, leader).
-    staleness : DataFrame -- :data:`STALENESS_COLUMNS`, per leader over time.
-    records : DataFrame -- :data:`RECORD_COLUMNS`, the final record per (leader, key).
-    conflicts : DataFrame -- :data:`CONFLICT_COLUMNS`, the concurrent pairs detected.
-    events : DataFrame -- crashes, partitions, reconfigurations, home moves (and messages
-        with ``trace_messages``), columns of :data:`replab.sim.EVENT_COLUMNS`.
-    topology : networkx.DiGraph -- the replication topology at the end of the run.
-    apply_orders : dict -- leader -> ids of the writes it applied, in order.
-    writes : tuple of Write -- every accepted write.
-    """
-
-    config: MultiLeaderConfig
-    history: History
-    metrics: dict[str, Any]
-    propagation: pd.DataFrame
-    staleness: pd.DataFrame
-    records: pd.DataFrame
-    conflicts: pd.DataFrame
-    events: pd.DataFrame
-    topology: nx.DiGraph
-    apply_orders: dict[str, tuple[str, ...]]
-    writes: tuple[Write, ...]
 
 
 class MultiLeaderCluster:

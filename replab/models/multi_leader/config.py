@@ -1,4 +1,5 @@
-"""The configuration of a multi-leader run, validated on construction."""
+"""What a multi-leader run takes and gives: the configuration, validated on construction, and
+the result."""
 
 from __future__ import annotations
 
@@ -7,15 +8,17 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import networkx as nx
+import pandas as pd
 
+from replab.history import History
 from replab.latency import Distribution
-from replab.models.collab.conflicts import STRATEGIES, CustomHandler, Resolution
+from replab.models.collab.conflicts import STRATEGIES, CustomHandler, Resolution, Write
 from replab.models.multi_leader.topology import as_topology
 from replab.sim import as_distribution, as_faults
 from replab.validate import check_bool, check_choice, check_float, check_int, check_prob, fail
 
-__all__ = ["MultiLeaderConfig", "RESOLUTIONS", "ROUTINGS", "MODEL_ACTIONS", "strategy_of",
-           "split_faults"]
+__all__ = ["MultiLeaderConfig", "MultiLeaderResult", "RESOLUTIONS", "ROUTINGS", "MODEL_ACTIONS",
+           "strategy_of", "split_faults"]
 
 _OWNER = "MultiLeaderConfig"
 #: Names accepted by ``resolution`` (``custom``: a CustomHandler keeping the max value).
@@ -208,3 +211,47 @@ class MultiLeaderConfig:
     def leader_ids(self) -> list[str]:
         """The leaders, in the topology's node order."""
         return list(as_topology(self.topology, self.datacenters).nodes)
+
+
+@dataclass(frozen=True)
+class MultiLeaderResult:
+    """What a run produced.
+
+    Attributes
+    ----------
+    config : MultiLeaderConfig
+    history : History -- every client operation (``node`` = the serving replica; no
+        ``version``: multi-leader writes have no single order; an ok write carries the
+        accepting leader's timestamp as ``ts``).
+    metrics : dict -- flat: ``converged``, ``divergent_keys``, ``conflicts`` (writes
+        concurrent with another write of their key), ``conflicts_detected`` (pairs a leader
+        noticed), ``lost_writes`` (at the worst leader, including writes ``lww`` discarded
+        for a concurrent or clock-favoured one), ``stale_reads`` and
+        ``read_your_writes_violations`` (judged in real time; NaN for merging
+        resolutions), ``writes_not_propagated``
+        (accepted writes some leader that is up at the end never applied),
+        ``overtaking_anomalies`` (updates that found no row and were dropped),
+        ``causality_violations`` (changes applied before a write they depend on),
+        latency percentiles ``write_p50_ms`` ..., ``messages``, ``change_messages`` ...
+    propagation : DataFrame -- :data:`PROPAGATION_COLUMNS`, one row per (write, leader).
+    staleness : DataFrame -- :data:`STALENESS_COLUMNS`, per leader over time.
+    records : DataFrame -- :data:`RECORD_COLUMNS`, the final record per (leader, key).
+    conflicts : DataFrame -- :data:`CONFLICT_COLUMNS`, the concurrent pairs detected.
+    events : DataFrame -- crashes, partitions, reconfigurations, home moves (and messages
+        with ``trace_messages``), columns of :data:`replab.sim.EVENT_COLUMNS`.
+    topology : networkx.DiGraph -- the replication topology at the end of the run.
+    apply_orders : dict -- leader -> ids of the writes it applied, in order.
+    writes : tuple of Write -- every accepted write.
+    """
+
+    config: MultiLeaderConfig
+    history: History
+    metrics: dict[str, Any]
+    propagation: pd.DataFrame
+    staleness: pd.DataFrame
+    records: pd.DataFrame
+    conflicts: pd.DataFrame
+    events: pd.DataFrame
+    topology: nx.DiGraph
+    apply_orders: dict[str, tuple[str, ...]]
+    writes: tuple[Write, ...]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from replab.models.multi_leader.node import (
+from replab.models.multi_leader.messages import (
     ORCHESTRATOR,
     FollowerUpdate,
     Heartbeat,
