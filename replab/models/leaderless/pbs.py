@@ -28,6 +28,7 @@ from replab.history import History
 from replab.latency import WarsLatency
 from replab.models.leaderless.coord import Coordinating, Op
 from replab.models.leaderless.metrics import LeaderlessResult
+from replab.models.leaderless.summary import proportion
 from replab.models.leaderless.versions import Versions, read_value
 from replab.stats import percentile
 
@@ -130,8 +131,6 @@ class PbsDriver:
             "fresh_responders": self.fresh_responders})
 
     def metrics(self, df: pd.DataFrame) -> dict[str, Any]:
-        from replab.models.leaderless.summary import proportion
-
         c = self.cluster
         committed = int(df.committed.sum())
         reads_ok = int(df.read_ok.sum())

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from replab.models.config_sweep import sweep_config
+from replab.models.multi_leader.cluster import simulate_multi_leader
 from replab.models.multi_leader.config import RESOLUTIONS, MultiLeaderConfig
 from replab.rng import SeedLike, as_generator
 from replab.stats import wilson
@@ -49,8 +50,6 @@ def sweep_multi_leader(
     >>> df[["topology", "converged", "writes_not_propagated"]].values.tolist()
     [['all-to-all', True, 0], ['circular', True, 0]]
     """
-    from replab.models.multi_leader.cluster import simulate_multi_leader
-
     return sweep_config(simulate_multi_leader, base, grid, owner="sweep_multi_leader",
                         repeats=repeats, seed=seed, executor=executor)
 

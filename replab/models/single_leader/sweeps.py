@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from replab.models.config_sweep import sweep_config
+from replab.models.single_leader.cluster import simulate_single_leader
 from replab.rng import SeedLike
 
 __all__ = ["sweep_single_leader", "failover_tradeoff"]
@@ -34,8 +35,6 @@ def sweep_single_leader(
     >>> df[["mode", "repeat", "acked_writes_lost"]].values.tolist()
     [['async', 0, 0], ['sync', 0, 0]]
     """
-    from replab.models.single_leader.cluster import simulate_single_leader
-
     return sweep_config(simulate_single_leader, base, grid, owner="sweep_single_leader",
                         repeats=repeats, seed=seed, executor=executor)
 
