@@ -182,8 +182,9 @@ def test_family_package_exports_resolve(family):
                                      ("lag_anomalies", "anomalies.lag"),
                                      ("partitioned", "anomalies.partitioned")])
 def test_old_module_paths_still_import(old, new):
-    assert importlib.import_module(f"replab.models.{old}") is \
-        importlib.import_module(f"replab.models.{new}")
+    module = importlib.import_module(f"replab.models.{new}")
+    assert importlib.import_module(f"replab.models.{old}") is module
+    assert getattr(importlib.import_module("replab.models"), old) is module
 
 
 def test_models_api_is_the_union_of_the_families():

@@ -99,4 +99,6 @@ _MOVED = {
     "partitioned": _anomalies.partitioned,
 }
 for _old, _module in _MOVED.items():
+    # both, as an import would: ``import replab.models.crdt`` then ``replab.models.crdt.X``
     sys.modules[f"{__name__}.{_old}"] = _module
+    globals()[_old] = _module
