@@ -5,6 +5,7 @@ histories feed consistency checkers.
 """
 
 from replab import checks, latency, models, quorum, replog, sim
+from replab._version import __version__
 from replab.checks import check_history
 from replab.errors import ConfigError, HistoryError, ReplabError
 from replab.history import History
@@ -29,8 +30,6 @@ from replab.quorum import (
 from replab.replog import ReplogConfig, simulate_replog
 from replab.sweep import sweep
 from replab.sweep_spec import SweepSpec, load_spec, run_spec
-
-__version__ = "0.1.0"
 
 __all__ = [
     "__version__",

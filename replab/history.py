@@ -405,3 +405,50 @@ def _order(ops: list[dict[str, Any]], src: list[int], unit: str) \
         raise HistoryError(f"{unit} {src[b]}: duplicate index {idx[b]} (also at {unit} "
                            f"{src[a]})")
     return [ops[p] for p in order.tolist()], [src[p] for p in order.tolist()]
+
+
+#: Columns of :func:`pair_operations`.
+PAIR_COLUMNS = ["process", "f", "key", "value", "type", "start", "end", "latency_ms"]
+__all__ += ["pair_operations", "PAIR_COLUMNS"]
+
+
+def pair_operations(history: History) -> pd.DataFrame:
+    """Each invocation with its completion: one row per ``invoke``, in history order.
+
+    A process has one operation open at a time, so an ``invoke`` is completed by the
+    process's next operation if that is an ``ok``, ``fail`` or ``info``. ``key`` and
+    ``value`` are the invocation's (the value written; ``None`` for a read), ``type``
+    the completion's, or ``"none"`` with ``end`` and ``latency_ms`` infinite when the
+    operation never completed. Columns: :data:`PAIR_COLUMNS`.
+
+    >>> h = History()
+    >>> _ = h.record(process=0, type="invoke", f="write", key="x", value=1, time=1.0)
+    >>> _ = h.record(process=0, type="ok", f="write", key="x", value=1, time=3.5)
+    >>> _ = h.record(process=1, type="invoke", f="read", key="x", value=None, time=2.0)
+    >>> pair_operations(h)[["process", "f", "type", "start", "end", "latency_ms"]]
+       process      f  type  start  end  latency_ms
+    0        0  write    ok    1.0  3.5         2.5
+    1        1   read  none    2.0  inf         inf
+    """
+    df = history.df
+    if df.empty:
+        return pd.DataFrame(columns=PAIR_COLUMNS)
+    by_process = df.groupby("process", sort=False)
+    next_type, next_time = by_process["type"].shift(-1), by_process["time"].shift(-1)
+    invoke = (df["type"] == "invoke").to_numpy()
+    done = next_type.isin(["ok", "fail", "info"]).to_numpy() & invoke
+    start = df["time"].to_numpy(dtype=float)[invoke]
+    end = next_time.to_numpy(dtype=float)[invoke]
+    end[~done[invoke]] = math.inf
+    # from the ops, not the frame, whose value column turns None into NaN and ints to floats
+    value = np.array([op.get("value") for op in history], dtype=object)
+    return pd.DataFrame({
+        "process": df["process"].to_numpy()[invoke],
+        "f": df["f"].to_numpy()[invoke],
+        "key": df["key"].to_numpy()[invoke],
+        "value": value[invoke],
+        "type": next_type.where(done, "none").to_numpy()[invoke],
+        "start": start,
+        "end": end,
+        "latency_ms": end - start,
+    })

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 import numpy as np
 
 __all__ = ["Z95", "wilson", "quantile_ci"]
@@ -85,3 +88,18 @@ def _order_statistics(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarr
             y[a + 1 : b].sort()
         start = b + 1
     return y
+
+
+__all__ += ["percentile"]
+
+
+def percentile(values: Sequence[float] | np.ndarray, q: float) -> float:
+    """The ``q``-th percentile (0-100) of ``values``, NaN when there are none.
+
+    Empty samples are normal in simulation metrics (no read failed, say), hence NaN
+    rather than numpy's error.
+
+    >>> percentile([1.0, 2.0, 3.0, 4.0], 50), percentile([], 99)
+    (2.5, nan)
+    """
+    return float(np.percentile(values, q)) if len(values) else math.nan

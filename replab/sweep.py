@@ -30,6 +30,7 @@ from replab._sweep_exec import (
     worker_count,
 )
 from replab._sweep_store import ResultStore, fn_identity, point_key
+from replab._version import __version__
 from replab.errors import ConfigError
 from replab.rng import SeedLike, spawn_seeds
 from replab.validate import check_int, fail
@@ -205,10 +206,8 @@ def run_tasks(
     db = store if isinstance(store, ResultStore) or store is None else ResultStore(store)
     keys: list[str] = []
     if db is not None:
-        import replab
-
         fid = fn_identity(fn)
-        keys = [point_key(fid, _key_params(t), t.seed, replab.__version__) for t in tasks]
+        keys = [point_key(fid, _key_params(t), t.seed, __version__) for t in tasks]
     pending = [i for i in range(len(tasks)) if db is None or keys[i] not in db]
     frames: dict[int, pd.DataFrame] = {}
     bar = tqdm(total=len(tasks), initial=len(tasks) - len(pending), disable=not progress,

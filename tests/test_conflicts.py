@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from replab.errors import ConfigError
-from replab.models.conflicts import (
+from replab.models.collab import (
     STRATEGIES,
     ArrivalOrder,
     CustomHandler,
@@ -205,7 +205,7 @@ def test_random_orders_cover_every_write_and_are_seeded():
     # A duplicate always arrives after the first copy.
     assert all(o.index(i) < len(o) - 1 - o[::-1].index(i) for o in a for i in range(5))
     assert random_orders(5, 4, seed=9) != random_orders(5, 4, seed=10)
-    code = ("from replab.models.conflicts import random_orders;"
+    code = ("from replab.models.collab import random_orders;"
             "print(random_orders(5, 4, seed=9, duplicate_prob=0.3))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from replab.errors import ConfigError
-from replab.models.crdt import (
+from replab.models.collab.crdt import (
     RGA,
     GCounter,
     LWWRegister,

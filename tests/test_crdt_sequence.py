@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from replab.errors import ConfigError
-from replab.models.crdt import RGA, merge_all
+from replab.models.collab.crdt import RGA, merge_all
 from tests.crdt_runs import delivery, op_rga, random_run
 
 FAST = settings(max_examples=80, deadline=None)

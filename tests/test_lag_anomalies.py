@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from replab.checks import read_your_writes
 from replab.errors import ConfigError
 from replab.models import LagAnomalyConfig, simulate_lag_anomalies
-from replab.models._read_routing import ClientMemory, owner_of, rendezvous
-from replab.models.lag_anomalies import LAG_CHECKS, lag_distribution
+from replab.models.anomalies.lag import LAG_CHECKS, lag_distribution
+from replab.models.anomalies.routing import ClientMemory, owner_of, rendezvous
 
 SEED = 11
 

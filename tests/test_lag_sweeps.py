@@ -22,7 +22,7 @@ from replab.models import (
     anomaly_sweep,
     simulate_lag_anomalies,
 )
-from replab.models._lag_sweeps import SWEEP_COLUMNS
+from replab.models.anomalies.sweeps import SWEEP_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = LagAnomalyConfig(duration_ms=1500.0)

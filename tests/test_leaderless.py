@@ -9,9 +9,6 @@ from hypothesis import strategies as st
 
 from replab.errors import ConfigError
 from replab.models import LeaderlessConfig, build_leaderless, simulate_leaderless
-from replab.models._leaderless_merkle import compare, leaf_hashes
-from replab.models._leaderless_ring import Ring
-from replab.models._leaderless_versions import Version, covers, merge_lww, merge_siblings
 from replab.models.leaderless import (
     STALENESS_COLUMNS,
     quorum_edge_cases,
@@ -21,6 +18,9 @@ from replab.models.leaderless import (
     scenario_sloppy_stale_read,
     staleness_summary,
 )
+from replab.models.leaderless.merkle import compare, leaf_hashes
+from replab.models.leaderless.ring import Ring
+from replab.models.leaderless.versions import Version, covers, merge_lww, merge_siblings
 from replab.sim import VersionVector
 
 FAST = dict(duration_ms=800.0, settle_ms=300.0)
@@ -413,7 +413,7 @@ def test_message_loss_costs_availability_and_is_counted():
 
 
 def test_lww_read_judgement_matches_the_generic_real_time_count():
-    from replab.models._real_time import real_time_read_anomalies
+    from replab.models.real_time import real_time_read_anomalies
 
     res = simulate_leaderless(cfg(clock_skew_ms=50.0, **SKEWED), seed=4)
     m = res.metrics
@@ -438,9 +438,9 @@ def test_first_attempt_availability_agrees_with_the_closed_form():
 
 
 def test_merkle_exchange_goes_level_by_level_and_counts_what_it_sends():
-    from replab.models._leaderless_merkle import INDEX_BYTES
-    from replab.models._leaderless_replica import MerkleDiff, MerkleLevel, SyncData
-    from replab.models._leaderless_versions import HASH_BYTES, version_bytes
+    from replab.models.leaderless.merkle import INDEX_BYTES
+    from replab.models.leaderless.replica import MerkleDiff, MerkleLevel, SyncData
+    from replab.models.leaderless.versions import HASH_BYTES, version_bytes
 
     base = dict(faults=OUTAGE, keys=30, read_rate=0.0, settle_ms=800.0, merkle_leaves=64)
     c = build_leaderless(cfg(anti_entropy_interval_ms=40.0, **base), seed=3)

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from replab.errors import ConfigError
-from replab.models.crdt import ORSet
-from replab.models.merge3 import (
+from replab.models.collab.crdt import ORSet
+from replab.models.collab.merge3 import (
     ABSENT,
     FieldConflict,
     RecordHistory,

@@ -19,14 +19,14 @@ from replab.models import (
     simulate_multi_leader,
     strategy_outcomes,
 )
-from replab.models._multi_config import strategy_of
-from replab.models.conflicts import replay
+from replab.models.collab import replay
 from replab.models.multi_leader import (
     CONFLICT_COLUMNS,
     PROPAGATION_COLUMNS,
     RECORD_COLUMNS,
     STALENESS_COLUMNS,
 )
+from replab.models.multi_leader.config import strategy_of
 
 FAST = dict(duration_ms=600.0, settle_ms=1500.0, write_rate=150.0, read_rate=50.0)
 BOUNDED = "uniform:10,60"  # WAN delays with a bounded tail: every run settles in time
@@ -280,7 +280,7 @@ def test_lww_discarded_writes_stay_lost_when_a_later_write_names_them():
     # dc1's write has the larger (skewed) timestamp; dc2 then writes knowing it: LWW keeps
     # dc1's value, so dc2's causally later write is lost. A third write that names both
     # but has a small timestamp changes nothing: both stay beaten by dc1's.
-    from replab.models.conflicts import Write, replay
+    from replab.models.collab import Write, replay
 
     a = Write(id="a", value=1, timestamp=10.0, replica="dc1")
     b = Write(id="b", value=2, timestamp=5.0, replica="dc2", supersedes=frozenset({"a"}))
@@ -419,7 +419,7 @@ def test_bad_config_is_a_named_error(kw, message):
 
 
 def test_lww_history_carries_ts_and_reads_are_judged_in_real_time():
-    from replab.models._real_time import real_time_read_anomalies
+    from replab.models.real_time import real_time_read_anomalies
 
     res = simulate_multi_leader(cfg(keys=3, wan_delay=BOUNDED, clock_skew_ms=30.0), seed=11)
     ok = [op for op in res.history.ops if op["f"] == "write" and op["type"] == "ok"]

@@ -8,7 +8,7 @@ import pytest
 from replab.checks import consistent_prefix
 from replab.errors import ConfigError
 from replab.models import PartitionedConfig, simulate_partitioned
-from replab.models.partitioned import PARTITION_CHECKS, partition_of
+from replab.models.anomalies.partitioned import PARTITION_CHECKS, partition_of
 
 
 @cache

@@ -311,8 +311,8 @@ def _acked(*writes):
 
 
 def test_write_below_snapshot_base_of_another_epoch_is_lost():
-    from replab.models._leader_log import Entry, ReplicatedLog, version_of
-    from replab.models._leader_metrics import lost_writes
+    from replab.models.single_leader.log import Entry, ReplicatedLog, version_of
+    from replab.models.single_leader.metrics import lost_writes
 
     # The promoted node was bootstrapped from a snapshot at lsn 5 whose history is
     # epoch 1 for lsn 1-3, then epoch 2 from lsn 4: epoch 1's own lsn 4 was truncated.

@@ -7,7 +7,8 @@ import pandas as pd
 
 from replab.latency import Distribution, WarsLatency, as_wars
 from replab.quorum.closed import availability
-from replab.quorum.wars import QuorumConfig, _count_at_most, wars_outcome
+from replab.quorum.outcome import _count_at_most, wars_outcome
+from replab.quorum.wars import QuorumConfig
 from replab.rng import SeedLike, as_generator
 from replab.stats import wilson
 from replab.validate import check_float, check_int, check_prob

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from replab.latency import Distribution, WarsLatency, as_wars
+from replab.quorum.outcome import _count_at_most, _mark_failed, _outcome_inplace, wars_outcome
 from replab.rng import SeedLike, as_generator
 from replab.stats import quantile_ci, wilson
 from replab.validate import check_float, check_int, check_prob
@@ -60,96 +61,6 @@ class QuorumConfig:
     def strict(self) -> bool:
         """True when every read quorum overlaps every write quorum (r + w > n)."""
         return self.r + self.w > self.n
-
-
-def _smallest_mask(x: np.ndarray, k: int) -> np.ndarray:
-    """Mask of the k smallest entries of each column of ``x`` (shape (n, trials)).
-
-    Ties are broken by replica index (lower first), so exactly k entries are chosen.
-    """
-    n = x.shape[0]
-    if k == n:
-        return np.ones(x.shape, dtype=bool)
-    if n > 16:
-        order = np.argpartition(x, k - 1, axis=0)[:k]
-        mask = np.zeros(x.shape, dtype=bool)
-        np.put_along_axis(mask, order, True, axis=0)
-        return mask
-    # n^2 vectorised comparisons over contiguous rows beat a per-trial partition.
-    rank = np.zeros(x.shape, dtype=np.int8)
-    for j in range(n):
-        row = x[j]
-        rank += row < x
-        rank[j + 1 :] += row == x[j + 1 :]
-    return rank < k
-
-
-def _kth_smallest(x: np.ndarray, k: int) -> np.ndarray:
-    """The k-th smallest (1-based) entry of each column, exactly (no arithmetic)."""
-    if k == 1:
-        return x.min(axis=0)
-    if k == x.shape[0]:
-        return x.max(axis=0)
-    return np.where(_smallest_mask(x, k), x, -np.inf).max(axis=0)
-
-
-def _read_outcome(
-    arrival: np.ndarray, margin: np.ndarray, r: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Read latency and the smallest freshness margin among the first r responders."""
-    n = arrival.shape[0]
-    if r == n:
-        return arrival.max(axis=0), margin.min(axis=0)
-    if r == 1:
-        # Running argmin over replicas; strict < keeps the lowest index on ties.
-        best, chosen = arrival[0].copy(), margin[0].copy()
-        for i in range(1, n):
-            faster = arrival[i] < best
-            np.copyto(best, arrival[i], where=faster)
-            np.copyto(chosen, margin[i], where=faster)
-        return best, chosen
-    first = _smallest_mask(arrival, r)
-    latency = np.where(first, arrival, -np.inf).max(axis=0)
-    return latency, np.where(first, margin, np.inf).min(axis=0)
-
-
-def _outcome_inplace(
-    W: np.ndarray, A: np.ndarray, R: np.ndarray, S: np.ndarray, r: int, w: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-trial (wait, read latency, write latency); overwrites W, A and S."""
-    A += W  # A now holds W + A, when each replica's acknowledgement arrives
-    write_latency = _kth_smallest(A, w)
-    S += R  # S now holds R + S, when each replica's response arrives
-    # inf - inf (a down replica, an uncommitted write) gives NaN; callers mark those inf.
-    with np.errstate(invalid="ignore"):
-        W -= R  # W now holds W - R: responder i is fresh iff t >= W[i] - R[i] - w_t
-        read_latency, wait = _read_outcome(S, W, r)
-        wait -= write_latency
-    return wait, read_latency, write_latency
-
-
-def wars_outcome(
-    W: np.ndarray, A: np.ndarray, R: np.ndarray, S: np.ndarray, r: int, w: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-trial outcome of given WARS delays, each of shape ``(n, trials)``.
-
-    Returns ``(wait, read_latency, write_latency)``; the read sent ``t`` ms after commit is
-    consistent iff ``wait <= t``. An ``inf`` delay marks a replica that is down: it never
-    stores the write (W) or never answers (R); a quorum that cannot be formed gives an
-    ``inf`` latency and an ``inf`` wait. The inputs are not modified.
-    """
-    W, A, R, S = (np.array(x, dtype=float) for x in (W, A, R, S))
-    wait, read_latency, write_latency = _outcome_inplace(W, A, R, S, r, w)
-    np.nan_to_num(wait, copy=False, nan=np.inf)  # inf - inf: a replica that is down
-    _mark_failed(wait, read_latency, write_latency)
-    return wait, read_latency, write_latency
-
-
-def _mark_failed(wait: np.ndarray, read_latency: np.ndarray, write_latency: np.ndarray) -> None:
-    # A failed read, or a write that never committed, never becomes consistent.
-    failed = ~np.isfinite(read_latency) | ~np.isfinite(write_latency)
-    if failed.any():
-        wait[failed] = np.inf
 
 
 def _trial_batch(
@@ -260,29 +171,6 @@ class WarsTrials:
         return pd.DataFrame(
             rows, columns=["operation", "percentile", "latency_ms", "ci_low", "ci_high", "trials"]
         )
-
-
-def _count_at_most(values: np.ndarray, ts: np.ndarray) -> np.ndarray:
-    """For every t in ``ts``, the number of ``values <= t`` (one pass, no sort)."""
-    order = np.argsort(ts, kind="stable")
-    grid = ts[order]
-    m = grid.size
-    step = (grid[-1] - grid[0]) / (m - 1) if m > 1 else 0.0
-    if m > 2 and step > 0 and np.allclose(np.diff(grid), step, rtol=1e-9, atol=0):
-        # Evenly spaced t: the bin is arithmetic, then corrected by exact comparisons.
-        with np.errstate(invalid="ignore", over="ignore"):
-            pos = np.clip(np.ceil((values - grid[0]) / step), 0, m)
-        pos = np.nan_to_num(pos, nan=m).astype(np.intp)
-        below = pos > 0
-        pos[below & (values <= grid[np.maximum(pos - 1, 0)])] -= 1
-        inside = pos < m
-        pos[inside & (values > grid[np.minimum(pos, m - 1)])] += 1
-    else:
-        pos = np.searchsorted(grid, values, side="left")
-    counts = np.cumsum(np.bincount(pos, minlength=m + 1))[:m]
-    hits = np.empty(m, dtype=np.int64)
-    hits[order] = counts
-    return hits
 
 
 def _check_times(t: float | Iterable[float]) -> np.ndarray:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -31,11 +31,21 @@ from replab.validate import check_bool, check_prob
 
 if TYPE_CHECKING:
     from replab.sim.kernel import Simulation
-    from replab.sim.node import Node
 
 __all__ = ["Network", "Link", "EVENT_COLUMNS", "as_distribution"]
 
 NodeId = Hashable
+
+
+class Endpoint(Protocol):
+    """What the network needs of a node (:class:`~replab.sim.node.Node` is one); a
+    protocol, so that the network does not import the node module that imports it."""
+
+    id: Any
+    up: bool
+    incarnation: int
+
+    def deliver(self, src: NodeId, msg: Any) -> None: ...
 
 #: Columns of :meth:`Network.events_frame`.
 EVENT_COLUMNS = ["time", "end_time", "kind", "node", "peer", "epoch", "detail"]
@@ -127,7 +137,7 @@ class Network:
         self.sim = sim
         self.lose_in_flight = check_bool(lose_in_flight, "lose_in_flight", "Network")
         self.rng = sim.rng if rng is None else rng
-        self.nodes: dict[NodeId, Node] = {}
+        self.nodes: dict[NodeId, Endpoint] = {}
         self.trace = check_bool(trace, "trace", "Network")
         self._draws: dict[int, _Draws] = {}
         self._uniform = _Draws(_Unit(), self.rng)
@@ -142,7 +152,7 @@ class Network:
         self._events: list[tuple] = []
 
     # -- topology ---------------------------------------------------------------------
-    def add(self, node: Node) -> None:
+    def add(self, node: Endpoint) -> None:
         """Register ``node`` (done by ``Node.__init__``)."""
         if node.id in self.nodes:
             raise ValueError(f"a node with id {node.id!r} is already on this network")

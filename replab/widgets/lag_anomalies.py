@@ -25,7 +25,7 @@ from replab.models import (
     simulate_lag_anomalies,
     simulate_partitioned,
 )
-from replab.models._lag_sweeps import default_base
+from replab.models.anomalies.sweeps import default_base
 from replab.plots import plot_anomaly_rates, plot_mitigation_costs
 from replab.widgets._render import render_png, show_traceback
 

@@ -16,13 +16,13 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 from IPython.display import display
 
-from replab.models._multi_topology import as_topology
 from replab.models.multi_leader import (
     TOPOLOGIES,
     MultiLeaderConfig,
     MultiLeaderResult,
     simulate_multi_leader,
 )
+from replab.models.multi_leader.topology import as_topology
 from replab.plots import plot_node_staleness, plot_propagation_delays, plot_topology_flow
 
 __all__ = ["WAN_DELAYS", "REPAIRS", "compute_multi_leader_view", "MultiLeaderExplorer"]
