@@ -69,13 +69,19 @@ def test_shipped_jsonl_history(capsys: pytest.CaptureFixture[str]) -> None:
                         "nemesis stall from op 4 to op 17 (resume)"]
 
 
-def test_empty_file_is_valid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_empty_file_checks_to_zero_in_python_but_the_cli_refuses_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An empty history is valid to the library (nothing examined), but the command says
+    so instead of printing a table of zeros (issue 13: accepted silently)."""
+    from replab.checks import check_history
+
     path = tmp_path / "empty.jsonl"
     path.write_text("\n")
-    assert main(["check", str(path), "--format", "json"]) == 0
-    doc = json.loads(capsys.readouterr().out)
-    assert doc["checks"] == {n: {"count": 0, "examined": 0, "rate": 0.0, "examples": []}
-                             for n in NAMES}
+    results = check_history(History.read(path))
+    assert {n: r.to_dict() for n, r in results.items()} == {
+        n: {"count": 0, "examined": 0, "rate": 0.0, "examples": []} for n in NAMES}
+    assert main(["check", str(path), "--format", "json"]) == 2
+    assert "holds no client reads or writes" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("line, message", [
@@ -150,3 +156,13 @@ def test_foreign_history_via_subprocess(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert len(proc.stderr.splitlines()) == 1
+
+
+def test_check_refuses_a_history_without_client_operations(tmp_path):
+    path = tmp_path / "empty.jsonl"
+    path.write_text("")
+    proc = subprocess.run([sys.executable, "-m", "replab.cli", "check", str(path)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr == (f"replab check: error: {str(path)!r} holds no client reads or "
+                           "writes (0 operations): nothing to check\n")

@@ -357,3 +357,16 @@ def test_exact_error_messages(call, message):
 def test_config_error_is_a_value_error():
     with pytest.raises(ValueError):
         QuorumConfig(n=3, r=4, w=1)
+
+
+def test_availability_beyond_float_comb_matches_exact_rational_sum():
+    """n > 1000 used to raise OverflowError (comb(n, j) * p**j); the log-space path must
+    agree with an exact rational computation."""
+    from fractions import Fraction
+
+    n, m, p_up = 1200, 560, Fraction(45, 100)
+    exact = sum(comb(n, j) * p_up**j * (1 - p_up) ** (n - j) for j in range(m, n + 1))
+    got = replab.availability(n, m, m, p_fail=0.55)
+    assert got["p_read_available"].iloc[0] == pytest.approx(float(exact), rel=1e-9)
+    huge = replab.availability(100_000, 50_000, 50_001, p_fail=0.1)
+    assert huge["p_write_available"].iloc[0] == pytest.approx(1.0)

@@ -14,6 +14,7 @@ from typing import Any
 
 from replab.checks import check_report, results_frame
 from replab.cli._common import _jsonable, add_format, emit_frame
+from replab.errors import HistoryError
 from replab.history import History
 
 __all__ = ["register", "run_check"]
@@ -22,6 +23,10 @@ __all__ = ["register", "run_check"]
 def run_check(args: argparse.Namespace) -> int:
     history = History.read(args.history, skip_unknown=args.skip_unknown)
     results, summary = check_report(history)
+    if summary["client_reads"] + summary["client_writes"] == 0:
+        # an empty file (or one of only faults) is almost always a recorder gone wrong
+        raise HistoryError(f"{args.history!r} holds no client reads or writes "
+                           f"({summary['operations']} operations): nothing to check")
     if args.format == "json":
         doc = {"history": summary,
                "checks": {name: r.to_dict() for name, r in results.items()}}

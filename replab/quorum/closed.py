@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from math import comb
 
@@ -48,7 +49,18 @@ def k_staleness(n: int, r: int, w: int, k: int = 1) -> float:
 
 
 def _binom_at_least(n: int, m: int, p_up: float) -> float:
-    return float(sum(comb(n, j) * p_up**j * (1 - p_up) ** (n - j) for j in range(m, n + 1)))
+    """P(at least m of n up). Exact terms while comb(n, j) fits a float; in log space
+    beyond (n > 1000), where comb(n, j) * p**j would overflow."""
+    if n <= 1000:
+        return float(sum(comb(n, j) * p_up**j * (1 - p_up) ** (n - j) for j in range(m, n + 1)))
+    if p_up in (0.0, 1.0):
+        return float(p_up == 1.0 or m == 0)
+    j = np.arange(m, n + 1, dtype=float)
+    log_terms = (math.lgamma(n + 1) - np.array([math.lgamma(x + 1) for x in j])
+                 - np.array([math.lgamma(n - x + 1) for x in j])
+                 + j * math.log(p_up) + (n - j) * math.log1p(-p_up))
+    top = float(log_terms.max())
+    return float(min(1.0, math.exp(top) * np.exp(log_terms - top).sum()))
 
 
 def availability(n: int, r: int, w: int, p_fail: float | Iterable[float]) -> pd.DataFrame:
