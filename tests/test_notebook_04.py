@@ -26,5 +26,5 @@ def test_notebook_runs_small():
     text = cell_text(out)
     assert "read-your-writes" in text and "position-redirect" in text
     assert "(c) stale monitor (300 ms): read-your-writes" in text
-    assert "which happened before" in text  # the answer-before-question example
+    assert "breaks consistent prefix" in text  # the answer-before-question example
     assert "last result: co-partition" in text

@@ -66,7 +66,7 @@ def stale_read(history: Any) -> CheckResult:
     ...     {"time": 3, "process": 1, "type": "ok", "f": "read", "key": "x", "value": None},
     ... ]
     >>> r = stale_read(ops)
-    >>> r.count, r.examined, r.rate
+    >>> r.count, r.examined, float(r.rate)
     (1, 1, 1.0)
     """
     prep = as_prepared(history)

@@ -119,11 +119,20 @@ class Server:
         args = [server, "--no-defaults", f"--datadir={self.datadir}", f"--port={self.port}",
                 "--bind-address=127.0.0.1", f"--socket={self.socket}",
                 f"--pid-file={self.dir / 'mariadb.pid'}", f"--log-error={self.log}",
-                f"--server-id={self.server_id}", *_COMMON, *self.options]
+                f"--server-id={self.server_id}", f"--tmpdir={self._tmpdir()}", *_COMMON,
+                *self.options]
         self.proc = subprocess.Popen(
             args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent, **_run_as())
         LIVE[self.proc.pid] = self.proc
+
+    def _tmpdir(self) -> Path:
+        """The server's own temporary folder: with the default (/tmp) another process
+        cleaning /tmp can delete a temp table under a running server."""
+        tmp = self.dir / "tmp"
+        tmp.mkdir(exist_ok=True)
+        _chown(tmp)
+        return tmp
 
     def wait_ready(self, timeout: float) -> None:
         """Wait until the server accepts a client; stop it and raise if it does not."""
@@ -253,7 +262,9 @@ def _template(timeout: float) -> Path:
     root = Path(tempfile.mkdtemp(prefix="replab-mariadb-template-"))
     atexit.register(shutil.rmtree, root, True)
     _chown(root)
-    cmd = [install, "--no-defaults", f"--datadir={root / 'data'}",
+    (root / "tmp").mkdir()
+    _chown(root / "tmp")
+    cmd = [install, "--no-defaults", f"--datadir={root / 'data'}", f"--tmpdir={root / 'tmp'}",
            "--auth-root-authentication-method=normal", "--skip-test-db", *_COMMON]
     if _run_as():
         cmd.append("--user=mysql")
