@@ -55,9 +55,19 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 @contextmanager
 def plot_style() -> Iterator[None]:
-    """Draw inside ``with plot_style():`` to get replab's look without changing globals."""
-    with mpl.rc_context(cast(Any, STYLE)):
+    """Draw inside ``with plot_style():`` to get replab's look without changing globals.
+
+    Only the keys of :data:`STYLE` are restored on exit. ``mpl.rc_context`` restores every
+    rc setting, so a first figure created inside it (which loads Jupyter's inline backend
+    and turns ``interactive`` on) would switch ``interactive`` off again on exit, and later
+    figures of the session would never be shown.
+    """
+    saved = {key: mpl.rcParams[key] for key in STYLE}
+    mpl.rcParams.update(cast(Any, STYLE))
+    try:
         yield
+    finally:
+        mpl.rcParams.update(cast(Any, saved))
 
 
 def use_style() -> None:
