@@ -10,10 +10,12 @@ topologies, message timelines), :mod:`~replab.plots.single_leader`,
 """
 
 from replab.plots._base import (
+    COLORS,
     FAULT_COLORS,
     PALETTE,
     ROLE_COLORS,
     STYLE,
+    color_of,
     plot_style,
     use_style,
 )
@@ -62,6 +64,8 @@ from replab.plots.workbench import (
 
 __all__ = [
     "PALETTE",
+    "COLORS",
+    "color_of",
     "STYLE",
     "FAULT_COLORS",
     "ROLE_COLORS",

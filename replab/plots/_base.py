@@ -17,6 +17,8 @@ __all__ = [
     "STYLE",
     "FAULT_COLORS",
     "ROLE_COLORS",
+    "COLORS",
+    "color_of",
     "plot_style",
     "use_style",
 ]
@@ -48,8 +50,30 @@ STYLE: dict[str, Any] = {
     "savefig.bbox": "tight",
 }
 FAULT_COLORS = ["#bbbbbb", "#f4a582", "#92c5de", "#c2a5cf"]
-ROLE_COLORS = {"leader": PALETTE[1], "follower": PALETTE[0], "replica": PALETTE[0],
-               "client": "#7f7f7f"}
+#: One colour per concept, in every notebook and explorer: operations, latency profiles,
+#: replication modes, log kinds, outcomes. Anything else cycles through :data:`PALETTE`.
+COLORS: dict[str, str] = {
+    # operations
+    "read": "#1f77b4", "write": "#d62728",
+    # latency profiles (PBS)
+    "LNKD-SSD": "#2ca02c", "LNKD-DISK": "#9467bd", "YMMR": "#8c564b", "WAN": "#17becf",
+    # single-leader replication modes
+    "async": "#ff7f0e", "semi-sync": "#bcbd22", "sync": "#1f77b4",
+    # replication-log kinds
+    "statement": "#d62728", "statement-fixed": "#ff7f0e", "physical": "#1f77b4",
+    "logical": "#2ca02c", "trigger": "#9467bd",
+    # outcomes
+    "available": "#2ca02c", "stale": "#ff7f0e", "lost": "#d62728", "none": "#7f7f7f",
+    # roles
+    "leader": "#d62728", "follower": "#1f77b4", "replica": "#1f77b4", "client": "#7f7f7f",
+}
+ROLE_COLORS = {k: COLORS[k] for k in ("leader", "follower", "replica", "client")}
+
+
+def color_of(name: object, index: int = 0) -> str:
+    """The colour of a concept (``"write"``, ``"LNKD-DISK"``, ``"async"`` ...), else the
+    ``index``-th palette colour."""
+    return COLORS.get(str(name), PALETTE[index % len(PALETTE)])
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
