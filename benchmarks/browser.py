@@ -220,19 +220,27 @@ def press(page: Any, kind: str, box: Any, forward: bool) -> None:
         page.keyboard.press("Space")
 
 
-def wait_for_redraw(page: Any, timeout_s: float) -> dict[str, float] | None:
-    """Milliseconds from the input to the first figure change and to the busy state ending."""
+def wait_for_redraw(page: Any, timeout_s: float) -> dict[str, Any]:
+    """Milliseconds from the input to the first figure change and to the last one.
+
+    The update is over when the explorer's busy state has ended; a control that changes
+    no figure (a table chooser) gets ``changed=False`` instead of a time.
+    """
     deadline = time.monotonic() + timeout_s
+    ended_at = None
     while time.monotonic() < deadline:
         probe = page.evaluate("() => window.__replab")
-        if probe["changes"] and probe["busyEnd"] and not probe["busy"]:
-            last = max(c for c in probe["changes"] if c <= probe["busyEnd"] + 50) \
-                if any(c <= probe["busyEnd"] + 50 for c in probe["changes"]) \
-                else probe["changes"][-1]
-            return {"first_ms": probe["changes"][0] - probe["input"],
-                    "done_ms": max(last, probe["busyEnd"]) - probe["input"]}
+        if probe["busyEnd"] and not probe["busy"]:
+            ended_at = ended_at or time.monotonic()
+            if probe["changes"] or time.monotonic() - ended_at > 0.5:
+                break
         time.sleep(0.01)
-    return None
+    if not probe["changes"]:
+        return {"first_ms": None, "done_ms": None, "changed": False,
+                "timed_out": ended_at is None}
+    start = probe["input"]
+    return {"first_ms": probe["changes"][0] - start, "done_ms": probe["changes"][-1] - start,
+            "changed": True, "timed_out": ended_at is None}
 
 
 def measure_page(page: Any, *, moves: int, settle_s: float,
@@ -247,10 +255,8 @@ def measure_page(page: Any, *, moves: int, settle_s: float,
             press(page, kind, box, forward)
             got = wait_for_redraw(page, timeout_s)
             errors = root.locator(".jp-OutputArea-output pre, .output_error").count()
-            rows.append({"control": label, "kind": kind, "move": i + 1,
-                         "first_ms": None if got is None else round(got["first_ms"], 1),
-                         "done_ms": None if got is None else round(got["done_ms"], 1),
-                         "changed": got is not None, "errors": errors})
+            rows.append({"control": label, "kind": kind, "move": i + 1, **got,
+                         "errors": errors})
             time.sleep(settle_s)
     return rows
 
@@ -304,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
                     choices=["lab", "voila"])
     ap.add_argument("--moves", type=int, default=4, help="key presses per control")
     ap.add_argument("--settle", type=float, default=0.3, help="seconds between presses")
-    ap.add_argument("--timeout", type=float, default=20.0, help="seconds allowed per move")
+    ap.add_argument("--timeout", type=float, default=10.0, help="seconds allowed per move")
     ap.add_argument("--format", choices=["text", "csv"], default="text")
     args = ap.parse_args(argv)
     # SIGTERM (e.g. from `timeout`) unwinds the with-blocks, which stop the servers.

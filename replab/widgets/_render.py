@@ -16,9 +16,11 @@ figure is never re-rendered from scratch when it can be avoided:
 from __future__ import annotations
 
 import io
+import threading
 import traceback
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -29,13 +31,23 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-__all__ = ["FigureImage", "busy", "explorer_box", "render_png", "show_traceback"]
+__all__ = ["FigureImage", "Prefetcher", "busy", "explorer_box", "nice_ceiling", "render_png",
+           "show_traceback"]
 
 #: Classes the page (and the browser tests) rely on.
 EXPLORER_CLASS, BUSY_CLASS, FIGURE_CLASS = "replab-explorer", "replab-busy", "replab-figure"
 MAX_BACKGROUNDS = 16
 _BUSY_CSS = (f"<style>.{BUSY_CLASS} img.{FIGURE_CLASS} {{opacity: 0.55; transition: opacity "
              f"80ms}} .{BUSY_CLASS} .replab-status {{color: #888}}</style>")
+
+
+def nice_ceiling(x: float) -> float:
+    """The smallest 1-2-5 number >= x: axis limits that stay put while values move, so
+    the cached background (ticks, labels) can be reused."""
+    if not np.isfinite(x) or x <= 0:
+        return 1.0
+    exp = 10.0 ** np.floor(np.log10(x))
+    return float(next(m * exp for m in (1, 2, 5, 10) if m * exp >= x * (1 - 1e-12)))
 
 
 def _encode(canvas: FigureCanvasAgg) -> bytes:
@@ -154,3 +166,55 @@ def show_traceback(errors: widgets.Output) -> None:
     """
     errors.outputs = ()
     errors.append_stdout(traceback.format_exc())
+
+
+class Prefetcher:
+    """Results of a slow pure function, computed ahead in one background thread.
+
+    ``get(*args)`` returns ``fn(*args)``: at once when it was computed (or prefetched)
+    before, after waiting for the background thread when it is computing it now, else
+    computed in the caller. ``warm(keys)`` queues the argument tuples a user is likely to
+    pick next and drops queued ones that have not started. For work that releases the
+    GIL or is short per call (a SQLite run); a slider move then finds its result ready.
+    """
+
+    def __init__(self, fn: Callable[..., Any], *, maxsize: int = 64) -> None:
+        self.fn, self.maxsize = fn, maxsize
+        self._futures: OrderedDict[tuple[Any, ...], Future[Any]] = OrderedDict()
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def get(self, *args: Any) -> Any:
+        with self._lock:
+            future = self._futures.get(args)
+            if future is not None and future.cancel():  # queued only: compute it here
+                future = None
+        if future is None:
+            future = Future()
+            try:
+                future.set_result(self.fn(*args))
+            except Exception as e:  # remembered like a result; raised to every caller
+                future.set_exception(e)
+            self._store(args, future)
+        return future.result()
+
+    def warm(self, keys: Iterable[tuple[Any, ...]]) -> None:
+        wanted = list(dict.fromkeys(keys))
+        with self._lock:
+            for key, future in list(self._futures.items()):
+                if key not in wanted and future.cancel():
+                    del self._futures[key]
+            missing = [k for k in wanted if k not in self._futures]
+        if not missing:
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="replab-warm")
+        for key in missing:
+            self._store(key, self._pool.submit(self.fn, *key))
+
+    def _store(self, key: tuple[Any, ...], future: Future[Any]) -> None:
+        with self._lock:
+            self._futures[key] = future
+            self._futures.move_to_end(key)
+            while len(self._futures) > self.maxsize:
+                self._futures.popitem(last=False)

@@ -13,8 +13,7 @@ import traceback
 from typing import Any
 
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
-from IPython.display import display
+from matplotlib.figure import Figure
 
 from replab.models._multi_topology import as_topology
 from replab.models.multi_leader import (
@@ -23,7 +22,13 @@ from replab.models.multi_leader import (
     MultiLeaderResult,
     simulate_multi_leader,
 )
-from replab.plots import plot_node_staleness, plot_propagation_delays, plot_topology_flow
+from replab.plots import (
+    plot_node_staleness,
+    plot_propagation_delays,
+    plot_style,
+    plot_topology_flow,
+)
+from replab.widgets._render import FigureImage, busy, explorer_box
 
 __all__ = ["WAN_DELAYS", "REPAIRS", "compute_multi_leader_view", "MultiLeaderExplorer"]
 
@@ -66,14 +71,18 @@ class MultiLeaderExplorer:
                                           description="fail")
         self.repair = widgets.Dropdown(options=REPAIRS, value="none", description="repair")
         self.causal = widgets.Checkbox(value=True, description="causal delivery")
-        self.summary = widgets.HTML()
+        self.summary, self.status = widgets.HTML(), widgets.HTML()
         self.errors = widgets.Output()
-        self.plot_area = widgets.Output()
-        self.figure, axes = plt.subplots(1, 3, figsize=(14, 3.8),
-                                         gridspec_kw={"width_ratios": [1, 2, 2]})
-        plt.close(self.figure)  # shown through the Output, redrawn in place
+        with plot_style():  # outside pyplot: the inline backend never shows a copy
+            self.figure = Figure(figsize=(14, 3.8))
+            axes = self.figure.subplots(1, 3, gridspec_kw={"width_ratios": [1, 2, 2]})
         self.axes = dict(zip(("topology", "propagation", "staleness"), axes, strict=True))
+        self.view = FigureImage(self.figure, 80)
+        self.image = self.view.image
         self.result: MultiLeaderResult | None = None
+        rows = [widgets.HBox(self.controls[:3]), widgets.HBox(self.controls[3:])]
+        self._box = explorer_box([*rows, self.summary, self.image, self.status, self.errors],
+                                 self.status)
         for control in self.controls:
             control.observe(self.update, names="value")
 
@@ -84,6 +93,10 @@ class MultiLeaderExplorer:
 
     def update(self, *_: Any) -> None:
         """Recompute for the current controls and redraw; errors go to ``errors``."""
+        with busy(self._box, self.status):
+            self._update()
+
+    def _update(self) -> None:
         try:
             self.result = compute_multi_leader_view(
                 self.base, topology=self.topology.value, resolution=self.resolution.value,
@@ -93,24 +106,25 @@ class MultiLeaderExplorer:
             with self.errors:
                 self.errors.clear_output()
                 print(traceback.format_exc(limit=3))
+            self.status.value = "failed: see the error below"
             return
         self.errors.clear_output()
         self._redraw(self.result)
+        self.status.value = ""
 
     def _redraw(self, result: MultiLeaderResult) -> None:
         for ax in self.axes.values():
             ax.clear()
         failed = [] if self.fail_node.value == "none" else [self.fail_node.value]
         cfg = result.config
-        plot_topology_flow(result.topology, self.axes["topology"],
-                           base=as_topology(cfg.topology, cfg.datacenters),
-                           failed=failed, title=f"{self.topology.value} at the end")
-        plot_propagation_delays(result.propagation, self.axes["propagation"])
-        plot_node_staleness(result.staleness, self.axes["staleness"])
-        self.figure.tight_layout()
-        with self.plot_area:
-            self.plot_area.clear_output(wait=True)
-            display(self.figure)
+        with plot_style():
+            plot_topology_flow(result.topology, self.axes["topology"],
+                               base=as_topology(cfg.topology, cfg.datacenters),
+                               failed=failed, title=f"{self.topology.value} at the end")
+            plot_propagation_delays(result.propagation, self.axes["propagation"])
+            plot_node_staleness(result.staleness, self.axes["staleness"])
+            self.figure.tight_layout()
+        self.view.show(full=True)
         m = result.metrics
         self.summary.value = (
             f"converged <b>{m['converged']}</b> ({m['divergent_keys']} divergent keys); "
@@ -122,5 +136,7 @@ class MultiLeaderExplorer:
 
     @property
     def widget(self) -> widgets.VBox:
-        rows = [widgets.HBox(self.controls[:3]), widgets.HBox(self.controls[3:])]
-        return widgets.VBox([*rows, self.summary, self.plot_area, self.errors])
+        """The box to display (the same box every time)."""
+        if self.result is None:
+            self.update()  # shown with its first picture, not empty
+        return self._box

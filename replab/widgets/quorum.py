@@ -19,7 +19,13 @@ from matplotlib.figure import Figure
 from replab.latency import profile_names
 from replab.plots import COLORS, plot_quorum_heatmap, plot_style
 from replab.quorum import availability, quorum_grid, simulate_wars
-from replab.widgets._render import FigureImage, busy, explorer_box, show_traceback
+from replab.widgets._render import (
+    FigureImage,
+    busy,
+    explorer_box,
+    nice_ceiling,
+    show_traceback,
+)
 
 __all__ = ["QuorumView", "compute_quorum_view", "QuorumExplorer"]
 
@@ -35,14 +41,6 @@ class QuorumView:
     latency: pd.DataFrame
     availability: pd.DataFrame
     grid: pd.DataFrame
-
-
-def _nice_ceiling(x: float) -> float:
-    """The smallest 1-2-5 number >= x: axis limits that stay put while values move."""
-    if x <= 0:
-        return 1.0
-    exp = 10.0 ** np.floor(np.log10(x))
-    return float(next(m * exp for m in (1, 2, 5, 10) if m * exp >= x))
 
 
 #: Lower limits of the t-visibility axis; the smallest one that fits the band is used.
@@ -220,7 +218,7 @@ class QuorumExplorer:
         heights = list(view.latency.latency_ms)
         for bar, h in zip(self.lat_bars, heights, strict=True):
             bar.set_height(h)
-        self.ax_lat.set_ylim(0, _nice_ceiling(max(heights) * 1.05))
+        self.ax_lat.set_ylim(0, nice_ceiling(max(heights) * 1.05))
         for line, col in zip(self.av_lines, ["p_read_available", "p_write_available"],
                              strict=True):
             line.set_ydata(view.availability[col])
