@@ -18,7 +18,9 @@ __all__ = [
     "FAULT_COLORS",
     "ROLE_COLORS",
     "COLORS",
+    "LABELS",
     "color_of",
+    "human",
     "plot_style",
     "use_style",
 ]
@@ -68,6 +70,30 @@ COLORS: dict[str, str] = {
     "leader": "#d62728", "follower": "#1f77b4", "replica": "#1f77b4", "client": "#7f7f7f",
 }
 ROLE_COLORS = {k: COLORS[k] for k in ("leader", "follower", "replica", "client")}
+
+
+#: Words for the columns replab's frames use, for axis labels, legends and tables.
+LABELS: dict[str, str] = {
+    "p_consistent": "P(consistent read)", "p_stale": "P(stale read)",
+    "p_read_ok": "P(read quorum answers)", "p_write_ok": "P(write quorum answers)",
+    "p_fresh_read": "P(read returns the write)",
+    "p_read_available": "P(read quorum up)", "p_write_available": "P(write quorum up)",
+    "p_both_available": "P(read and write quorums up)",
+    "write_availability": "writes available", "read_availability": "reads available",
+    "stale_read_rate": "stale reads", "lost_writes_fraction": "acknowledged writes lost",
+    "lost_writes": "writes lost", "acked_writes_lost": "acknowledged writes lost",
+    "ci_low": "95 % CI low", "ci_high": "95 % CI high", "latency_ms": "latency (ms)",
+    "lag_ms": "mean replication delay (ms)",
+    "trials": "trials", "p_fail": "P(node down)",
+    "hinted_writes": "hinted writes", "hinted_handoffs": "hints handed off",
+    "divergent_rows": "divergent rows", "bytes_per_write": "bytes shipped per write",
+}
+
+
+def human(column: object) -> str:
+    """The words for a column name (``lost_writes_fraction`` -> "acknowledged writes
+    lost"); unknown names get their underscores replaced by spaces."""
+    return LABELS.get(str(column), str(column).replace("_", " "))
 
 
 def color_of(name: object, index: int = 0) -> str:
