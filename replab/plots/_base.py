@@ -112,7 +112,7 @@ def plot_style() -> Iterator[None]:
     and turns ``interactive`` on) would switch ``interactive`` off again on exit, and later
     figures of the session would never be shown.
     """
-    saved = {key: mpl.rcParams[key] for key in STYLE}
+    saved = {key: mpl.rcParams[key] for key in STYLE}  # type: ignore[index]
     mpl.rcParams.update(cast(Any, STYLE))
     try:
         yield

@@ -27,7 +27,13 @@ from replab.models import (
 )
 from replab.models._lag_sweeps import default_base
 from replab.plots import plot_anomaly_rates, plot_mitigation_costs, plot_style
-from replab.widgets._render import FigureImage, busy, explorer_box, show_traceback
+from replab.widgets._render import (
+    FigureImage,
+    Prefetcher,
+    busy,
+    explorer_box,
+    show_traceback,
+)
 
 __all__ = ["LagView", "compute_lag_view", "LagAnomalyExplorer"]
 
@@ -51,22 +57,25 @@ def _base(anomaly: str, followers: int, read_fraction: float,
     return dataclasses.replace(base, followers=followers, duration_ms=duration_ms)
 
 
-@lru_cache(maxsize=32)
-def _lag_sweep(anomaly: str, mitigation: str, followers: int, read_fraction: float,
-               lags: tuple[float, ...], duration_ms: float, seed: int) -> pd.DataFrame:
-    # The sweep does not depend on the chosen lag: moving the lag slider reuses it.
+def _sweep(anomaly: str, mitigation: str, followers: int, read_fraction: float,
+           lags: tuple[float, ...], duration_ms: float, seed: int) -> pd.DataFrame:
     base = _base(anomaly, followers, read_fraction, duration_ms)
     chosen = list(dict.fromkeys(["none", mitigation]))
     return anomaly_sweep(anomaly, chosen, list(lags), seed=seed, base=base)
 
 
+# The sweep does not depend on the chosen lag (moving the lag slider reuses it); sweeps
+# one control step away are computed in the background while the user looks.
+_SWEEPS = Prefetcher(_sweep)
+
+
 @lru_cache(maxsize=64)
 def compute_lag_view(anomaly: str, mitigation: str, lag_ms: float, followers: int = 2,
                      read_fraction: float = 0.8, *, lags: tuple[float, ...] = (0.0, 10.0,
-                     25.0, 50.0), duration_ms: float = 1500.0, seed: int = 0) -> LagView:
+                     25.0, 50.0), duration_ms: float = 1000.0, seed: int = 0) -> LagView:
     """Sweep ``none`` and ``mitigation`` over ``lags``; run ``mitigation`` at ``lag_ms``."""
-    df = _lag_sweep(anomaly, mitigation, followers, read_fraction, tuple(lags), duration_ms,
-                    seed)
+    df = _SWEEPS.get(anomaly, mitigation, followers, read_fraction, tuple(lags), duration_ms,
+                     seed)
     base = _base(anomaly, followers, read_fraction, duration_ms)
     one = dataclasses.replace(base, mitigation=mitigation, lag_ms=float(lag_ms))
     run = simulate_partitioned(one, seed=seed) if isinstance(one, PartitionedConfig) \
@@ -93,9 +102,10 @@ class LagAnomalyExplorer:
 
     def __init__(self, *, anomaly: str = "read-your-writes", mitigation: str = "position-wait",
                  lag_ms: float = 25.0, followers: int = 2, read_fraction: float = 0.8,
-                 lags: tuple[float, ...] = (0.0, 10.0, 25.0, 50.0), duration_ms: float = 1500.0,
-                 seed: int = 0, dpi: int = 80) -> None:
+                 lags: tuple[float, ...] = (0.0, 10.0, 25.0, 50.0), duration_ms: float = 1000.0,
+                 seed: int = 0, dpi: int = 80, prefetch: bool = True) -> None:
         self.lags, self.duration_ms, self.seed, self.dpi = tuple(lags), duration_ms, seed, dpi
+        self.prefetch = prefetch
         style = {"description_width": "90px"}
         slow = {"style": style, "continuous_update": False}
         self.anomaly = widgets.Dropdown(options=list(ANOMALY_MITIGATIONS), value=anomaly,
@@ -163,7 +173,23 @@ class LagAnomalyExplorer:
                 return
             self.last_update_ms = (time.perf_counter() - start) * 1e3
             self.summary.value = _summary(view)
-            self.status.value = f"updated in {self.last_update_ms:.0f} ms"
+            self.status.value = (f"{self.duration_ms:g} ms simulated per point; updated in "
+                                 f"{self.last_update_ms:.0f} ms")
+        if self.prefetch:
+            _SWEEPS.warm(self._nearby())
+
+    def _nearby(self) -> list[tuple[Any, ...]]:
+        """Sweeps one step away on one control: what the next key press asks for."""
+        a, m = self.anomaly.value, self.mitigation.value
+        f, rf = int(self.followers.value), round(float(self.read_fraction.value), 4)
+        rest = (self.lags, self.duration_ms, self.seed)
+        step = self.read_fraction.step
+        keys = [(a, m, f2, rf, *rest) for f2 in (f - 1, f + 1)
+                if self.followers.min <= f2 <= self.followers.max]
+        keys += [(a, m, f, round(r2, 4), *rest) for r2 in (rf - step, rf + step)
+                 if self.read_fraction.min <= r2 <= self.read_fraction.max]
+        keys += [(a, m2, f, rf, *rest) for m2 in self.mitigation.options if m2 != m]
+        return keys
 
     def _redraw(self, view: LagView) -> None:
         full = view.sweep is not self._drawn  # a new sweep: replot; else move the markers
@@ -178,7 +204,8 @@ class LagAnomalyExplorer:
                 plot_mitigation_costs(view.sweep, self.axes[1], cost="leader_read_share")
                 plot_mitigation_costs(view.sweep, self.axes[2], cost="read_p99_ms")
                 self.axes[0].set_title(f"{view.anomaly} anomalies")
-                self.fig.tight_layout()
+                if self._drawn is None:  # laid out once: it costs more than a draw
+                    self.fig.tight_layout()
             self._drawn = view.sweep
         for marker in self.lag_markers:
             marker.set_xdata([float(self.lag.value)])

@@ -181,5 +181,9 @@ class LeaderlessExplorer:
             bar.set_width(v)
         self.ci_lines.set_segments([[(lo, y), (hi, y)] for y, (lo, hi) in
                                     enumerate(zip(b.ci_low, b.ci_high, strict=True))])
-        self.title.set_text(_title(view))
+        on = [name for name, ctl in (("sloppy quorums", self.sloppy), ("read repair",
+              self.read_repair), ("anti-entropy", self.anti_entropy)) if ctl.value]
+        self.title.set_text(f"{_title(view)}\nP(node down) {self.p_fail.value:g}, clock skew "
+                            f"up to {self.clock_skew_ms.value:g} ms; "
+                            f"{', '.join(on) or 'no repair mechanism'}")
         self.view.show()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import ipywidgets as widgets
@@ -21,6 +20,7 @@ from replab.plots import COLORS, plot_quorum_heatmap, plot_style
 from replab.quorum import availability, quorum_grid, simulate_wars
 from replab.widgets._render import (
     FigureImage,
+    Prefetcher,
     busy,
     explorer_box,
     nice_ceiling,
@@ -47,15 +47,24 @@ class QuorumView:
 CURVE_FLOORS = (0.99, 0.98, 0.95, 0.9, 0.8, 0.5, 0.0)
 
 
-@lru_cache(maxsize=64)
-def _stale_grid(n: int, latency: str, t: float, trials: int, seed: int) -> pd.DataFrame:
-    # Staleness depends on neither r, w (all cells at once) nor the failure rate.
+def _stale(n: int, latency: str, t: float, trials: int, seed: int) -> pd.DataFrame:
     return quorum_grid(n, latency, t, trials=trials, seed=seed)
+
+
+def _simulate(n: int, r: int, w: int, latency: str, trials: int, seed: int) -> Any:
+    return simulate_wars(n, r, w, latency, trials=trials, seed=seed)
+
+
+# Staleness over (r, w) depends on neither r, w nor the failure rate; one batch of WARS
+# trials serves every t and percentile. Both are kept per argument tuple, and the
+# neighbours of the current setting are computed in the background (QuorumExplorer).
+_STALE_GRIDS = Prefetcher(_stale)
+_WARS = Prefetcher(_simulate)
 
 
 def _grid(n: int, latency: str, t: float, p_fail: float, trials: int, seed: int) -> pd.DataFrame:
     """:func:`quorum_grid`, with the cached staleness and exact availability for p_fail."""
-    grid = _stale_grid(n, latency, t, trials, seed).copy()
+    grid = _STALE_GRIDS.get(n, latency, t, trials, seed).copy()
     avail = pd.concat([availability(n, r, w, p_fail) for r, w in zip(grid.r, grid.w,
                                                                        strict=True)])
     for col in ("p_read_available", "p_write_available", "p_both_available"):
@@ -63,18 +72,12 @@ def _grid(n: int, latency: str, t: float, p_fail: float, trials: int, seed: int)
     return grid
 
 
-@lru_cache(maxsize=64)
-def _wars(n: int, r: int, w: int, latency: str, trials: int, seed: int) -> Any:
-    # One batch of trials serves every t and every percentile: cached per (n, r, w, profile).
-    return simulate_wars(n, r, w, latency, trials=trials, seed=seed)
-
-
 def compute_quorum_view(
     n: int, r: int, w: int, latency: str, *, t_max: float = 20.0, t_heatmap: float = 1.0,
     p_fail: float = 0.05, trials: int = 50_000, grid_trials: int = 10_000, seed: int = 0,
 ) -> QuorumView:
     """The pure computation behind the explorer (cached per (n, r, w, profile))."""
-    res = _wars(n, r, w, latency, trials, seed)
+    res = _WARS.get(n, r, w, latency, trials, seed)
     ts = np.linspace(0.0, t_max, 201)
     return QuorumView(
         curve=res.staleness(ts),
@@ -106,8 +109,10 @@ class QuorumExplorer:
 
     def __init__(self, *, n: int = 3, r: int = 1, w: int = 1, profile: str = "LNKD-SSD",
                  t_max: float = 20.0, p_fail: float = 0.05, trials: int = 50_000,
-                 grid_trials: int = 10_000, seed: int = 0, dpi: int = 80) -> None:
+                 grid_trials: int = 10_000, seed: int = 0, dpi: int = 80,
+                 prefetch: bool = True) -> None:
         self.trials, self.grid_trials, self.seed, self.dpi = trials, grid_trials, seed, dpi
+        self.prefetch = prefetch
         style = {"description_width": "110px"}
         self.n = widgets.IntSlider(n, min=1, max=9, description="n (replicas)", style=style)
         self.r = widgets.IntSlider(r, min=1, max=n, description="r", style=style)
@@ -202,6 +207,23 @@ class QuorumExplorer:
                 f"99.9 % consistent after {tv.t:.3g} ms [{tv.ci_low:.3g}, {tv.ci_high:.3g}]; "
                 f"{self.trials:,} trials; updated in {self.last_update_ms:.0f} ms"
             )
+        if self.prefetch:
+            self._warm()
+
+    def _warm(self) -> None:
+        """Compute in the background what one more step on a control would need."""
+        n, r, w, profile = self.n.value, self.r.value, self.w.value, self.profile.value
+        runs = [(n, r, w, p, self.trials, self.seed) for p in self.profile.options
+                if p != profile]
+        runs += [(n, r2, w, profile, self.trials, self.seed) for r2 in (r - 1, r + 1)
+                 if 1 <= r2 <= n]
+        runs += [(n, r, w2, profile, self.trials, self.seed) for w2 in (w - 1, w + 1)
+                 if 1 <= w2 <= n]
+        grids = [(n2, p, 1.0, self.grid_trials, self.seed)
+                 for n2, p in [(n, p) for p in self.profile.options]
+                 + [(n2, profile) for n2 in (n - 1, n + 1) if 1 <= n2 <= self.n.max]]
+        _WARS.warm(runs)
+        _STALE_GRIDS.warm(grids)
 
     def _redraw(self, view: QuorumView) -> None:
         c = view.curve

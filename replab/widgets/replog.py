@@ -145,8 +145,10 @@ class ReplogExplorer:
 
     def _redraw(self, view: ReplogView) -> None:
         kind = view.result.metrics["kind"]
-        if (view.comparison, kind) != self._drawn:  # the table dropdown keeps the bars
-            if self._drawn is None or view.comparison is not self._drawn[0]:
+        drawn = self._drawn
+        if drawn is None or drawn[0] is not view.comparison or drawn[1] != kind:
+            # (the table dropdown keeps the bars)
+            if drawn is None or view.comparison is not drawn[0]:
                 with plot_style():
                     for metric, draw in zip(BAR_METRICS, (plot_divergence,
                                                           plot_bytes_per_write,
@@ -154,8 +156,13 @@ class ReplogExplorer:
                         ax = self.axes[metric]
                         ax.clear()
                         draw(view.comparison, ax)
-                    self.figure.tight_layout()
+                    if drawn is None:  # laid out once: it costs more than a draw
+                        self.figure.tight_layout(rect=(0, 0, 1, 0.93))
             self._drawn = (view.comparison, kind)
+            m = view.result.metrics
+            self.figure.suptitle(f"workload {m['workload']}, {m['followers']} followers, "
+                                 f"{self.transactions} transactions; highlighted: {kind}",
+                                 fontsize=10)
             for ax in self.axes.values():  # the chosen kind stands out
                 for patch, k in zip(ax.patches, view.comparison["kind"], strict=False):
                     patch.set_alpha(1.0 if k == kind else 0.35)

@@ -201,7 +201,7 @@ class SingleLeaderExplorer:
         up = view.lag["up"].astype(bool)
         top = float(view.lag.loc[up, "time_behind_ms"].max()) if up.any() else 0.0
         self.ax_lag.set_ylim(0.0, nice_ceiling(max(top, 1.0) * 1.05))
-        nodes = tuple(int(k) for k in by_node)
+        nodes = tuple(int(k) for k in by_node)  # type: ignore[arg-type]
         full = nodes != self._legend_nodes  # the legend (in the background) lists the nodes
         if full:
             self._legend_nodes = nodes
