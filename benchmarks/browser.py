@@ -203,9 +203,22 @@ def controls(root: Any) -> list[tuple[str, str, Any]]:
         boxes = root.locator(selector)
         for i in range(boxes.count()):
             box = boxes.nth(i)
-            label = box.locator("label").first.inner_text().strip() or f"{kind}{i}"
+            lines = [ln.strip("\u200b ") for ln in box.inner_text().splitlines()]
+            label = next((ln for ln in lines if ln), f"{kind}{i}")
             found.append((kind, label, box))
     return found
+
+
+def at_end(kind: str, box: Any, forward: bool) -> bool:
+    """Whether a press in this direction would not move the control."""
+    if kind == "slider":
+        handle = box.locator(".noUi-handle").first
+        bound = handle.get_attribute("aria-valuemax" if forward else "aria-valuemin")
+        return bool(handle.get_attribute("aria-valuenow") == bound)
+    if kind == "dropdown":
+        index, count = box.locator("select").evaluate("s => [s.selectedIndex, s.length]")
+        return bool(index == (count - 1 if forward else 0))
+    return False
 
 
 def press(page: Any, kind: str, box: Any, forward: bool) -> None:
@@ -249,8 +262,10 @@ def measure_page(page: Any, *, moves: int, settle_s: float,
     root.evaluate(PROBE_JS)
     rows = []
     for kind, label, box in controls(root):
+        forward = True  # towards the end of the range, back when it is reached
         for i in range(moves):
-            forward = i % 2 == 0 if kind != "slider" else i < (moves + 1) // 2
+            if at_end(kind, box, forward):
+                forward = not forward
             page.evaluate("() => { window.__replab.changes = []; }")
             press(page, kind, box, forward)
             got = wait_for_redraw(page, timeout_s)
