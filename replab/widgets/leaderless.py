@@ -138,8 +138,8 @@ class LeaderlessExplorer:
             self.ax.invert_yaxis()
             self.ax.set_xlim(0, 1)
             self.ax.set_xlabel("fraction of operations (black: 95 % CI)")
-            self.title = self.ax.set_title("", fontsize=9)
-            self.fig.tight_layout()
+            self.title = self.ax.set_title("two lines\nof settings", fontsize=9)
+            self.fig.tight_layout()  # with room for the two-line title set on every update
         self.view = FigureImage(self.fig, self.dpi)
         self.view.animate([*self.bars, self.ci_lines, self.title])
 

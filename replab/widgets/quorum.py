@@ -166,9 +166,15 @@ class QuorumExplorer:
                            ylabel="P(quorum available)", title="availability",
                            ylim=(-0.02, 1.02), xlim=(0.0, 0.5))
             self.ax_av.legend(loc="lower left")
+            # Said in words when it applies: a band too thin to see, two lines on one.
+            self.ci_note = self.ax_curve.text(0.98, 0.04, "", ha="right", fontsize=8,
+                                              transform=self.ax_curve.transAxes)
+            self.av_note = self.ax_av.text(0.03, 0.2, "", ha="left", va="bottom", fontsize=8,
+                                           transform=self.ax_av.transAxes)  # over the legend
             self.fig.tight_layout()
         self.view = FigureImage(self.fig, self.dpi)
-        self.view.animate([self.curve_line, *self.lat_bars, *self.av_lines, self.av_marker])
+        self.view.animate([self.curve_line, *self.lat_bars, *self.av_lines, self.av_marker,
+                           self.ci_note, self.av_note])
         self.heat_view = FigureImage(self.fig_heat, self.dpi)
         self._heat_key: tuple[Any, ...] | None = None
 
@@ -237,6 +243,8 @@ class QuorumExplorer:
         self.ax_curve.set_xlim(0, float(c.t.iloc[-1]))
         low = next(f for f in CURVE_FLOORS if f <= float(c.ci_low.min()))
         self.ax_curve.set_ylim(low - 0.01 * (1 - low), 1.0 + 0.02 * (1 - low))
+        thin = float((c.ci_high - c.ci_low).max()) < 0.01 * (1 - low)
+        self.ci_note.set_text("95 % CI narrower than the line" if thin else "")
         heights = list(view.latency.latency_ms)
         for bar, h in zip(self.lat_bars, heights, strict=True):
             bar.set_height(h)
@@ -245,6 +253,8 @@ class QuorumExplorer:
                              strict=True):
             line.set_ydata(view.availability[col])
         self.av_marker.set_xdata([self.p_fail.value])
+        self.av_note.set_text("r = w: read and write lines coincide"
+                              if self.r.value == self.w.value else "")
         self.summary.value = _summary(view)
         self.view.show()
         self._redraw_heatmaps(view.grid)
