@@ -184,7 +184,7 @@ def chromium(profile: Path) -> Iterator[Any]:
 
 def explorer_root(page: Any, timeout_ms: float = 120_000) -> Any:
     """The explorer's box, once its first figure is shown."""
-    root = page.locator(".replab-explorer").first
+    root = page.locator(".replab-explorer:visible").first
     root.wait_for(timeout=timeout_ms)
     root.locator("img").first.wait_for(timeout=timeout_ms)
     page.wait_for_function(
@@ -280,12 +280,17 @@ def run_lab(context: Any, url: str, name: str, **kw: Any) -> list[dict[str, Any]
     page = context.new_page()
     page.set_default_timeout(120_000)
     try:
-        page.goto(f"{url}/lab/tree/{name}_explorer.ipynb?token={TOKEN}", timeout=120_000)
+        # ?reset: no tab restored from the previous explorer's workspace.
+        page.goto(f"{url}/lab/tree/{name}_explorer.ipynb?reset&token={TOKEN}",
+                  timeout=120_000)
         page.wait_for_function(KERNEL_IDLE_JS, timeout=120_000)
         # Not awaited: the command's promise settles only when every cell has run.
         page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
         return measure_page(page, **kw)
     finally:
+        with contextlib.suppress(Exception):  # one kernel at a time on a 2-core machine
+            page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext"
+                          ".shutdown()")
         page.close()
 
 
@@ -343,15 +348,23 @@ def main(argv: list[str] | None = None) -> int:
                 with server(lab_command(work, port, tmp), port, tmp / "lab.log",
                             server_env(tmp)) as url:
                     for name in args.only:
-                        got = run_lab(context, url, name, **kw)
+                        try:
+                            got = run_lab(context, url, name, **kw)
+                        except Exception as e:  # report the others; say which failed
+                            print(f"lab {name}: FAILED {e}", file=sys.stderr, flush=True)
+                            continue
                         rows += [dict(r, frontend="lab", explorer=name) for r in got]
                         print(f"lab {name}: {len(got)} moves", file=sys.stderr, flush=True)
             if "voila" in args.frontends:
                 for name in args.only:
                     port = free_port()
-                    with server(voila_command(name, port), port, tmp / f"voila-{name}.log",
-                                server_env(tmp)) as url:
-                        got = run_voila(context, url, **kw)
+                    try:
+                        with server(voila_command(name, port), port,
+                                    tmp / f"voila-{name}.log", server_env(tmp)) as url:
+                            got = run_voila(context, url, **kw)
+                    except Exception as e:  # report the others; say which failed
+                        print(f"voila {name}: FAILED {e}", file=sys.stderr, flush=True)
+                        continue
                     rows += [dict(r, frontend="voila", explorer=name) for r in got]
                     print(f"voila {name}: {len(got)} moves", file=sys.stderr, flush=True)
     load_after = os.getloadavg()
