@@ -16,11 +16,12 @@ figure is never re-rendered from scratch when it can be avoided:
 from __future__ import annotations
 
 import io
+import queue
 import threading
 import traceback
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
 from typing import Any
 
@@ -181,7 +182,9 @@ class Prefetcher:
     def __init__(self, fn: Callable[..., Any], *, maxsize: int = 64) -> None:
         self.fn, self.maxsize = fn, maxsize
         self._futures: OrderedDict[tuple[Any, ...], Future[Any]] = OrderedDict()
-        self._pool: ThreadPoolExecutor | None = None
+        self._queue: queue.SimpleQueue[tuple[tuple[Any, ...], Future[Any]]] = \
+            queue.SimpleQueue()
+        self._worker: threading.Thread | None = None
         self._lock = threading.Lock()
 
     def get(self, *args: Any) -> Any:
@@ -201,16 +204,31 @@ class Prefetcher:
     def warm(self, keys: Iterable[tuple[Any, ...]]) -> None:
         wanted = list(dict.fromkeys(keys))
         with self._lock:
-            for key, future in list(self._futures.items()):
-                if key not in wanted and future.cancel():
+            for key, queued in list(self._futures.items()):
+                if key not in wanted and queued.cancel():
                     del self._futures[key]
             missing = [k for k in wanted if k not in self._futures]
         if not missing:
             return
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="replab-warm")
+        if self._worker is None:
+            # A daemon thread: a kernel that shuts down never waits for work queued ahead.
+            self._worker = threading.Thread(target=self._work, name="replab-warm",
+                                            daemon=True)
+            self._worker.start()
         for key in missing:
-            self._store(key, self._pool.submit(self.fn, *key))
+            future: Future[Any] = Future()
+            self._store(key, future)
+            self._queue.put((key, future))
+
+    def _work(self) -> None:
+        while True:
+            key, future = self._queue.get()
+            if not future.set_running_or_notify_cancel():  # dropped by warm() or get()
+                continue
+            try:
+                future.set_result(self.fn(*key))
+            except Exception as e:  # remembered like a result; raised to every caller
+                future.set_exception(e)
 
     def _store(self, key: tuple[Any, ...], future: Future[Any]) -> None:
         with self._lock:
