@@ -71,8 +71,8 @@ _SWEEPS = Prefetcher(_sweep)
 
 @lru_cache(maxsize=64)
 def compute_lag_view(anomaly: str, mitigation: str, lag_ms: float, followers: int = 2,
-                     read_fraction: float = 0.8, *, lags: tuple[float, ...] = (0.0, 10.0,
-                     25.0, 50.0), duration_ms: float = 1000.0, seed: int = 0) -> LagView:
+                     read_fraction: float = 0.8, *, lags: tuple[float, ...] = (0.0, 25.0,
+                     50.0), duration_ms: float = 800.0, seed: int = 0) -> LagView:
     """Sweep ``none`` and ``mitigation`` over ``lags``; run ``mitigation`` at ``lag_ms``."""
     df = _SWEEPS.get(anomaly, mitigation, followers, read_fraction, tuple(lags), duration_ms,
                      seed)
@@ -102,7 +102,7 @@ class LagAnomalyExplorer:
 
     def __init__(self, *, anomaly: str = "read-your-writes", mitigation: str = "position-wait",
                  lag_ms: float = 25.0, followers: int = 2, read_fraction: float = 0.8,
-                 lags: tuple[float, ...] = (0.0, 10.0, 25.0, 50.0), duration_ms: float = 1000.0,
+                 lags: tuple[float, ...] = (0.0, 25.0, 50.0), duration_ms: float = 800.0,
                  seed: int = 0, dpi: int = 80, prefetch: bool = True) -> None:
         self.lags, self.duration_ms, self.seed, self.dpi = tuple(lags), duration_ms, seed, dpi
         self.prefetch = prefetch

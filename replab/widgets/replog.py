@@ -75,12 +75,13 @@ def compute_replog_view(
 
 def warm(kind: str, workload: str, followers: int, transactions: int, seed: int) -> None:
     """Compute, in the background, what a next move of one control would need."""
-    near = [f for f in (followers - 1, followers + 1) if 1 <= f <= 5]
-    _RUNS.warm([(k, workload, followers, transactions, seed) for k in KINDS]
-               + [(kind, w, followers, transactions, seed) for w in WORKLOADS]
-               + [(kind, workload, f, transactions, seed) for f in near])
-    _COMPARISONS.warm([(w, followers, transactions, seed) for w in WORKLOADS]
-                      + [(workload, f, transactions, seed) for f in near])
+    near = [f for f in (followers + 1, followers - 1) if 1 <= f <= 5]
+    # The slowest results first: a workload or follower count needs a whole comparison.
+    _COMPARISONS.warm([(workload, f, transactions, seed) for f in near]
+                      + [(w, followers, transactions, seed) for w in WORKLOADS])
+    _RUNS.warm([(kind, workload, f, transactions, seed) for f in near]
+               + [(k, workload, followers, transactions, seed) for k in KINDS]
+               + [(kind, w, followers, transactions, seed) for w in WORKLOADS])
 
 
 class ReplogExplorer:
