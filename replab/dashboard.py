@@ -7,6 +7,7 @@ its outputs (no code), so the page is the app.
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -23,13 +24,26 @@ from replab.notebooks import (
 )
 from replab.validate import check_int
 
-__all__ = ["DEFAULT_DASHBOARD", "find_dashboard", "voila_command", "serve", "stop",
+__all__ = ["DEFAULT_DASHBOARD", "TEMPLATE", "find_dashboard", "voila_command", "voila_env",
+           "serve", "stop",
            "check_port_free"]
 
 DEFAULT_DASHBOARD = "quorum_explorer"
 OWNER = "replab dashboard"
 #: Seconds Voilà gets to shut its kernels down after Ctrl-C before it is killed.
 STOP_TIMEOUT_S = 10.0
+#: Voila's lab template without the stylesheets it would fetch from a CDN (see the
+#: template in ``replab/data/jupyter``): dashboards work offline.
+TEMPLATE = "replab"
+TEMPLATE_ROOT = Path(__file__).resolve().parent / "data" / "jupyter"
+
+
+def voila_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment Voila runs in: the kernel's, plus replab's template on the path."""
+    env = dict(kernel_env() if base is None else base)
+    env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(TEMPLATE_ROOT),
+                                                        env.get("JUPYTER_PATH", "")]))
+    return env
 
 
 def find_dashboard(name: str | None = None, notebooks: str | Path | None = None) -> Path:
@@ -54,7 +68,7 @@ def voila_command(notebook: Path, *, port: int = 8866, open_browser: bool = True
     port = check_int(port, "port", OWNER, low=1, high=65535)
     cmd = [sys.executable, "-m", "voila", str(notebook), f"--port={port}",
            f"--Voila.ip={ip}", "--Voila.port_retries=0", "--show_tracebacks=True",
-           "--theme=light", *KERNEL_ARGS]
+           "--theme=light", f"--template={TEMPLATE}", *KERNEL_ARGS]
     if not open_browser:
         cmd.append("--no-browser")
     return cmd
@@ -81,7 +95,7 @@ def serve(name: str | None = None, *, port: int = 8866, open_browser: bool = Tru
           "(Ctrl-C stops it)", file=sys.stderr, flush=True)
     # Voilà runs in its own session: Ctrl-C in the terminal reaches only us, and we stop
     # it once (a second Ctrl-C would interrupt its shutdown and print its traceback).
-    with subprocess.Popen(cmd, env=kernel_env(), start_new_session=True) as proc:
+    with subprocess.Popen(cmd, env=voila_env(), start_new_session=True) as proc:
         # Stopping us stops Voilà (and so its kernels) instead of orphaning it.
         previous = signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
         try:

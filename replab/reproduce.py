@@ -10,7 +10,10 @@ the files are exactly what the notebook shows, never a second copy of its plotti
 * every image inside a displayed widget (a dashboard's plots, in their final state) ->
   ``<prefix>-widget<k>.png``,
 * the executed notebook itself -> ``executed.ipynb``, and the list of files ->
-  ``manifest.csv``.
+  ``manifest.csv``;
+* with ``html=True`` also the executed notebook as a self-contained page,
+  ``<stem>/<stem>.html`` (figures inline, each explorer shown as the images it drew, no
+  script or font from the network), and ``<out>/index.html`` linking every page.
 
 ``<prefix>`` is the cell's ``metadata["replab"]["name"]`` when set, else ``cellNN`` with NN
 the cell's 1-based position in the notebook file. Files go to ``<out>/<notebook stem>/``.
@@ -39,7 +42,7 @@ from replab.notebooks import (
 )
 from replab.validate import check_int, fail
 
-__all__ = ["MANIFEST_COLUMNS", "execute_notebook", "harvest", "reproduce"]
+__all__ = ["MANIFEST_COLUMNS", "execute_notebook", "harvest", "notebook_html", "reproduce"]
 
 MANIFEST_COLUMNS = ["notebook", "cell", "kind", "path", "bytes"]
 SETUP_TAG = "replab-setup"
@@ -171,6 +174,67 @@ def _widget_images(state: dict[str, Any], model_id: str) -> Iterator[bytes]:
         stack.extend(r.removeprefix("IPY_MODEL_") for r in reversed(refs))
 
 
+# The lab template without the scripts it would fetch from CDNs (require.js, MathJax,
+# mermaid, the widget renderer): the pages must open offline.
+_HTML_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
+
+
+def notebook_html(nb: Any) -> str:
+    """An executed notebook as one offline HTML page, explorers shown as their images."""
+    import copy
+
+    import jinja2
+    from nbconvert import HTMLExporter
+
+    nb = copy.deepcopy(nb)
+    state = nb.metadata.get("widgets", {}).get(_WIDGET_STATE, {}).get("state", {})
+    for cell in nb.cells:
+        outputs = []
+        for output in cell.get("outputs", []):
+            view = output.get("data", {}).get(_WIDGET_VIEW)
+            if view is None:
+                outputs.append(output)
+                continue
+            for png in _widget_images(state, view["model_id"]):
+                outputs.append({"output_type": "display_data", "metadata": {},
+                                "data": {"image/png": base64.b64encode(png).decode()}})
+        cell["outputs"] = outputs
+    nb.metadata.pop("widgets", None)
+    exporter = HTMLExporter(template_name="lab",
+                            extra_loaders=[jinja2.DictLoader({"replab.html.j2": _HTML_TEMPLATE})],
+                            template_file="replab.html.j2")
+    body, _ = exporter.from_notebook_node(nb)
+    return str(body)
+
+
+def write_index(out: Path, manifest: pd.DataFrame) -> Path:
+    """``out/index.html``: one link per notebook page, with what each page holds."""
+    import html
+
+    items = []
+    for notebook, rows in manifest.groupby("notebook", sort=False):
+        pages = rows[rows.kind == "html"]
+        if pages.empty:
+            continue
+        link = Path(pages.path.iloc[0]).relative_to(out.resolve()).as_posix()
+        kinds = rows.kind.value_counts()
+        items.append(f'<li><a href="{html.escape(link)}">{html.escape(str(notebook))}</a>: '
+                     f"{kinds.get('figure', 0) // 2} figures, {kinds.get('table', 0)} tables, "
+                     f"{kinds.get('widget', 0)} explorer images</li>")
+    page = ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>replab notebooks"
+            "</title></head>\n<body style=\"font-family: sans-serif; max-width: 50em; "
+            "margin: 2em auto\">\n<h1>replab notebooks, executed</h1>\n<ul>\n"
+            + "\n".join(items) + "\n</ul>\n</body></html>\n")
+    index = out / "index.html"
+    index.write_text(page, encoding="utf-8")
+    return index
+
+
 def _clear_previous(dest: Path) -> None:
     """Remove the files a previous run listed in ``dest/manifest.csv`` (nothing else)."""
     manifest = dest / "manifest.csv"
@@ -181,7 +245,8 @@ def _clear_previous(dest: Path) -> None:
     manifest.unlink()
 
 
-def _run_one(path: Path, dest: Path, overrides: dict[str, Any], timeout: int) -> pd.DataFrame:
+def _run_one(path: Path, dest: Path, overrides: dict[str, Any], timeout: int,
+             html: bool = False) -> pd.DataFrame:
     import nbformat
 
     nb = execute_notebook(path, overrides, timeout=timeout)
@@ -191,6 +256,11 @@ def _run_one(path: Path, dest: Path, overrides: dict[str, Any], timeout: int) ->
     nbformat.write(nb, executed)
     rows.append({"notebook": path.stem, "cell": 0, "kind": "notebook", "path": str(executed),
                  "bytes": executed.stat().st_size})
+    if html:
+        page = dest.resolve() / f"{path.stem}.html"
+        page.write_text(notebook_html(nb), encoding="utf-8")
+        rows.append({"notebook": path.stem, "cell": 0, "kind": "html", "path": str(page),
+                     "bytes": page.stat().st_size})
     frame = pd.DataFrame(rows, columns=MANIFEST_COLUMNS)
     frame.assign(file=[Path(p).name for p in frame.path]).drop(columns="path").to_csv(
         dest / "manifest.csv", index=False)
@@ -200,7 +270,7 @@ def _run_one(path: Path, dest: Path, overrides: dict[str, Any], timeout: int) ->
 def reproduce(
     names: Sequence[str] = (), *, out: str | Path = "out/reproduce", small: bool = False,
     notebooks: str | Path | None = None, timeout: int = 1800,
-    log: Callable[[str], None] | None = None,
+    log: Callable[[str], None] | None = None, html: bool = False,
 ) -> pd.DataFrame:
     """Execute notebooks headless and write their figures and tables under ``out``.
 
@@ -219,6 +289,9 @@ def reproduce(
         Seconds allowed per cell.
     log : callable, optional
         Called with one progress line per notebook.
+    html : bool
+        Also write each executed notebook as an offline HTML page and ``out/index.html``
+        linking them.
 
     Returns
     -------
@@ -249,7 +322,7 @@ def reproduce(
         overrides = small_parameters(nbformat.read(path, as_version=4)) if small else {}
         start = time.perf_counter()
         try:
-            frame = _run_one(path, Path(out) / path.stem, overrides, timeout)
+            frame = _run_one(path, Path(out) / path.stem, overrides, timeout, html)
         except ReplabError as e:
             failures.append(str(e))
             _log(log, f"{path.stem}: FAILED ({e})")
@@ -259,11 +332,17 @@ def reproduce(
         _log(log, f"{path.stem}: {kinds.get('figure', 0)} figure files, "
                   f"{kinds.get('table', 0)} tables, {kinds.get('widget', 0)} widget images "
                   f"in {time.perf_counter() - start:.1f} s" + (" (small)" if small else ""))
+    manifest = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=MANIFEST_COLUMNS)
+    if html and frames:
+        index = write_index(Path(out), manifest)
+        manifest = pd.concat([manifest, pd.DataFrame([{
+            "notebook": "", "cell": 0, "kind": "index", "path": str(index.resolve()),
+            "bytes": index.stat().st_size}])], ignore_index=True)
     if failures:
         raise ReplabError(f"{len(failures)} of {len(chosen)} notebooks failed: "
                           + "; ".join(failures))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=MANIFEST_COLUMNS)
+    return manifest
 
 
 def _reproducible(nb: Any) -> bool:

@@ -44,7 +44,9 @@ def test_unknown_dashboard_is_one_line_and_exit_2(capsys):
     assert main(["dashboard", "nope", "--notebooks", str(NOTEBOOKS), "--no-browser"]) == 2
     err = capsys.readouterr().err
     assert err == ("replab dashboard: error: The 'name' parameter of replab dashboard must be "
-                   "a notebook stem or its number prefix (quorum_explorer). "
+                   "a notebook stem or its number prefix (lag_explorer, leaderless_explorer, "
+                   "multi_leader_explorer, quorum_explorer, replog_explorer, "
+                   "single_leader_explorer). "
                    "Got 'nope' instead.\n")
 
 

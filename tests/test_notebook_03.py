@@ -25,4 +25,4 @@ def test_notebook_runs_small():
     text = cell_text(nb)
     assert "fencing=True: split-brain writes 0" in text
     assert "last result: sync 0" in text
-    assert "acked_writes_lost" in text
+    assert "acknowledged writes lost" in text  # the metrics, as a table in words

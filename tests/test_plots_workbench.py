@@ -38,6 +38,16 @@ def test_plot_style_is_scoped_and_use_style_is_global():
         assert mpl.rcParams["axes.spines.top"] is False
 
 
+def test_plot_style_keeps_settings_changed_inside_it():
+    # Jupyter's inline backend turns interactive mode on when the first figure is made;
+    # if that happens inside a plot function, leaving the style must not undo it.
+    with mpl.rc_context():
+        mpl.interactive(False)
+        with plots.plot_style():
+            mpl.interactive(True)
+        assert mpl.is_interactive()
+
+
 def test_every_picture_is_drawn_in_the_shared_style():
     ax = plots.plot_timeseries(lag_frame(), "time", "lag", hue="node")
     assert [line.get_color() for line in ax.lines] == plots.PALETTE[:3]

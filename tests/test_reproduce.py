@@ -113,6 +113,18 @@ def test_rerun_replaces_its_own_files_only(demo_folder: Path, tmp_path: Path):
     assert (dest / "notes.txt").read_text() == "mine"
 
 
+def test_html_pages_show_figures_and_explorer_images_offline(demo_folder: Path,
+                                                            tmp_path: Path):
+    manifest = reproduce(out=tmp_path, small=True, notebooks=demo_folder, html=True)
+    page = (tmp_path / "01_demo" / "01_demo.html").read_text()
+    assert page.count("<img ") == 3  # two figures and the widget's image, inline
+    assert "Demo notebook" in page and "application/vnd.jupyter.widget" not in page
+    assert re.findall(r"""(?:src|href)=["']?(?:https?:)?//""", page) == []  # offline
+    index = (tmp_path / "index.html").read_text()
+    assert '<a href="01_demo/01_demo.html">01_demo</a>: 2 figures, 1 tables' in index
+    assert list(manifest.kind[-2:]) == ["html", "index"]
+
+
 def test_a_notebook_opted_out_runs_when_named(demo_folder: Path, tmp_path: Path):
     manifest = reproduce(["02_guide.ipynb"], out=tmp_path, notebooks=demo_folder)
     assert list(manifest.kind) == ["table", "notebook"]
@@ -244,6 +256,11 @@ def test_reproduce_small_covers_every_notebook_and_lists_every_file(real_run):
     ("02_reproduce_pbs", ["t_visibility_curves-fig1.png", "t_visibility_curves-fig1.svg",
                           "pbs_table-table1.csv", "published_times-table1.csv",
                           "latency_vs_staleness-table1.csv"]),
+    ("03_single_leader", ["explorer-widget1.png", "failover_timeout_tradeoff-fig1.png"]),
+    ("04_replication_lag", ["read_your_writes-fig1.png", "explorer-widget1.png"]),
+    ("05_leaderless", ["explorer-widget1.png", "availability_vs_failures-fig1.png"]),
+    ("06_multi_leader", ["topologies-fig1.png", "explorer-widget1.png"]),
+    ("07_replication_logs", ["kind_comparison-fig1.png", "explorer-widget1.png"]),
 ])
 def test_reproduce_writes_the_expected_files(real_run, stem, files):
     out, _ = real_run

@@ -14,7 +14,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="run the notebooks headless; write their figures (PNG, SVG) and tables (CSV)",
         description="Execute notebooks in fresh kernels and write every figure (PNG and "
         "SVG), table (CSV) and widget image they display to OUT/<notebook>/, with a "
-        "manifest.csv; prints the manifest.",
+        "manifest.csv; prints the manifest. --html adds one HTML page per notebook and "
+        "OUT/index.html.",
     )
     p.add_argument("names", nargs="*", metavar="NAME",
                    help="notebook stems or number prefixes, e.g. 01 or 02_reproduce_pbs "
@@ -24,6 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="quick run: the sizes in each notebook's metadata replab.small")
     p.add_argument("--notebooks", default=None, help="notebooks folder (default: ./notebooks)")
     p.add_argument("--timeout", type=int, default=1800, help="seconds allowed per cell")
+    p.add_argument("--html", action="store_true",
+                   help="also write each executed notebook as an HTML page (figures inline, "
+                        "offline) and OUT/index.html linking them")
     add_format(p)
     p.set_defaults(run=run_reproduce)
 
@@ -35,6 +39,7 @@ def run_reproduce(args: argparse.Namespace) -> int:
         print(f"replab reproduce: {line}", file=sys.stderr, flush=True)
 
     manifest = reproduce(args.names, out=args.out, small=args.small,
-                         notebooks=args.notebooks, timeout=args.timeout, log=log)
+                         notebooks=args.notebooks, timeout=args.timeout, log=log,
+                         html=args.html)
     emit_frame(manifest, args.format, title=f"{len(manifest)} files written:")
     return 0

@@ -10,10 +10,14 @@ topologies, message timelines), :mod:`~replab.plots.single_leader`,
 """
 
 from replab.plots._base import (
+    COLORS,
     FAULT_COLORS,
+    LABELS,
     PALETTE,
     ROLE_COLORS,
     STYLE,
+    color_of,
+    human,
     plot_style,
     use_style,
 )
@@ -62,6 +66,7 @@ from replab.plots.single_leader import (
     plot_lost_writes,
     plot_timeline,
 )
+from replab.plots.tables import metrics_table, tidy_table
 from replab.plots.workbench import (
     plot_message_timeline,
     plot_timeseries,
@@ -70,6 +75,12 @@ from replab.plots.workbench import (
 
 __all__ = [
     "PALETTE",
+    "COLORS",
+    "LABELS",
+    "color_of",
+    "human",
+    "metrics_table",
+    "tidy_table",
     "STYLE",
     "FAULT_COLORS",
     "ROLE_COLORS",

@@ -17,6 +17,10 @@ __all__ = [
     "STYLE",
     "FAULT_COLORS",
     "ROLE_COLORS",
+    "COLORS",
+    "LABELS",
+    "color_of",
+    "human",
     "plot_style",
     "use_style",
 ]
@@ -48,16 +52,72 @@ STYLE: dict[str, Any] = {
     "savefig.bbox": "tight",
 }
 FAULT_COLORS = ["#bbbbbb", "#f4a582", "#92c5de", "#c2a5cf"]
-ROLE_COLORS = {"leader": PALETTE[1], "follower": PALETTE[0], "replica": PALETTE[0],
-               "client": "#7f7f7f"}
+#: One colour per concept, in every notebook and explorer: operations, latency profiles,
+#: replication modes, log kinds, outcomes. Anything else cycles through :data:`PALETTE`.
+COLORS: dict[str, str] = {
+    # operations
+    "read": "#1f77b4", "write": "#d62728",
+    # latency profiles (PBS)
+    "LNKD-SSD": "#2ca02c", "LNKD-DISK": "#9467bd", "YMMR": "#8c564b", "WAN": "#17becf",
+    # single-leader replication modes
+    "async": "#ff7f0e", "semi-sync": "#bcbd22", "sync": "#1f77b4",
+    # replication-log kinds
+    "statement": "#d62728", "statement-fixed": "#ff7f0e", "physical": "#1f77b4",
+    "logical": "#2ca02c", "trigger": "#9467bd",
+    # outcomes
+    "available": "#2ca02c", "stale": "#ff7f0e", "lost": "#d62728", "none": "#7f7f7f",
+    # roles
+    "leader": "#d62728", "follower": "#1f77b4", "replica": "#1f77b4", "client": "#7f7f7f",
+}
+ROLE_COLORS = {k: COLORS[k] for k in ("leader", "follower", "replica", "client")}
+
+
+#: Words for the columns replab's frames use, for axis labels, legends and tables.
+LABELS: dict[str, str] = {
+    "p_consistent": "P(consistent read)", "p_stale": "P(stale read)",
+    "p_read_ok": "P(read quorum answers)", "p_write_ok": "P(write quorum answers)",
+    "p_fresh_read": "P(read returns the write)",
+    "p_read_available": "P(read quorum up)", "p_write_available": "P(write quorum up)",
+    "p_both_available": "P(read and write quorums up)",
+    "write_availability": "writes available", "read_availability": "reads available",
+    "stale_read_rate": "stale reads", "lost_writes_fraction": "acknowledged writes lost",
+    "lost_writes": "writes lost", "acked_writes_lost": "acknowledged writes lost",
+    "ci_low": "95 % CI low", "ci_high": "95 % CI high", "latency_ms": "latency (ms)",
+    "lag_ms": "mean replication delay (ms)",
+    "trials": "trials", "p_fail": "P(node down)",
+    "hinted_writes": "hinted writes", "hinted_handoffs": "hints handed off",
+    "divergent_rows": "divergent rows", "bytes_per_write": "bytes shipped per write",
+}
+
+
+def human(column: object) -> str:
+    """The words for a column name (``lost_writes_fraction`` -> "acknowledged writes
+    lost"); unknown names get their underscores replaced by spaces."""
+    return LABELS.get(str(column), str(column).replace("_", " "))
+
+
+def color_of(name: object, index: int = 0) -> str:
+    """The colour of a concept (``"write"``, ``"LNKD-DISK"``, ``"async"`` ...), else the
+    ``index``-th palette colour."""
+    return COLORS.get(str(name), PALETTE[index % len(PALETTE)])
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
 @contextmanager
 def plot_style() -> Iterator[None]:
-    """Draw inside ``with plot_style():`` to get replab's look without changing globals."""
-    with mpl.rc_context(cast(Any, STYLE)):
+    """Draw inside ``with plot_style():`` to get replab's look without changing globals.
+
+    Only the keys of :data:`STYLE` are restored on exit. ``mpl.rc_context`` restores every
+    rc setting, so a first figure created inside it (which loads Jupyter's inline backend
+    and turns ``interactive`` on) would switch ``interactive`` off again on exit, and later
+    figures of the session would never be shown.
+    """
+    saved = {key: mpl.rcParams[key] for key in STYLE}  # type: ignore[index]
+    mpl.rcParams.update(cast(Any, STYLE))
+    try:
         yield
+    finally:
+        mpl.rcParams.update(cast(Any, saved))
 
 
 def use_style() -> None:

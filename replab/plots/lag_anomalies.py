@@ -8,8 +8,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from replab.plots._base import (
-    PALETTE,
     _axes,
+    color_of,
 )
 
 __all__ = [
@@ -39,12 +39,12 @@ def plot_anomaly_rates(df: pd.DataFrame, ax: Axes | None = None, *,
     """
     ax = _axes(ax)
     for i, (level, sub) in enumerate(_by_hue(df, hue)):
-        color = PALETTE[i % len(PALETTE)]
+        color = color_of(level, i)
         ax.plot(sub["lag_ms"], sub["rate"], "o-", color=color, label=str(level), ms=4)
         ax.fill_between(sub["lag_ms"], sub["ci_low"], sub["ci_high"], color=color,
                         alpha=0.2, linewidth=0)
     names = list(df["anomaly"].unique()) if "anomaly" in df and len(df) else []
-    ax.set_xlabel("mean replication delay, lag_ms (ms)")
+    ax.set_xlabel("mean replication delay (ms)")
     ax.set_ylabel(f"{names[0] if len(names) == 1 else 'anomaly'} rate (of examined reads)")
     ax.grid(True, alpha=0.3)
     if len(df):
@@ -61,12 +61,12 @@ def plot_mitigation_costs(df: pd.DataFrame, ax: Axes | None = None, *,
     """
     ax = _axes(ax)
     for i, (level, sub) in enumerate(_by_hue(df, hue)):
-        color = PALETTE[i % len(PALETTE)]
+        color = color_of(level, i)
         ax.plot(sub["lag_ms"], sub[cost], "s--", color=color, label=str(level), ms=4)
         if f"{cost}_ci_low" in sub:
             ax.fill_between(sub["lag_ms"], sub[f"{cost}_ci_low"], sub[f"{cost}_ci_high"],
                             color=color, alpha=0.15, linewidth=0)
-    ax.set_xlabel("mean replication delay, lag_ms (ms)")
+    ax.set_xlabel("mean replication delay (ms)")
     ax.set_ylabel(_COST_LABELS.get(cost, cost.replace("_", " ")))
     ax.grid(True, alpha=0.3)
     if len(df):

@@ -7,9 +7,11 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from replab.plots._base import (
-    PALETTE,
+    COLORS,
     _axes,
     _styled,
+    color_of,
+    human,
 )
 
 __all__ = [
@@ -19,6 +21,23 @@ __all__ = [
     "plot_quorum_heatmap",
 ]
 
+#: A band narrower than this (in axis units, or as a ratio on log axes) cannot be seen.
+VISIBLE_BAND = 0.004
+
+
+def _coinciding(ax: Axes, x: np.ndarray, y: np.ndarray) -> str | None:
+    """The label of a line already on ``ax`` that this one would hide, if any."""
+    for line in ax.get_lines():
+        lx, ly = (np.asarray(v, dtype=float) for v in line.get_data())
+        label = str(line.get_label())
+        if (label.startswith("_") or lx.shape != x.shape or not np.allclose(lx, x)):
+            continue
+        scale = max(float(np.nanmax(np.abs(ly))), 1e-12)
+        if float(np.nanmax(np.abs(ly - y))) <= 0.005 * scale:
+            return label.split(" (")[0]
+    return None
+
+
 @_styled
 def plot_staleness(
     df: pd.DataFrame, ax: Axes | None = None, *, label: str | None = None,
@@ -26,23 +45,41 @@ def plot_staleness(
 ) -> Axes:
     """A t-visibility curve from :func:`replab.staleness`: P(consistent) with its CI band.
 
-    With ``logy``, plots P(stale) = 1 - P(consistent) on a log scale, which shows the tail.
+    With ``logy``, plots P(stale) = 1 - P(consistent) on a log scale, which shows the tail;
+    a stale probability of zero (no stale read in ``trials``) is drawn at the resolution
+    1 / trials, marked by a dotted line, instead of vanishing. A band too narrow to see is
+    said so in the legend, and so is a line that coincides with one already drawn.
     """
     ax = _axes(ax)
     t = df["t"].to_numpy()
-    p, lo, hi = (df[c].to_numpy() for c in ("p_consistent", "ci_low", "ci_high"))
+    p, lo, hi = (df[c].to_numpy(dtype=float) for c in ("p_consistent", "ci_low", "ci_high"))
+    color = color or (COLORS.get(label) if label else None)
     if logy:
-        p, lo, hi = 1 - p, 1 - hi, 1 - lo
+        floor = 1.0 / float(df["trials"].max()) if "trials" in df else 1e-6
+        p, lo, hi = (np.maximum(v, floor) for v in (1 - p, 1 - hi, 1 - lo))
         ax.set_yscale("log")
-        ax.set_ylabel("P(stale read)")
+        ax.set_ylabel("P(stale read), log scale")
+        if not any(str(ln.get_label()).startswith("resolution") for ln in ax.get_lines()):
+            ax.axhline(floor, color="grey", ls=":", lw=0.8,
+                       label=f"resolution: 1 in {1 / floor:,.0f} trials")
+        narrow = float(np.nanmax(hi / lo)) < 1 + 10 * VISIBLE_BAND
     else:
         ax.set_ylabel("P(consistent read)")
-    (line,) = ax.plot(t, p, label=label, color=color)
+        narrow = float(np.nanmax(hi - lo)) < VISIBLE_BAND
+    notes = []
+    same = _coinciding(ax, t, p) if label else None
+    if same:
+        notes.append(f"coincides with {same}")
+    if narrow:
+        notes.append("95 % CI narrower than the line")
+    full = f"{label} ({'; '.join(notes)})" if label and notes else label
+    (line,) = ax.plot(t, p, label=full, color=color,
+                      ls="--" if same else "-")  # dashed: the line it hides shows through
     ax.fill_between(t, lo, hi, alpha=0.25, color=line.get_color(), linewidth=0)
-    ax.set_xlabel("t: time after write commits (ms)")
+    ax.set_xlabel("t: time after the write commits (ms)")
     ax.grid(True, alpha=0.3)
     if label:
-        ax.legend()
+        ax.legend(loc="upper right" if logy else "lower right")
     return ax
 
 
@@ -58,24 +95,31 @@ def plot_latency(df: pd.DataFrame, ax: Axes | None = None) -> Axes:
         sub = df[df["operation"] == op].set_index("percentile").loc[pcts]
         err = np.vstack([sub.latency_ms - sub.ci_low, sub.ci_high - sub.latency_ms])
         ax.bar(x + i * width, sub.latency_ms, width, yerr=err, capsize=3, label=op,
-               color=PALETTE[i % len(PALETTE)])
+               color=color_of(op, i))
     ax.set_xticks(x + width * (len(ops) - 1) / 2, [f"p{p:g}" for p in pcts])
+    ax.set_xlabel("percentile (95 % CI whiskers)")
     ax.set_ylabel("latency (ms)")
-    ax.legend()
+    ax.legend(loc="upper left")
     ax.grid(True, axis="y", alpha=0.3)
     return ax
 
 
 @_styled
 def plot_availability(df: pd.DataFrame, ax: Axes | None = None) -> Axes:
-    """Quorum availability against the per-node failure probability (``availability``)."""
+    """Quorum availability against the per-node failure probability (``availability``).
+
+    When r = w the two lines coincide; the legend says so (the write line is dashed).
+    """
     ax = _axes(ax)
-    for i, col in enumerate(["p_read_available", "p_write_available"]):
-        ax.plot(df["p_fail"], df[col], label=col.split("_")[1], color=PALETTE[i])
-    ax.set_xlabel("P(node down)")
+    read, write = (df[f"p_{op}_available"].to_numpy(dtype=float) for op in ("read", "write"))
+    same = bool(np.allclose(read, write))
+    ax.plot(df["p_fail"], read, label="read quorum", color=COLORS["read"])
+    ax.plot(df["p_fail"], write, color=COLORS["write"], ls="--",
+            label="write quorum" + (" (coincides with read: r = w)" if same else ""))
+    ax.set_xlabel("P(node down), independent failures")
     ax.set_ylabel("P(quorum available)")
     ax.set_ylim(-0.02, 1.02)
-    ax.legend()
+    ax.legend(loc="lower left")
     ax.grid(True, alpha=0.3)
     return ax
 
@@ -100,6 +144,6 @@ def plot_quorum_heatmap(
     ax.grid(False)
     ax.set_xlabel("w (write quorum)")
     ax.set_ylabel("r (read quorum)")
-    ax.set_title(value)
-    ax.figure.colorbar(im, ax=ax, shrink=0.8)
+    ax.set_title(human(value))
+    ax.figure.colorbar(im, ax=ax, shrink=0.8, label=human(value))
     return ax

@@ -14,6 +14,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.container import BarContainer
 
+from replab.plots._base import COLORS
+
 __all__ = [
     "KIND_COLORS",
     "plot_kind_metric",
@@ -24,8 +26,8 @@ __all__ = [
     "style_side_by_side",
 ]
 
-KIND_COLORS = {"statement": "#d62728", "statement-fixed": "#ff7f0e", "physical": "#1f77b4",
-               "logical": "#2ca02c", "trigger": "#9467bd"}
+KIND_COLORS = {k: COLORS[k] for k in ("statement", "statement-fixed", "physical", "logical",
+                                      "trigger")}
 
 
 def _axes(ax: Axes | None) -> Axes:

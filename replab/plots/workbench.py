@@ -18,6 +18,7 @@ from replab.plots._base import (
     ROLE_COLORS,
     _axes,
     _styled,
+    human,
 )
 
 __all__ = [
@@ -69,7 +70,8 @@ def plot_timeseries(
         [(str(k), sub) for k, sub in df.groupby(hue, sort=False)] if hue else [(None, df)])
     for key, sub in groups:
         for col in columns:
-            label = col if key is None else (key if len(columns) == 1 else f"{col} {key}")
+            name = human(col)
+            label = name if key is None else (key if len(columns) == 1 else f"{name} {key}")
             ax.plot(sub[x], sub[col], label=label)
     windows = _fault_windows(faults)
     kinds = list(dict.fromkeys(k for _, _, k in windows))
@@ -80,9 +82,10 @@ def plot_timeseries(
     handles, _ = ax.get_legend_handles_labels()
     handles += [Patch(color=FAULT_COLORS[i % 4], alpha=0.45, label=k) for i, k in
                 enumerate(kinds)]
-    ax.legend(handles=handles)
-    ax.set_xlabel(x)
-    ax.set_ylabel(columns[0] if len(columns) == 1 else "value")
+    # Outside the axes, on the right: a legend never covers the data.
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.set_xlabel(human(x))
+    ax.set_ylabel(human(columns[0]) if len(columns) == 1 else "value")
     return ax
 
 

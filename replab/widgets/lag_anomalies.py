@@ -14,8 +14,8 @@ from functools import lru_cache
 from typing import Any
 
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.figure import Figure
 
 from replab.models import (
     ANOMALY_MITIGATIONS,
@@ -26,8 +26,14 @@ from replab.models import (
     simulate_partitioned,
 )
 from replab.models.anomalies.sweeps import default_base
-from replab.plots import plot_anomaly_rates, plot_mitigation_costs
-from replab.widgets._render import render_png, show_traceback
+from replab.plots import plot_anomaly_rates, plot_mitigation_costs, plot_style
+from replab.widgets._render import (
+    FigureImage,
+    Prefetcher,
+    busy,
+    explorer_box,
+    show_traceback,
+)
 
 __all__ = ["LagView", "compute_lag_view", "LagAnomalyExplorer"]
 
@@ -51,14 +57,26 @@ def _base(anomaly: str, followers: int, read_fraction: float,
     return dataclasses.replace(base, followers=followers, duration_ms=duration_ms)
 
 
-@lru_cache(maxsize=32)
-def compute_lag_view(anomaly: str, mitigation: str, lag_ms: float, followers: int = 2,
-                     read_fraction: float = 0.8, *, lags: tuple[float, ...] = (0.0, 10.0,
-                     25.0, 50.0), duration_ms: float = 3000.0, seed: int = 0) -> LagView:
-    """Sweep ``none`` and ``mitigation`` over ``lags``; run ``mitigation`` at ``lag_ms``."""
+def _sweep(anomaly: str, mitigation: str, followers: int, read_fraction: float,
+           lags: tuple[float, ...], duration_ms: float, seed: int) -> pd.DataFrame:
     base = _base(anomaly, followers, read_fraction, duration_ms)
     chosen = list(dict.fromkeys(["none", mitigation]))
-    df = anomaly_sweep(anomaly, chosen, list(lags), seed=seed, base=base)
+    return anomaly_sweep(anomaly, chosen, list(lags), seed=seed, base=base)
+
+
+# The sweep does not depend on the chosen lag (moving the lag slider reuses it); sweeps
+# one control step away are computed in the background while the user looks.
+_SWEEPS = Prefetcher(_sweep)
+
+
+@lru_cache(maxsize=64)
+def compute_lag_view(anomaly: str, mitigation: str, lag_ms: float, followers: int = 2,
+                     read_fraction: float = 0.8, *, lags: tuple[float, ...] = (0.0, 25.0,
+                     50.0), duration_ms: float = 800.0, seed: int = 0) -> LagView:
+    """Sweep ``none`` and ``mitigation`` over ``lags``; run ``mitigation`` at ``lag_ms``."""
+    df = _SWEEPS.get(anomaly, mitigation, followers, read_fraction, tuple(lags), duration_ms,
+                     seed)
+    base = _base(anomaly, followers, read_fraction, duration_ms)
     one = dataclasses.replace(base, mitigation=mitigation, lag_ms=float(lag_ms))
     run = simulate_partitioned(one, seed=seed) if isinstance(one, PartitionedConfig) \
         else simulate_lag_anomalies(one, seed=seed)
@@ -84,9 +102,10 @@ class LagAnomalyExplorer:
 
     def __init__(self, *, anomaly: str = "read-your-writes", mitigation: str = "position-wait",
                  lag_ms: float = 25.0, followers: int = 2, read_fraction: float = 0.8,
-                 lags: tuple[float, ...] = (0.0, 10.0, 25.0, 50.0), duration_ms: float = 3000.0,
-                 seed: int = 0, dpi: int = 80) -> None:
+                 lags: tuple[float, ...] = (0.0, 25.0, 50.0), duration_ms: float = 800.0,
+                 seed: int = 0, dpi: int = 80, prefetch: bool = True) -> None:
         self.lags, self.duration_ms, self.seed, self.dpi = tuple(lags), duration_ms, seed, dpi
+        self.prefetch = prefetch
         style = {"description_width": "90px"}
         slow = {"style": style, "continuous_update": False}
         self.anomaly = widgets.Dropdown(options=list(ANOMALY_MITIGATIONS), value=anomaly,
@@ -101,19 +120,26 @@ class LagAnomalyExplorer:
         self.read_fraction = widgets.FloatSlider(read_fraction, min=0.1, max=0.95, step=0.05,
                                                  description="read fraction", **slow)
         self.summary, self.status = widgets.HTML(), widgets.HTML()
-        self.image, self.errors = widgets.Image(format="png"), widgets.Output()
+        self.errors = widgets.Output()
         self.result: LagView | None = None
         self.last_update_ms = float("nan")
         self._quiet = False
-        with plt.ioff():
-            self.fig, self.axes = plt.subplots(1, 3, figsize=(14, 3.6))
+        self._drawn: pd.DataFrame | None = None  # the sweep the figure shows
+        with plot_style():
+            self.fig = Figure(figsize=(14, 3.6))  # outside pyplot: never shown twice
+            self.axes = self.fig.subplots(1, 3)
+            self.lag_markers = [ax.axvline(lag_ms, color="grey", ls=":", lw=1)
+                                for ax in self.axes]
+        self.view = FigureImage(self.fig, dpi)
+        self.view.animate(self.lag_markers)
+        self.image = self.view.image
         self.anomaly.observe(self._on_anomaly, names="value")
         for ctl in (self.mitigation, self.lag, self.followers, self.read_fraction):
             ctl.observe(lambda _change: self.update(), names="value")
         controls = widgets.HBox([widgets.VBox([self.anomaly, self.mitigation]),
                                  widgets.VBox([self.lag, self.followers, self.read_fraction])])
-        self.widget = widgets.VBox([controls, self.summary, self.image, self.status,
-                                    self.errors])
+        self.widget = explorer_box([controls, self.summary, self.image, self.status,
+                                    self.errors], self.status)
         self.update()
 
     def _on_anomaly(self, change: dict[str, Any]) -> None:
@@ -131,30 +157,56 @@ class LagAnomalyExplorer:
         if self._quiet:
             return
         start = time.perf_counter()
-        try:
-            view = compute_lag_view(self.anomaly.value, self.mitigation.value,
-                                    float(self.lag.value), int(self.followers.value),
-                                    round(float(self.read_fraction.value), 4),
-                                    lags=self.lags, duration_ms=self.duration_ms,
-                                    seed=self.seed)
-            self._redraw(view)
-            self.result = view
-            self.errors.outputs = ()
-        except Exception:  # shown in the dashboard instead of lost in a callback
-            show_traceback(self.errors)
-            return
-        self.last_update_ms = (time.perf_counter() - start) * 1e3
-        self.summary.value = _summary(view)
-        self.status.value = f"updated in {self.last_update_ms:.0f} ms"
+        with busy(self.widget if hasattr(self, "widget") else widgets.VBox(), self.status):
+            try:
+                view = compute_lag_view(self.anomaly.value, self.mitigation.value,
+                                        float(self.lag.value), int(self.followers.value),
+                                        round(float(self.read_fraction.value), 4),
+                                        lags=self.lags, duration_ms=self.duration_ms,
+                                        seed=self.seed)
+                self._redraw(view)
+                self.result = view
+                self.errors.outputs = ()
+            except Exception:  # shown in the dashboard instead of lost in a callback
+                show_traceback(self.errors)
+                self.status.value = "failed: see the error below"
+                return
+            self.last_update_ms = (time.perf_counter() - start) * 1e3
+            self.summary.value = _summary(view)
+            self.status.value = (f"{self.duration_ms:g} ms simulated per point; updated in "
+                                 f"{self.last_update_ms:.0f} ms")
+        if self.prefetch:
+            _SWEEPS.warm(self._nearby())
+
+    def _nearby(self) -> list[tuple[Any, ...]]:
+        """Sweeps one step away on one control: what the next key press asks for."""
+        a, m = self.anomaly.value, self.mitigation.value
+        f, rf = int(self.followers.value), round(float(self.read_fraction.value), 4)
+        rest = (self.lags, self.duration_ms, self.seed)
+        step = self.read_fraction.step
+        keys = [(a, m, f2, rf, *rest) for f2 in (f - 1, f + 1)
+                if self.followers.min <= f2 <= self.followers.max]
+        keys += [(a, m, f, round(r2, 4), *rest) for r2 in (rf - step, rf + step)
+                 if self.read_fraction.min <= r2 <= self.read_fraction.max]
+        keys += [(a, m2, f, rf, *rest) for m2 in self.mitigation.options if m2 != m]
+        return keys
 
     def _redraw(self, view: LagView) -> None:
-        for ax in self.axes:
-            ax.clear()
-        plot_anomaly_rates(view.sweep, self.axes[0])
-        plot_mitigation_costs(view.sweep, self.axes[1], cost="leader_read_share")
-        plot_mitigation_costs(view.sweep, self.axes[2], cost="read_p99_ms")
-        for ax in self.axes:
-            ax.axvline(float(self.lag.value), color="grey", ls=":", lw=1)
-        self.axes[0].set_title(view.anomaly)
-        self.fig.tight_layout()
-        self.image.value = render_png(self.fig, self.dpi)
+        full = view.sweep is not self._drawn  # a new sweep: replot; else move the markers
+        if full:
+            with plot_style():
+                for ax in self.axes:
+                    for artist in [*ax.lines, *ax.collections, *ax.containers]:
+                        if artist not in self.lag_markers:
+                            artist.remove()
+                    ax.relim()
+                plot_anomaly_rates(view.sweep, self.axes[0])
+                plot_mitigation_costs(view.sweep, self.axes[1], cost="leader_read_share")
+                plot_mitigation_costs(view.sweep, self.axes[2], cost="read_p99_ms")
+                self.axes[0].set_title(f"{view.anomaly} anomalies")
+                if self._drawn is None:  # laid out once: it costs more than a draw
+                    self.fig.tight_layout()
+            self._drawn = view.sweep
+        for marker in self.lag_markers:
+            marker.set_xdata([float(self.lag.value)])
+        self.view.show(full=full)

@@ -18,12 +18,15 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from replab.models import LeaderlessConfig, simulate_leaderless
-from replab.widgets._render import render_png, show_traceback
+from replab.plots import COLORS, plot_style
+from replab.widgets._render import FigureImage, busy, explorer_box, show_traceback
 
-__all__ = ["BARS", "LeaderlessView", "compute_leaderless_view", "LeaderlessExplorer"]
+__all__ = ["BARS", "BAR_LABELS", "LeaderlessView", "compute_leaderless_view", "LeaderlessExplorer"]
 
 BARS = ("write_availability", "read_availability", "stale_read_rate", "lost_writes_fraction")
-_COLORS = ("C2", "C2", "C3", "C3")
+#: What each bar says, in words, and the colour of its concept.
+BAR_LABELS = ("writes available", "reads available", "stale reads", "acknowledged writes lost")
+_COLORS = (COLORS["available"], COLORS["available"], COLORS["stale"], COLORS["lost"])
 ANTI_ENTROPY_INTERVAL_MS = 100.0
 SESSIONS = 8
 
@@ -105,12 +108,13 @@ class LeaderlessExplorer:
         self.sloppy = widgets.Checkbox(sloppy, description="sloppy quorums")
         self.read_repair = widgets.Checkbox(read_repair, description="read repair")
         self.anti_entropy = widgets.Checkbox(anti_entropy, description="anti-entropy")
-        self.status, self.image = widgets.HTML(), widgets.Image(format="png")
+        self.status = widgets.HTML()
         self.errors = widgets.Output()
         self.result: LeaderlessView | None = None
         self.last_update_ms = float("nan")
         self._quiet = False
         self._build_figure()
+        self.image = self.view.image
         self.n.observe(self._on_n, names="value")
         for ctl in (self.r, self.w, self.p_fail, self.clock_skew_ms, self.sloppy,
                     self.read_repair, self.anti_entropy):
@@ -118,21 +122,26 @@ class LeaderlessExplorer:
         rows = [widgets.HBox([self.n, self.r, self.w, self.p_fail]),
                 widgets.HBox([self.clock_skew_ms, self.sloppy, self.read_repair,
                               self.anti_entropy])]
-        self.widget = widgets.VBox([*rows, self.image, self.status, self.errors])
+        self.widget = explorer_box([*rows, self.image, self.status, self.errors], self.status)
         self.update()
 
     def _build_figure(self) -> None:
         # Outside pyplot: the inline backend would otherwise show it again under a later cell.
-        self.fig = Figure(figsize=(7, 2.6))
-        self.ax = self.fig.subplots()
-        y = np.arange(len(BARS))
-        self.bars = self.ax.barh(y, np.zeros(len(BARS)), color=list(_COLORS))
-        self.ci_lines = self.ax.hlines(y, np.zeros(len(BARS)), np.zeros(len(BARS)),
-                                       color="black", lw=1.5)
-        self.ax.set_yticks(y, list(BARS))
-        self.ax.set_xlim(0, 1)
-        self.title = self.ax.set_title("", fontsize=9)
-        self.fig.tight_layout()
+        with plot_style():
+            self.fig = Figure(figsize=(8, 2.8))
+            self.ax = self.fig.subplots()
+            y = np.arange(len(BARS))
+            self.bars = self.ax.barh(y, np.zeros(len(BARS)), color=list(_COLORS))
+            self.ci_lines = self.ax.hlines(y, np.zeros(len(BARS)), np.zeros(len(BARS)),
+                                           color="black", lw=1.5, label="95 % CI")
+            self.ax.set_yticks(y, list(BAR_LABELS))
+            self.ax.invert_yaxis()
+            self.ax.set_xlim(0, 1)
+            self.ax.set_xlabel("fraction of operations (black: 95 % CI)")
+            self.title = self.ax.set_title("two lines\nof settings", fontsize=9)
+            self.fig.tight_layout()  # with room for the two-line title set on every update
+        self.view = FigureImage(self.fig, self.dpi)
+        self.view.animate([*self.bars, self.ci_lines, self.title])
 
     def _on_n(self, change: dict[str, Any]) -> None:
         self._quiet = True  # lowering max clamps r and w: one update after, not three
@@ -147,20 +156,24 @@ class LeaderlessExplorer:
         if self._quiet:
             return
         start = time.perf_counter()
-        try:
-            view = compute_leaderless_view(
-                int(self.n.value), int(self.r.value), int(self.w.value),
-                round(float(self.p_fail.value), 6), round(float(self.clock_skew_ms.value), 6),
-                bool(self.sloppy.value), bool(self.read_repair.value),
-                bool(self.anti_entropy.value), duration_ms=self.duration_ms, seed=self.seed)
-            self._redraw(view)
-            self.result = view
-            self.errors.outputs = ()
-        except Exception:  # shown in the dashboard instead of lost in a callback
-            show_traceback(self.errors)
-            return
-        self.last_update_ms = (time.perf_counter() - start) * 1e3
-        self.status.value = f"updated in {self.last_update_ms:.0f} ms"
+        with busy(self.widget if hasattr(self, "widget") else widgets.VBox(), self.status):
+            try:
+                view = compute_leaderless_view(
+                    int(self.n.value), int(self.r.value), int(self.w.value),
+                    round(float(self.p_fail.value), 6),
+                    round(float(self.clock_skew_ms.value), 6), bool(self.sloppy.value),
+                    bool(self.read_repair.value), bool(self.anti_entropy.value),
+                    duration_ms=self.duration_ms, seed=self.seed)
+                self._redraw(view)
+                self.result = view
+                self.errors.outputs = ()
+            except Exception:  # shown in the dashboard instead of lost in a callback
+                show_traceback(self.errors)
+                self.status.value = "failed: see the error below"
+                return
+            self.last_update_ms = (time.perf_counter() - start) * 1e3
+            self.status.value = (f"{SESSIONS} client sessions, {self.duration_ms:g} ms "
+                                 f"simulated; updated in {self.last_update_ms:.0f} ms")
 
     def _redraw(self, view: LeaderlessView) -> None:
         b = view.bars
@@ -168,5 +181,9 @@ class LeaderlessExplorer:
             bar.set_width(v)
         self.ci_lines.set_segments([[(lo, y), (hi, y)] for y, (lo, hi) in
                                     enumerate(zip(b.ci_low, b.ci_high, strict=True))])
-        self.title.set_text(_title(view))
-        self.image.value = render_png(self.fig, self.dpi)
+        on = [name for name, ctl in (("sloppy quorums", self.sloppy), ("read repair",
+              self.read_repair), ("anti-entropy", self.anti_entropy)) if ctl.value]
+        self.title.set_text(f"{_title(view)}\nP(node down) {self.p_fail.value:g}, clock skew "
+                            f"up to {self.clock_skew_ms.value:g} ms; "
+                            f"{', '.join(on) or 'no repair mechanism'}")
+        self.view.show()

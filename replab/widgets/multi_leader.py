@@ -13,8 +13,7 @@ import traceback
 from typing import Any
 
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
-from IPython.display import display
+from matplotlib.figure import Figure
 
 from replab.models.multi_leader import (
     TOPOLOGIES,
@@ -23,7 +22,13 @@ from replab.models.multi_leader import (
     simulate_multi_leader,
 )
 from replab.models.multi_leader.topology import as_topology
-from replab.plots import plot_node_staleness, plot_propagation_delays, plot_topology_flow
+from replab.plots import (
+    plot_node_staleness,
+    plot_propagation_delays,
+    plot_style,
+    plot_topology_flow,
+)
+from replab.widgets._render import FigureImage, Prefetcher, busy, explorer_box
 
 __all__ = ["WAN_DELAYS", "REPAIRS", "compute_multi_leader_view", "MultiLeaderExplorer"]
 
@@ -33,6 +38,23 @@ WAN_DELAYS = ("20+exp:0.05", "uniform:10,60", "5+pareto:5,1.5", "0.8*const:10|0.
 REPAIRS = ("none", "reconfigure", "auto-reroute")
 RESOLUTION_CHOICES = ("lww", "replica-priority", "merge", "siblings", "arrival-order",
                       "custom")
+
+
+def _run(base: MultiLeaderConfig, topology: str, resolution: str, wan_delay: str,
+         fail_node: str, repair: str, causal: bool, seed: int) -> MultiLeaderResult:
+    return compute_multi_leader_view(base, topology=topology, resolution=resolution,
+                                     wan_delay=wan_delay, fail_node=fail_node, repair=repair,
+                                     causal=causal, seed=seed)
+
+
+# One run per setting of the controls, kept; the neighbours of the current setting are
+# simulated in the background while the user looks (see MultiLeaderExplorer.update).
+_RUNS = Prefetcher(_run)
+
+
+def _neighbours(options: tuple[Any, ...], value: Any) -> list[Any]:
+    i = list(options).index(value)
+    return [options[j] for j in (i - 1, i + 1) if 0 <= j < len(options)]
 
 
 def compute_multi_leader_view(base: MultiLeaderConfig, *, topology: str, resolution: str,
@@ -52,9 +74,11 @@ def compute_multi_leader_view(base: MultiLeaderConfig, *, topology: str, resolut
 class MultiLeaderExplorer:
     """Dropdowns for topology, resolution, WAN delay, failed leader and repair."""
 
-    def __init__(self, base: MultiLeaderConfig | None = None, *, seed: int = 0) -> None:
+    def __init__(self, base: MultiLeaderConfig | None = None, *, seed: int = 0,
+                 prefetch: bool = True) -> None:
         self.base = base if base is not None else MultiLeaderConfig(datacenters=4)
-        self.seed = seed
+        self.seed, self.prefetch = seed, prefetch
+        self._laid_out = False
         leaders = self.base.leader_ids()
         self.topology = widgets.Dropdown(options=TOPOLOGIES, value="circular",
                                          description="topology")
@@ -66,14 +90,18 @@ class MultiLeaderExplorer:
                                           description="fail")
         self.repair = widgets.Dropdown(options=REPAIRS, value="none", description="repair")
         self.causal = widgets.Checkbox(value=True, description="causal delivery")
-        self.summary = widgets.HTML()
+        self.summary, self.status = widgets.HTML(), widgets.HTML()
         self.errors = widgets.Output()
-        self.plot_area = widgets.Output()
-        self.figure, axes = plt.subplots(1, 3, figsize=(14, 3.8),
-                                         gridspec_kw={"width_ratios": [1, 2, 2]})
-        plt.close(self.figure)  # shown through the Output, redrawn in place
+        with plot_style():  # outside pyplot: the inline backend never shows a copy
+            self.figure = Figure(figsize=(14, 3.8))
+            axes = self.figure.subplots(1, 3, gridspec_kw={"width_ratios": [1, 2, 2]})
         self.axes = dict(zip(("topology", "propagation", "staleness"), axes, strict=True))
+        self.view = FigureImage(self.figure, 80)
+        self.image = self.view.image
         self.result: MultiLeaderResult | None = None
+        rows = [widgets.HBox(self.controls[:3]), widgets.HBox(self.controls[3:])]
+        self._box = explorer_box([*rows, self.summary, self.image, self.status, self.errors],
+                                 self.status)
         for control in self.controls:
             control.observe(self.update, names="value")
 
@@ -84,33 +112,58 @@ class MultiLeaderExplorer:
 
     def update(self, *_: Any) -> None:
         """Recompute for the current controls and redraw; errors go to ``errors``."""
+        with busy(self._box, self.status):
+            self._update()
+        if self.prefetch and self.result is not None:
+            _RUNS.warm(self._nearby())
+
+    def _settings(self) -> tuple[Any, ...]:
+        return (self.base, *(c.value for c in self.controls), self.seed)
+
+    def _nearby(self) -> list[tuple[Any, ...]]:
+        """Settings one step away on one control: what the next key press asks for."""
+        here = self._settings()
+        keys = []
+        for i, control in enumerate(self.controls):
+            options = getattr(control, "options", (False, True))
+            for value in _neighbours(tuple(options), control.value):
+                keys.append((*here[:i + 1], value, *here[i + 2:]))
+        return keys
+
+    def _update(self) -> None:
         try:
-            self.result = compute_multi_leader_view(
-                self.base, topology=self.topology.value, resolution=self.resolution.value,
-                wan_delay=self.wan_delay.value, fail_node=self.fail_node.value,
-                repair=self.repair.value, causal=self.causal.value, seed=self.seed)
+            self.result = _RUNS.get(*self._settings())
         except Exception:  # shown, not raised, so the dashboard stays usable
             with self.errors:
                 self.errors.clear_output()
                 print(traceback.format_exc(limit=3))
+            self.status.value = "failed: see the error below"
             return
         self.errors.clear_output()
         self._redraw(self.result)
+        self.status.value = ""
 
     def _redraw(self, result: MultiLeaderResult) -> None:
         for ax in self.axes.values():
             ax.clear()
         failed = [] if self.fail_node.value == "none" else [self.fail_node.value]
         cfg = result.config
-        plot_topology_flow(result.topology, self.axes["topology"],
-                           base=as_topology(cfg.topology, cfg.datacenters),
-                           failed=failed, title=f"{self.topology.value} at the end")
-        plot_propagation_delays(result.propagation, self.axes["propagation"])
-        plot_node_staleness(result.staleness, self.axes["staleness"])
-        self.figure.tight_layout()
-        with self.plot_area:
-            self.plot_area.clear_output(wait=True)
-            display(self.figure)
+        with plot_style():
+            plot_topology_flow(result.topology, self.axes["topology"],
+                               base=as_topology(cfg.topology, cfg.datacenters),
+                               failed=failed, title=f"{self.topology.value} at the end")
+            plot_propagation_delays(result.propagation, self.axes["propagation"])
+            plot_node_staleness(result.staleness, self.axes["staleness"])
+            m = result.metrics
+            self.figure.suptitle(
+                f"{self.topology.value}, {self.resolution.value}, WAN {self.wan_delay.value}, "
+                f"{'no failure' if not failed else failed[0] + ' fails'}, repair "
+                f"{self.repair.value}, {'causal' if self.causal.value else 'FIFO'} delivery: "
+                f"{m['conflicts']} conflicting writes, {m['lost_writes']} lost", fontsize=10)
+            if not self._laid_out:  # the layout is computed once: it costs more than a draw
+                self.figure.tight_layout()
+                self._laid_out = True
+        self.view.show(full=True)
         m = result.metrics
         self.summary.value = (
             f"converged <b>{m['converged']}</b> ({m['divergent_keys']} divergent keys); "
@@ -122,5 +175,7 @@ class MultiLeaderExplorer:
 
     @property
     def widget(self) -> widgets.VBox:
-        rows = [widgets.HBox(self.controls[:3]), widgets.HBox(self.controls[3:])]
-        return widgets.VBox([*rows, self.summary, self.plot_area, self.errors])
+        """The box to display (the same box every time)."""
+        if self.result is None:
+            self.update()  # shown with its first picture, not empty
+        return self._box

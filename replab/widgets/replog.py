@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import traceback
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import display
+from matplotlib.figure import Figure
 
+from replab.plots import plot_style
 from replab.plots.replog import (
     plot_bytes_per_write,
     plot_divergence,
@@ -27,6 +27,7 @@ from replab.replog import KINDS, WORKLOADS, ReplogConfig, ReplogResult, compare_
 from replab.replog import simulate_replog as _simulate
 from replab.replog.compare import side_by_side
 from replab.replog.config import TABLES
+from replab.widgets._render import FigureImage, Prefetcher, busy, explorer_box
 
 __all__ = ["BAR_METRICS", "ReplogView", "compute_replog_view", "ReplogExplorer"]
 
@@ -42,32 +43,53 @@ class ReplogView:
     table: pd.DataFrame
 
 
-@lru_cache(maxsize=32)
-def _comparison(workload: str, followers: int, transactions: int, seed: int) -> pd.DataFrame:
-    # The bars do not depend on the chosen kind: switching kinds reuses this.
+def _compare(workload: str, followers: int, transactions: int, seed: int) -> pd.DataFrame:
     config = ReplogConfig(workload=workload, followers=followers, transactions=transactions)
     return compare_kinds(config, seed=seed)
+
+
+def _run(kind: str, workload: str, followers: int, transactions: int,
+         seed: int) -> ReplogResult:
+    config = ReplogConfig(kind=kind, workload=workload, followers=followers,
+                          transactions=transactions)
+    return _simulate(config, seed=seed)
+
+
+# Shared by every explorer in the kernel: the bars do not depend on the chosen kind, and a
+# run depends only on its arguments, so both are computed once (or ahead, see warm()).
+_COMPARISONS = Prefetcher(_compare)
+_RUNS = Prefetcher(_run)
 
 
 def compute_replog_view(
     kind: str, workload: str, followers: int, *, transactions: int = 200,
     table: str = "orders", follower: str = "follower1", seed: int = 0,
 ) -> ReplogView:
-    """The pure computation behind the explorer."""
-    config = ReplogConfig(kind=kind, workload=workload, followers=followers,
-                          transactions=transactions)
-    result = _simulate(config, seed=seed)
+    """The pure computation behind the explorer (results cached per argument tuple)."""
+    result = _RUNS.get(kind, workload, followers, transactions, seed)
     tables = result.follower_tables[follower]
     follower_table = tables.get(table, result.leader_tables[table].iloc[0:0])
-    return ReplogView(result, _comparison(workload, followers, transactions, seed),
+    return ReplogView(result, _COMPARISONS.get(workload, followers, transactions, seed),
                       side_by_side(result.leader_tables[table], follower_table))
+
+
+def warm(kind: str, workload: str, followers: int, transactions: int, seed: int) -> None:
+    """Compute, in the background, what a next move of one control would need."""
+    near = [f for f in (followers + 1, followers - 1) if 1 <= f <= 5]
+    # The slowest results first: a workload or follower count needs a whole comparison.
+    _COMPARISONS.warm([(workload, f, transactions, seed) for f in near]
+                      + [(w, followers, transactions, seed) for w in WORKLOADS])
+    _RUNS.warm([(kind, workload, f, transactions, seed) for f in near]
+               + [(k, workload, followers, transactions, seed) for k in KINDS]
+               + [(kind, w, followers, transactions, seed) for w in WORKLOADS])
 
 
 class ReplogExplorer:
     """Dropdowns for kind / workload / table, a followers slider, a Run button."""
 
-    def __init__(self, *, transactions: int = 200, seed: int = 0) -> None:
-        self.transactions, self.seed = transactions, seed
+    def __init__(self, *, transactions: int = 200, seed: int = 0,
+                 prefetch: bool = True) -> None:
+        self.transactions, self.seed, self.prefetch = transactions, seed, prefetch
         self.kind = widgets.Dropdown(options=KINDS, value="statement", description="kind")
         self.workload = widgets.Dropdown(options=WORKLOADS, value="nondeterministic",
                                          description="workload")
@@ -75,14 +97,21 @@ class ReplogExplorer:
                                            continuous_update=False)
         self.table = widgets.Dropdown(options=TABLES, value="orders", description="table")
         self.button = widgets.Button(description="Run", button_style="primary")
-        self.summary = widgets.HTML()
+        self.summary, self.status = widgets.HTML(), widgets.HTML()
         self.tables = widgets.Output()
         self.errors = widgets.Output()
-        self.figure, axes = plt.subplots(1, 3, figsize=(12, 3.4))
-        plt.close(self.figure)  # shown through the Output below, redrawn in place
+        with plot_style():  # outside pyplot: the inline backend never shows a copy
+            self.figure = Figure(figsize=(12, 3.4))
+            axes = self.figure.subplots(1, 3)
         self.axes = dict(zip(BAR_METRICS, axes, strict=True))
-        self.plot_area = widgets.Output()
+        self.figure_view = FigureImage(self.figure, 80)
+        self.image = self.figure_view.image
         self.view: ReplogView | None = None
+        self._drawn: tuple[pd.DataFrame, str] | None = None
+        controls = widgets.HBox([self.kind, self.workload, self.followers, self.table,
+                                 self.button])
+        self._box = explorer_box([controls, self.summary, self.image, self.status,
+                                  self.errors, self.tables], self.status)
         self.button.on_click(self.update)
         for control in (self.kind, self.workload, self.followers, self.table):
             control.observe(self.update, names="value")
@@ -94,6 +123,13 @@ class ReplogExplorer:
 
     def update(self, *_: Any) -> None:
         """Recompute for the current controls and redraw; errors go to ``errors``."""
+        with busy(self._box, self.status):
+            self._update()
+        if self.prefetch and self.view is not None:
+            warm(self.kind.value, self.workload.value, int(self.followers.value),
+                 self.transactions, self.seed)
+
+    def _update(self) -> None:
         try:
             self.view = compute_replog_view(
                 self.kind.value, self.workload.value, self.followers.value,
@@ -102,20 +138,36 @@ class ReplogExplorer:
             with self.errors:
                 self.errors.clear_output()
                 print(traceback.format_exc(limit=3))
+            self.status.value = "failed: see the error below"
             return
         self.errors.clear_output()
         self._redraw(self.view)
+        self.status.value = ""
 
     def _redraw(self, view: ReplogView) -> None:
-        for metric, draw in zip(BAR_METRICS, (plot_divergence, plot_bytes_per_write,
-                                              plot_leader_cost), strict=True):
-            ax = self.axes[metric]
-            ax.clear()
-            draw(view.comparison, ax)
-        self.figure.tight_layout()
-        with self.plot_area:
-            self.plot_area.clear_output(wait=True)
-            display(self.figure)
+        kind = view.result.metrics["kind"]
+        drawn = self._drawn
+        if drawn is None or drawn[0] is not view.comparison or drawn[1] != kind:
+            # (the table dropdown keeps the bars)
+            if drawn is None or view.comparison is not drawn[0]:
+                with plot_style():
+                    for metric, draw in zip(BAR_METRICS, (plot_divergence,
+                                                          plot_bytes_per_write,
+                                                          plot_leader_cost), strict=True):
+                        ax = self.axes[metric]
+                        ax.clear()
+                        draw(view.comparison, ax)
+                    if drawn is None:  # laid out once: it costs more than a draw
+                        self.figure.tight_layout(rect=(0, 0, 1, 0.93))
+            self._drawn = (view.comparison, kind)
+            m = view.result.metrics
+            self.figure.suptitle(f"workload {m['workload']}, {m['followers']} followers, "
+                                 f"{self.transactions} transactions; highlighted: {kind}",
+                                 fontsize=10)
+            for ax in self.axes.values():  # the chosen kind stands out
+                for patch, k in zip(ax.patches, view.comparison["kind"], strict=False):
+                    patch.set_alpha(1.0 if k == kind else 0.35)
+            self.figure_view.show(full=True)
         m = view.result.metrics
         self.summary.value = (
             f"<b>{m['kind']}</b> on <b>{m['workload']}</b>: {m['divergent_rows']} divergent "
@@ -127,7 +179,7 @@ class ReplogExplorer:
 
     @property
     def widget(self) -> widgets.VBox:
-        controls = widgets.HBox([self.kind, self.workload, self.followers, self.table,
-                                 self.button])
-        return widgets.VBox([controls, self.summary, self.plot_area, self.errors,
-                             self.tables])
+        """The box to display (the same box every time)."""
+        if self.view is None:
+            self.update()  # shown with its first picture, not empty
+        return self._box

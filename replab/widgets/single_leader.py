@@ -20,8 +20,14 @@ from matplotlib.figure import Figure
 
 from replab.models import SingleLeaderConfig, simulate_single_leader
 from replab.models.single_leader import op_latencies
-from replab.plots._base import PALETTE
-from replab.widgets._render import render_png, show_traceback
+from replab.plots import COLORS, PALETTE, plot_style
+from replab.widgets._render import (
+    FigureImage,
+    busy,
+    explorer_box,
+    nice_ceiling,
+    show_traceback,
+)
 
 __all__ = ["SingleLeaderView", "compute_single_leader_view", "SingleLeaderExplorer"]
 
@@ -122,58 +128,66 @@ class SingleLeaderExplorer:
             crash, min=0.0, max=duration_ms, step=duration_ms / 20,
             description="crash at ms", **slow)
         self.summary, self.status = widgets.HTML(), widgets.HTML()
-        self.image, self.errors = widgets.Image(format="png"), widgets.Output()
+        self.errors = widgets.Output()
         self.result: SingleLeaderView | None = None
         self.last_update_ms = float("nan")
         self._build_figure()
+        self.image = self.view.image
+        self._legend_nodes: tuple[int, ...] = ()
         controls = (self.mode, self.followers, self.lag, self.failover_timeout_ms,
                     self.leader_crash_at_ms)
         for ctl in controls:
             ctl.observe(lambda _change: self.update(), names="value")
-        self.widget = widgets.VBox([widgets.HBox(list(controls[:3])),
+        self.widget = explorer_box([widgets.HBox(list(controls[:3])),
                                     widgets.HBox(list(controls[3:])), self.summary,
-                                    self.image, self.status, self.errors])
+                                    self.image, self.status, self.errors], self.status)
         self.update()
 
     def _build_figure(self) -> None:
         # Outside pyplot, so the inline backend never shows a static copy of it.
-        self.fig = Figure(figsize=(13, 3.2))
-        self.ax_lag, self.ax_lat, self.ax_bad = self.fig.subplots(1, 3)
-        # One line per possible node (the leader can change, so any node may lag).
-        self.lag_lines = [self.ax_lag.plot([], [], lw=1, color=PALETTE[i % len(PALETTE)],
-                                           label=f"node {i}")[0]
-                          for i in range(MAX_FOLLOWERS + 1)]
-        self.crash_marker = self.ax_lag.axvline(0.0, color="grey", ls=":", lw=1)
-        self.ax_lag.set(xlabel="simulated time (ms)", ylabel="lag (ms behind)",
-                        title="replication lag")
-        self.ax_lag.grid(True, alpha=0.3)
-        self.lat_hist = self.ax_lat.stairs(np.zeros(HIST_BINS), np.arange(HIST_BINS + 1.0),
-                                           fill=True, color=PALETTE[0])
-        self.ax_lat.set(xlabel="write latency (ms)", ylabel="acknowledged writes",
-                        title="write latency")
-        self.bad_bars = self.ax_bad.bar(["writes lost", "unavailable"], [0.0, 0.0],
-                                        color=[PALETTE[1], PALETTE[4]])
-        self.ax_bad.set(ylabel="fraction of writes", title="lost / unavailable writes")
-        self.fig.tight_layout()
+        with plot_style():
+            self.fig = Figure(figsize=(13, 3.4))
+            self.ax_lag, self.ax_lat, self.ax_bad = self.fig.subplots(1, 3)
+            # One line per possible node (the leader can change, so any node may lag).
+            self.lag_lines = [self.ax_lag.plot([], [], lw=1, color=PALETTE[i % len(PALETTE)],
+                                               label=f"node {i}")[0]
+                              for i in range(MAX_FOLLOWERS + 1)]
+            self.crash_marker = self.ax_lag.axvline(0.0, color="grey", ls=":", lw=1)
+            self.ax_lag.set(xlabel="simulated time (ms)", ylabel="replication lag (ms)",
+                            title="replication lag per node")
+            self.lat_hist = self.ax_lat.stairs(np.zeros(HIST_BINS),
+                                               np.arange(HIST_BINS + 1.0), fill=True,
+                                               color=COLORS["write"])
+            self.ax_lat.set(xlabel="write latency (ms)", ylabel="acknowledged writes",
+                            title="write latency")
+            self.bad_bars = self.ax_bad.bar(["acknowledged,\nthen lost", "unavailable"],
+                                            [0.0, 0.0], color=[COLORS["lost"], COLORS["none"]])
+            self.ax_bad.set(ylabel="fraction of writes", title="lost / unavailable writes")
+            self.fig.tight_layout()
+        self.view = FigureImage(self.fig, self.dpi)
+        self.view.animate([*self.lag_lines, self.crash_marker, self.lat_hist,
+                           *self.bad_bars])
 
     def update(self) -> None:
         """Recompute for the current controls and redraw the existing artists."""
         start = time.perf_counter()
-        try:
-            view = compute_single_leader_view(
-                self.mode.value, int(self.followers.value), self.lag.value,
-                float(self.failover_timeout_ms.value), float(self.leader_crash_at_ms.value),
-                duration_ms=self.duration_ms, write_rate=self.write_rate, seed=self.seed)
-            self._redraw(view)
-            self.image.value = render_png(self.fig, self.dpi)
-            self.result = view
-            self.errors.outputs = ()
-        except Exception:  # shown in the dashboard instead of lost in a callback
-            show_traceback(self.errors)
-            return
-        self.last_update_ms = (time.perf_counter() - start) * 1e3
-        self.summary.value = _summary(view)
-        self.status.value = f"updated in {self.last_update_ms:.0f} ms"
+        with busy(self.widget if hasattr(self, "widget") else widgets.VBox(), self.status):
+            try:
+                view = compute_single_leader_view(
+                    self.mode.value, int(self.followers.value), self.lag.value,
+                    float(self.failover_timeout_ms.value),
+                    float(self.leader_crash_at_ms.value), duration_ms=self.duration_ms,
+                    write_rate=self.write_rate, seed=self.seed)
+                self._redraw(view)
+                self.result = view
+                self.errors.outputs = ()
+            except Exception:  # shown in the dashboard instead of lost in a callback
+                show_traceback(self.errors)
+                self.status.value = "failed: see the error below"
+                return
+            self.last_update_ms = (time.perf_counter() - start) * 1e3
+            self.summary.value = _summary(view)
+            self.status.value = f"updated in {self.last_update_ms:.0f} ms"
 
     def _redraw(self, view: SingleLeaderView) -> None:
         by_node = dict(tuple(view.lag.groupby("node", sort=True)))
@@ -186,16 +200,21 @@ class SingleLeaderExplorer:
         self.ax_lag.set_xlim(0.0, self.duration_ms)
         up = view.lag["up"].astype(bool)
         top = float(view.lag.loc[up, "time_behind_ms"].max()) if up.any() else 0.0
-        self.ax_lag.set_ylim(0.0, max(top, 1.0) * 1.05)
-        self.ax_lag.legend(handles=[ln for ln in self.lag_lines if ln.get_visible()],
-                           fontsize=8, loc="upper left")
+        self.ax_lag.set_ylim(0.0, nice_ceiling(max(top, 1.0) * 1.05))
+        nodes = tuple(int(k) for k in by_node)  # type: ignore[arg-type]
+        full = nodes != self._legend_nodes  # the legend (in the background) lists the nodes
+        if full:
+            self._legend_nodes = nodes
+            self.ax_lag.legend(handles=[ln for ln in self.lag_lines if ln.get_visible()],
+                               fontsize=8, loc="upper left", ncols=2)
         lat = view.write_latency_ms
-        hi = float(lat.max()) if lat.size else 1.0
-        counts, edges = np.histogram(lat, bins=HIST_BINS, range=(0.0, max(hi, 1e-9)))
+        hi = nice_ceiling(float(lat.max()) if lat.size else 1.0)
+        counts, edges = np.histogram(lat, bins=HIST_BINS, range=(0.0, hi))
         self.lat_hist.set_data(counts.astype(float), edges)
-        self.ax_lat.set_xlim(0.0, float(edges[-1]))
-        self.ax_lat.set_ylim(0.0, max(float(counts.max()), 1.0) * 1.1)
+        self.ax_lat.set_xlim(0.0, hi)
+        self.ax_lat.set_ylim(0.0, nice_ceiling(max(float(counts.max()), 1.0) * 1.1))
         heights = [view.lost_fraction, view.unavailable_fraction]
         for bar, h in zip(self.bad_bars, heights, strict=True):
             bar.set_height(h)
-        self.ax_bad.set_ylim(0.0, max(max(heights) * 1.15, 0.01))
+        self.ax_bad.set_ylim(0.0, nice_ceiling(max(max(heights) * 1.15, 0.01)))
+        self.view.show(full=full)

@@ -1,0 +1,68 @@
+"""Every notebook cell that draws shows an image when the notebook runs headless.
+
+A cell "draws" when its code calls a replab plot function, pyplot, a pandas ``.plot`` or
+builds an explorer; it must then leave a PNG (a figure) or a widget (an explorer, whose
+figure is an Image inside it) among its outputs. A style context that switched Jupyter's
+interactive mode off once hid every figure after the first in the tour (issue 14).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import pytest
+
+from tests.conftest import NOTEBOOKS, run_notebook
+
+pytestmark = pytest.mark.timeout(300)
+
+DRAWS = re.compile(r"\bplot_\w+\(|\bplt\.|\.plot\(|\.bar\(|Explorer\(|\.errorbar\(")
+WIDGET = "application/vnd.jupyter.widget-view+json"
+NUMBERED = sorted(p.name for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def top_level(source: str) -> str:
+    """The code outside function definitions (a ``def`` that draws draws when called)."""
+    kept, in_def = [], False
+    for line in source.splitlines():
+        if line.startswith("def "):
+            in_def = True
+        elif line and not line[0].isspace():
+            in_def = False
+        if not in_def:
+            kept.append(line)
+    return "\n".join(kept)
+
+
+def cells_missing_images(nb: Any) -> list[str]:
+    """Drawing cells (by position and first line) that produced no image or widget."""
+    missing = []
+    for position, cell in enumerate(nb.cells, start=1):
+        if cell.cell_type != "code" or not DRAWS.search(top_level(cell.source)):
+            continue
+        data = [out.get("data", {}) for out in cell.get("outputs", [])]
+        if not any("image/png" in d or WIDGET in d for d in data):
+            missing.append(f"cell {position}: {cell.source.splitlines()[0]}")
+    return missing
+
+
+def test_a_cell_without_outputs_is_reported() -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("plots.plot_lag(df)"),
+                                         nbformat.v4.new_code_cell("x = 1"),
+                                         nbformat.v4.new_code_cell("def show(df):\n"
+                                                                   "    plt.plot(df)\nx = 2")])
+    assert cells_missing_images(nb) == ["cell 1: plots.plot_lag(df)"]
+    nb.cells[0].outputs = [nbformat.v4.new_output("display_data", {"image/png": "iVBOR"})]
+    assert cells_missing_images(nb) == []
+
+
+@pytest.mark.parametrize("name", NUMBERED)
+def test_every_drawing_cell_shows_an_image(name: str) -> None:
+    start = time.perf_counter()
+    nb = run_notebook(name)
+    assert cells_missing_images(nb) == [], f"{name}: drawing cells without a figure"
+    assert time.perf_counter() - start < 120, f"{name} took too long at its small sizes"

@@ -1,0 +1,116 @@
+"""What every explorer shares: the figure image, its cached backgrounds, the busy state,
+and results computed ahead in the background."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+
+import ipywidgets as widgets
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+from PIL import Image
+
+from replab.widgets._render import (
+    BUSY_CLASS,
+    EXPLORER_CLASS,
+    FigureImage,
+    Prefetcher,
+    busy,
+    explorer_box,
+    nice_ceiling,
+)
+
+
+def pixels(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+def line_figure() -> tuple[FigureImage, object]:
+    fig = Figure(figsize=(4, 2))
+    ax = fig.subplots()
+    (line,) = ax.plot([0, 1], [0, 1])
+    ax.set(xlim=(0, 1), ylim=(0, 1))
+    view = FigureImage(fig, 50)
+    view.animate([line])
+    return view, line
+
+
+def test_image_is_shown_at_the_size_it_was_rendered():
+    view, _ = line_figure()
+    png = view.draw()
+    assert pixels(png).shape[:2] == (100, 200)
+    assert (view.image.width, view.image.height) == ("200", "100")
+    assert view.image.layout.width == "200px" and view.image.layout.height == "100px"
+
+
+def test_animated_artists_are_drawn_over_a_cached_background():
+    view, line = line_figure()
+    first = view.draw()
+    line.set_data([0, 1], [1, 0])
+    second = view.draw()
+    assert view.full_draws == 1  # same axes limits: no second full draw
+    assert not np.array_equal(pixels(first), pixels(second))
+    # ... and the blitted picture is the one a full draw gives.
+    assert np.array_equal(pixels(second), pixels(view.draw(full=True)))
+    assert view.full_draws == 2
+
+
+def test_new_axes_limits_draw_in_full_then_reuse_their_background():
+    view, line = line_figure()
+    ax = view.fig.axes[0]
+    view.draw()
+    ax.set_ylim(0, 2)
+    view.draw()
+    ax.set_ylim(0, 1)
+    view.draw()
+    ax.set_ylim(0, 2)
+    view.draw()
+    assert view.full_draws == 2  # one per layout, each kept
+
+
+def test_busy_marks_the_box_and_always_unmarks_it():
+    status = widgets.HTML()
+    box = explorer_box([widgets.Label("x")], status)
+    assert EXPLORER_CLASS in box._dom_classes and "replab-status" in status._dom_classes
+    with busy(box, status):
+        assert BUSY_CLASS in box._dom_classes and status.value == "updating ..."
+    assert BUSY_CLASS not in box._dom_classes
+    with pytest.raises(ValueError), busy(box, status):
+        raise ValueError("compute failed")
+    assert BUSY_CLASS not in box._dom_classes
+
+
+@pytest.mark.parametrize("x, expected", [(0.0, 1.0), (0.3, 0.5), (1.0, 1.0), (1.2, 2.0),
+                                         (7.0, 10.0), (230.0, 500.0), (float("nan"), 1.0)])
+def test_nice_ceiling(x: float, expected: float):
+    assert nice_ceiling(x) == pytest.approx(expected)
+
+
+def test_prefetcher_computes_once_and_ahead():
+    calls: list[int] = []
+    lock = threading.Lock()
+
+    def slow_square(x: int) -> int:
+        with lock:
+            calls.append(x)
+        time.sleep(0.05)
+        return x * x
+
+    cache = Prefetcher(slow_square)
+    assert cache.get(3) == 9 and cache.get(3) == 9
+    cache.warm([(4,), (5,)])
+    assert cache.get(5) == 25 and cache.get(4) == 16  # waits for, or takes, the warm ones
+    assert sorted(calls) == [3, 4, 5]
+
+
+def test_prefetcher_remembers_and_reraises_errors():
+    def bad(x: int) -> int:
+        raise ValueError(f"bad {x}")
+
+    cache = Prefetcher(bad)
+    for _ in range(2):
+        with pytest.raises(ValueError, match="bad 1"):
+            cache.get(1)
