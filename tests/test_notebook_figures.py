@@ -1,5 +1,9 @@
 """Every notebook cell that draws shows an image when the notebook runs headless.
 
+The check runs on notebooks that are executed anyway (no notebook runs twice for it):
+``tests/test_reproduce.py`` applies it to every notebook ``replab reproduce --small``
+executes, and the real-server notebooks' own tests (08, 09) apply it to their runs.
+
 A cell "draws" when its code calls a replab plot function, pyplot, a pandas ``.plot`` or
 builds an explorer; it must then leave a PNG (a figure) or a widget (an explorer, whose
 figure is an Image inside it) among its outputs. A style context that switched Jupyter's
@@ -9,18 +13,10 @@ interactive mode off once hid every figure after the first in the tour (issue 14
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
-
-import pytest
-
-from tests.conftest import NOTEBOOKS, run_notebook
-
-pytestmark = pytest.mark.timeout(300)
 
 DRAWS = re.compile(r"\bplot_\w+\(|\bplt\.|\.plot\(|\.bar\(|Explorer\(|\.errorbar\(")
 WIDGET = "application/vnd.jupyter.widget-view+json"
-NUMBERED = sorted(p.name for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
 
 def top_level(source: str) -> str:
@@ -58,11 +54,3 @@ def test_a_cell_without_outputs_is_reported() -> None:
     assert cells_missing_images(nb) == ["cell 1: plots.plot_lag(df)"]
     nb.cells[0].outputs = [nbformat.v4.new_output("display_data", {"image/png": "iVBOR"})]
     assert cells_missing_images(nb) == []
-
-
-@pytest.mark.parametrize("name", NUMBERED)
-def test_every_drawing_cell_shows_an_image(name: str) -> None:
-    start = time.perf_counter()
-    nb = run_notebook(name)
-    assert cells_missing_images(nb) == [], f"{name}: drawing cells without a figure"
-    assert time.perf_counter() - start < 120, f"{name} took too long at its small sizes"

@@ -9,6 +9,7 @@ import nbformat
 import pytest
 
 from tests.conftest import cell_text, run_notebook
+from tests.test_notebook_figures import cells_missing_images
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "09_real_mariadb.ipynb"
 needs_mariadb = pytest.mark.skipif(
@@ -27,7 +28,9 @@ def test_notebook_is_committed_with_outputs_cleared_and_parameters_first():
 @needs_mariadb
 @pytest.mark.timeout(300)
 def test_notebook_runs_small():
-    text = cell_text(run_notebook(NOTEBOOK.name))
+    out = run_notebook(NOTEBOOK.name)
+    assert cells_missing_images(out) == []
+    text = cell_text(out)
     assert "binlog_format=STATEMENT" in text and "UUID()" in text
     assert "unreplicated_before_heal" in text
     assert "from db" in text and ": 1062" in text  # the colliding AUTO_INCREMENT keys

@@ -7,6 +7,7 @@ import nbformat
 import pytest
 
 from tests.conftest import NOTEBOOKS, cell_text, run_notebook
+from tests.test_notebook_figures import cells_missing_images
 
 NAME = "08_real_postgres.ipynb"
 
@@ -25,6 +26,7 @@ def test_notebook_is_committed_clean_with_parameters_first():
 @pytest.mark.timeout(300)
 def test_notebook_runs_small_and_stops_its_servers():
     out = run_notebook(NAME)
+    assert cells_missing_images(out) == []
     text = cell_text(out)
     pids = [int(p) for p in re.findall(r"\(PID (\d+)\)", text)]
     assert len(pids) == 3  # primary + 2 standbys

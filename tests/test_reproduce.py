@@ -26,6 +26,7 @@ from replab.notebooks import (
 )
 from replab.reproduce import MANIFEST_COLUMNS, reproduce
 from tests.conftest import NOTEBOOKS, ROOT
+from tests.test_notebook_figures import cells_missing_images
 
 pytestmark = pytest.mark.timeout(600)
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -219,6 +220,12 @@ def test_every_research_notebook_has_a_parameters_cell_and_small_sizes():
 # --------------------------------------------------------- the real notebooks, small
 
 
+#: The notebooks on real servers (08, 09) are run, and their drawing cells checked, by their
+#: own tests (tests/test_real_*_notebook.py); here every other numbered notebook runs once.
+REAL_SERVERS = {"08_real_postgres", "09_real_mariadb"}
+SIMULATED = [p.stem for p in research_notebooks(NOTEBOOKS) if p.stem not in REAL_SERVERS]
+
+
 @pytest.fixture(scope="module")
 def real_run(tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("reproduce")
@@ -226,7 +233,7 @@ def real_run(tmp_path_factory: pytest.TempPathFactory):
     from contextlib import redirect_stdout
 
     with redirect_stdout(stdout):
-        code = main(["reproduce", "--small", "--out", str(out), "--format", "csv"])
+        code = main(["reproduce", *SIMULATED, "--small", "--out", str(out), "--format", "csv"])
     assert code == 0
     return out, pd.read_csv(io.StringIO(stdout.getvalue()))
 
@@ -235,7 +242,7 @@ def test_reproduce_small_covers_every_notebook_and_lists_every_file(real_run):
     out, manifest = real_run
     expected = [p.stem for p in research_notebooks(NOTEBOOKS)
                 if nbformat.read(p, as_version=4).metadata.get("replab", {}).get(
-                    "reproduce", True)]
+                    "reproduce", True) and p.stem not in REAL_SERVERS]
     assert list(dict.fromkeys(manifest.notebook)) == expected
     for stem in expected:
         dest = out / stem
@@ -274,3 +281,19 @@ def test_reproduced_tables_are_the_notebook_frames(real_run):
     assert {"within_ci", "relative_diff"} <= set(table.columns) and len(table) > 0
     tour = nbformat.read(out / "00_tour" / "executed.ipynb", as_version=4)
     assert "CLI and Python agree: True" in str(tour.cells)
+
+
+def test_every_drawing_cell_of_every_notebook_shows_an_image(real_run):
+    """Issue 14: in the tour, every figure after the first went missing."""
+    out, _ = real_run
+    for stem in SIMULATED:
+        nb = nbformat.read(out / stem / "executed.ipynb", as_version=4)
+        assert cells_missing_images(nb) == [], f"{stem}: drawing cells without a figure"
+
+
+def test_the_real_server_notebooks_are_checked_by_their_own_tests():
+    assert {p.stem for p in research_notebooks(NOTEBOOKS)} - set(SIMULATED) == REAL_SERVERS
+    for stem in REAL_SERVERS:
+        name = "postgres" if "postgres" in stem else "mariadb"
+        assert "cells_missing_images" in (ROOT / "tests" /
+                                          f"test_real_{name}_notebook.py").read_text()
