@@ -32,6 +32,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
+from replab.widgets import _disk
+
 __all__ = ["FigureImage", "Prefetcher", "busy", "explorer_box", "nice_ceiling", "render_png",
            "show_traceback"]
 
@@ -177,10 +179,13 @@ class Prefetcher:
     computed in the caller. ``warm(keys)`` queues the argument tuples a user is likely to
     pick next and drops queued ones that have not started. For work that releases the
     GIL or is short per call (a SQLite run); a slider move then finds its result ready.
+    With ``disk="name"`` results are also kept on disk between kernels (see
+    :mod:`replab.widgets._disk`; only for results that pickle).
     """
 
-    def __init__(self, fn: Callable[..., Any], *, maxsize: int = 64) -> None:
-        self.fn, self.maxsize = fn, maxsize
+    def __init__(self, fn: Callable[..., Any], *, maxsize: int = 64,
+                 disk: str | None = None) -> None:
+        self.fn, self.maxsize, self.disk = fn, maxsize, disk
         self._futures: OrderedDict[tuple[Any, ...], Future[Any]] = OrderedDict()
         self._queue: queue.SimpleQueue[tuple[tuple[Any, ...], Future[Any]]] = \
             queue.SimpleQueue()
@@ -195,7 +200,7 @@ class Prefetcher:
         if future is None:
             future = Future()
             try:
-                future.set_result(self.fn(*args))
+                future.set_result(self._compute(args))
             except Exception as e:  # remembered like a result; raised to every caller
                 future.set_exception(e)
             self._store(args, future)
@@ -226,9 +231,18 @@ class Prefetcher:
             if not future.set_running_or_notify_cancel():  # dropped by warm() or get()
                 continue
             try:
-                future.set_result(self.fn(*key))
+                future.set_result(self._compute(key))
             except Exception as e:  # remembered like a result; raised to every caller
                 future.set_exception(e)
+
+    def _compute(self, args: tuple[Any, ...]) -> Any:
+        if self.disk is None:
+            return self.fn(*args)
+        value = _disk.load(self.disk, args)
+        if value is _disk.MISSING:
+            value = self.fn(*args)
+            _disk.store(self.disk, args, value)
+        return value
 
     def _store(self, key: tuple[Any, ...], future: Future[Any]) -> None:
         with self._lock:

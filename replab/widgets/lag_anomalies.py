@@ -66,7 +66,7 @@ def _sweep(anomaly: str, mitigation: str, followers: int, read_fraction: float,
 
 # The sweep does not depend on the chosen lag (moving the lag slider reuses it); sweeps
 # one control step away are computed in the background while the user looks.
-_SWEEPS = Prefetcher(_sweep)
+_SWEEPS = Prefetcher(_sweep, disk="lag-sweep")
 
 
 @lru_cache(maxsize=64)

@@ -49,7 +49,7 @@ def _run(base: MultiLeaderConfig, topology: str, resolution: str, wan_delay: str
 
 # One run per setting of the controls, kept; the neighbours of the current setting are
 # simulated in the background while the user looks (see MultiLeaderExplorer.update).
-_RUNS = Prefetcher(_run)
+_RUNS = Prefetcher(_run, disk="multi-leader-run")
 
 
 def _neighbours(options: tuple[Any, ...], value: Any) -> list[Any]:

@@ -57,8 +57,8 @@ def _run(kind: str, workload: str, followers: int, transactions: int,
 
 # Shared by every explorer in the kernel: the bars do not depend on the chosen kind, and a
 # run depends only on its arguments, so both are computed once (or ahead, see warm()).
-_COMPARISONS = Prefetcher(_compare)
-_RUNS = Prefetcher(_run)
+_COMPARISONS = Prefetcher(_compare, disk="replog-compare")
+_RUNS = Prefetcher(_run, disk="replog-run")
 
 
 def compute_replog_view(
