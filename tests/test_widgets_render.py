@@ -146,3 +146,16 @@ def test_disk_cache_off_unreadable_or_for_other_code(tmp_path, monkeypatch):
     _disk.store("f", (1,), "one")
     monkeypatch.setattr(_disk, "source_fingerprint", lambda: "other-code")
     assert _disk.load("f", (1,)) is _disk.MISSING  # a result of other code is not reused
+
+
+def test_pictures_remember_pngs_by_key_in_memory_and_on_disk(tmp_path, monkeypatch):
+    from replab.widgets._render import Pictures
+
+    monkeypatch.setenv("REPLAB_CACHE", str(tmp_path))
+    pictures = Pictures("test", maxsize=1)
+    assert pictures.get(("a", 80)) is None
+    pictures.put(("a", 80), b"png a")
+    pictures.put(("b", 80), b"png b")  # pushes "a" out of memory; the disk keeps it
+    assert pictures.get(("a", 80)) == b"png a" and pictures.get(("a", 100)) is None
+    assert Pictures("test").get(("b", 80)) == b"png b"  # a new kernel
+    assert Pictures("other").get(("b", 80)) is None

@@ -34,8 +34,8 @@ from PIL import Image
 
 from replab.widgets import _disk
 
-__all__ = ["FigureImage", "Prefetcher", "busy", "explorer_box", "nice_ceiling", "render_png",
-           "show_traceback"]
+__all__ = ["FigureImage", "Pictures", "Prefetcher", "busy", "explorer_box", "nice_ceiling",
+           "render_png", "show_traceback"]
 
 #: Classes the page (and the browser tests) rely on.
 EXPLORER_CLASS, BUSY_CLASS, FIGURE_CLASS = "replab-explorer", "replab-busy", "replab-figure"
@@ -140,6 +140,38 @@ class FigureImage:
     def show(self, *, full: bool = False) -> None:
         """Draw and put the picture into the Image widget."""
         self.image.value = self.draw(full=full)
+
+
+class Pictures:
+    """PNGs already drawn, by everything the picture depends on (in memory and on disk).
+
+    A setting drawn before -- in this kernel, or in an earlier one with the same replab
+    source -- is shown without drawing; ``key`` must name every input of the picture
+    (the settings, the run's size and seed, the dpi).
+    """
+
+    def __init__(self, name: str, *, maxsize: int = 64) -> None:
+        self.name, self.maxsize = f"png-{name}", maxsize
+        self._memory: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+
+    def get(self, key: tuple[Any, ...]) -> bytes | None:
+        png = self._memory.get(key)
+        if png is None:
+            stored = _disk.load(self.name, key)
+            png = None if stored is _disk.MISSING else stored
+        if png is not None:
+            self._remember(key, png)
+        return png
+
+    def put(self, key: tuple[Any, ...], png: bytes) -> None:
+        self._remember(key, png)
+        _disk.store(self.name, key, png)
+
+    def _remember(self, key: tuple[Any, ...], png: bytes) -> None:
+        self._memory[key] = png
+        self._memory.move_to_end(key)
+        while len(self._memory) > self.maxsize:
+            self._memory.popitem(last=False)
 
 
 def explorer_box(children: list[Any], status: widgets.HTML) -> widgets.VBox:
