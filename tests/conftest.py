@@ -9,6 +9,9 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
+# Explorer results are not kept on disk between test runs (tests that want the cache
+# point REPLAB_CACHE at a temporary directory themselves).
+os.environ.setdefault("REPLAB_CACHE", "off")
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"

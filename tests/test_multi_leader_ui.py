@@ -124,6 +124,18 @@ def test_explorer_headless(capsys):
     assert "The 'wan_delay' parameter" in capsys.readouterr().out  # (no kernel: stdout)
 
 
+def test_explorer_shows_a_setting_drawn_before_without_drawing_it_again():
+    e = MultiLeaderExplorer(MultiLeaderConfig(datacenters=4, **SMALL), seed=3)
+    e.update()
+    first, first_summary = e.image.value, e.summary.value
+    e.repair.value = "reconfigure"
+    assert e.image.value != first and e.summary.value != first_summary
+    draws = e.view.full_draws
+    e.repair.value = "none"  # back: the picture of this setting, not of the last one
+    assert e.view.full_draws == draws
+    assert e.image.value == first and e.summary.value == first_summary
+
+
 # ------------------------------------------------------------------------- notebook
 def test_notebook_committed_clean_with_parameters_first():
     nb = nbformat.read(NOTEBOOK, as_version=4)

@@ -49,3 +49,24 @@ def test_explorer_headless():
     assert "divergent rows" in e.summary.value
     e.followers.value = 99  # clipped by the slider, never an exception
     assert e.followers.value == 5
+
+
+def test_explorer_shows_a_setting_drawn_before_without_drawing_it_again():
+    from replab.widgets.replog import ReplogExplorer
+
+    e = ReplogExplorer(transactions=12, seed=4)
+    e.update()
+    first, first_summary = e.image.value, e.summary.value
+    e.kind.value = "logical"
+    assert e.image.value != first and "<b>logical</b>" in e.summary.value
+    draws = e.figure_view.full_draws
+    e.kind.value = "statement"  # back: the picture of this setting, not of the last one
+    assert e.figure_view.full_draws == draws
+    assert e.image.value == first and e.summary.value == first_summary
+    before = e.view.comparison
+    e.followers.value = 3  # a new comparison after a remembered picture: replotted
+    assert e.view.comparison is not before and e.image.value != first
+    heights = [p.get_height() for p in e.axes["bytes_per_write"].patches]
+    assert heights == pytest.approx(list(e.view.comparison["bytes_per_write"]))
+    followers = e.result.metrics["followers"]
+    assert f"{followers} followers" in e.figure.texts[-1].get_text()

@@ -35,3 +35,24 @@ def test_errors_are_shown_not_raised():
     e.lags = ()  # an empty sweep is a ConfigError inside the callback
     e.lag.value = 10.0
     assert "lags" in "".join(o["text"] for o in e.errors.outputs)
+
+
+def test_a_remembered_picture_is_the_picture_of_the_setting_shown():
+    from replab.widgets import lag_anomalies
+
+    e = LagAnomalyExplorer(lag_ms=50.0, **KW)
+    first, first_summary = e.image.value, e.summary.value
+    e.followers.value = 3
+    assert e.image.value != first
+    draws = e.view.full_draws
+    e.followers.value = 2  # back: remembered, not drawn
+    assert e.image.value == first and e.summary.value == first_summary
+    assert e.view.full_draws == draws
+    e.lag.value = 10.0  # the figure still held followers=3: replotted for 2
+    assert e._drawn is e.result.sweep
+    assert e._drawn is compute_lag_view("read-your-writes", "position-wait", 10.0, 2, 0.8,
+                                        **KW).sweep
+    moved = e.image.value
+    lag_anomalies._PICTURES._memory.clear()
+    e.lag.value = 50.0  # drawn again from the figure: the same followers=2 picture
+    assert e.image.value != moved and e.summary.value == first_summary

@@ -114,3 +114,48 @@ def test_prefetcher_remembers_and_reraises_errors():
     for _ in range(2):
         with pytest.raises(ValueError, match="bad 1"):
             cache.get(1)
+
+
+def test_prefetcher_keeps_results_on_disk_between_kernels(tmp_path, monkeypatch):
+    monkeypatch.setenv("REPLAB_CACHE", str(tmp_path))
+    calls: list[tuple[int, str]] = []
+
+    def power(x: int, how: str) -> int:
+        calls.append((x, how))
+        return x ** 2 if how == "square" else x ** 3
+
+    assert Prefetcher(power, disk="power").get(3, "square") == 9
+    fresh = Prefetcher(power, disk="power")  # a new kernel: nothing in memory
+    assert fresh.get(3, "square") == 9 and fresh.get(3, "cube") == 27
+    assert calls == [(3, "square"), (3, "cube")]  # the other arguments are computed
+    assert len(list(tmp_path.rglob("*.pickle"))) == 2
+
+
+def test_disk_cache_off_unreadable_or_for_other_code(tmp_path, monkeypatch):
+    from replab.widgets import _disk
+
+    monkeypatch.setenv("REPLAB_CACHE", "off")
+    _disk.store("f", (1,), "one")
+    assert _disk.cache_dir() is None and _disk.load("f", (1,)) is _disk.MISSING
+    monkeypatch.setenv("REPLAB_CACHE", str(tmp_path))
+    _disk.store("f", (1,), "one")
+    assert _disk.load("f", (1,)) == "one" and _disk.load("f", (2,)) is _disk.MISSING
+    (stored,) = tmp_path.rglob("*.pickle")
+    stored.write_bytes(b"truncated")
+    assert _disk.load("f", (1,)) is _disk.MISSING  # recomputed, not an error
+    _disk.store("f", (1,), "one")
+    monkeypatch.setattr(_disk, "source_fingerprint", lambda: "other-code")
+    assert _disk.load("f", (1,)) is _disk.MISSING  # a result of other code is not reused
+
+
+def test_pictures_remember_pngs_by_key_in_memory_and_on_disk(tmp_path, monkeypatch):
+    from replab.widgets._render import Pictures
+
+    monkeypatch.setenv("REPLAB_CACHE", str(tmp_path))
+    pictures = Pictures("test", maxsize=1)
+    assert pictures.get(("a", 80)) is None
+    pictures.put(("a", 80), b"png a")
+    pictures.put(("b", 80), b"png b")  # pushes "a" out of memory; the disk keeps it
+    assert pictures.get(("a", 80)) == b"png a" and pictures.get(("a", 100)) is None
+    assert Pictures("test").get(("b", 80)) == b"png b"  # a new kernel
+    assert Pictures("other").get(("b", 80)) is None

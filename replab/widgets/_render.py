@@ -32,8 +32,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-__all__ = ["FigureImage", "Prefetcher", "busy", "explorer_box", "nice_ceiling", "render_png",
-           "show_traceback"]
+from replab.widgets import _disk
+
+__all__ = ["FigureImage", "Pictures", "Prefetcher", "busy", "explorer_box", "nice_ceiling",
+           "render_png", "show_traceback"]
 
 #: Classes the page (and the browser tests) rely on.
 EXPLORER_CLASS, BUSY_CLASS, FIGURE_CLASS = "replab-explorer", "replab-busy", "replab-figure"
@@ -140,6 +142,38 @@ class FigureImage:
         self.image.value = self.draw(full=full)
 
 
+class Pictures:
+    """PNGs already drawn, by everything the picture depends on (in memory and on disk).
+
+    A setting drawn before -- in this kernel, or in an earlier one with the same replab
+    source -- is shown without drawing; ``key`` must name every input of the picture
+    (the settings, the run's size and seed, the dpi).
+    """
+
+    def __init__(self, name: str, *, maxsize: int = 64) -> None:
+        self.name, self.maxsize = f"png-{name}", maxsize
+        self._memory: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+
+    def get(self, key: tuple[Any, ...]) -> bytes | None:
+        png = self._memory.get(key)
+        if png is None:
+            stored = _disk.load(self.name, key)
+            png = None if stored is _disk.MISSING else stored
+        if png is not None:
+            self._remember(key, png)
+        return png
+
+    def put(self, key: tuple[Any, ...], png: bytes) -> None:
+        self._remember(key, png)
+        _disk.store(self.name, key, png)
+
+    def _remember(self, key: tuple[Any, ...], png: bytes) -> None:
+        self._memory[key] = png
+        self._memory.move_to_end(key)
+        while len(self._memory) > self.maxsize:
+            self._memory.popitem(last=False)
+
+
 def explorer_box(children: list[Any], status: widgets.HTML) -> widgets.VBox:
     """The explorer's outer box: tagged for the page, with the busy-state style."""
     status.add_class("replab-status")
@@ -177,10 +211,13 @@ class Prefetcher:
     computed in the caller. ``warm(keys)`` queues the argument tuples a user is likely to
     pick next and drops queued ones that have not started. For work that releases the
     GIL or is short per call (a SQLite run); a slider move then finds its result ready.
+    With ``disk="name"`` results are also kept on disk between kernels (see
+    :mod:`replab.widgets._disk`; only for results that pickle).
     """
 
-    def __init__(self, fn: Callable[..., Any], *, maxsize: int = 64) -> None:
-        self.fn, self.maxsize = fn, maxsize
+    def __init__(self, fn: Callable[..., Any], *, maxsize: int = 64,
+                 disk: str | None = None) -> None:
+        self.fn, self.maxsize, self.disk = fn, maxsize, disk
         self._futures: OrderedDict[tuple[Any, ...], Future[Any]] = OrderedDict()
         self._queue: queue.SimpleQueue[tuple[tuple[Any, ...], Future[Any]]] = \
             queue.SimpleQueue()
@@ -195,7 +232,7 @@ class Prefetcher:
         if future is None:
             future = Future()
             try:
-                future.set_result(self.fn(*args))
+                future.set_result(self._compute(args))
             except Exception as e:  # remembered like a result; raised to every caller
                 future.set_exception(e)
             self._store(args, future)
@@ -226,9 +263,18 @@ class Prefetcher:
             if not future.set_running_or_notify_cancel():  # dropped by warm() or get()
                 continue
             try:
-                future.set_result(self.fn(*key))
+                future.set_result(self._compute(key))
             except Exception as e:  # remembered like a result; raised to every caller
                 future.set_exception(e)
+
+    def _compute(self, args: tuple[Any, ...]) -> Any:
+        if self.disk is None:
+            return self.fn(*args)
+        value = _disk.load(self.disk, args)
+        if value is _disk.MISSING:
+            value = self.fn(*args)
+            _disk.store(self.disk, args, value)
+        return value
 
     def _store(self, key: tuple[Any, ...], future: Future[Any]) -> None:
         with self._lock:

@@ -29,6 +29,7 @@ from replab.models.anomalies.sweeps import default_base
 from replab.plots import plot_anomaly_rates, plot_mitigation_costs, plot_style
 from replab.widgets._render import (
     FigureImage,
+    Pictures,
     Prefetcher,
     busy,
     explorer_box,
@@ -66,7 +67,22 @@ def _sweep(anomaly: str, mitigation: str, followers: int, read_fraction: float,
 
 # The sweep does not depend on the chosen lag (moving the lag slider reuses it); sweeps
 # one control step away are computed in the background while the user looks.
-_SWEEPS = Prefetcher(_sweep)
+_SWEEPS = Prefetcher(_sweep, disk="lag-sweep")
+
+
+def _run(anomaly: str, mitigation: str, lag_ms: float, followers: int, read_fraction: float,
+         duration_ms: float, seed: int) -> dict[str, Any]:
+    base = _base(anomaly, followers, read_fraction, duration_ms)
+    one = dataclasses.replace(base, mitigation=mitigation, lag_ms=lag_ms)
+    run = simulate_partitioned(one, seed=seed) if isinstance(one, PartitionedConfig) \
+        else simulate_lag_anomalies(one, seed=seed)
+    return dict(run.metrics)
+
+
+# The run at the chosen lag (its metrics) and the pictures of settings shown before are
+# kept too: an explorer opened again redraws nothing it has drawn.
+_RUNS = Prefetcher(_run, disk="lag-run")
+_PICTURES = Pictures("lag")
 
 
 @lru_cache(maxsize=64)
@@ -76,11 +92,9 @@ def compute_lag_view(anomaly: str, mitigation: str, lag_ms: float, followers: in
     """Sweep ``none`` and ``mitigation`` over ``lags``; run ``mitigation`` at ``lag_ms``."""
     df = _SWEEPS.get(anomaly, mitigation, followers, read_fraction, tuple(lags), duration_ms,
                      seed)
-    base = _base(anomaly, followers, read_fraction, duration_ms)
-    one = dataclasses.replace(base, mitigation=mitigation, lag_ms=float(lag_ms))
-    run = simulate_partitioned(one, seed=seed) if isinstance(one, PartitionedConfig) \
-        else simulate_lag_anomalies(one, seed=seed)
-    return LagView(anomaly=anomaly, mitigation=mitigation, sweep=df, run=run.metrics)
+    run = _RUNS.get(anomaly, mitigation, float(lag_ms), followers, read_fraction, duration_ms,
+                    seed)
+    return LagView(anomaly=anomaly, mitigation=mitigation, sweep=df, run=run)
 
 
 def _summary(view: LagView) -> str:
@@ -192,6 +206,16 @@ class LagAnomalyExplorer:
         return keys
 
     def _redraw(self, view: LagView) -> None:
+        key = (view.anomaly, view.mitigation, float(self.lag.value), int(self.followers.value),
+               round(float(self.read_fraction.value), 4), self.lags, self.duration_ms,
+               self.seed, self.fig.dpi)  # everything the picture shows
+        png = _PICTURES.get(key)
+        if png is None:
+            png = self._draw(view)
+            _PICTURES.put(key, png)
+        self.image.value = png
+
+    def _draw(self, view: LagView) -> bytes:
         full = view.sweep is not self._drawn  # a new sweep: replot; else move the markers
         if full:
             with plot_style():
@@ -209,4 +233,4 @@ class LagAnomalyExplorer:
             self._drawn = view.sweep
         for marker in self.lag_markers:
             marker.set_xdata([float(self.lag.value)])
-        self.view.show(full=full)
+        return self.view.draw(full=full)

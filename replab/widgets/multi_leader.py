@@ -28,7 +28,7 @@ from replab.plots import (
     plot_style,
     plot_topology_flow,
 )
-from replab.widgets._render import FigureImage, Prefetcher, busy, explorer_box
+from replab.widgets._render import FigureImage, Pictures, Prefetcher, busy, explorer_box
 
 __all__ = ["WAN_DELAYS", "REPAIRS", "compute_multi_leader_view", "MultiLeaderExplorer"]
 
@@ -49,7 +49,10 @@ def _run(base: MultiLeaderConfig, topology: str, resolution: str, wan_delay: str
 
 # One run per setting of the controls, kept; the neighbours of the current setting are
 # simulated in the background while the user looks (see MultiLeaderExplorer.update).
-_RUNS = Prefetcher(_run)
+_RUNS = Prefetcher(_run, disk="multi-leader-run")
+# A whole redraw (three panels, ticks, a graph) costs more than the run: a setting shown
+# before is shown again from its PNG.
+_PICTURES = Pictures("multi-leader")
 
 
 def _neighbours(options: tuple[Any, ...], value: Any) -> list[Any]:
@@ -144,6 +147,23 @@ class MultiLeaderExplorer:
         self.status.value = ""
 
     def _redraw(self, result: MultiLeaderResult) -> None:
+        key = (*self._settings(), self.figure.dpi)  # everything the picture shows
+        png = _PICTURES.get(key)
+        if png is None:
+            self._draw(result)
+            png = self.view.draw(full=True)
+            _PICTURES.put(key, png)
+        self.image.value = png
+        m = result.metrics
+        self.summary.value = (
+            f"converged <b>{m['converged']}</b> ({m['divergent_keys']} divergent keys); "
+            f"{m['conflicts']} conflicting writes, {m['lost_writes']} lost; "
+            f"{m['writes_not_propagated']} writes not propagated; "
+            f"{m['overtaking_anomalies']} updates dropped by overtaking; "
+            f"propagation p99 {m['propagation_p99_ms']:.0f} ms; "
+            f"{m['change_messages']} change messages")
+
+    def _draw(self, result: MultiLeaderResult) -> None:
         for ax in self.axes.values():
             ax.clear()
         failed = [] if self.fail_node.value == "none" else [self.fail_node.value]
@@ -163,15 +183,6 @@ class MultiLeaderExplorer:
             if not self._laid_out:  # the layout is computed once: it costs more than a draw
                 self.figure.tight_layout()
                 self._laid_out = True
-        self.view.show(full=True)
-        m = result.metrics
-        self.summary.value = (
-            f"converged <b>{m['converged']}</b> ({m['divergent_keys']} divergent keys); "
-            f"{m['conflicts']} conflicting writes, {m['lost_writes']} lost; "
-            f"{m['writes_not_propagated']} writes not propagated; "
-            f"{m['overtaking_anomalies']} updates dropped by overtaking; "
-            f"propagation p99 {m['propagation_p99_ms']:.0f} ms; "
-            f"{m['change_messages']} change messages")
 
     @property
     def widget(self) -> widgets.VBox:

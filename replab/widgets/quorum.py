@@ -58,8 +58,8 @@ def _simulate(n: int, r: int, w: int, latency: str, trials: int, seed: int) -> A
 # Staleness over (r, w) depends on neither r, w nor the failure rate; one batch of WARS
 # trials serves every t and percentile. Both are kept per argument tuple, and the
 # neighbours of the current setting are computed in the background (QuorumExplorer).
-_STALE_GRIDS = Prefetcher(_stale)
-_WARS = Prefetcher(_simulate)
+_STALE_GRIDS = Prefetcher(_stale, disk="quorum-stale")
+_WARS = Prefetcher(_simulate, disk="quorum-wars")
 
 
 def _grid(n: int, latency: str, t: float, p_fail: float, trials: int, seed: int) -> pd.DataFrame:

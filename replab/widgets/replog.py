@@ -27,7 +27,7 @@ from replab.replog import KINDS, WORKLOADS, ReplogConfig, ReplogResult, compare_
 from replab.replog import simulate_replog as _simulate
 from replab.replog.compare import side_by_side
 from replab.replog.config import TABLES
-from replab.widgets._render import FigureImage, Prefetcher, busy, explorer_box
+from replab.widgets._render import FigureImage, Pictures, Prefetcher, busy, explorer_box
 
 __all__ = ["BAR_METRICS", "ReplogView", "compute_replog_view", "ReplogExplorer"]
 
@@ -57,8 +57,10 @@ def _run(kind: str, workload: str, followers: int, transactions: int,
 
 # Shared by every explorer in the kernel: the bars do not depend on the chosen kind, and a
 # run depends only on its arguments, so both are computed once (or ahead, see warm()).
-_COMPARISONS = Prefetcher(_compare)
-_RUNS = Prefetcher(_run)
+_COMPARISONS = Prefetcher(_compare, disk="replog-compare")
+_RUNS = Prefetcher(_run, disk="replog-run")
+# The bars of a new comparison cost a whole redraw: a picture shown before is reused.
+_PICTURES = Pictures("replog")
 
 
 def compute_replog_view(
@@ -107,7 +109,9 @@ class ReplogExplorer:
         self.figure_view = FigureImage(self.figure, 80)
         self.image = self.figure_view.image
         self.view: ReplogView | None = None
-        self._drawn: tuple[pd.DataFrame, str] | None = None
+        self._drawn: tuple[pd.DataFrame, str] | None = None  # what the figure holds
+        self._shown: tuple[Any, ...] | None = None  # the picture's key
+        self._laid_out = False
         controls = widgets.HBox([self.kind, self.workload, self.followers, self.table,
                                  self.button])
         self._box = explorer_box([controls, self.summary, self.image, self.status,
@@ -145,6 +149,28 @@ class ReplogExplorer:
         self.status.value = ""
 
     def _redraw(self, view: ReplogView) -> None:
+        m = view.result.metrics
+        # Everything the picture shows (the table dropdown changes only the table).
+        key = (m["kind"], m["workload"], m["followers"], self.transactions, self.seed,
+               self.figure.dpi)
+        if key != self._shown:
+            png = _PICTURES.get(key)
+            if png is None:
+                self._draw(view)
+                png = self.figure_view.draw(full=True)
+                _PICTURES.put(key, png)
+            else:
+                self._drawn = None  # the figure no longer matches: replot on the next draw
+            self.image.value, self._shown = png, key
+        self.summary.value = (
+            f"<b>{m['kind']}</b> on <b>{m['workload']}</b>: {m['divergent_rows']} divergent "
+            f"rows over {m['followers']} followers, {m['bytes_per_write']:.0f} bytes per "
+            f"write, {m['apply_errors']} apply errors")
+        with self.tables:
+            self.tables.clear_output(wait=True)
+            display(style_side_by_side(view.table))
+
+    def _draw(self, view: ReplogView) -> None:
         kind = view.result.metrics["kind"]
         drawn = self._drawn
         if drawn is None or drawn[0] is not view.comparison or drawn[1] != kind:
@@ -157,8 +183,9 @@ class ReplogExplorer:
                         ax = self.axes[metric]
                         ax.clear()
                         draw(view.comparison, ax)
-                    if drawn is None:  # laid out once: it costs more than a draw
+                    if not self._laid_out:  # laid out once: it costs more than a draw
                         self.figure.tight_layout(rect=(0, 0, 1, 0.93))
+                        self._laid_out = True
             self._drawn = (view.comparison, kind)
             m = view.result.metrics
             self.figure.suptitle(f"workload {m['workload']}, {m['followers']} followers, "
@@ -167,15 +194,6 @@ class ReplogExplorer:
             for ax in self.axes.values():  # the chosen kind stands out
                 for patch, k in zip(ax.patches, view.comparison["kind"], strict=False):
                     patch.set_alpha(1.0 if k == kind else 0.35)
-            self.figure_view.show(full=True)
-        m = view.result.metrics
-        self.summary.value = (
-            f"<b>{m['kind']}</b> on <b>{m['workload']}</b>: {m['divergent_rows']} divergent "
-            f"rows over {m['followers']} followers, {m['bytes_per_write']:.0f} bytes per "
-            f"write, {m['apply_errors']} apply errors")
-        with self.tables:
-            self.tables.clear_output(wait=True)
-            display(style_side_by_side(view.table))
 
     @property
     def widget(self) -> widgets.VBox:
