@@ -159,3 +159,30 @@ def test_pictures_remember_pngs_by_key_in_memory_and_on_disk(tmp_path, monkeypat
     assert pictures.get(("a", 80)) == b"png a" and pictures.get(("a", 100)) is None
     assert Pictures("test").get(("b", 80)) == b"png b"  # a new kernel
     assert Pictures("other").get(("b", 80)) is None
+
+
+def test_refresh_keeps_the_view_or_shows_the_error():
+    import ipywidgets as widgets
+
+    from replab.widgets._render import refresh
+
+    class Explorer:
+        def __init__(self):
+            self.status, self.errors, self.drawn = widgets.HTML(), widgets.Output(), []
+            self.result = None
+
+        def _redraw(self, view):
+            self.drawn.append(view)
+
+    e = Explorer()
+    assert refresh(e, lambda: 42) == 42
+    assert (e.result, e.drawn, e.errors.outputs) == (42, [42], ())
+    assert e.last_update_ms >= 0
+
+    def broken():
+        raise ValueError("no quorum")
+
+    assert refresh(e, broken) is None
+    assert e.result == 42 and e.drawn == [42]  # the last good view stays
+    assert e.status.value == "failed: see the error below"
+    assert "ValueError: no quorum" in e.errors.outputs[0]["text"]

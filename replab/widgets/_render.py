@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import queue
 import threading
+import time
 import traceback
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
@@ -35,7 +36,7 @@ from PIL import Image
 from replab.widgets import _disk
 
 __all__ = ["FigureImage", "Pictures", "Prefetcher", "busy", "explorer_box", "nice_ceiling",
-           "render_png", "show_traceback"]
+           "refresh", "render_png", "show_traceback"]
 
 #: Classes the page (and the browser tests) rely on.
 EXPLORER_CLASS, BUSY_CLASS, FIGURE_CLASS = "replab-explorer", "replab-busy", "replab-figure"
@@ -201,6 +202,26 @@ def show_traceback(errors: widgets.Output) -> None:
     """
     errors.outputs = ()
     errors.append_stdout(traceback.format_exc())
+
+
+def refresh(explorer: Any, compute: Callable[[], Any]) -> Any | None:
+    """One explorer update: busy while ``compute()`` runs and ``explorer._redraw`` draws
+    its view; on success keep it in ``.result`` and the time in ``.last_update_ms``, on
+    failure show the traceback in ``.errors`` and return None."""
+    start = time.perf_counter()
+    box = explorer.widget if hasattr(explorer, "widget") else widgets.VBox()
+    with busy(box, explorer.status):
+        try:
+            view = compute()
+            explorer._redraw(view)
+        except Exception:  # shown in the dashboard instead of lost in a callback
+            show_traceback(explorer.errors)
+            explorer.status.value = "failed: see the error below"
+            return None
+    explorer.result = view
+    explorer.errors.outputs = ()
+    explorer.last_update_ms = (time.perf_counter() - start) * 1e3
+    return view
 
 
 class Prefetcher:

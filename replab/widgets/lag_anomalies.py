@@ -8,7 +8,6 @@ lag) into an Image widget.
 from __future__ import annotations
 
 import dataclasses
-import time
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -31,9 +30,8 @@ from replab.widgets._render import (
     FigureImage,
     Pictures,
     Prefetcher,
-    busy,
     explorer_box,
-    show_traceback,
+    refresh,
 )
 
 __all__ = ["LagView", "compute_lag_view", "LagAnomalyExplorer"]
@@ -170,25 +168,16 @@ class LagAnomalyExplorer:
         """Recompute for the current controls and redraw."""
         if self._quiet:
             return
-        start = time.perf_counter()
-        with busy(self.widget if hasattr(self, "widget") else widgets.VBox(), self.status):
-            try:
-                view = compute_lag_view(self.anomaly.value, self.mitigation.value,
-                                        float(self.lag.value), int(self.followers.value),
-                                        round(float(self.read_fraction.value), 4),
-                                        lags=self.lags, duration_ms=self.duration_ms,
-                                        seed=self.seed)
-                self._redraw(view)
-                self.result = view
-                self.errors.outputs = ()
-            except Exception:  # shown in the dashboard instead of lost in a callback
-                show_traceback(self.errors)
-                self.status.value = "failed: see the error below"
-                return
-            self.last_update_ms = (time.perf_counter() - start) * 1e3
-            self.summary.value = _summary(view)
-            self.status.value = (f"{self.duration_ms:g} ms simulated per point; updated in "
-                                 f"{self.last_update_ms:.0f} ms")
+        view = refresh(self, lambda: compute_lag_view(self.anomaly.value, self.mitigation.value,
+                                    float(self.lag.value), int(self.followers.value),
+                                    round(float(self.read_fraction.value), 4),
+                                    lags=self.lags, duration_ms=self.duration_ms,
+                                    seed=self.seed))
+        if view is None:
+            return
+        self.summary.value = _summary(view)
+        self.status.value = (f"{self.duration_ms:g} ms simulated per point; updated in "
+                             f"{self.last_update_ms:.0f} ms")
         if self.prefetch:
             _SWEEPS.warm(self._nearby())
 

@@ -7,7 +7,6 @@ place, rendering it into an Image widget.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -19,7 +18,11 @@ from matplotlib.figure import Figure
 
 from replab.models import LeaderlessConfig, simulate_leaderless
 from replab.plots import COLORS, plot_style
-from replab.widgets._render import FigureImage, busy, explorer_box, show_traceback
+from replab.widgets._render import (
+    FigureImage,
+    explorer_box,
+    refresh,
+)
 
 __all__ = ["BARS", "BAR_LABELS", "LeaderlessView", "compute_leaderless_view", "LeaderlessExplorer"]
 
@@ -155,25 +158,16 @@ class LeaderlessExplorer:
         """Recompute for the current controls and redraw the existing artists."""
         if self._quiet:
             return
-        start = time.perf_counter()
-        with busy(self.widget if hasattr(self, "widget") else widgets.VBox(), self.status):
-            try:
-                view = compute_leaderless_view(
-                    int(self.n.value), int(self.r.value), int(self.w.value),
-                    round(float(self.p_fail.value), 6),
-                    round(float(self.clock_skew_ms.value), 6), bool(self.sloppy.value),
-                    bool(self.read_repair.value), bool(self.anti_entropy.value),
-                    duration_ms=self.duration_ms, seed=self.seed)
-                self._redraw(view)
-                self.result = view
-                self.errors.outputs = ()
-            except Exception:  # shown in the dashboard instead of lost in a callback
-                show_traceback(self.errors)
-                self.status.value = "failed: see the error below"
-                return
-            self.last_update_ms = (time.perf_counter() - start) * 1e3
-            self.status.value = (f"{SESSIONS} client sessions, {self.duration_ms:g} ms "
-                                 f"simulated; updated in {self.last_update_ms:.0f} ms")
+        view = refresh(self, lambda: compute_leaderless_view(
+                int(self.n.value), int(self.r.value), int(self.w.value),
+                round(float(self.p_fail.value), 6),
+                round(float(self.clock_skew_ms.value), 6), bool(self.sloppy.value),
+                bool(self.read_repair.value), bool(self.anti_entropy.value),
+                duration_ms=self.duration_ms, seed=self.seed))
+        if view is None:
+            return
+        self.status.value = (f"{SESSIONS} client sessions, {self.duration_ms:g} ms "
+                             f"simulated; updated in {self.last_update_ms:.0f} ms")
 
     def _redraw(self, view: LeaderlessView) -> None:
         b = view.bars

@@ -6,7 +6,6 @@ and updates existing matplotlib artists, so a slider move does not rebuild the f
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,10 +20,9 @@ from replab.quorum import availability, quorum_grid, simulate_wars
 from replab.widgets._render import (
     FigureImage,
     Prefetcher,
-    busy,
     explorer_box,
     nice_ceiling,
-    show_traceback,
+    refresh,
 )
 
 __all__ = ["QuorumView", "compute_quorum_view", "QuorumExplorer"]
@@ -190,29 +188,20 @@ class QuorumExplorer:
         """Recompute for the current controls and redraw the existing artists."""
         if self._quiet:
             return
-        start = time.perf_counter()
-        with busy(self.widget if hasattr(self, "widget") else widgets.VBox(), self.status):
-            try:
-                view = compute_quorum_view(
-                    self.n.value, self.r.value, self.w.value, self.profile.value,
-                    t_max=self.t_max.value, p_fail=self.p_fail.value, trials=self.trials,
-                    grid_trials=self.grid_trials, seed=self.seed,
-                )
-                self._redraw(view)
-                self.result = view
-                self.errors.outputs = ()
-            except Exception:  # shown in the dashboard instead of lost in a callback
-                show_traceback(self.errors)
-                self.status.value = "failed: see the error below"
-                return
-            self.last_update_ms = (time.perf_counter() - start) * 1e3
-            tv = view.t_visibility.iloc[-1]  # the 99.9 % target
-            self.status.value = (
-                f"n={self.n.value} r={self.r.value} w={self.w.value} ({self.profile.value}): "
-                f"P(consistent at t=0) = {view.curve.p_consistent.iloc[0]:.4f}; "
-                f"99.9 % consistent after {tv.t:.3g} ms [{tv.ci_low:.3g}, {tv.ci_high:.3g}]; "
-                f"{self.trials:,} trials; updated in {self.last_update_ms:.0f} ms"
-            )
+        view = refresh(self, lambda: compute_quorum_view(
+                self.n.value, self.r.value, self.w.value, self.profile.value,
+                t_max=self.t_max.value, p_fail=self.p_fail.value, trials=self.trials,
+                grid_trials=self.grid_trials, seed=self.seed,
+            ))
+        if view is None:
+            return
+        tv = view.t_visibility.iloc[-1]  # the 99.9 % target
+        self.status.value = (
+            f"n={self.n.value} r={self.r.value} w={self.w.value} ({self.profile.value}): "
+            f"P(consistent at t=0) = {view.curve.p_consistent.iloc[0]:.4f}; "
+            f"99.9 % consistent after {tv.t:.3g} ms [{tv.ci_low:.3g}, {tv.ci_high:.3g}]; "
+            f"{self.trials:,} trials; updated in {self.last_update_ms:.0f} ms"
+        )
         if self.prefetch:
             self._warm()
 

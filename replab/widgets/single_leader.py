@@ -8,7 +8,6 @@ rendering it to PNG bytes in an Image widget.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -23,10 +22,9 @@ from replab.models.single_leader import op_latencies
 from replab.plots import COLORS, PALETTE, plot_style
 from replab.widgets._render import (
     FigureImage,
-    busy,
     explorer_box,
     nice_ceiling,
-    show_traceback,
+    refresh,
 )
 
 __all__ = ["SingleLeaderView", "compute_single_leader_view", "SingleLeaderExplorer"]
@@ -170,24 +168,15 @@ class SingleLeaderExplorer:
 
     def update(self) -> None:
         """Recompute for the current controls and redraw the existing artists."""
-        start = time.perf_counter()
-        with busy(self.widget if hasattr(self, "widget") else widgets.VBox(), self.status):
-            try:
-                view = compute_single_leader_view(
-                    self.mode.value, int(self.followers.value), self.lag.value,
-                    float(self.failover_timeout_ms.value),
-                    float(self.leader_crash_at_ms.value), duration_ms=self.duration_ms,
-                    write_rate=self.write_rate, seed=self.seed)
-                self._redraw(view)
-                self.result = view
-                self.errors.outputs = ()
-            except Exception:  # shown in the dashboard instead of lost in a callback
-                show_traceback(self.errors)
-                self.status.value = "failed: see the error below"
-                return
-            self.last_update_ms = (time.perf_counter() - start) * 1e3
-            self.summary.value = _summary(view)
-            self.status.value = f"updated in {self.last_update_ms:.0f} ms"
+        view = refresh(self, lambda: compute_single_leader_view(
+                self.mode.value, int(self.followers.value), self.lag.value,
+                float(self.failover_timeout_ms.value),
+                float(self.leader_crash_at_ms.value), duration_ms=self.duration_ms,
+                write_rate=self.write_rate, seed=self.seed))
+        if view is None:
+            return
+        self.summary.value = _summary(view)
+        self.status.value = f"updated in {self.last_update_ms:.0f} ms"
 
     def _redraw(self, view: SingleLeaderView) -> None:
         by_node = dict(tuple(view.lag.groupby("node", sort=True)))
