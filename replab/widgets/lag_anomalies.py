@@ -180,6 +180,7 @@ class LagAnomalyExplorer:
                              f"{self.last_update_ms:.0f} ms")
         if self.prefetch:
             _SWEEPS.warm(self._nearby())
+            _RUNS.warm(self._nearby_runs())
 
     def _nearby(self) -> list[tuple[Any, ...]]:
         """Sweeps one step away on one control: what the next key press asks for."""
@@ -192,7 +193,19 @@ class LagAnomalyExplorer:
         keys += [(a, m, f, round(r2, 4), *rest) for r2 in (rf - step, rf + step)
                  if self.read_fraction.min <= r2 <= self.read_fraction.max]
         keys += [(a, m2, f, rf, *rest) for m2 in self.mitigation.options if m2 != m]
+        # Another anomaly starts at its last mitigation (see _on_anomaly).
+        keys += [(a2, ANOMALY_MITIGATIONS[a2][-1], f, rf, *rest)
+                 for a2 in self.anomaly.options if a2 != a]
         return keys
+
+    def _nearby_runs(self) -> list[tuple[Any, ...]]:
+        """Runs at the lags one and two slider steps away (the sweep is shared)."""
+        a, m, lag = self.anomaly.value, self.mitigation.value, float(self.lag.value)
+        f, rf = int(self.followers.value), round(float(self.read_fraction.value), 4)
+        step = float(self.lag.step)
+        lags = [lag + k * step for k in (1, -1, 2, -2)]
+        return [(a, m, x, f, rf, self.duration_ms, self.seed) for x in lags
+                if self.lag.min <= x <= self.lag.max]
 
     def _redraw(self, view: LagView) -> None:
         key = (view.anomaly, view.mitigation, float(self.lag.value), int(self.followers.value),
