@@ -8,9 +8,11 @@ import time
 
 import nbformat
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from nbclient import NotebookClient
 
-from replab.widgets._prefetch import Prefetcher, prefetch_enabled
+from replab.widgets._prefetch import Prefetcher, nearby_values, prefetch_enabled
 
 
 @pytest.fixture
@@ -151,3 +153,31 @@ def test_in_a_kernel_guesses_run_in_one_niced_worker_process(monkeypatch) -> Non
     assert got["values"] == [2432902008176640000, 265252859812191058636308480000000]
     assert len(got["workers"]) == 1 and got["workers"][0] != got["kernel"]
     assert got["nice"] == [10]
+
+
+def test_map_returns_in_order_and_shares_the_work(prefetch_on: None) -> None:
+    where: dict[int, str] = {}
+
+    def tagged(x: int) -> int:
+        where[x] = threading.current_thread().name
+        time.sleep(0.05)
+        return 10 * x
+
+    cache = Prefetcher(tagged)
+    keys = [(i,) for i in range(6)]
+    assert cache.map(keys) == [0, 10, 20, 30, 40, 50]
+    assert where[0] == threading.current_thread().name  # the first key: computed here
+    assert {"replab-warm"} & set(where.values())  # some taken by the background
+    assert cache.map([]) == []
+
+
+@given(value=st.integers(-5, 15), step=st.sampled_from([1, 2, 0.05]),
+       direction=st.sampled_from([1, -1]), reach=st.integers(1, 3))
+def test_nearby_values_stay_in_range_likeliest_first(value, step, direction, reach) -> None:
+    low, high = 0, 10
+    got = nearby_values(value, step, low, high, direction=direction, reach=reach)
+    assert all(low <= x <= high for x in got) and len(set(got)) == len(got)
+    assert len(got) <= 2 * reach and value not in got
+    ahead = round(value + direction * step, 10)
+    if low <= ahead <= high:
+        assert got[0] == ahead

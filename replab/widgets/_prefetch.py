@@ -29,7 +29,7 @@ from typing import Any
 
 from replab.widgets import _disk
 
-__all__ = ["Prefetcher", "prefetch_enabled"]
+__all__ = ["Prefetcher", "nearby_values", "prefetch_enabled"]
 
 _POOL: ProcessPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
@@ -76,6 +76,25 @@ def _stop_pool() -> None:
     # Queued guesses are dropped at exit; at most the one running is waited for.
     if _POOL is not None:
         _POOL.shutdown(wait=False, cancel_futures=True)
+
+
+def nearby_values(value: float, step: float, low: float, high: float, *,
+                  direction: int = 1, reach: int = 2) -> list[float]:
+    """Slider values a next key press may pick, likeliest first: a user who just moved
+    one way tends to go on, so ``direction``'s neighbours come before the others'.
+
+    >>> nearby_values(3, 1, 1, 6, direction=-1)
+    [2, 4, 1, 5]
+    """
+    out = []
+    for k in range(1, reach + 1):
+        for sign in (direction, -direction):
+            x = value + sign * k * step
+            if isinstance(step, float):
+                x = round(x, 10)
+            if low - 1e-12 <= x <= high + 1e-12:
+                out.append(x)
+    return out
 
 
 def _importable(fn: Callable[..., Any]) -> bool:
@@ -152,6 +171,20 @@ class Prefetcher:
             future.set_exception(e)
         self._store(args, future)
         return future.result()
+
+    def map(self, keys: list[tuple[Any, ...]]) -> list[Any]:
+        """``[fn(*k) for k in keys]``, the background and this process working together.
+
+        The background takes keys from the front (after ``keys[0]``), this process from
+        the back, so on two cores a cold map takes about half as long. Guesses queued
+        before are dropped (warm again after).
+        """
+        if not keys:
+            return []
+        self.warm(keys[1:])
+        order = [keys[0], *reversed(keys[1:])]
+        done = {key: self.get(*key) for key in order}
+        return [done[key] for key in keys]
 
     def warm(self, keys: Iterable[tuple[Any, ...]]) -> None:
         """Compute ``keys`` (argument tuples, most likely first) in the background."""
