@@ -1,6 +1,7 @@
 """The replication-lag explorer, driven headless."""
 
 from replab.widgets.lag_anomalies import LagAnomalyExplorer, compute_lag_view
+from tests.figures import clipped
 
 KW = {"lags": (0.0, 50.0), "duration_ms": 800.0, "seed": 2}
 
@@ -85,3 +86,10 @@ def test_guesses_follow_the_way_a_slider_moved():
     assert [k[2] for k in e._nearby_runs()][:2] == [18.0, 20.0]
     e.read_fraction.value = 0.85
     assert e._nearby()[0][3] == 0.9
+
+
+def test_no_label_is_clipped_for_any_anomaly():
+    e = LagAnomalyExplorer(lag_ms=50.0, prefetch=False, **KW)
+    for anomaly in e.anomaly.options:
+        e.anomaly.value = anomaly
+        assert not clipped(e.fig), anomaly

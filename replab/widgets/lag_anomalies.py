@@ -253,6 +253,8 @@ class LagAnomalyExplorer:
                 plot_mitigation_costs(view.sweep, self.axes[1], cost="leader_read_share")
                 plot_mitigation_costs(view.sweep, self.axes[2], cost="read_p99_ms")
                 self.axes[0].set_title(f"{view.anomaly} anomalies")
+                # (the title names the anomaly; its name in the label would be clipped)
+                self.axes[0].set_ylabel("rate (share of examined reads)")
                 self._data = [a for ax in self.axes
                               for a in [*ax.lines, *ax.collections, ax.get_legend()]
                               if a is not None and a not in self.lag_markers]
