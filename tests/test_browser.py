@@ -348,6 +348,18 @@ def test_dashboard_logs_no_version_mismatch(voila_url: str, page: Any) -> None:
     assert page.leaked == [] and page.blocked == [], "the dashboard asked a non-local host"
 
 
+def test_voilas_other_pages_ask_no_other_host(voila_dir_url: str, page: Any) -> None:
+    """The list of dashboards and Voila's "not found" page load nothing from a CDN either
+    (replab's template replaces the page frame that links Font Awesome from one)."""
+    for path, status, shown in (("/", 200, "quorum_explorer.ipynb"),
+                                ("/voila/render/no_such_explorer.ipynb", 404, "Not Found")):
+        response = page.goto(voila_dir_url + path, timeout=60_000)
+        assert response.status == status
+        page.get_by_text(shown).first.wait_for(timeout=30_000)
+        page.wait_for_load_state("load")
+        assert page.leaked == [] and page.blocked == [], f"{path} asked a non-local host"
+
+
 # ------------------------------------------- opening and saving changes nothing in git
 
 @pytest.fixture(scope="module")
