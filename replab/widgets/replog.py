@@ -193,7 +193,7 @@ class ReplogExplorer:
             self.image.value, self._shown = png, key
         self.summary.value = (
             f"<b>{m['kind']}</b> on <b>{m['workload']}</b>: {m['divergent_rows']} divergent "
-            f"rows over {m['followers']} followers, {m['bytes_per_write']:.0f} bytes per "
+            f"rows over {_followers(view.result)}, {m['bytes_per_write']:.0f} bytes per "
             f"write, {m['apply_errors']} apply errors")
         with self.tables:
             self.tables.clear_output(wait=True)
@@ -208,7 +208,7 @@ class ReplogExplorer:
             self._plot_bars(view.comparison)
         self._drawn = (view.comparison, kind)
         m = view.result.metrics
-        self._title.set_text(f"workload {m['workload']}, {m['followers']} followers, "
+        self._title.set_text(f"workload {m['workload']}, {_followers(view.result)}, "
                              f"{self.transactions} transactions; highlighted: {kind}")
         for metric in BAR_METRICS:  # the chosen kind stands out
             for patch, k in zip(self._bars[metric], view.comparison["kind"], strict=False):
@@ -258,3 +258,11 @@ def _fix_limits(ax: Any, comparison: pd.DataFrame, metric: str) -> None:
         ax.set_ylim(low, high)
     else:
         ax.set_ylim(0.0, nice_ceiling(float(np.nanmax(values, initial=0.0)) * 1.2))
+
+
+def _followers(result: ReplogResult) -> str:
+    """The followers a result has: the slider's, and the one built from a snapshot."""
+    total = int(result.metrics["followers"])
+    if result.config.join_at is None:
+        return f"{total} followers"
+    return f"{total - 1} followers + 1 built from a snapshot mid-run"
