@@ -59,16 +59,29 @@ def _base(anomaly: str, followers: int, read_fraction: float,
     return dataclasses.replace(base, followers=followers, duration_ms=duration_ms)
 
 
+def _series(anomaly: str, mitigation: str, followers: int, read_fraction: float,
+            lags: tuple[float, ...], duration_ms: float, seed: int) -> pd.DataFrame:
+    """One mitigation over ``lags``; every mitigation gets the same seeds per lag (common
+    random numbers), so ``none`` and a mitigation differ by the mitigation alone."""
+    base = _base(anomaly, followers, read_fraction, duration_ms)
+    return anomaly_sweep(anomaly, [mitigation], list(lags), seed=seed, base=base)
+
+
+# A series does not depend on the chosen lag (moving the lag slider reuses it), and the
+# ``none`` series is shared by every mitigation; series one control step away are computed
+# in the background while the user looks.
+_SERIES = Prefetcher(_series, disk="lag-series")
+
+
+@lru_cache(maxsize=64)
 def _sweep(anomaly: str, mitigation: str, followers: int, read_fraction: float,
            lags: tuple[float, ...], duration_ms: float, seed: int) -> pd.DataFrame:
-    base = _base(anomaly, followers, read_fraction, duration_ms)
-    chosen = list(dict.fromkeys(["none", mitigation]))
-    return anomaly_sweep(anomaly, chosen, list(lags), seed=seed, base=base)
-
-
-# The sweep does not depend on the chosen lag (moving the lag slider reuses it); sweeps
-# one control step away are computed in the background while the user looks.
-_SWEEPS = Prefetcher(_sweep, disk="lag-sweep")
+    """``none`` and ``mitigation`` over ``lags`` (this process and the background each
+    computing one series when neither is ready)."""
+    rest = (followers, read_fraction, lags, duration_ms, seed)
+    chosen = list(dict.fromkeys([mitigation, "none"]))
+    parts = _SERIES.map([(anomaly, m, *rest) for m in chosen])
+    return pd.concat(parts[::-1], ignore_index=True)  # "none" first
 
 
 def _run(anomaly: str, mitigation: str, lag_ms: float, followers: int, read_fraction: float,
@@ -91,8 +104,7 @@ def compute_lag_view(anomaly: str, mitigation: str, lag_ms: float, followers: in
                      read_fraction: float = 0.8, *, lags: tuple[float, ...] = (0.0, 25.0,
                      50.0), duration_ms: float = 800.0, seed: int = 0) -> LagView:
     """Sweep ``none`` and ``mitigation`` over ``lags``; run ``mitigation`` at ``lag_ms``."""
-    df = _SWEEPS.get(anomaly, mitigation, followers, read_fraction, tuple(lags), duration_ms,
-                     seed)
+    df = _sweep(anomaly, mitigation, followers, read_fraction, tuple(lags), duration_ms, seed)
     run = _RUNS.get(anomaly, mitigation, float(lag_ms), followers, read_fraction, duration_ms,
                     seed)
     return LagView(anomaly=anomaly, mitigation=mitigation, sweep=df, run=run)
@@ -193,11 +205,11 @@ class LagAnomalyExplorer:
         self.status.value = (f"{self.duration_ms:g} ms simulated per point; updated in "
                              f"{self.last_update_ms:.0f} ms")
         if self.prefetch:
-            _SWEEPS.warm(self._nearby())
+            _SERIES.warm(self._nearby())
             _RUNS.warm(self._nearby_runs())
 
     def _nearby(self) -> list[tuple[Any, ...]]:
-        """Sweeps a next move of one control asks for, likeliest first."""
+        """Series a next move of one control asks for, likeliest first."""
         a, m = self.anomaly.value, self.mitigation.value
         f, rf = int(self.followers.value), round(float(self.read_fraction.value), 4)
         rest = (self.lags, self.duration_ms, self.seed)
@@ -206,19 +218,24 @@ class LagAnomalyExplorer:
         rfs = nearby_values(rf, self.read_fraction.step, self.read_fraction.min,
                             self.read_fraction.max,
                             direction=self._direction.get("read fraction", 1))
-        one = [(a, m, int(f2), rf, *rest) for f2 in fs[:2]]
-        one += [(a, m, f, round(r2, 4), *rest) for r2 in rfs[:2]]
+        both = list(dict.fromkeys([m, "none"]))
+        by_control = {
+            "followers": [[(a, m2, int(f2), rf, *rest) for m2 in both] for f2 in fs],
+            "read fraction": [[(a, m2, f, round(r2, 4), *rest) for m2 in both]
+                              for r2 in rfs],
+        }
         # The last moved slider's next step first; then one step of every control.
         moved = next(reversed(self._direction), "")
-        first = {"followers": one[:1], "read fraction": one[len(fs[:2]):][:1]}.get(moved, [])
-        keys = first + one
-        keys += [(a, m2, f, rf, *rest) for m2 in self.mitigation.options if m2 != m]
+        keys = list(by_control.get(moved, [[]])[0])
+        for steps in by_control.values():
+            keys += [k for step in steps[:2] for k in step]
+        keys += [(a, m2, f, rf, *rest) for m2 in self.mitigation.options]
         # Another anomaly starts at its last mitigation (see _on_anomaly).
-        keys += [(a2, ANOMALY_MITIGATIONS[a2][-1], f, rf, *rest)
-                 for a2 in self.anomaly.options if a2 != a]
-        keys += [(a, m, int(f2), rf, *rest) for f2 in fs[2:]]
-        keys += [(a, m, f, round(r2, 4), *rest) for r2 in rfs[2:]]
-        return keys
+        keys += [(a2, m2, f, rf, *rest) for a2 in self.anomaly.options if a2 != a
+                 for m2 in (ANOMALY_MITIGATIONS[a2][-1], "none")]
+        for steps in by_control.values():
+            keys += [k for step in steps[2:] for k in step]
+        return list(dict.fromkeys(keys))
 
     def _nearby_runs(self) -> list[tuple[Any, ...]]:
         """Runs at the lags one and two slider steps away (the sweep is shared)."""
