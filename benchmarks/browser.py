@@ -186,9 +186,10 @@ def chromium(profile: Path) -> Iterator[Any]:
 # -------------------------------------------------------------------- front ends
 
 
-def measure_page(page: Any, *, moves: int, settle_s: float,
-                 timeout_s: float) -> list[dict[str, Any]]:
+def measure_page(page: Any, *, moves: int, settle_s: float, timeout_s: float,
+                 idle_s: float = 0.0) -> list[dict[str, Any]]:
     root = explorer_root(page)
+    page.wait_for_timeout(idle_s * 1e3)  # a user reading the page before the first move
     return move_controls(page, root, moves=moves, timeout_s=timeout_s, settle_s=settle_s)
 
 
@@ -278,7 +279,8 @@ def measure(frontend: str, name: str, run: Callable[[], list[dict[str, Any]]],
 
 
 def run_frontends(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
-    kw = {"moves": args.moves, "settle_s": args.settle, "timeout_s": args.timeout}
+    kw = {"moves": args.moves, "settle_s": args.settle, "timeout_s": args.timeout,
+          "idle_s": args.idle}
     rows: list[dict[str, Any]] = []
     work = tmp / "notebooks"
     shutil.copytree(DASHBOARDS, work)  # JupyterLab may save what it opens: a copy
@@ -307,6 +309,9 @@ def main(argv: list[str] | None = None) -> int:
                     choices=["lab", "voila"])
     ap.add_argument("--moves", type=int, default=4, help="moves per control")
     ap.add_argument("--settle", type=float, default=0.3, help="seconds between moves")
+    ap.add_argument("--idle", type=float, default=0.0,
+                    help="seconds between the first figure and the first move (background "
+                         "prefetching has that long to run ahead)")
     ap.add_argument("--timeout", type=float, default=10.0, help="seconds allowed per move")
     ap.add_argument("--cache", choices=["fresh", "user"], default="fresh",
                     help="fresh: every front end starts with an empty REPLAB_CACHE (a fair "
