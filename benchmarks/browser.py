@@ -180,7 +180,11 @@ def chromium(profile: Path) -> Iterator[Any]:
         try:
             yield context
         finally:
-            context.close()
+            # `timeout` signals its whole process group, Chromium included: closing a
+            # browser that is already gone raises TargetClosedError, which would hide why
+            # the run ended.
+            with contextlib.suppress(Exception):
+                context.close()
 
 
 # -------------------------------------------------------------------- front ends
@@ -213,7 +217,8 @@ def run_lab(context: Any, url: str, name: str, **kw: Any) -> list[dict[str, Any]
     finally:
         with contextlib.suppress(Exception):  # one kernel at a time on a 2-core machine
             page.evaluate(SHUTDOWN_JS)
-        page.close()
+        with contextlib.suppress(Exception):  # the browser may be gone (see chromium())
+            page.close()
 
 
 def run_voila(context: Any, name: str, log: Path, env: dict[str, str],
@@ -227,7 +232,8 @@ def run_voila(context: Any, name: str, log: Path, env: dict[str, str],
             page.goto(url + "/", timeout=180_000)  # shown once every cell has run
             return measure_page(page, **kw)
         finally:
-            page.close()
+            with contextlib.suppress(Exception):  # the browser may be gone
+                page.close()
 
 
 # -------------------------------------------------------------------------- report
@@ -278,10 +284,15 @@ def measure(frontend: str, name: str, run: Callable[[], list[dict[str, Any]]],
           file=sys.stderr, flush=True)
 
 
-def run_frontends(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
+class Stopped(BaseException):
+    """SIGTERM or the time budget: stop measuring, report what was measured."""
+
+
+def run_frontends(args: argparse.Namespace, tmp: Path, rows: list[dict[str, Any]]) -> None:
+    """Measure every chosen explorer in every chosen front end, appending to ``rows``."""
     kw = {"moves": args.moves, "settle_s": args.settle, "timeout_s": args.timeout,
           "idle_s": args.idle}
-    rows: list[dict[str, Any]] = []
+    deadline = time.monotonic() + args.budget
     work = tmp / "notebooks"
     shutil.copytree(DASHBOARDS, work)  # JupyterLab may save what it opens: a copy
     with chromium(tmp / "profile") as context:
@@ -293,13 +304,31 @@ def run_frontends(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
                 port = free_port()
                 with server(lab_command(work, port, tmp), port, tmp / "lab.log", env) as url:
                     for name in args.only:
+                        within(deadline, "lab", name)
                         measure("lab", name, lambda n=name: run_lab(context, url, n, **kw),
                                 rows)
                 continue
             for name in args.only:
+                within(deadline, "voila", name)
                 measure("voila", name, functools.partial(
                     run_voila, context, name, tmp / f"voila-{name}.log", env, **kw), rows)
-    return rows
+
+
+_SIGTERM: list[int] = []
+
+
+def within(deadline: float, frontend: str, name: str) -> None:
+    """Raise :class:`Stopped` instead of starting an explorer after SIGTERM or the budget."""
+    if _SIGTERM:
+        raise Stopped(f"SIGTERM, before {frontend} {name}")
+    if time.monotonic() > deadline:
+        raise Stopped(f"time budget spent, before {frontend} {name}")
+
+
+def on_sigterm(signum: int, _frame: Any) -> None:
+    # Raising here could land inside Playwright's event loop; the explorer being measured
+    # ends on its own (every wait is bounded; fast when Chromium got the signal too).
+    _SIGTERM.append(signum)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -316,26 +345,38 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", choices=["fresh", "user"], default="fresh",
                     help="fresh: every front end starts with an empty REPLAB_CACHE (a fair "
                          "comparison); user: the explorers' cache as configured")
+    ap.add_argument("--budget", type=float, default=900.0,
+                    help="seconds; no explorer is started after it (one may finish)")
     ap.add_argument("--format", choices=["text", "csv"], default="text")
     args = ap.parse_args(argv)
     # SIGTERM (e.g. from `timeout`) unwinds the with-blocks, which stop the servers.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGTERM, on_sigterm)
     load_before, start = os.getloadavg(), time.monotonic()
+    rows: list[dict[str, Any]] = []
+    stopped = None
     with tempfile.TemporaryDirectory(prefix="replab-browser-") as tmp_name:
-        rows = run_frontends(args, Path(tmp_name))
+        try:
+            run_frontends(args, Path(tmp_name), rows)
+        except Stopped as e:  # the with-blocks have stopped the servers by now
+            stopped = f"stopped ({e}): the explorers measured so far"
+            print(stopped, file=sys.stderr, flush=True)
+    if _SIGTERM and not stopped:
+        stopped = "stopped (SIGTERM) during the last explorer: it may be missing or cut"
     load_after = os.getloadavg()
     if args.format == "csv":
         pd.DataFrame(rows).to_csv(sys.stdout, index=False)
-        return 0
+        return 143 if stopped else 0
     print(f"load average (1, 5, 15 min) before {load_before}, after {load_after}; "
           f"{os.cpu_count()} CPUs; {time.monotonic() - start:.0f} s; cache {args.cache}")
+    if stopped:
+        print(stopped)
     if rows:
         print("\n".join(format_summary(summarise(rows))))
     done = [r["done_ms"] for r in rows if r["done_ms"] is not None]
     if done:
         print(f"all moves: median {statistics.median(done):.0f} ms, max {max(done):.0f} ms, "
               f"target median <= 250 ms, max <= 600 ms")
-    return 0
+    return 143 if stopped else 0
 
 
 if __name__ == "__main__":
