@@ -364,3 +364,29 @@ def test_saving_through_jupyterlabs_server_changes_no_notebook(
         if path.read_bytes() != (NOTEBOOKS / rel).read_bytes():
             changed.append(rel)
     assert changed == [], f"JupyterLab's server rewrites these on save: {changed}"
+
+
+# ------------------------------------------------------ an explorer, in JupyterLab
+
+def test_every_control_redraws_the_figure_in_jupyterlab(lab_copy: tuple[str, Path],
+                                                        page: Any) -> None:
+    """Run All in JupyterLab, then every control of the quorum explorer once: the
+    dropdown too (picked as with the mouse; in command mode ArrowDown never reaches it)."""
+    from benchmarks.browser import SHUTDOWN_JS, run_all
+    from benchmarks.browser import TOKEN as LAB_TOKEN
+    from benchmarks.browser_page import explorer_root, move_controls
+
+    url, _ = lab_copy
+    page.goto(f"{url}/lab/tree/dashboards/quorum_explorer.ipynb?reset&token={LAB_TOKEN}",
+              timeout=90_000)
+    try:
+        run_all(page, timeout_ms=90_000)
+        root = explorer_root(page, timeout_ms=90_000)
+        rows = move_controls(page, root, moves=1, timeout_s=20)
+    finally:
+        with contextlib.suppress(Exception):
+            page.evaluate(SHUTDOWN_JS)
+    assert {r["kind"] for r in rows} == {"slider", "dropdown"}
+    assert [r["control"] for r in rows if r["what"] != "figure"] == []
+    assert [r for r in rows if r["errors"] or r["timed_out"]] == []
+    assert page.leaked == []
