@@ -2,7 +2,7 @@
 
     python benchmarks/browser.py                       # every explorer, both front ends
     python benchmarks/browser.py --only quorum --frontends voila --moves 4
-    python benchmarks/browser.py --format csv > moves.csv
+    python benchmarks/browser.py --frontends lab --moves 2 --csv moves.csv
 
 Each explorer's dashboard notebook (``notebooks/dashboards/<name>_explorer.ipynb``) is
 opened in Debian's Chromium (Playwright, ``executable_path``, headless, 127.0.0.1 only), in
@@ -348,6 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget", type=float, default=900.0,
                     help="seconds; no explorer is started after it (one may finish)")
     ap.add_argument("--format", choices=["text", "csv"], default="text")
+    ap.add_argument("--csv", type=Path, help="also write every move's row to this file")
     args = ap.parse_args(argv)
     # SIGTERM (e.g. from `timeout`) unwinds the with-blocks, which stop the servers.
     signal.signal(signal.SIGTERM, on_sigterm)
@@ -363,6 +364,8 @@ def main(argv: list[str] | None = None) -> int:
     if _SIGTERM and not stopped:
         stopped = "stopped (SIGTERM) during the last explorer: it may be missing or cut"
     load_after = os.getloadavg()
+    if args.csv:
+        pd.DataFrame(rows).to_csv(args.csv, index=False)
     if args.format == "csv":
         pd.DataFrame(rows).to_csv(sys.stdout, index=False)
         return 143 if stopped else 0
