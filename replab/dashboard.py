@@ -24,9 +24,8 @@ from replab.notebooks import (
 )
 from replab.validate import check_int
 
-__all__ = ["DEFAULT_DASHBOARD", "TEMPLATE", "find_dashboard", "voila_command", "voila_env",
-           "serve", "stop",
-           "check_port_free"]
+__all__ = ["DEFAULT_DASHBOARD", "EXTENSIONS", "TEMPLATE", "find_dashboard", "voila_command",
+           "voila_env", "serve", "stop", "check_port_free"]
 
 DEFAULT_DASHBOARD = "quorum_explorer"
 OWNER = "replab dashboard"
@@ -36,6 +35,12 @@ STOP_TIMEOUT_S = 10.0
 #: template in ``replab/data/jupyter``): dashboards work offline.
 TEMPLATE = "replab"
 TEMPLATE_ROOT = Path(__file__).resolve().parent / "data" / "jupyter"
+#: The only lab extensions a dashboard page loads: the widgets' own (it registers the
+#: controls, Image and Output) and Voila's widget manager, both pinned to builds for the
+#: JupyterLab 4.2.5 bundled in Voila's page (see pyproject.toml). The others installed
+#: beside JupyterLab are not needed, and one built for a newer JupyterLab would log
+#: "Unsatisfied version" in the dashboard.
+EXTENSIONS = ("@jupyter-widgets/jupyterlab-manager", "@voila-dashboards/widgets-manager8")
 
 
 def voila_env(base: dict[str, str] | None = None) -> dict[str, str]:
@@ -63,12 +68,15 @@ def voila_command(notebook: Path, *, port: int = 8866, open_browser: bool = True
     """The command line that serves ``notebook`` with Voilà on ``ip:port``.
 
     ``port_retries=0``: a busy port is an error rather than a silent move elsewhere, so
-    the address printed is the address served.
+    the address printed is the address served. ``notebook`` may also be a folder of
+    dashboards (Voila then lists them).
     """
     port = check_int(port, "port", OWNER, low=1, high=65535)
     cmd = [sys.executable, "-m", "voila", str(notebook), f"--port={port}",
            f"--Voila.ip={ip}", "--Voila.port_retries=0", "--show_tracebacks=True",
-           "--theme=light", f"--template={TEMPLATE}", *KERNEL_ARGS]
+           "--theme=light", f"--template={TEMPLATE}",
+           *(f"--VoilaConfiguration.extension_allowlist={name}" for name in EXTENSIONS),
+           *KERNEL_ARGS]
     if not open_browser:
         cmd.append("--no-browser")
     return cmd

@@ -12,6 +12,9 @@ matplotlib.use("Agg")
 # Explorer results are not kept on disk between test runs (tests that want the cache
 # point REPLAB_CACHE at a temporary directory themselves).
 os.environ.setdefault("REPLAB_CACHE", "off")
+# Nor computed ahead in a background worker: the suite's 2 cores are for the tests (the
+# prefetch tests turn it on themselves).
+os.environ.setdefault("REPLAB_PREFETCH", "off")
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"

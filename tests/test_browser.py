@@ -267,11 +267,9 @@ def voila_dir_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Voilà serving every dashboard notebook (one kernel per opened page)."""
     tmp = tmp_path_factory.mktemp("voila-all")
     port = free_port()
-    from replab.dashboard import TEMPLATE, voila_env
+    from replab.dashboard import voila_command, voila_env
 
-    cmd = [sys.executable, "-m", "voila", str(NOTEBOOKS / "dashboards"), f"--port={port}",
-           f"--Voila.ip={LOCAL}", "--Voila.port_retries=0", "--no-browser", "--theme=light",
-           f"--template={TEMPLATE}"]
+    cmd = voila_command(NOTEBOOKS / "dashboards", port=port, open_browser=False, ip=LOCAL)
     yield from start_server(cmd, port, tmp / "voila.log", voila_env(server_env(tmp)))
 
 
@@ -306,16 +304,46 @@ def test_every_slider_redraws_the_figure_in_voila(voila_dir_url: str, page: Any,
     assert page.leaked == [] and page.blocked == [], "the dashboard asked a non-local host"
 
 
-@pytest.mark.xfail(strict=True, reason="Voila 0.5.13 bundles JupyterLab 4.2.5; the lab "
-                   "extensions installed beside JupyterLab 4.6 require ^4.6.2 / ^4.5.10 and "
-                   "log 'Unsatisfied version' for shared modules (issue 14, still open)")
-def test_dashboard_logs_no_version_mismatch(voila_dir_url: str, page: Any) -> None:
-    page.goto(f"{voila_dir_url}/voila/render/quorum_explorer.ipynb", timeout=90_000)
-    from benchmarks.browser_page import explorer_root
+# What Voila wrote into the page: the lab extensions it told the page to load.
+PAGE_EXTENSIONS_JS = """() => JSON.parse(document.getElementById("jupyter-config-data")
+  .textContent).federated_extensions.map(e => e.name)"""
+# What webpack logs when a lab extension was built for another JupyterLab than the page's.
+MISMATCH = re.compile(r"Unsatisfied version|No satisfying version|mismatch", re.I)
 
-    explorer_root(page, timeout_ms=90_000)
-    mismatch = [m for m in page.console_problems if re.search(r"version|mismatch", m, re.I)]
+
+def test_dashboard_logs_no_version_mismatch(voila_url: str, page: Any) -> None:
+    """``replab dashboard`` as the README starts it loads only the lab extensions a
+    dashboard needs, built for the JupyterLab in Voila's page: moving every slider redraws
+    the figure, and the console shows no version mismatch, no other warning or error, and
+    no request leaves 127.0.0.1."""
+    from replab.dashboard import EXTENSIONS
+
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(urlparse(r.url).path))
+    page.goto(voila_url + "/", timeout=90_000)
+    rows = move_each_control(page, sliders_only=True)
+    assert rows and [r["control"] for r in rows if not r["changed"]] == []
+    assert [r["errors"] for r in rows if r["errors"]] == []
+    assert sorted(page.evaluate(PAGE_EXTENSIONS_JS)) == sorted(EXTENSIONS)
+    fetched = {p.split("/labextensions/")[1].rsplit("/static/", 1)[0]
+               for p in requested if "/labextensions/" in p}
+    assert fetched == set(EXTENSIONS)
+    mismatch = [m for m in page.console_problems if MISMATCH.search(m)]
     assert mismatch == [], f"version problems logged: {mismatch}"
+    assert page.console_problems == [], "the dashboard logged warnings or errors"
+    assert page.leaked == [] and page.blocked == [], "the dashboard asked a non-local host"
+
+
+def test_voilas_other_pages_ask_no_other_host(voila_dir_url: str, page: Any) -> None:
+    """The list of dashboards and Voila's "not found" page load nothing from a CDN either
+    (replab's template replaces the page frame that links Font Awesome from one)."""
+    for path, status, shown in (("/", 200, "quorum_explorer.ipynb"),
+                                ("/voila/render/no_such_explorer.ipynb", 404, "Not Found")):
+        response = page.goto(voila_dir_url + path, timeout=60_000)
+        assert response.status == status
+        page.get_by_text(shown).first.wait_for(timeout=30_000)
+        page.wait_for_load_state("load")
+        assert page.leaked == [] and page.blocked == [], f"{path} asked a non-local host"
 
 
 # ------------------------------------------- opening and saving changes nothing in git

@@ -33,6 +33,14 @@ def test_voila_listens_on_localhost_only_on_the_given_port():
     assert "--no-browser" not in voila_command(NOTEBOOKS / "x.ipynb")
 
 
+def test_voila_loads_only_the_widget_extensions():
+    cmd = voila_command(NOTEBOOKS / "x.ipynb")
+    allowed = [a.split("=", 1)[1] for a in cmd
+               if a.startswith("--VoilaConfiguration.extension_allowlist=")]
+    assert allowed == ["@jupyter-widgets/jupyterlab-manager",
+                       "@voila-dashboards/widgets-manager8"]
+
+
 def test_bad_port_is_the_standard_error():
     with pytest.raises(ConfigError, match=re.escape(
             "The 'port' parameter of replab dashboard must be an int in [1, 65535]. "

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import matplotlib
 import nbformat
+import pandas as pd
 import pytest
 
 from tests.conftest import run_notebook
@@ -70,3 +71,28 @@ def test_explorer_shows_a_setting_drawn_before_without_drawing_it_again():
     assert heights == pytest.approx(list(e.view.comparison["bytes_per_write"]))
     followers = e.result.metrics["followers"]
     assert f"{followers} followers" in e.figure.texts[-1].get_text()
+
+
+def test_explorer_comparison_is_compare_kinds_and_bars_redraw_without_a_full_draw():
+    from replab.replog import ReplogConfig, compare_kinds
+    from replab.replog.report import TIMING_METRICS
+    from replab.widgets.replog import ReplogExplorer, _comparison
+
+    e = ReplogExplorer(transactions=12, seed=5)
+    e.update()
+    direct = compare_kinds(ReplogConfig(workload="nondeterministic", followers=2,
+                                        transactions=12), seed=5)
+    pd.testing.assert_frame_equal(_comparison("nondeterministic", 2, 12, 5)
+                                  .drop(columns=list(TIMING_METRICS)),
+                                  direct.drop(columns=list(TIMING_METRICS)))
+    draws = e.figure_view.full_draws
+    limits = [ax.get_ylim() for ax in e.axes.values()]
+    e.followers.value = 3  # new bars; limits rounded to 1-2-5 values usually stay put
+    same = limits == [ax.get_ylim() for ax in e.axes.values()]
+    assert e.figure_view.full_draws == draws + (0 if same else 1)
+    # No stale bars: exactly one bar per kind per panel, with the new heights.
+    for metric, ax in e.axes.items():
+        assert [p.get_height() for p in ax.patches] == \
+            pytest.approx(list(e.view.comparison[metric]))
+    assert all(b <= top for ax in e.axes.values() for b, top in
+               [(max(p.get_height() for p in ax.patches), ax.get_ylim()[1])])

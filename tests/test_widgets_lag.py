@@ -1,6 +1,7 @@
 """The replication-lag explorer, driven headless."""
 
 from replab.widgets.lag_anomalies import LagAnomalyExplorer, compute_lag_view
+from tests.figures import clipped
 
 KW = {"lags": (0.0, 50.0), "duration_ms": 800.0, "seed": 2}
 
@@ -56,3 +57,39 @@ def test_a_remembered_picture_is_the_picture_of_the_setting_shown():
     lag_anomalies._PICTURES._memory.clear()
     e.lag.value = 50.0  # drawn again from the figure: the same followers=2 picture
     assert e.image.value != moved and e.summary.value == first_summary
+
+
+def test_a_new_sweep_replaces_the_lines_and_keeps_the_background():
+    e = LagAnomalyExplorer(lag_ms=50.0, **KW)
+    limits = [(ax.get_xlim(), ax.get_ylim()) for ax in e.axes]
+    draws = e.view.full_draws
+    e.followers.value = 3
+    same = limits == [(ax.get_xlim(), ax.get_ylim()) for ax in e.axes]
+    assert e.view.full_draws == draws + (0 if same else 1)
+    for ax in e.axes:  # one line per mitigation and the lag marker: nothing stale
+        assert len(ax.lines) == 3 and len(ax.collections) <= 2
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == ["none", "position-wait"]
+    top = e.result.sweep["ci_high"].max()
+    assert top <= e.axes[0].get_ylim()[1]
+    e.anomaly.value = "monotonic-reads"  # new titles: a full draw
+    assert e.axes[0].get_title() == "monotonic-reads anomalies"
+    assert e.view.full_draws > draws
+
+
+def test_guesses_follow_the_way_a_slider_moved():
+    e = LagAnomalyExplorer(lag_ms=20.0, prefetch=False, **KW)
+    e.followers.value = 3
+    e.followers.value = 2  # moving down
+    assert e._nearby()[0][2] == 1
+    assert [k[2] for k in e._nearby_runs()][:2] == [21.0, 19.0]  # the lag: up by default
+    e.lag.value = 19.0
+    assert [k[2] for k in e._nearby_runs()][:2] == [18.0, 20.0]
+    e.read_fraction.value = 0.85
+    assert e._nearby()[0][3] == 0.9
+
+
+def test_no_label_is_clipped_for_any_anomaly():
+    e = LagAnomalyExplorer(lag_ms=50.0, prefetch=False, **KW)
+    for anomaly in e.anomaly.options:
+        e.anomaly.value = anomaly
+        assert not clipped(e.fig), anomaly

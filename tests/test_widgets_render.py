@@ -4,8 +4,6 @@ and results computed ahead in the background."""
 from __future__ import annotations
 
 import io
-import threading
-import time
 
 import ipywidgets as widgets
 import numpy as np
@@ -17,7 +15,6 @@ from replab.widgets._render import (
     BUSY_CLASS,
     EXPLORER_CLASS,
     FigureImage,
-    Prefetcher,
     busy,
     explorer_box,
     nice_ceiling,
@@ -87,48 +84,6 @@ def test_busy_marks_the_box_and_always_unmarks_it():
                                          (7.0, 10.0), (230.0, 500.0), (float("nan"), 1.0)])
 def test_nice_ceiling(x: float, expected: float):
     assert nice_ceiling(x) == pytest.approx(expected)
-
-
-def test_prefetcher_computes_once_and_ahead():
-    calls: list[int] = []
-    lock = threading.Lock()
-
-    def slow_square(x: int) -> int:
-        with lock:
-            calls.append(x)
-        time.sleep(0.05)
-        return x * x
-
-    cache = Prefetcher(slow_square)
-    assert cache.get(3) == 9 and cache.get(3) == 9
-    cache.warm([(4,), (5,)])
-    assert cache.get(5) == 25 and cache.get(4) == 16  # waits for, or takes, the warm ones
-    assert sorted(calls) == [3, 4, 5]
-
-
-def test_prefetcher_remembers_and_reraises_errors():
-    def bad(x: int) -> int:
-        raise ValueError(f"bad {x}")
-
-    cache = Prefetcher(bad)
-    for _ in range(2):
-        with pytest.raises(ValueError, match="bad 1"):
-            cache.get(1)
-
-
-def test_prefetcher_keeps_results_on_disk_between_kernels(tmp_path, monkeypatch):
-    monkeypatch.setenv("REPLAB_CACHE", str(tmp_path))
-    calls: list[tuple[int, str]] = []
-
-    def power(x: int, how: str) -> int:
-        calls.append((x, how))
-        return x ** 2 if how == "square" else x ** 3
-
-    assert Prefetcher(power, disk="power").get(3, "square") == 9
-    fresh = Prefetcher(power, disk="power")  # a new kernel: nothing in memory
-    assert fresh.get(3, "square") == 9 and fresh.get(3, "cube") == 27
-    assert calls == [(3, "square"), (3, "cube")]  # the other arguments are computed
-    assert len(list(tmp_path.rglob("*.pickle"))) == 2
 
 
 def test_disk_cache_off_unreadable_or_for_other_code(tmp_path, monkeypatch):

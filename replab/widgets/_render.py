@@ -16,13 +16,10 @@ figure is never re-rendered from scratch when it can be avoided:
 from __future__ import annotations
 
 import io
-import queue
-import threading
 import time
 import traceback
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future
 from contextlib import contextmanager
 from typing import Any
 
@@ -34,6 +31,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from replab.widgets import _disk
+from replab.widgets._prefetch import Prefetcher
 
 __all__ = ["FigureImage", "Pictures", "Prefetcher", "busy", "explorer_box", "nice_ceiling",
            "refresh", "render_png", "show_traceback"]
@@ -222,84 +220,3 @@ def refresh(explorer: Any, compute: Callable[[], Any]) -> Any | None:
     explorer.errors.outputs = ()
     explorer.last_update_ms = (time.perf_counter() - start) * 1e3
     return view
-
-
-class Prefetcher:
-    """Results of a slow pure function, computed ahead in one background thread.
-
-    ``get(*args)`` returns ``fn(*args)``: at once when it was computed (or prefetched)
-    before, after waiting for the background thread when it is computing it now, else
-    computed in the caller. ``warm(keys)`` queues the argument tuples a user is likely to
-    pick next and drops queued ones that have not started. For work that releases the
-    GIL or is short per call (a SQLite run); a slider move then finds its result ready.
-    With ``disk="name"`` results are also kept on disk between kernels (see
-    :mod:`replab.widgets._disk`; only for results that pickle).
-    """
-
-    def __init__(self, fn: Callable[..., Any], *, maxsize: int = 64,
-                 disk: str | None = None) -> None:
-        self.fn, self.maxsize, self.disk = fn, maxsize, disk
-        self._futures: OrderedDict[tuple[Any, ...], Future[Any]] = OrderedDict()
-        self._queue: queue.SimpleQueue[tuple[tuple[Any, ...], Future[Any]]] = \
-            queue.SimpleQueue()
-        self._worker: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def get(self, *args: Any) -> Any:
-        with self._lock:
-            future = self._futures.get(args)
-            if future is not None and future.cancel():  # queued only: compute it here
-                future = None
-        if future is None:
-            future = Future()
-            try:
-                future.set_result(self._compute(args))
-            except Exception as e:  # remembered like a result; raised to every caller
-                future.set_exception(e)
-            self._store(args, future)
-        return future.result()
-
-    def warm(self, keys: Iterable[tuple[Any, ...]]) -> None:
-        wanted = list(dict.fromkeys(keys))
-        with self._lock:
-            for key, queued in list(self._futures.items()):
-                if key not in wanted and queued.cancel():
-                    del self._futures[key]
-            missing = [k for k in wanted if k not in self._futures]
-        if not missing:
-            return
-        if self._worker is None:
-            # A daemon thread: a kernel that shuts down never waits for work queued ahead.
-            self._worker = threading.Thread(target=self._work, name="replab-warm",
-                                            daemon=True)
-            self._worker.start()
-        for key in missing:
-            future: Future[Any] = Future()
-            self._store(key, future)
-            self._queue.put((key, future))
-
-    def _work(self) -> None:
-        while True:
-            key, future = self._queue.get()
-            if not future.set_running_or_notify_cancel():  # dropped by warm() or get()
-                continue
-            try:
-                future.set_result(self._compute(key))
-            except Exception as e:  # remembered like a result; raised to every caller
-                future.set_exception(e)
-
-    def _compute(self, args: tuple[Any, ...]) -> Any:
-        if self.disk is None:
-            return self.fn(*args)
-        value = _disk.load(self.disk, args)
-        if value is _disk.MISSING:
-            value = self.fn(*args)
-            _disk.store(self.disk, args, value)
-        return value
-
-    def _store(self, key: tuple[Any, ...], future: Future[Any]) -> None:
-        with self._lock:
-            self._futures[key] = future
-            self._futures.move_to_end(key)
-            while len(self._futures) > self.maxsize:
-                self._futures.popitem(last=False)

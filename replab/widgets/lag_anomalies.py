@@ -26,11 +26,13 @@ from replab.models import (
 )
 from replab.models.anomalies.sweeps import default_base
 from replab.plots import plot_anomaly_rates, plot_mitigation_costs, plot_style
+from replab.widgets._prefetch import nearby_values
 from replab.widgets._render import (
     FigureImage,
     Pictures,
     Prefetcher,
     explorer_box,
+    nice_ceiling,
     refresh,
 )
 
@@ -137,6 +139,8 @@ class LagAnomalyExplorer:
         self.last_update_ms = float("nan")
         self._quiet = False
         self._drawn: pd.DataFrame | None = None  # the sweep the figure shows
+        self._data: list[Any] = []  # its lines, bands and legends (animated)
+        self._static: tuple[str, str] | None = None  # what the background's texts show
         with plot_style():
             self.fig = Figure(figsize=(14, 3.6))  # outside pyplot: never shown twice
             self.axes = self.fig.subplots(1, 3)
@@ -146,8 +150,9 @@ class LagAnomalyExplorer:
         self.view.animate(self.lag_markers)
         self.image = self.view.image
         self.anomaly.observe(self._on_anomaly, names="value")
+        self._direction: dict[str, int] = {}  # slider -> the way it last moved (+1 / -1)
         for ctl in (self.mitigation, self.lag, self.followers, self.read_fraction):
-            ctl.observe(lambda _change: self.update(), names="value")
+            ctl.observe(self._on_move, names="value")
         controls = widgets.HBox([widgets.VBox([self.anomaly, self.mitigation]),
                                  widgets.VBox([self.lag, self.followers, self.read_fraction])])
         self.widget = explorer_box([controls, self.summary, self.image, self.status,
@@ -162,6 +167,13 @@ class LagAnomalyExplorer:
             self.mitigation.value = options[-1]
         finally:
             self._quiet = False
+        self.update()
+
+    def _on_move(self, change: dict[str, Any]) -> None:
+        if isinstance(change["new"], (int, float)):
+            name = change["owner"].description
+            self._direction.pop(name, None)  # the last moved is the last key
+            self._direction[name] = 1 if change["new"] >= change["old"] else -1
         self.update()
 
     def update(self) -> None:
@@ -180,19 +192,39 @@ class LagAnomalyExplorer:
                              f"{self.last_update_ms:.0f} ms")
         if self.prefetch:
             _SWEEPS.warm(self._nearby())
+            _RUNS.warm(self._nearby_runs())
 
     def _nearby(self) -> list[tuple[Any, ...]]:
-        """Sweeps one step away on one control: what the next key press asks for."""
+        """Sweeps a next move of one control asks for, likeliest first."""
         a, m = self.anomaly.value, self.mitigation.value
         f, rf = int(self.followers.value), round(float(self.read_fraction.value), 4)
         rest = (self.lags, self.duration_ms, self.seed)
-        step = self.read_fraction.step
-        keys = [(a, m, f2, rf, *rest) for f2 in (f - 1, f + 1)
-                if self.followers.min <= f2 <= self.followers.max]
-        keys += [(a, m, f, round(r2, 4), *rest) for r2 in (rf - step, rf + step)
-                 if self.read_fraction.min <= r2 <= self.read_fraction.max]
+        fs = nearby_values(f, 1, self.followers.min, self.followers.max,
+                           direction=self._direction.get("followers", 1))
+        rfs = nearby_values(rf, self.read_fraction.step, self.read_fraction.min,
+                            self.read_fraction.max,
+                            direction=self._direction.get("read fraction", 1))
+        one = [(a, m, int(f2), rf, *rest) for f2 in fs[:2]]
+        one += [(a, m, f, round(r2, 4), *rest) for r2 in rfs[:2]]
+        # The last moved slider's next step first; then one step of every control.
+        moved = next(reversed(self._direction), "")
+        first = {"followers": one[:1], "read fraction": one[len(fs[:2]):][:1]}.get(moved, [])
+        keys = first + one
         keys += [(a, m2, f, rf, *rest) for m2 in self.mitigation.options if m2 != m]
+        # Another anomaly starts at its last mitigation (see _on_anomaly).
+        keys += [(a2, ANOMALY_MITIGATIONS[a2][-1], f, rf, *rest)
+                 for a2 in self.anomaly.options if a2 != a]
+        keys += [(a, m, int(f2), rf, *rest) for f2 in fs[2:]]
+        keys += [(a, m, f, round(r2, 4), *rest) for r2 in rfs[2:]]
         return keys
+
+    def _nearby_runs(self) -> list[tuple[Any, ...]]:
+        """Runs at the lags one and two slider steps away (the sweep is shared)."""
+        a, m, lag = self.anomaly.value, self.mitigation.value, float(self.lag.value)
+        f, rf = int(self.followers.value), round(float(self.read_fraction.value), 4)
+        lags = nearby_values(lag, float(self.lag.step), self.lag.min, self.lag.max,
+                             direction=self._direction.get("lag (ms)", 1))
+        return [(a, m, float(x), f, rf, self.duration_ms, self.seed) for x in lags]
 
     def _redraw(self, view: LagView) -> None:
         key = (view.anomaly, view.mitigation, float(self.lag.value), int(self.followers.value),
@@ -205,21 +237,42 @@ class LagAnomalyExplorer:
         self.image.value = png
 
     def _draw(self, view: LagView) -> bytes:
-        full = view.sweep is not self._drawn  # a new sweep: replot; else move the markers
-        if full:
+        """Replot the sweep's lines as animated artists over a cached background.
+
+        The axes limits are rounded up to 1-2-5 values, so most new sweeps keep the
+        limits, ticks, labels and titles of the last one: only the data is drawn (a full
+        draw renders every text and costs ~5x more).
+        """
+        static = (view.anomaly, view.mitigation)  # the titles and legend entries
+        if view.sweep is not self._drawn:
             with plot_style():
-                for ax in self.axes:
-                    for artist in [*ax.lines, *ax.collections, *ax.containers]:
-                        if artist not in self.lag_markers:
-                            artist.remove()
-                    ax.relim()
+                for artist in self._data:
+                    self.view.forget(artist)
+                    artist.remove()
                 plot_anomaly_rates(view.sweep, self.axes[0])
                 plot_mitigation_costs(view.sweep, self.axes[1], cost="leader_read_share")
                 plot_mitigation_costs(view.sweep, self.axes[2], cost="read_p99_ms")
                 self.axes[0].set_title(f"{view.anomaly} anomalies")
-                if self._drawn is None:  # laid out once: it costs more than a draw
+                # (the title names the anomaly; its name in the label would be clipped)
+                self.axes[0].set_ylabel("rate (share of examined reads)")
+                self._data = [a for ax in self.axes
+                              for a in [*ax.lines, *ax.collections, ax.get_legend()]
+                              if a is not None and a not in self.lag_markers]
+                self.view.animate(self._data)
+                self._fix_limits(view.sweep)
+                if self._static is None:  # laid out once: it costs more than a draw
                     self.fig.tight_layout()
             self._drawn = view.sweep
         for marker in self.lag_markers:
             marker.set_xdata([float(self.lag.value)])
+        full, self._static = static != self._static, static
         return self.view.draw(full=full)
+
+    def _fix_limits(self, sweep: pd.DataFrame) -> None:
+        lags = [*self.lags, float(self.lag.max)]
+        pad = 0.04 * (max(lags) - min(lags) or 1.0)
+        tops = (sweep["ci_high"].max(), sweep["leader_read_share_ci_high"].max(),
+                sweep["read_p99_ms"].max())
+        for ax, top in zip(self.axes, tops, strict=True):
+            ax.set_xlim(min(lags) - pad, max(lags) + pad)
+            ax.set_ylim(0.0, nice_ceiling(float(top) * 1.05))

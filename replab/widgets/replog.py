@@ -8,10 +8,13 @@ table side by side with the differing rows shaded.
 from __future__ import annotations
 
 import traceback
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import ipywidgets as widgets
+import numpy as np
 import pandas as pd
 from IPython.display import display
 from matplotlib.figure import Figure
@@ -23,11 +26,19 @@ from replab.plots.replog import (
     plot_leader_cost,
     style_side_by_side,
 )
-from replab.replog import KINDS, WORKLOADS, ReplogConfig, ReplogResult, compare_kinds
+from replab.replog import KINDS, WORKLOADS, ReplogConfig, ReplogResult
 from replab.replog import simulate_replog as _simulate
 from replab.replog.compare import side_by_side
 from replab.replog.config import TABLES
-from replab.widgets._render import FigureImage, Pictures, Prefetcher, busy, explorer_box
+from replab.widgets._prefetch import nearby_values
+from replab.widgets._render import (
+    FigureImage,
+    Pictures,
+    Prefetcher,
+    busy,
+    explorer_box,
+    nice_ceiling,
+)
 
 __all__ = ["BAR_METRICS", "ReplogView", "compute_replog_view", "ReplogExplorer"]
 
@@ -43,11 +54,6 @@ class ReplogView:
     table: pd.DataFrame
 
 
-def _compare(workload: str, followers: int, transactions: int, seed: int) -> pd.DataFrame:
-    config = ReplogConfig(workload=workload, followers=followers, transactions=transactions)
-    return compare_kinds(config, seed=seed)
-
-
 def _run(kind: str, workload: str, followers: int, transactions: int,
          seed: int) -> ReplogResult:
     config = ReplogConfig(kind=kind, workload=workload, followers=followers,
@@ -55,12 +61,24 @@ def _run(kind: str, workload: str, followers: int, transactions: int,
     return _simulate(config, seed=seed)
 
 
-# Shared by every explorer in the kernel: the bars do not depend on the chosen kind, and a
-# run depends only on its arguments, so both are computed once (or ahead, see warm()).
-_COMPARISONS = Prefetcher(_compare, disk="replog-compare")
+# Shared by every explorer in the kernel: a run depends only on its arguments, so it is
+# computed once (or ahead, see warm()), and kept on disk between kernels.
 _RUNS = Prefetcher(_run, disk="replog-run")
-# The bars of a new comparison cost a whole redraw: a picture shown before is reused.
+# A picture shown before is reused.
 _PICTURES = Pictures("replog")
+
+
+@lru_cache(maxsize=32)
+def _comparison(workload: str, followers: int, transactions: int, seed: int) -> pd.DataFrame:
+    """:func:`~replab.replog.compare_kinds` from the runs of every kind (the same
+    simulations, same seed), computed by this process and the background together."""
+    runs = _RUNS.map(_kind_keys(KINDS, workload, followers, transactions, seed))
+    return pd.DataFrame([run.metrics for run in runs])
+
+
+def _kind_keys(kinds: Iterable[str], workload: str, followers: int, transactions: int,
+               seed: int) -> list[tuple[Any, ...]]:
+    return [(k, workload, followers, transactions, seed) for k in kinds]
 
 
 def compute_replog_view(
@@ -68,22 +86,26 @@ def compute_replog_view(
     table: str = "orders", follower: str = "follower1", seed: int = 0,
 ) -> ReplogView:
     """The pure computation behind the explorer (results cached per argument tuple)."""
+    comparison = _comparison(workload, followers, transactions, seed)
     result = _RUNS.get(kind, workload, followers, transactions, seed)
     tables = result.follower_tables[follower]
     follower_table = tables.get(table, result.leader_tables[table].iloc[0:0])
-    return ReplogView(result, _COMPARISONS.get(workload, followers, transactions, seed),
+    return ReplogView(result, comparison,
                       side_by_side(result.leader_tables[table], follower_table))
 
 
-def warm(kind: str, workload: str, followers: int, transactions: int, seed: int) -> None:
-    """Compute, in the background, what a next move of one control would need."""
-    near = [f for f in (followers + 1, followers - 1) if 1 <= f <= 5]
-    # The slowest results first: a workload or follower count needs a whole comparison.
-    _COMPARISONS.warm([(workload, f, transactions, seed) for f in near]
-                      + [(w, followers, transactions, seed) for w in WORKLOADS])
-    _RUNS.warm([(kind, workload, f, transactions, seed) for f in near]
-               + [(k, workload, followers, transactions, seed) for k in KINDS]
-               + [(kind, w, followers, transactions, seed) for w in WORKLOADS])
+def warm(kind: str, workload: str, followers: int, transactions: int, seed: int, *,
+         direction: int = 1) -> None:
+    """Compute, in the background, what a next move of one control would need: the
+    runs of every kind at the next follower counts (the way the slider last moved
+    first), then at the other workloads."""
+    kinds = [kind, *(k for k in KINDS if k != kind)]
+    keys = []
+    for f in nearby_values(followers, 1, 1, 5, direction=direction, reach=1):
+        keys += _kind_keys(kinds, workload, int(f), transactions, seed)
+    for w in WORKLOADS:
+        keys += _kind_keys(kinds, w, followers, transactions, seed)
+    _RUNS.warm(keys)
 
 
 class ReplogExplorer:
@@ -112,6 +134,11 @@ class ReplogExplorer:
         self._drawn: tuple[pd.DataFrame, str] | None = None  # what the figure holds
         self._shown: tuple[Any, ...] | None = None  # the picture's key
         self._laid_out = False
+        self._direction = 1  # the way the followers slider last moved
+        self._data: list[Any] = []  # the bars, error bars and bar labels (animated)
+        self._bars: dict[str, list[Any]] = {}
+        self._title = self.figure.suptitle("", fontsize=10)
+        self.figure_view.animate([self._title])
         controls = widgets.HBox([self.kind, self.workload, self.followers, self.table,
                                  self.button])
         self._box = explorer_box([controls, self.summary, self.image, self.status,
@@ -125,13 +152,15 @@ class ReplogExplorer:
         """The last result, kept for analysis after exploring."""
         return None if self.view is None else self.view.result
 
-    def update(self, *_: Any) -> None:
+    def update(self, change: Any = None) -> None:
         """Recompute for the current controls and redraw; errors go to ``errors``."""
+        if isinstance(change, dict) and change.get("owner") is self.followers:
+            self._direction = 1 if change["new"] >= change["old"] else -1
         with busy(self._box, self.status):
             self._update()
         if self.prefetch and self.view is not None:
             warm(self.kind.value, self.workload.value, int(self.followers.value),
-                 self.transactions, self.seed)
+                 self.transactions, self.seed, direction=self._direction)
 
     def _update(self) -> None:
         try:
@@ -157,7 +186,7 @@ class ReplogExplorer:
             png = _PICTURES.get(key)
             if png is None:
                 self._draw(view)
-                png = self.figure_view.draw(full=True)
+                png = self.figure_view.draw()
                 _PICTURES.put(key, png)
             else:
                 self._drawn = None  # the figure no longer matches: replot on the next draw
@@ -171,29 +200,43 @@ class ReplogExplorer:
             display(style_side_by_side(view.table))
 
     def _draw(self, view: ReplogView) -> None:
+        """Bars drawn as animated artists over a cached background of axes, ticks and
+        labels: the y limits are rounded to 1-2-5 values (decades on log axes), so a new
+        comparison mostly redraws only its bars."""
         kind = view.result.metrics["kind"]
-        drawn = self._drawn
-        if drawn is None or drawn[0] is not view.comparison or drawn[1] != kind:
-            # (the table dropdown keeps the bars)
-            if drawn is None or view.comparison is not drawn[0]:
-                with plot_style():
-                    for metric, draw in zip(BAR_METRICS, (plot_divergence,
-                                                          plot_bytes_per_write,
-                                                          plot_leader_cost), strict=True):
-                        ax = self.axes[metric]
-                        ax.clear()
-                        draw(view.comparison, ax)
-                    if not self._laid_out:  # laid out once: it costs more than a draw
-                        self.figure.tight_layout(rect=(0, 0, 1, 0.93))
-                        self._laid_out = True
-            self._drawn = (view.comparison, kind)
-            m = view.result.metrics
-            self.figure.suptitle(f"workload {m['workload']}, {m['followers']} followers, "
-                                 f"{self.transactions} transactions; highlighted: {kind}",
-                                 fontsize=10)
-            for ax in self.axes.values():  # the chosen kind stands out
-                for patch, k in zip(ax.patches, view.comparison["kind"], strict=False):
-                    patch.set_alpha(1.0 if k == kind else 0.35)
+        if self._drawn is None or view.comparison is not self._drawn[0]:
+            self._plot_bars(view.comparison)
+        self._drawn = (view.comparison, kind)
+        m = view.result.metrics
+        self._title.set_text(f"workload {m['workload']}, {m['followers']} followers, "
+                             f"{self.transactions} transactions; highlighted: {kind}")
+        for metric in BAR_METRICS:  # the chosen kind stands out
+            for patch, k in zip(self._bars[metric], view.comparison["kind"], strict=False):
+                patch.set_alpha(1.0 if k == kind else 0.35)
+
+    def _plot_bars(self, comparison: pd.DataFrame) -> None:
+        for artist in self._data:
+            self.figure_view.forget(artist)
+            artist.remove()
+        self._data = []
+        with plot_style():
+            for metric, draw in zip(BAR_METRICS, (plot_divergence, plot_bytes_per_write,
+                                                  plot_leader_cost), strict=True):
+                ax = self.axes[metric]
+                old_containers = len(ax.containers)
+                before = {*ax.patches, *ax.texts, *ax.lines, *ax.collections}
+                draw(comparison, ax)
+                new = [a for a in (*ax.patches, *ax.texts, *ax.lines, *ax.collections)
+                       if a not in before]
+                for container in ax.containers[old_containers:]:
+                    ax.containers.remove(container)  # the artists are tracked above
+                self._bars[metric] = [a for a in ax.patches if a not in before]
+                self._data += new
+                _fix_limits(ax, comparison, metric)
+            if not self._laid_out:  # laid out once: it costs more than a draw
+                self.figure.tight_layout(rect=(0, 0, 1, 0.93))
+                self._laid_out = True
+        self.figure_view.animate(self._data)
 
     @property
     def widget(self) -> widgets.VBox:
@@ -201,3 +244,17 @@ class ReplogExplorer:
         if self.view is None:
             self.update()  # shown with its first picture, not empty
         return self._box
+
+
+def _fix_limits(ax: Any, comparison: pd.DataFrame, metric: str) -> None:
+    """Limits that stay put while the bars change (room above for the bar labels)."""
+    values = comparison[metric].to_numpy(dtype=float)
+    if metric == "divergent_fraction" and "ci_high" in comparison:
+        values = np.append(values, comparison["ci_high"].to_numpy(dtype=float))
+    if ax.get_yscale() == "log":
+        positive = values[values > 0]
+        low = 10.0 ** np.floor(np.log10(positive.min())) if positive.size else 1.0
+        high = 10.0 ** np.ceil(np.log10(positive.max() * 3)) if positive.size else 10.0
+        ax.set_ylim(low, high)
+    else:
+        ax.set_ylim(0.0, nice_ceiling(float(np.nanmax(values, initial=0.0)) * 1.2))
