@@ -6,7 +6,7 @@ browser tests), in JupyterLab and in Voila alike:
 * a slider gets ArrowRight / ArrowLeft on its focused handle (one step);
 * a dropdown gets the next (previous) option picked, as with the mouse -- in JupyterLab's
   command mode ArrowDown on a focused <select> never reaches it: the notebook's shortcut
-  moves the cell cursor and calls ``preventDefault``;
+  moves the cell cursor and calls ``preventDefault`` (ipywidgets issue 3912, open);
 * a checkbox is clicked.
 
 The probe (:data:`PROBE_JS`) is installed on the explorer's own box. It timestamps, with
