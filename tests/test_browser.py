@@ -304,6 +304,45 @@ def test_every_slider_redraws_the_figure_in_voila(voila_dir_url: str, page: Any,
     assert page.leaked == [] and page.blocked == [], "the dashboard asked a non-local host"
 
 
+def _settled(page: Any, quiet_s: float = 1.0, timeout_s: float = 60) -> None:
+    """Wait until the explorer has not been busy for ``quiet_s`` (bounded)."""
+    deadline, calm_since = time.monotonic() + timeout_s, None
+    while time.monotonic() < deadline:
+        if page.locator(".replab-busy").count() == 0:
+            calm_since = calm_since or time.monotonic()
+            if time.monotonic() - calm_since >= quiet_s:
+                return
+        else:
+            calm_since = None
+        time.sleep(0.05)
+    raise AssertionError(f"still busy after {timeout_s} s")
+
+
+def test_a_burst_of_key_presses_ends_on_the_last_setting(voila_dir_url: str,
+                                                          page: Any) -> None:
+    """A held arrow key: the moves are coalesced, and the picture is the last value's."""
+    from benchmarks.browser import PROBE_JS, explorer_root, wait_for_redraw
+
+    page.goto(f"{voila_dir_url}/voila/render/lag_explorer.ipynb", timeout=90_000)
+    root = explorer_root(page, timeout_ms=90_000)
+    root.evaluate(PROBE_JS)
+    handle = root.locator(".widget-slider", has_text="lag").locator(".noUi-handle").first
+    start = float(handle.get_attribute("aria-valuenow"))
+    handle.focus()
+    for _ in range(10):
+        page.keyboard.press("ArrowRight")
+    _settled(page)
+    assert float(handle.get_attribute("aria-valuenow")) == start + 10
+    after_burst = image_digest(page)
+    for key in ("ArrowLeft", "ArrowRight"):  # away and back, each waited for
+        page.evaluate("() => { window.__replab.changes = []; }")
+        page.keyboard.press(key)
+        assert wait_for_redraw(page, 30)["changed"]
+    _settled(page)
+    assert image_digest(page) == after_burst
+    assert page.locator(".replab-status", has_text="failed").count() == 0
+
+
 # What Voila wrote into the page: the lab extensions it told the page to load.
 PAGE_EXTENSIONS_JS = """() => JSON.parse(document.getElementById("jupyter-config-data")
   .textContent).federated_extensions.map(e => e.name)"""

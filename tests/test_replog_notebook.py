@@ -69,8 +69,9 @@ def test_explorer_shows_a_setting_drawn_before_without_drawing_it_again():
     assert e.view.comparison is not before and e.image.value != first
     heights = [p.get_height() for p in e.axes["bytes_per_write"].patches]
     assert heights == pytest.approx(list(e.view.comparison["bytes_per_write"]))
-    followers = e.result.metrics["followers"]
-    assert f"{followers} followers" in e.figure.texts[-1].get_text()
+    assert e.result.metrics["followers"] == 4  # the slider's 3 and one from a snapshot
+    expected = "3 followers + 1 built from a snapshot mid-run"
+    assert expected in e.figure.texts[-1].get_text() and expected in e.summary.value
 
 
 def test_explorer_comparison_is_compare_kinds_and_bars_redraw_without_a_full_draw():

@@ -16,6 +16,8 @@ figure is never re-rendered from scratch when it can be avoided:
 from __future__ import annotations
 
 import io
+import sys
+import threading
 import time
 import traceback
 from collections import OrderedDict
@@ -34,7 +36,7 @@ from replab.widgets import _disk
 from replab.widgets._prefetch import Prefetcher
 
 __all__ = ["FigureImage", "Pictures", "Prefetcher", "busy", "explorer_box", "nice_ceiling",
-           "refresh", "render_png", "show_traceback"]
+           "refresh", "render_png", "show_traceback", "Updater", "from_browser"]
 
 #: Classes the page (and the browser tests) rely on.
 EXPLORER_CLASS, BUSY_CLASS, FIGURE_CLASS = "replab-explorer", "replab-busy", "replab-figure"
@@ -220,3 +222,64 @@ def refresh(explorer: Any, compute: Callable[[], Any]) -> Any | None:
     explorer.errors.outputs = ()
     explorer.last_update_ms = (time.perf_counter() - start) * 1e3
     return view
+
+
+def in_kernel() -> bool:
+    """Whether this runs in a Jupyter kernel (where the page sends the moves)."""
+    return "ipykernel" in sys.modules
+
+
+def from_browser(change: Any) -> bool:
+    """Whether a trait change came from the page (a user's move), not from code.
+
+    ipywidgets applies the page's state inside ``_lock_property`` and fires the
+    observers before leaving it, so the changed name is in the owner's lock then.
+    """
+    if not isinstance(change, dict) and not hasattr(change, "get"):
+        return False
+    owner, name = change.get("owner"), change.get("name")
+    return name in (getattr(owner, "_property_lock", None) or {})
+
+
+class Updater:
+    """An explorer's update, run off the kernel's message loop when a user moves a control.
+
+    A move from the page is handed to one background thread and the observer returns:
+    the kernel reads the next message at once, so a burst of key presses (a held arrow
+    key) becomes one update for the latest setting instead of a queue of stale ones,
+    and the busy state shows while it works. A change made by code (a notebook cell,
+    a test) updates synchronously, so ``explorer.result`` is current when it returns.
+    Updates never overlap: both paths hold the same lock.
+    """
+
+    def __init__(self, update: Callable[[], Any]) -> None:
+        self.update = update
+        self.lock = threading.RLock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.updates = 0  # how many updates ran (for tests and benchmarks)
+
+    def __call__(self, change: Any = None) -> None:
+        if from_browser(change) and in_kernel():
+            self._wake.set()
+            if self._thread is None:
+                # A daemon thread: a kernel that shuts down never waits for it.
+                self._thread = threading.Thread(target=self._loop, name="replab-update",
+                                                daemon=True)
+                self._thread.start()
+            return
+        self._run()
+
+    def _run(self) -> None:
+        with self.lock:
+            self.updates += 1
+            self.update()
+
+    def _loop(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()  # moves from here on ask for one more update
+            try:
+                self._run()
+            except Exception:  # an update shows its own errors; the thread lives on
+                traceback.print_exc()

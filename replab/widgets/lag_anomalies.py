@@ -31,6 +31,7 @@ from replab.widgets._render import (
     FigureImage,
     Pictures,
     Prefetcher,
+    Updater,
     explorer_box,
     nice_ceiling,
     refresh,
@@ -149,6 +150,7 @@ class LagAnomalyExplorer:
         self.view = FigureImage(self.fig, dpi)
         self.view.animate(self.lag_markers)
         self.image = self.view.image
+        self._request = Updater(self.update)
         self.anomaly.observe(self._on_anomaly, names="value")
         self._direction: dict[str, int] = {}  # slider -> the way it last moved (+1 / -1)
         for ctl in (self.mitigation, self.lag, self.followers, self.read_fraction):
@@ -167,14 +169,14 @@ class LagAnomalyExplorer:
             self.mitigation.value = options[-1]
         finally:
             self._quiet = False
-        self.update()
+        self._request(change)
 
     def _on_move(self, change: dict[str, Any]) -> None:
         if isinstance(change["new"], (int, float)):
             name = change["owner"].description
             self._direction.pop(name, None)  # the last moved is the last key
             self._direction[name] = 1 if change["new"] >= change["old"] else -1
-        self.update()
+        self._request(change)
 
     def update(self) -> None:
         """Recompute for the current controls and redraw."""

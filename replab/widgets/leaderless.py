@@ -20,6 +20,7 @@ from replab.models import LeaderlessConfig, simulate_leaderless
 from replab.plots import COLORS, plot_style
 from replab.widgets._render import (
     FigureImage,
+    Updater,
     explorer_box,
     refresh,
 )
@@ -118,10 +119,11 @@ class LeaderlessExplorer:
         self._quiet = False
         self._build_figure()
         self.image = self.view.image
+        self._request = Updater(self.update)
         self.n.observe(self._on_n, names="value")
         for ctl in (self.r, self.w, self.p_fail, self.clock_skew_ms, self.sloppy,
                     self.read_repair, self.anti_entropy):
-            ctl.observe(lambda _change: self.update(), names="value")
+            ctl.observe(self._request, names="value")
         rows = [widgets.HBox([self.n, self.r, self.w, self.p_fail]),
                 widgets.HBox([self.clock_skew_ms, self.sloppy, self.read_repair,
                               self.anti_entropy])]
@@ -152,7 +154,7 @@ class LeaderlessExplorer:
             self.r.max = self.w.max = change["new"]
         finally:
             self._quiet = False
-        self.update()
+        self._request(change)
 
     def update(self) -> None:
         """Recompute for the current controls and redraw the existing artists."""

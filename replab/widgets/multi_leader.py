@@ -9,7 +9,6 @@ long each write took to reach each leader, and the writes each leader lacks over
 from __future__ import annotations
 
 import dataclasses
-import traceback
 from typing import Any
 
 import ipywidgets as widgets
@@ -28,7 +27,15 @@ from replab.plots import (
     plot_style,
     plot_topology_flow,
 )
-from replab.widgets._render import FigureImage, Pictures, Prefetcher, busy, explorer_box
+from replab.widgets._render import (
+    FigureImage,
+    Pictures,
+    Prefetcher,
+    Updater,
+    busy,
+    explorer_box,
+    show_traceback,
+)
 
 __all__ = ["WAN_DELAYS", "REPAIRS", "compute_multi_leader_view", "MultiLeaderExplorer"]
 
@@ -105,8 +112,9 @@ class MultiLeaderExplorer:
         rows = [widgets.HBox(self.controls[:3]), widgets.HBox(self.controls[3:])]
         self._box = explorer_box([*rows, self.summary, self.image, self.status, self.errors],
                                  self.status)
+        self._request = Updater(self.update)
         for control in self.controls:
-            control.observe(self.update, names="value")
+            control.observe(self._request, names="value")
 
     @property
     def controls(self) -> list[Any]:
@@ -137,12 +145,10 @@ class MultiLeaderExplorer:
         try:
             self.result = _RUNS.get(*self._settings())
         except Exception:  # shown, not raised, so the dashboard stays usable
-            with self.errors:
-                self.errors.clear_output()
-                print(traceback.format_exc(limit=3))
+            show_traceback(self.errors)  # (append_stdout: safe from the update thread)
             self.status.value = "failed: see the error below"
             return
-        self.errors.clear_output()
+        self.errors.outputs = ()
         self._redraw(self.result)
         self.status.value = ""
 

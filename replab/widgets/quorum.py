@@ -20,6 +20,7 @@ from replab.quorum import availability, quorum_grid, simulate_wars
 from replab.widgets._render import (
     FigureImage,
     Prefetcher,
+    Updater,
     explorer_box,
     nice_ceiling,
     refresh,
@@ -130,9 +131,10 @@ class QuorumExplorer:
         self._quiet = False
         self._build_figure()
         self.image, self.heat_image = self.view.image, self.heat_view.image
+        self._request = Updater(self.update)
         self.n.observe(self._on_n, names="value")
         for ctl in (self.r, self.w, self.profile, self.t_max, self.p_fail):
-            ctl.observe(lambda _change: self.update(), names="value")
+            ctl.observe(self._request, names="value")
         left = widgets.VBox([self.n, self.r, self.w])
         right = widgets.VBox([self.profile, self.t_max, self.p_fail])
         controls = widgets.HBox([left, right, self.summary])
@@ -182,7 +184,7 @@ class QuorumExplorer:
             self.r.max = self.w.max = change["new"]
         finally:
             self._quiet = False
-        self.update()
+        self._request(change)
 
     def update(self) -> None:
         """Recompute for the current controls and redraw the existing artists."""

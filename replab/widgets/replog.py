@@ -7,7 +7,6 @@ table side by side with the differing rows shaded.
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -16,7 +15,6 @@ from typing import Any
 import ipywidgets as widgets
 import numpy as np
 import pandas as pd
-from IPython.display import display
 from matplotlib.figure import Figure
 
 from replab.plots import plot_style
@@ -35,9 +33,11 @@ from replab.widgets._render import (
     FigureImage,
     Pictures,
     Prefetcher,
+    Updater,
     busy,
     explorer_box,
     nice_ceiling,
+    show_traceback,
 )
 
 __all__ = ["BAR_METRICS", "ReplogView", "compute_replog_view", "ReplogExplorer"]
@@ -122,7 +122,7 @@ class ReplogExplorer:
         self.table = widgets.Dropdown(options=TABLES, value="orders", description="table")
         self.button = widgets.Button(description="Run", button_style="primary")
         self.summary, self.status = widgets.HTML(), widgets.HTML()
-        self.tables = widgets.Output()
+        self.tables = widgets.HTML()  # the leader's and a follower's table, side by side
         self.errors = widgets.Output()
         with plot_style():  # outside pyplot: the inline backend never shows a copy
             self.figure = Figure(figsize=(12, 3.4))
@@ -143,19 +143,23 @@ class ReplogExplorer:
                                  self.button])
         self._box = explorer_box([controls, self.summary, self.image, self.status,
                                   self.errors, self.tables], self.status)
+        self._request = Updater(self.update)
         self.button.on_click(self.update)
         for control in (self.kind, self.workload, self.followers, self.table):
-            control.observe(self.update, names="value")
+            control.observe(self._on_change, names="value")
 
     @property
     def result(self) -> ReplogResult | None:
         """The last result, kept for analysis after exploring."""
         return None if self.view is None else self.view.result
 
-    def update(self, change: Any = None) -> None:
-        """Recompute for the current controls and redraw; errors go to ``errors``."""
-        if isinstance(change, dict) and change.get("owner") is self.followers:
+    def _on_change(self, change: dict[str, Any]) -> None:
+        if change["owner"] is self.followers:
             self._direction = 1 if change["new"] >= change["old"] else -1
+        self._request(change)
+
+    def update(self, *_: Any) -> None:
+        """Recompute for the current controls and redraw; errors go to ``errors``."""
         with busy(self._box, self.status):
             self._update()
         if self.prefetch and self.view is not None:
@@ -168,12 +172,10 @@ class ReplogExplorer:
                 self.kind.value, self.workload.value, self.followers.value,
                 transactions=self.transactions, table=self.table.value, seed=self.seed)
         except Exception:  # shown, not raised, so the dashboard stays usable
-            with self.errors:
-                self.errors.clear_output()
-                print(traceback.format_exc(limit=3))
+            show_traceback(self.errors)  # (append_stdout: safe from the update thread)
             self.status.value = "failed: see the error below"
             return
-        self.errors.clear_output()
+        self.errors.outputs = ()
         self._redraw(self.view)
         self.status.value = ""
 
@@ -193,11 +195,9 @@ class ReplogExplorer:
             self.image.value, self._shown = png, key
         self.summary.value = (
             f"<b>{m['kind']}</b> on <b>{m['workload']}</b>: {m['divergent_rows']} divergent "
-            f"rows over {m['followers']} followers, {m['bytes_per_write']:.0f} bytes per "
+            f"rows over {_followers(view.result)}, {m['bytes_per_write']:.0f} bytes per "
             f"write, {m['apply_errors']} apply errors")
-        with self.tables:
-            self.tables.clear_output(wait=True)
-            display(style_side_by_side(view.table))
+        self.tables.value = style_side_by_side(view.table).to_html()
 
     def _draw(self, view: ReplogView) -> None:
         """Bars drawn as animated artists over a cached background of axes, ticks and
@@ -208,7 +208,7 @@ class ReplogExplorer:
             self._plot_bars(view.comparison)
         self._drawn = (view.comparison, kind)
         m = view.result.metrics
-        self._title.set_text(f"workload {m['workload']}, {m['followers']} followers, "
+        self._title.set_text(f"workload {m['workload']}, {_followers(view.result)}, "
                              f"{self.transactions} transactions; highlighted: {kind}")
         for metric in BAR_METRICS:  # the chosen kind stands out
             for patch, k in zip(self._bars[metric], view.comparison["kind"], strict=False):
@@ -258,3 +258,11 @@ def _fix_limits(ax: Any, comparison: pd.DataFrame, metric: str) -> None:
         ax.set_ylim(low, high)
     else:
         ax.set_ylim(0.0, nice_ceiling(float(np.nanmax(values, initial=0.0)) * 1.2))
+
+
+def _followers(result: ReplogResult) -> str:
+    """The followers a result has: the slider's, and the one built from a snapshot."""
+    total = int(result.metrics["followers"])
+    if result.config.join_at is None:
+        return f"{total} followers"
+    return f"{total - 1} followers + 1 built from a snapshot mid-run"

@@ -22,6 +22,7 @@ from replab.models.single_leader import op_latencies
 from replab.plots import COLORS, PALETTE, plot_style
 from replab.widgets._render import (
     FigureImage,
+    Updater,
     explorer_box,
     nice_ceiling,
     refresh,
@@ -134,8 +135,9 @@ class SingleLeaderExplorer:
         self._legend_nodes: tuple[int, ...] = ()
         controls = (self.mode, self.followers, self.lag, self.failover_timeout_ms,
                     self.leader_crash_at_ms)
+        self._request = Updater(self.update)
         for ctl in controls:
-            ctl.observe(lambda _change: self.update(), names="value")
+            ctl.observe(self._request, names="value")
         self.widget = explorer_box([widgets.HBox(list(controls[:3])),
                                     widgets.HBox(list(controls[3:])), self.summary,
                                     self.image, self.status, self.errors], self.status)
