@@ -2,17 +2,22 @@
 
     python benchmarks/browser.py                       # every explorer, both front ends
     python benchmarks/browser.py --only quorum --frontends voila --moves 4
-    python benchmarks/browser.py --format csv > moves.csv
+    python benchmarks/browser.py --frontends lab --moves 2 --csv moves.csv
 
 Each explorer's dashboard notebook (``notebooks/dashboards/<name>_explorer.ipynb``) is
 opened in Debian's Chromium (Playwright, ``executable_path``, headless, 127.0.0.1 only), in
-JupyterLab (the notebook run with "Run All") and in Voila (``replab dashboard``). For every
-control the script presses a key on it (ArrowRight / ArrowLeft on a slider handle,
-ArrowDown on a dropdown, Space on a checkbox) and a MutationObserver on the explorer's
-figure timestamps, in the page, the moment the new picture has been decoded. Reported:
-key press -> first figure change and -> busy state cleared (every image of the explorer
-redrawn), per move; medians and maxima per explorer and front end; and the machine's load
-average (other users' work makes these numbers noisy -- quote them with it).
+JupyterLab (the notebook run with "Run All", waited for until every cell has run, the
+kernel is idle and the explorer's first figure is shown) and in Voila (``replab
+dashboard``). Every control is moved as a user moves it (ArrowRight / ArrowLeft on a
+slider's handle, the next option picked in a dropdown, a click on a checkbox; see
+``benchmarks/browser_page.py``) and a probe in the page timestamps the input, each figure
+change once the new picture is decoded, the explorer's other output (tables) and the end
+of its busy state. Reported per move: ms from the input to the first and to the last
+changed figure (the table for a control that only changes a table); per explorer and front
+end the medians and maxima, moves that changed nothing or timed out, and the 1-minute load
+average (other users' work makes these numbers noisy -- quote them with it). By default
+each front end starts from an empty result cache (``--cache fresh``), so the front end run
+second is not handed the first one's results.
 
 Not a timed test: run it by hand. Servers are started on free ports with their own
 session and stopped by PID (their process group); every wait is bounded.
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import shutil
 import signal
@@ -31,10 +37,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
+
+import pandas as pd
+
+if __package__ in (None, ""):  # run as a script: import the page helpers as a package
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.browser_page import explorer_root, move_controls  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DASHBOARDS = ROOT / "notebooks" / "dashboards"
@@ -45,43 +57,35 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-component-update", "--disable-sync"]
 EXPLORERS = ("quorum", "single_leader", "lag", "leaderless", "multi_leader", "replog")
 
-# Installed once per page: timestamps (performance.now) of the last user input and of
-# every decoded figure change inside the explorer, and whether the explorer is busy.
-PROBE_JS = """(root) => {
-  const probe = {input: 0, changes: [], busyEnd: 0, busy: false};
-  window.__replab = probe;
-  const mark = () => { probe.input = performance.now(); probe.changes = []; probe.busyEnd = 0; };
-  for (const kind of ["keydown", "change", "click"]) {
-    document.addEventListener(kind, (e) => { if (root.contains(e.target)) mark(); }, true);
-  }
-  const seen = new Set();
-  const watch = (img) => {
-    if (seen.has(img)) return;
-    seen.add(img);
-    new MutationObserver(async () => {
-      try { await img.decode(); } catch (e) { /* replaced again before decoding */ }
-      probe.changes.push(performance.now());
-    }).observe(img, {attributes: true, attributeFilter: ["src"]});
-  };
-  const busyObserver = new MutationObserver(() => {
-    const busy = root.classList.contains("replab-busy")
-      || root.querySelector(".replab-busy") !== null;
-    if (probe.busy && !busy) probe.busyEnd = performance.now();
-    probe.busy = busy;
-  });
-  busyObserver.observe(root, {attributes: true, subtree: true, attributeFilter: ["class"]});
-  root.querySelectorAll("img").forEach(watch);
-  new MutationObserver(() => root.querySelectorAll("img").forEach(watch))
-    .observe(root, {childList: true, subtree: true});
-}"""
-
-
 KERNEL_IDLE_JS = """() => {
   const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
   const kernel = w && w.sessionContext && w.sessionContext.session
     && w.sessionContext.session.kernel;
   return Boolean(kernel && kernel.status === "idle" && document.querySelector(".jp-Notebook"));
 }"""
+# The command's promise settles when every cell has run; kept in the page, not awaited.
+RUN_ALL_JS = """() => {
+  window.__replabRunAll = "running";
+  window.jupyterapp.commands.execute("notebook:run-all-cells").then(
+    () => { window.__replabRunAll = "done"; },
+    (e) => { window.__replabRunAll = "failed: " + e; });
+}"""
+RUN_ALL_DONE_JS = """() => {
+  const state = window.__replabRunAll;
+  if (state.startsWith("failed")) throw new Error("Run All " + state);
+  const w = window.jupyterapp.shell.currentWidget;
+  const kernel = w.sessionContext.session && w.sessionContext.session.kernel;
+  const cells = w.content.model.cells;
+  for (let i = 0; i < cells.length; i++) {
+    const cell = cells.get(i);
+    if (cell.type === "code" && !cell.executionCount) return false;
+  }
+  return state === "done" && Boolean(kernel) && kernel.status === "idle";
+}"""
+# Bounded: a kernel that does not answer must not hold up the next explorer.
+SHUTDOWN_JS = """() => Promise.race([
+  window.jupyterapp.shell.currentWidget.sessionContext.shutdown(),
+  new Promise((resolve) => setTimeout(resolve, 15000))])"""
 
 
 # ---------------------------------------------------------------------------- servers
@@ -176,104 +180,29 @@ def chromium(profile: Path) -> Iterator[Any]:
         try:
             yield context
         finally:
-            context.close()
+            # `timeout` signals its whole process group, Chromium included: closing a
+            # browser that is already gone raises TargetClosedError, which would hide why
+            # the run ended.
+            with contextlib.suppress(Exception):
+                context.close()
 
 
-# --------------------------------------------------------------------- in the page
+# -------------------------------------------------------------------- front ends
 
 
-def explorer_root(page: Any, timeout_ms: float = 120_000) -> Any:
-    """The explorer's box, once its first figure is shown."""
-    root = page.locator(".replab-explorer:visible").first
-    root.wait_for(timeout=timeout_ms)
-    root.locator("img").first.wait_for(timeout=timeout_ms)
-    page.wait_for_function(
-        "() => { const r = document.querySelector('.replab-explorer');"
-        " return r && r.querySelector('img') && r.querySelector('img').naturalWidth > 0"
-        " && r.querySelector('.replab-busy') === null && !r.classList.contains('replab-busy'); }",
-        timeout=timeout_ms)
-    return root
-
-
-def controls(root: Any) -> list[tuple[str, str, Any]]:
-    """(kind, label, locator) for every slider, dropdown and checkbox of the explorer."""
-    found = []
-    for kind, selector in (("slider", ".widget-slider"), ("dropdown", ".widget-dropdown"),
-                           ("checkbox", ".widget-checkbox")):
-        boxes = root.locator(selector)
-        for i in range(boxes.count()):
-            box = boxes.nth(i)
-            lines = [ln.strip("\u200b ") for ln in box.inner_text().splitlines()]
-            label = next((ln for ln in lines if ln), f"{kind}{i}")
-            found.append((kind, label, box))
-    return found
-
-
-def at_end(kind: str, box: Any, forward: bool) -> bool:
-    """Whether a press in this direction would not move the control."""
-    if kind == "slider":
-        handle = box.locator(".noUi-handle").first
-        bound = handle.get_attribute("aria-valuemax" if forward else "aria-valuemin")
-        return bool(handle.get_attribute("aria-valuenow") == bound)
-    if kind == "dropdown":
-        index, count = box.locator("select").evaluate("s => [s.selectedIndex, s.length]")
-        return bool(index == (count - 1 if forward else 0))
-    return False
-
-
-def press(page: Any, kind: str, box: Any, forward: bool) -> None:
-    if kind == "slider":
-        box.locator(".noUi-handle").first.focus()
-        page.keyboard.press("ArrowRight" if forward else "ArrowLeft")
-    elif kind == "dropdown":
-        box.locator("select").focus()
-        page.keyboard.press("ArrowDown" if forward else "ArrowUp")
-    else:
-        box.locator("input").focus()
-        page.keyboard.press("Space")
-
-
-def wait_for_redraw(page: Any, timeout_s: float) -> dict[str, Any]:
-    """Milliseconds from the input to the first figure change and to the last one.
-
-    The update is over when the explorer's busy state has ended; a control that changes
-    no figure (a table chooser) gets ``changed=False`` instead of a time.
-    """
-    deadline = time.monotonic() + timeout_s
-    ended_at = None
-    while time.monotonic() < deadline:
-        probe = page.evaluate("() => window.__replab")
-        if probe["busyEnd"] and not probe["busy"]:
-            ended_at = ended_at or time.monotonic()
-            if probe["changes"] or time.monotonic() - ended_at > 0.5:
-                break
-        time.sleep(0.01)
-    if not probe["changes"]:
-        return {"first_ms": None, "done_ms": None, "changed": False,
-                "timed_out": ended_at is None}
-    start = probe["input"]
-    return {"first_ms": probe["changes"][0] - start, "done_ms": probe["changes"][-1] - start,
-            "changed": True, "timed_out": ended_at is None}
-
-
-def measure_page(page: Any, *, moves: int, settle_s: float,
-                 timeout_s: float) -> list[dict[str, Any]]:
+def measure_page(page: Any, *, moves: int, settle_s: float, timeout_s: float,
+                 idle_s: float = 0.0) -> list[dict[str, Any]]:
     root = explorer_root(page)
-    root.evaluate(PROBE_JS)
-    rows = []
-    for kind, label, box in controls(root):
-        forward = True  # towards the end of the range, back when it is reached
-        for i in range(moves):
-            if at_end(kind, box, forward):
-                forward = not forward
-            page.evaluate("() => { window.__replab.changes = []; }")
-            press(page, kind, box, forward)
-            got = wait_for_redraw(page, timeout_s)
-            errors = root.locator(".jp-OutputArea-output pre, .output_error").count()
-            rows.append({"control": label, "kind": kind, "move": i + 1, **got,
-                         "errors": errors})
-            time.sleep(settle_s)
-    return rows
+    page.wait_for_timeout(idle_s * 1e3)  # a user reading the page before the first move
+    return move_controls(page, root, moves=moves, timeout_s=timeout_s, settle_s=settle_s)
+
+
+def run_all(page: Any, timeout_ms: float = 180_000) -> None:
+    """Run All, as from the Run menu, and wait until every cell has run and the kernel is
+    idle (the explorer's first figure is waited for by :func:`explorer_root`)."""
+    page.wait_for_function(KERNEL_IDLE_JS, timeout=timeout_ms)
+    page.evaluate(RUN_ALL_JS)
+    page.wait_for_function(RUN_ALL_DONE_JS, timeout=timeout_ms, polling=100)
 
 
 def run_lab(context: Any, url: str, name: str, **kw: Any) -> list[dict[str, Any]]:
@@ -283,44 +212,123 @@ def run_lab(context: Any, url: str, name: str, **kw: Any) -> list[dict[str, Any]
         # ?reset: no tab restored from the previous explorer's workspace.
         page.goto(f"{url}/lab/tree/{name}_explorer.ipynb?reset&token={TOKEN}",
                   timeout=120_000)
-        page.wait_for_function(KERNEL_IDLE_JS, timeout=120_000)
-        # Not awaited: the command's promise settles only when every cell has run.
-        page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+        run_all(page)
         return measure_page(page, **kw)
     finally:
         with contextlib.suppress(Exception):  # one kernel at a time on a 2-core machine
-            page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext"
-                          ".shutdown()")
-        page.close()
+            page.evaluate(SHUTDOWN_JS)
+        with contextlib.suppress(Exception):  # the browser may be gone (see chromium())
+            page.close()
 
 
-def run_voila(context: Any, url: str, **kw: Any) -> list[dict[str, Any]]:
-    page = context.new_page()
-    try:
-        page.goto(url + "/", timeout=180_000)
-        return measure_page(page, **kw)
-    finally:
-        page.close()
+def run_voila(context: Any, name: str, log: Path, env: dict[str, str],
+              **kw: Any) -> list[dict[str, Any]]:
+    """``replab dashboard`` on the explorer, a page on it, its moves; the server stopped."""
+    port = free_port()
+    with server(voila_command(name, port), port, log, env) as url:
+        page = context.new_page()
+        page.set_default_timeout(120_000)
+        try:
+            page.goto(url + "/", timeout=180_000)  # shown once every cell has run
+            return measure_page(page, **kw)
+        finally:
+            with contextlib.suppress(Exception):  # the browser may be gone
+                page.close()
 
 
 # -------------------------------------------------------------------------- report
 
 
-def summarise(rows: list[dict[str, Any]]) -> list[str]:
-    import pandas as pd
-
+def summarise(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per front end and explorer: moves, how many changed a figure, only other
+    output (a table) or nothing, timeouts, errors, the medians and maxima of ms to the
+    first and to the last change, and the 1-minute load average when it started."""
     df = pd.DataFrame(rows)
-    lines = []
+    out = []
     for (frontend, explorer), sub in df.groupby(["frontend", "explorer"], sort=False):
-        done = sub.done_ms.dropna()
-        first = sub.first_ms.dropna()
-        missing = int((~sub.changed).sum())
-        lines.append(
-            f"{frontend:7s} {explorer:13s} moves {len(sub):3d}  first change median "
-            f"{first.median():6.0f} ms max {first.max():6.0f} ms | redrawn median "
-            f"{done.median():6.0f} ms max {done.max():6.0f} ms | no change {missing}, "
-            f"errors {int(sub.errors.max())}")
-    return lines
+        out.append({
+            "frontend": frontend, "explorer": explorer, "moves": len(sub),
+            "figure": int((sub.what == "figure").sum()),
+            "content_only": int((sub.what == "content").sum()),
+            "no_change": int((~sub.changed.astype(bool)).sum()),
+            "timed_out": int(sub.timed_out.astype(bool).sum()),
+            "errors": int(sub.errors.max()),
+            "first_median_ms": sub.first_ms.median(), "first_max_ms": sub.first_ms.max(),
+            "done_median_ms": sub.done_ms.median(), "done_max_ms": sub.done_ms.max(),
+            "load1": float(sub.load1.iloc[0]) if "load1" in sub else float("nan"),
+        })
+    return pd.DataFrame(out)
+
+
+def format_summary(summary: pd.DataFrame) -> list[str]:
+    return [f"{r.frontend:5s} {r.explorer:13s} moves {r.moves:3d} | first change median "
+            f"{r.first_median_ms:5.0f} max {r.first_max_ms:5.0f} ms | redrawn median "
+            f"{r.done_median_ms:5.0f} max {r.done_max_ms:5.0f} ms | figure {r.figure}, "
+            f"table only {r.content_only}, no change {r.no_change}, timed out "
+            f"{r.timed_out}, errors {r.errors} | load {r.load1:.2f}"
+            for r in summary.itertuples()]
+
+
+def measure(frontend: str, name: str, run: Callable[[], list[dict[str, Any]]],
+            rows: list[dict[str, Any]]) -> None:
+    """Append one explorer's moves to ``rows``; a failure is reported, not raised."""
+    load1, start = os.getloadavg()[0], time.monotonic()
+    try:
+        got = run()
+    except Exception as e:  # report the others; say which failed
+        print(f"{frontend} {name}: FAILED {type(e).__name__}: {e}", file=sys.stderr,
+              flush=True)
+        return
+    rows += [dict(r, frontend=frontend, explorer=name, load1=load1) for r in got]
+    print(f"{frontend} {name}: {len(got)} moves in {time.monotonic() - start:.0f} s",
+          file=sys.stderr, flush=True)
+
+
+class Stopped(BaseException):
+    """SIGTERM or the time budget: stop measuring, report what was measured."""
+
+
+def run_frontends(args: argparse.Namespace, tmp: Path, rows: list[dict[str, Any]]) -> None:
+    """Measure every chosen explorer in every chosen front end, appending to ``rows``."""
+    kw = {"moves": args.moves, "settle_s": args.settle, "timeout_s": args.timeout,
+          "idle_s": args.idle}
+    deadline = time.monotonic() + args.budget
+    work = tmp / "notebooks"
+    shutil.copytree(DASHBOARDS, work)  # JupyterLab may save what it opens: a copy
+    with chromium(tmp / "profile") as context:
+        for frontend in args.frontends:
+            env = server_env(tmp)
+            if args.cache == "fresh":  # each front end starts from an empty result cache
+                env["REPLAB_CACHE"] = str(tmp / f"cache-{frontend}")
+            if frontend == "lab":
+                port = free_port()
+                with server(lab_command(work, port, tmp), port, tmp / "lab.log", env) as url:
+                    for name in args.only:
+                        within(deadline, "lab", name)
+                        measure("lab", name, lambda n=name: run_lab(context, url, n, **kw),
+                                rows)
+                continue
+            for name in args.only:
+                within(deadline, "voila", name)
+                measure("voila", name, functools.partial(
+                    run_voila, context, name, tmp / f"voila-{name}.log", env, **kw), rows)
+
+
+_SIGTERM: list[int] = []
+
+
+def within(deadline: float, frontend: str, name: str) -> None:
+    """Raise :class:`Stopped` instead of starting an explorer after SIGTERM or the budget."""
+    if _SIGTERM:
+        raise Stopped(f"SIGTERM, before {frontend} {name}")
+    if time.monotonic() > deadline:
+        raise Stopped(f"time budget spent, before {frontend} {name}")
+
+
+def on_sigterm(signum: int, _frame: Any) -> None:
+    # Raising here could land inside Playwright's event loop; the explorer being measured
+    # ends on its own (every wait is bounded; fast when Chromium got the signal too).
+    _SIGTERM.append(signum)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -328,59 +336,50 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", nargs="*", default=list(EXPLORERS), choices=EXPLORERS)
     ap.add_argument("--frontends", nargs="*", default=["lab", "voila"],
                     choices=["lab", "voila"])
-    ap.add_argument("--moves", type=int, default=4, help="key presses per control")
-    ap.add_argument("--settle", type=float, default=0.3, help="seconds between presses")
+    ap.add_argument("--moves", type=int, default=4, help="moves per control")
+    ap.add_argument("--settle", type=float, default=0.3, help="seconds between moves")
+    ap.add_argument("--idle", type=float, default=0.0,
+                    help="seconds between the first figure and the first move (background "
+                         "prefetching has that long to run ahead)")
     ap.add_argument("--timeout", type=float, default=10.0, help="seconds allowed per move")
+    ap.add_argument("--cache", choices=["fresh", "user"], default="fresh",
+                    help="fresh: every front end starts with an empty REPLAB_CACHE (a fair "
+                         "comparison); user: the explorers' cache as configured")
+    ap.add_argument("--budget", type=float, default=900.0,
+                    help="seconds; no explorer is started after it (one may finish)")
     ap.add_argument("--format", choices=["text", "csv"], default="text")
+    ap.add_argument("--csv", type=Path, help="also write every move's row to this file")
     args = ap.parse_args(argv)
     # SIGTERM (e.g. from `timeout`) unwinds the with-blocks, which stop the servers.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    kw = {"moves": args.moves, "settle_s": args.settle, "timeout_s": args.timeout}
+    signal.signal(signal.SIGTERM, on_sigterm)
+    load_before, start = os.getloadavg(), time.monotonic()
     rows: list[dict[str, Any]] = []
-    load_before = os.getloadavg()
+    stopped = None
     with tempfile.TemporaryDirectory(prefix="replab-browser-") as tmp_name:
-        tmp = Path(tmp_name)
-        work = tmp / "notebooks"
-        shutil.copytree(DASHBOARDS, work)  # JupyterLab may save what it opens: a copy
-        with chromium(tmp / "profile") as context:
-            if "lab" in args.frontends:
-                port = free_port()
-                with server(lab_command(work, port, tmp), port, tmp / "lab.log",
-                            server_env(tmp)) as url:
-                    for name in args.only:
-                        try:
-                            got = run_lab(context, url, name, **kw)
-                        except Exception as e:  # report the others; say which failed
-                            print(f"lab {name}: FAILED {e}", file=sys.stderr, flush=True)
-                            continue
-                        rows += [dict(r, frontend="lab", explorer=name) for r in got]
-                        print(f"lab {name}: {len(got)} moves", file=sys.stderr, flush=True)
-            if "voila" in args.frontends:
-                for name in args.only:
-                    port = free_port()
-                    try:
-                        with server(voila_command(name, port), port,
-                                    tmp / f"voila-{name}.log", server_env(tmp)) as url:
-                            got = run_voila(context, url, **kw)
-                    except Exception as e:  # report the others; say which failed
-                        print(f"voila {name}: FAILED {e}", file=sys.stderr, flush=True)
-                        continue
-                    rows += [dict(r, frontend="voila", explorer=name) for r in got]
-                    print(f"voila {name}: {len(got)} moves", file=sys.stderr, flush=True)
+        try:
+            run_frontends(args, Path(tmp_name), rows)
+        except Stopped as e:  # the with-blocks have stopped the servers by now
+            stopped = f"stopped ({e}): the explorers measured so far"
+            print(stopped, file=sys.stderr, flush=True)
+    if _SIGTERM and not stopped:
+        stopped = "stopped (SIGTERM) during the last explorer: it may be missing or cut"
     load_after = os.getloadavg()
+    if args.csv:
+        pd.DataFrame(rows).to_csv(args.csv, index=False)
     if args.format == "csv":
-        import pandas as pd
-
         pd.DataFrame(rows).to_csv(sys.stdout, index=False)
-        return 0
+        return 143 if stopped else 0
     print(f"load average (1, 5, 15 min) before {load_before}, after {load_after}; "
-          f"{os.cpu_count()} CPUs")
-    print("\n".join(summarise(rows)))
+          f"{os.cpu_count()} CPUs; {time.monotonic() - start:.0f} s; cache {args.cache}")
+    if stopped:
+        print(stopped)
+    if rows:
+        print("\n".join(format_summary(summarise(rows))))
     done = [r["done_ms"] for r in rows if r["done_ms"] is not None]
     if done:
         print(f"all moves: median {statistics.median(done):.0f} ms, max {max(done):.0f} ms, "
               f"target median <= 250 ms, max <= 600 ms")
-    return 0
+    return 143 if stopped else 0
 
 
 if __name__ == "__main__":
