@@ -181,3 +181,42 @@ def test_nearby_values_stay_in_range_likeliest_first(value, step, direction, rea
     ahead = round(value + direction * step, 10)
     if low <= ahead <= high:
         assert got[0] == ahead
+
+
+def test_the_worker_leaves_when_its_kernel_is_killed() -> None:
+    import os
+    import signal
+
+    from jupyter_client import KernelManager
+
+    km = KernelManager(kernel_name="python3")
+    km.start_kernel(env={**os.environ, "REPLAB_PREFETCH": "on"})
+    kc = km.client()
+    kc.start_channels()
+    out: list[str] = []
+    try:
+        kc.wait_for_ready(60)
+        kc.execute_interactive(
+            "import math, time, replab.widgets._prefetch as p\n"
+            "c = p.Prefetcher(math.factorial); c.warm([(10,)])\n"
+            "deadline = time.monotonic() + 60\n"
+            "while p._POOL is None or not p._POOL._processes:\n"
+            "    assert time.monotonic() < deadline; time.sleep(0.05)\n"
+            "print(*p._POOL._processes)", timeout=90,
+            output_hook=lambda m: out.append(m["content"].get("text", "")))
+        (worker,) = (int(x) for x in "".join(out).split())
+        os.kill(km.provisioner.process.pid, signal.SIGKILL)  # no shutdown for the worker
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                os.kill(worker, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        else:
+            os.kill(worker, signal.SIGKILL)  # never left behind, even when this fails
+            raise AssertionError("the worker outlived its kernel")
+    finally:
+        kc.stop_channels()
+        if km.has_kernel:
+            km.shutdown_kernel(now=True)

@@ -48,6 +48,17 @@ def _worker_init() -> None:
         os.nice(10)
     # Interrupting the kernel (its process group) is not meant for the worker.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A killed kernel never tells its worker to stop (the worker holds both ends of its
+    # task pipe, so it would wait forever): it leaves when its parent is gone.
+    threading.Thread(target=_exit_with_parent, name="replab-orphan-guard",
+                     daemon=True).start()
+
+
+def _exit_with_parent() -> None:
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        parent.join()  # returns when the parent's sentinel closes: it has exited
+        os._exit(0)
 
 
 def _pool() -> ProcessPoolExecutor | None:
