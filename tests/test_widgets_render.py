@@ -141,3 +141,30 @@ def test_refresh_keeps_the_view_or_shows_the_error():
     assert e.result == 42 and e.drawn == [42]  # the last good view stays
     assert e.status.value == "failed: see the error below"
     assert "ValueError: no quorum" in e.errors.outputs[0]["text"]
+
+
+def test_the_disk_cache_drops_old_sources_and_stays_under_its_bound(tmp_path, monkeypatch):
+    import os
+    import time
+
+    from replab.widgets import _disk
+
+    monkeypatch.setenv("REPLAB_CACHE", str(tmp_path))
+    old = tmp_path / "0123456789abcdef" / "lag-series"  # another source's results
+    old.mkdir(parents=True)
+    (old / "x.pickle").write_bytes(b"x" * 1000)
+    recent = tmp_path / "fedcba9876543210" / "lag-series"  # used yesterday: kept
+    recent.mkdir(parents=True)
+    (recent / "y.pickle").write_bytes(b"y" * 10)
+    week_ago = time.time() - 8 * 86400
+    os.utime(old, (week_ago, week_ago))
+    os.utime(recent, (time.time() - 86400,) * 2)
+    for i in range(5):
+        _disk.store("f", (i,), b"z" * 400)
+        path = _disk._path("f", (i,))
+        os.utime(path, (1000.0 + i, 1000.0 + i))  # stored in this order
+    removed = _disk.prune(max_bytes=1500)
+    assert not old.exists() and recent.exists()
+    kept = [i for i in range(5) if _disk.load("f", (i,)) is not _disk.MISSING]
+    assert kept == [2, 3, 4] or kept == [3, 4]  # the oldest go first, under the bound
+    assert removed >= 1000 + 2 * 400

@@ -7,6 +7,11 @@ and a cached value is always the value of the setting shown. The directory is
 ``$REPLAB_CACHE`` (``off`` disables the cache), else ``$XDG_CACHE_HOME/replab/explorers``
 (``~/.cache/replab/explorers``). A missing, unreadable or unwritable cache only costs the
 computation, never an error.
+
+The cache stays bounded: the first store of a process removes the results of other
+replab sources not used for :data:`STALE_DAYS` days (every edit of replab makes a new
+source fingerprint, whose predecessors are never read again), and keeps the current
+source's results under :data:`MAX_BYTES`, oldest first out.
 """
 
 from __future__ import annotations
@@ -16,13 +21,18 @@ import functools
 import hashlib
 import os
 import pickle
+import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MISSING", "cache_dir", "load", "store"]
+__all__ = ["MAX_BYTES", "MISSING", "STALE_DAYS", "cache_dir", "load", "prune", "store"]
 
 MISSING = object()
+MAX_BYTES = 512 * 2**20
+STALE_DAYS = 7.0
+_pruned = False
 _PACKAGE = Path(__file__).resolve().parents[1]
 
 
@@ -82,3 +92,41 @@ def store(name: str, args: tuple[Any, ...], value: Any) -> None:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
+    _prune_once()
+
+
+def _prune_once() -> None:
+    global _pruned
+    if not _pruned:
+        _pruned = True
+        prune()
+
+
+def prune(max_bytes: int = MAX_BYTES, stale_days: float = STALE_DAYS) -> int:
+    """Bound the cache (see the module's doc); returns the bytes removed."""
+    root = cache_dir()
+    if root is None or not root.is_dir():
+        return 0
+    removed = 0
+    current = source_fingerprint()
+    with contextlib.suppress(OSError):
+        for other in root.iterdir():
+            if other.name != current and other.is_dir() \
+                    and time.time() - _last_used(other) > stale_days * 86400:
+                removed += sum(f.stat().st_size for f in other.rglob("*") if f.is_file())
+                shutil.rmtree(other, ignore_errors=True)
+        files = sorted(((f.stat().st_mtime, f.stat().st_size, f)
+                        for f in (root / current).rglob("*.pickle")), key=lambda t: t[0])
+        total = sum(size for _, size, _ in files)
+        for _, size, path in files:
+            if total <= max_bytes:
+                break
+            path.unlink(missing_ok=True)
+            total -= size
+            removed += size
+    return removed
+
+
+def _last_used(folder: Path) -> float:
+    """When a result was last stored under ``folder`` (its newest subfolder)."""
+    return max((d.stat().st_mtime for d in folder.iterdir()), default=folder.stat().st_mtime)
