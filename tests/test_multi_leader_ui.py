@@ -131,10 +131,30 @@ def test_explorer_shows_a_setting_drawn_before_without_drawing_it_again():
     first, first_summary = e.image.value, e.summary.value
     e.repair.value = "reconfigure"
     assert e.image.value != first and e.summary.value != first_summary
-    draws = e.view.full_draws
+    painted = e.frames
     e.repair.value = "none"  # back: the picture of this setting, not of the last one
-    assert e.view.full_draws == draws
+    assert e.frames == painted
     assert e.image.value == first and e.summary.value == first_summary
+
+
+def test_pictures_painted_ahead_are_those_painted_on_demand(monkeypatch):
+    from replab.widgets import multi_leader
+
+    monkeypatch.setenv("REPLAB_PREFETCH", "on")
+    base = MultiLeaderConfig(datacenters=4, **SMALL)
+    e = MultiLeaderExplorer(base, seed=4)
+    e.update()
+    for key in [(*k, e.dpi) for k in e._nearby()]:  # wait for the guesses (a thread here)
+        e_future = multi_leader._FRAMES._futures.get(key)
+        if e_future is not None:
+            e_future.result(timeout=120)
+    painted = e.frames
+    e.topology.value = "star"  # one step: painted ahead
+    assert e.frames == painted and e.result.metrics["topology"] == "star"
+    ahead = e.image.value
+    multi_leader._FRAMES._futures.clear()  # the same setting painted on demand
+    e.update()
+    assert e.frames == painted + 1 and e.image.value == ahead
 
 
 # ------------------------------------------------------------------------- notebook

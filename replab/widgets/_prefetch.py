@@ -183,6 +183,11 @@ class Prefetcher:
         self._store(args, future)
         return future.result()
 
+    def known(self, *args: Any) -> bool:
+        """Whether ``fn(*args)`` is computed, or being computed, already."""
+        with self._lock:
+            return args in self._futures
+
     def map(self, keys: list[tuple[Any, ...]]) -> list[Any]:
         """``[fn(*k) for k in keys]``, the background and this process working together.
 

@@ -9,6 +9,7 @@ long each write took to reach each leader, and the writes each leader lacks over
 from __future__ import annotations
 
 import dataclasses
+import threading
 from typing import Any
 
 import ipywidgets as widgets
@@ -29,7 +30,6 @@ from replab.plots import (
 )
 from replab.widgets._render import (
     FigureImage,
-    Pictures,
     Prefetcher,
     Updater,
     busy,
@@ -54,12 +54,68 @@ def _run(base: MultiLeaderConfig, topology: str, resolution: str, wan_delay: str
                                      causal=causal, seed=seed)
 
 
-# One run per setting of the controls, kept; the neighbours of the current setting are
-# simulated in the background while the user looks (see MultiLeaderExplorer.update).
-_RUNS = Prefetcher(_run, disk="multi-leader-run")
-# A whole redraw (three panels, ticks, a graph) costs more than the run: a setting shown
-# before is shown again from its PNG.
-_PICTURES = Pictures("multi-leader")
+class _Painter:
+    """The explorer's figure, painted for one run (one per process and dpi): the worker
+    process paints the pictures of settings it computes ahead, so a move to one of them
+    costs no drawing at all."""
+
+    def __init__(self, dpi: int) -> None:
+        with plot_style():  # outside pyplot: the inline backend never shows a copy
+            self.figure = Figure(figsize=(14, 3.8))
+            axes = self.figure.subplots(1, 3, gridspec_kw={"width_ratios": [1, 2, 2]})
+        self.axes = dict(zip(("topology", "propagation", "staleness"), axes, strict=True))
+        self.view = FigureImage(self.figure, dpi)
+        self.lock = threading.Lock()  # one painting at a time (the update thread, a guess)
+        self._laid_out = False
+
+    def paint(self, result: MultiLeaderResult, topology: str, resolution: str,
+              wan_delay: str, fail_node: str, repair: str, causal: bool) -> bytes:
+        with self.lock:
+            for ax in self.axes.values():
+                ax.clear()
+            failed = [] if fail_node == "none" else [fail_node]
+            cfg = result.config
+            with plot_style():
+                plot_topology_flow(result.topology, self.axes["topology"],
+                                   base=as_topology(cfg.topology, cfg.datacenters),
+                                   failed=failed, title=f"{topology} at the end")
+                plot_propagation_delays(result.propagation, self.axes["propagation"])
+                plot_node_staleness(result.staleness, self.axes["staleness"])
+                m = result.metrics
+                self.figure.suptitle(
+                    f"{topology}, {resolution}, WAN {wan_delay}, "
+                    f"{'no failure' if not failed else failed[0] + ' fails'}, repair "
+                    f"{repair}, {'causal' if causal else 'FIFO'} delivery: "
+                    f"{m['conflicts']} conflicting writes, {m['lost_writes']} lost",
+                    fontsize=10)
+                if not self._laid_out:  # computed once: it costs more than a draw
+                    self.figure.tight_layout()
+                    self._laid_out = True
+            return self.view.draw(full=True)
+
+
+_PAINTERS: dict[int, _Painter] = {}
+
+
+def _painter(dpi: int) -> _Painter:
+    if dpi not in _PAINTERS:
+        _PAINTERS[dpi] = _Painter(dpi)
+    return _PAINTERS[dpi]
+
+
+def _frame(base: MultiLeaderConfig, topology: str, resolution: str, wan_delay: str,
+           fail_node: str, repair: str, causal: bool, seed: int,
+           dpi: int) -> tuple[MultiLeaderResult, bytes]:
+    """One setting's run and its picture."""
+    result = _run(base, topology, resolution, wan_delay, fail_node, repair, causal, seed)
+    png = _painter(dpi).paint(result, topology, resolution, wan_delay, fail_node, repair,
+                              causal)
+    return result, png
+
+
+# One run and its picture per setting of the controls, kept (and on disk); the neighbours
+# of the current setting are simulated and painted in the background while the user looks.
+_FRAMES = Prefetcher(_frame, disk="multi-leader-frame")
 
 
 def _neighbours(options: tuple[Any, ...], value: Any) -> list[Any]:
@@ -88,7 +144,6 @@ class MultiLeaderExplorer:
                  prefetch: bool = True) -> None:
         self.base = base if base is not None else MultiLeaderConfig(datacenters=4)
         self.seed, self.prefetch = seed, prefetch
-        self._laid_out = False
         leaders = self.base.leader_ids()
         self.topology = widgets.Dropdown(options=TOPOLOGIES, value="circular",
                                          description="topology")
@@ -102,12 +157,11 @@ class MultiLeaderExplorer:
         self.causal = widgets.Checkbox(value=True, description="causal delivery")
         self.summary, self.status = widgets.HTML(), widgets.HTML()
         self.errors = widgets.Output()
-        with plot_style():  # outside pyplot: the inline backend never shows a copy
-            self.figure = Figure(figsize=(14, 3.8))
-            axes = self.figure.subplots(1, 3, gridspec_kw={"width_ratios": [1, 2, 2]})
-        self.axes = dict(zip(("topology", "propagation", "staleness"), axes, strict=True))
-        self.view = FigureImage(self.figure, 80)
-        self.image = self.view.image
+        self.dpi = 80
+        painter = _painter(self.dpi)  # shared: the figure shows the last setting painted
+        self.figure, self.axes = painter.figure, painter.axes
+        self.image = FigureImage(self.figure, self.dpi).image
+        self.frames = 0  # pictures painted by this explorer (not found ready)
         self.result: MultiLeaderResult | None = None
         rows = [widgets.HBox(self.controls[:3]), widgets.HBox(self.controls[3:])]
         self._box = explorer_box([*rows, self.summary, self.image, self.status, self.errors],
@@ -126,7 +180,7 @@ class MultiLeaderExplorer:
         with busy(self._box, self.status):
             self._update()
         if self.prefetch and self.result is not None:
-            _RUNS.warm(self._nearby())
+            _FRAMES.warm([(*key, self.dpi) for key in self._nearby()])
 
     def _settings(self) -> tuple[Any, ...]:
         return (self.base, *(c.value for c in self.controls), self.seed)
@@ -143,24 +197,17 @@ class MultiLeaderExplorer:
 
     def _update(self) -> None:
         try:
-            self.result = _RUNS.get(*self._settings())
+            key = (*self._settings(), self.dpi)
+            ready = _FRAMES.known(*key)
+            self.result, png = _FRAMES.get(*key)
         except Exception:  # shown, not raised, so the dashboard stays usable
             show_traceback(self.errors)  # (append_stdout: safe from the update thread)
             self.status.value = "failed: see the error below"
             return
+        self.frames += not ready
         self.errors.outputs = ()
-        self._redraw(self.result)
-        self.status.value = ""
-
-    def _redraw(self, result: MultiLeaderResult) -> None:
-        key = (*self._settings(), self.figure.dpi)  # everything the picture shows
-        png = _PICTURES.get(key)
-        if png is None:
-            self._draw(result)
-            png = self.view.draw(full=True)
-            _PICTURES.put(key, png)
         self.image.value = png
-        m = result.metrics
+        m = self.result.metrics
         self.summary.value = (
             f"converged <b>{m['converged']}</b> ({m['divergent_keys']} divergent keys); "
             f"{m['conflicts']} conflicting writes, {m['lost_writes']} lost; "
@@ -168,27 +215,7 @@ class MultiLeaderExplorer:
             f"{m['overtaking_anomalies']} updates dropped by overtaking; "
             f"propagation p99 {m['propagation_p99_ms']:.0f} ms; "
             f"{m['change_messages']} change messages")
-
-    def _draw(self, result: MultiLeaderResult) -> None:
-        for ax in self.axes.values():
-            ax.clear()
-        failed = [] if self.fail_node.value == "none" else [self.fail_node.value]
-        cfg = result.config
-        with plot_style():
-            plot_topology_flow(result.topology, self.axes["topology"],
-                               base=as_topology(cfg.topology, cfg.datacenters),
-                               failed=failed, title=f"{self.topology.value} at the end")
-            plot_propagation_delays(result.propagation, self.axes["propagation"])
-            plot_node_staleness(result.staleness, self.axes["staleness"])
-            m = result.metrics
-            self.figure.suptitle(
-                f"{self.topology.value}, {self.resolution.value}, WAN {self.wan_delay.value}, "
-                f"{'no failure' if not failed else failed[0] + ' fails'}, repair "
-                f"{self.repair.value}, {'causal' if self.causal.value else 'FIFO'} delivery: "
-                f"{m['conflicts']} conflicting writes, {m['lost_writes']} lost", fontsize=10)
-            if not self._laid_out:  # the layout is computed once: it costs more than a draw
-                self.figure.tight_layout()
-                self._laid_out = True
+        self.status.value = ""
 
     @property
     def widget(self) -> widgets.VBox:
