@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from concurrent.futures import Future
 
 import nbformat
 import pytest
@@ -220,3 +221,28 @@ def test_the_worker_leaves_when_its_kernel_is_killed() -> None:
         kc.stop_channels()
         if km.has_kernel:
             km.shutdown_kernel(now=True)
+
+
+def test_at_exit_the_current_guess_ends_and_no_other_starts(prefetch_on: None,
+                                                             monkeypatch) -> None:
+    from replab.widgets import _prefetch
+
+    monkeypatch.setattr(_prefetch, "_THREADS", [])
+    monkeypatch.setattr(_prefetch, "_STOPPING", threading.Event())
+    started: list[int] = []
+
+    def slow(x: int) -> int:
+        started.append(x)
+        time.sleep(0.3)
+        return x
+
+    cache = Prefetcher(slow)
+    cache.warm([(1,)])
+    deadline = time.monotonic() + 10
+    while not started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    cache._pending.append((2,))  # a guess queued behind the running one
+    cache._thread_queue.put(((2,), cache._futures.setdefault((2,), Future())))
+    _prefetch._stop_threads()  # what the interpreter runs at exit
+    (thread, _), = _prefetch._THREADS
+    assert not thread.is_alive() and started == [1]  # 1 finished, 2 never started

@@ -82,6 +82,21 @@ def _broken() -> None:
     _POOL_BROKEN = True
 
 
+_THREADS: list[tuple[threading.Thread, Any]] = []
+_STOPPING = threading.Event()
+
+
+@atexit.register
+def _stop_threads() -> None:
+    # A daemon thread still drawing or simulating when the interpreter finalises can
+    # abort the process (C++ code under it): let the current guess end, start no other.
+    _STOPPING.set()
+    for _thread, tasks in _THREADS:
+        tasks.put(None)
+    for thread, _ in _THREADS:
+        thread.join(timeout=30)
+
+
 @atexit.register
 def _stop_pool() -> None:
     # Queued guesses are dropped at exit; at most the one running is waited for.
@@ -251,9 +266,11 @@ class Prefetcher:
     def _submit_thread(self, key: tuple[Any, ...]) -> Future[Any]:
         if self._thread_queue is None:
             self._thread_queue = queue.SimpleQueue()
-            # A daemon thread: a kernel that shuts down never waits for a guess.
-            threading.Thread(target=self._thread_work, name="replab-warm",
-                             daemon=True).start()
+            # A daemon thread, stopped at exit after its current guess (see _stop_threads).
+            thread = threading.Thread(target=self._thread_work, name="replab-warm",
+                                      daemon=True)
+            _THREADS.append((thread, self._thread_queue))
+            thread.start()
         future: Future[Any] = Future()
         self._thread_queue.put((key, future))
         return future
@@ -261,7 +278,10 @@ class Prefetcher:
     def _thread_work(self) -> None:
         assert self._thread_queue is not None
         while True:
-            key, future = self._thread_queue.get()
+            item = self._thread_queue.get()
+            if item is None or _STOPPING.is_set():  # exiting: no new guess
+                return
+            key, future = item
             if not future.set_running_or_notify_cancel():
                 continue
             try:

@@ -15,6 +15,7 @@ figure is never re-rendered from scratch when it can be avoided:
 
 from __future__ import annotations
 
+import atexit
 import io
 import sys
 import threading
@@ -241,6 +242,22 @@ def from_browser(change: Any) -> bool:
     return name in (getattr(owner, "_property_lock", None) or {})
 
 
+_UPDATERS: list[Updater] = []
+_STOPPING = threading.Event()
+
+
+@atexit.register
+def _stop_updaters() -> None:
+    # An update thread still drawing when the interpreter finalises can abort the
+    # process (C++ code under matplotlib): let the current update end first.
+    _STOPPING.set()
+    for updater in _UPDATERS:
+        updater._wake.set()
+    for updater in _UPDATERS:
+        if updater._thread is not None:
+            updater._thread.join(timeout=30)
+
+
 class Updater:
     """An explorer's update, run off the kernel's message loop when a user moves a control.
 
@@ -266,6 +283,7 @@ class Updater:
                 # A daemon thread: a kernel that shuts down never waits for it.
                 self._thread = threading.Thread(target=self._loop, name="replab-update",
                                                 daemon=True)
+                _UPDATERS.append(self)
                 self._thread.start()
             return
         self._run()
@@ -278,6 +296,8 @@ class Updater:
     def _loop(self) -> None:
         while True:
             self._wake.wait()
+            if _STOPPING.is_set():  # the interpreter is exiting
+                return
             self._wake.clear()  # moves from here on ask for one more update
             try:
                 self._run()
