@@ -265,26 +265,33 @@ class QuorumExplorer:
             self._warm()
 
     def _warm(self) -> None:
-        """Compute in the background what one more step on a control would need."""
+        """Compute in the background what one more step on a control would need, the
+        cheapest and likeliest first: r and w, then n, then the neighbouring profiles."""
         n, r, w, profile = self.n.value, self.r.value, self.w.value, self.profile.value
-        runs = [(n, r, w, p, self.trials, self.seed) for p in self.profile.options
-                if p != profile]
-        runs += [(n, r2, w, profile, self.trials, self.seed) for r2 in (r - 1, r + 1)
-                 if 1 <= r2 <= n]
-        runs += [(n, r, w2, profile, self.trials, self.seed) for w2 in (w - 1, w + 1)
-                 if 1 <= w2 <= n]
-        grids = [(n2, p, 1.0, self.grid_trials, self.seed)
-                 for n2, p in [(n, p) for p in self.profile.options]
-                 + [(n2, profile) for n2 in (n - 1, n + 1) if 1 <= n2 <= self.n.max]]
+        options = list(self.profile.options)
+        i = options.index(profile)
+        near = [options[j] for j in (i + 1, i - 1) if 0 <= j < len(options)]
+        profiles = near + [p for p in options if p != profile and p not in near]
+        ns = [n2 for n2 in (n + 1, n - 1) if self.n.min <= n2 <= self.n.max]
+        more = (self.trials, self.seed)
+        runs = [(n, r2, w, profile, *more) for r2 in (r + 1, r - 1) if 1 <= r2 <= n]
+        runs += [(n, r, w2, profile, *more) for w2 in (w + 1, w - 1) if 1 <= w2 <= n]
+        runs += [(n2, min(r, n2), min(w, n2), profile, *more) for n2 in ns]
+        runs += [(n, r, w, p, *more) for p in profiles]
+        grid = (self.grid_trials, self.seed)
+        grids = [(n2, profile, HEAT_T_MS, *grid) for n2 in ns]
+        grids += [(n, p, HEAT_T_MS, *grid) for p in profiles]
         _WARS.warm(runs)
         _STALE_GRIDS.warm(grids)
+        # Pictures of the heatmaps: a failure rate one step away only when this figure
+        # does not hold (n, profile) (else it is redrawn in place, cheaply).
         p_fail = round(float(self.p_fail.value), 6)
-        heat = [(n2, p, p_fail, self.grid_trials, self.seed, self.dpi)
-                for n2, p in [(n2, profile) for n2 in (n - 1, n + 1) if 1 <= n2 <= self.n.max]
-                + [(n, p) for p in self.profile.options if p != profile]]
-        heat += [(n, profile, round(p2, 6), self.grid_trials, self.seed, self.dpi)
-                 for p2 in (p_fail - self.p_fail.step, p_fail + self.p_fail.step)
-                 if self.p_fail.min <= p2 <= self.p_fail.max]
+        step = self.p_fail.step
+        fails = [(n, profile, round(p2, 6), *grid, self.dpi) for p2 in (p_fail + step,
+                 p_fail - step) if self.p_fail.min <= p2 <= self.p_fail.max]
+        heat = fails if self._heat_key != (n, profile) else []
+        heat += [(n2, profile, p_fail, *grid, self.dpi) for n2 in ns]
+        heat += [(n, p, p_fail, *grid, self.dpi) for p in profiles]
         _HEAT_FRAMES.warm(heat)
 
     def _redraw(self, view: QuorumView) -> None:
