@@ -38,24 +38,3 @@ def test_errors_are_shown_not_raised():
     e.r.value = 2
     assert len(e.errors.outputs) == 1
     assert "ConfigError" in e.errors.outputs[0]["text"]
-
-
-def test_heatmaps_painted_ahead_are_shown_without_drawing(monkeypatch):
-    from replab.widgets import quorum
-
-    monkeypatch.setenv("REPLAB_PREFETCH", "on")  # outside a kernel: a thread paints ahead
-    e = QuorumExplorer(trials=2000, grid_trials=500, seed=5)
-    ahead = (4, e.profile.value, round(e.p_fail.value, 6), 500, 5, e.dpi)
-    quorum._HEAT_FRAMES.get(*ahead)  # as if the worker had painted it already
-    drawn = e.heat_view  # a from-scratch draw makes a new one
-    e.n.value = 4
-    assert e.heat_image.value == quorum._HEAT_FRAMES.get(*ahead)
-    assert e.heat_view is drawn and e._heat_key == (3, e.profile.value)
-    monkeypatch.setenv("REPLAB_PREFETCH", "off")  # from here on nothing is painted ahead
-    e.n.value = 5  # not painted ahead: drawn by the explorer, which holds it from now on
-    assert e._heat_key == (5, e.profile.value) and e.heat_view is not drawn
-    drawn = e.heat_view
-    e.p_fail.value = 0.2  # then the failure rate is redrawn in place
-    assert e.ax_heat_av.get_title().endswith("= 0.2")
-    assert e.heat_view is drawn and drawn.full_draws == 1
-    assert not e.errors.outputs

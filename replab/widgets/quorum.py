@@ -6,7 +6,6 @@ and updates existing matplotlib artists, so a slider move does not rebuild the f
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,62 +69,6 @@ def _grid(n: int, latency: str, t: float, p_fail: float, trials: int, seed: int)
     for col in ("p_read_available", "p_write_available", "p_both_available"):
         grid[col] = avail[col].to_numpy()
     return grid
-
-
-HEAT_T_MS = 1.0  # the heatmaps' staleness is read this long after the write commits
-
-
-def _paint_heatmaps(fig: Figure, ax_stale: Any, ax_av: Any, grid: pd.DataFrame,
-                    p_fail: float) -> None:
-    """Both heatmaps from scratch (colorbars and layout included)."""
-    for ax in (ax_stale, ax_av):
-        for im in ax.images:
-            if im.colorbar is not None:
-                im.colorbar.remove()
-        ax.clear()
-    plot_quorum_heatmap(grid, "p_stale", ax_stale, cmap="magma_r",
-                        vmax=max(float(grid.p_stale.max()), 1e-3))
-    ax_stale.set_title(f"P(stale read) {HEAT_T_MS:g} ms after the write commits")
-    plot_quorum_heatmap(grid, "p_both_available", ax_av, cmap="viridis")
-    ax_av.set_title(_heat_title(p_fail))
-    with plot_style():
-        fig.tight_layout()
-
-
-def _heat_title(p_fail: float) -> str:
-    return f"P(read and write quorums up), P(node down) = {p_fail:g}"
-
-
-class _HeatPainter:
-    """The heatmap figure, painted whole for one setting (one per process and dpi): the
-    worker paints the settings it computes ahead, so a new n or profile draws nothing."""
-
-    def __init__(self, dpi: int) -> None:
-        with plot_style():
-            self.fig = Figure(figsize=(10, 3.8))
-            self.ax_stale, self.ax_av = self.fig.subplots(1, 2)
-        self.canvas = FigureImage(self.fig, dpi)
-        self.lock = threading.Lock()
-
-    def paint(self, grid: pd.DataFrame, p_fail: float) -> bytes:
-        with self.lock:
-            _paint_heatmaps(self.fig, self.ax_stale, self.ax_av, grid, p_fail)
-            return self.canvas.draw(full=True)
-
-
-_HEAT_PAINTERS: dict[int, _HeatPainter] = {}
-
-
-def _heat_frame(n: int, latency: str, p_fail: float, grid_trials: int, seed: int,
-                dpi: int) -> bytes:
-    """The heatmaps' picture for one setting."""
-    if dpi not in _HEAT_PAINTERS:
-        _HEAT_PAINTERS[dpi] = _HeatPainter(dpi)
-    grid = _grid(n, latency, HEAT_T_MS, p_fail, grid_trials, seed)
-    return _HEAT_PAINTERS[dpi].paint(grid, p_fail)
-
-
-_HEAT_FRAMES = Prefetcher(_heat_frame, disk="quorum-heat")
 
 
 def compute_quorum_view(
@@ -265,34 +208,19 @@ class QuorumExplorer:
             self._warm()
 
     def _warm(self) -> None:
-        """Compute in the background what one more step on a control would need, the
-        cheapest and likeliest first: r and w, then n, then the neighbouring profiles."""
+        """Compute in the background what one more step on a control would need."""
         n, r, w, profile = self.n.value, self.r.value, self.w.value, self.profile.value
-        options = list(self.profile.options)
-        i = options.index(profile)
-        near = [options[j] for j in (i + 1, i - 1) if 0 <= j < len(options)]
-        profiles = near + [p for p in options if p != profile and p not in near]
-        ns = [n2 for n2 in (n + 1, n - 1) if self.n.min <= n2 <= self.n.max]
-        more = (self.trials, self.seed)
-        runs = [(n, r2, w, profile, *more) for r2 in (r + 1, r - 1) if 1 <= r2 <= n]
-        runs += [(n, r, w2, profile, *more) for w2 in (w + 1, w - 1) if 1 <= w2 <= n]
-        runs += [(n2, min(r, n2), min(w, n2), profile, *more) for n2 in ns]
-        runs += [(n, r, w, p, *more) for p in profiles]
-        grid = (self.grid_trials, self.seed)
-        grids = [(n2, profile, HEAT_T_MS, *grid) for n2 in ns]
-        grids += [(n, p, HEAT_T_MS, *grid) for p in profiles]
+        runs = [(n, r, w, p, self.trials, self.seed) for p in self.profile.options
+                if p != profile]
+        runs += [(n, r2, w, profile, self.trials, self.seed) for r2 in (r - 1, r + 1)
+                 if 1 <= r2 <= n]
+        runs += [(n, r, w2, profile, self.trials, self.seed) for w2 in (w - 1, w + 1)
+                 if 1 <= w2 <= n]
+        grids = [(n2, p, 1.0, self.grid_trials, self.seed)
+                 for n2, p in [(n, p) for p in self.profile.options]
+                 + [(n2, profile) for n2 in (n - 1, n + 1) if 1 <= n2 <= self.n.max]]
         _WARS.warm(runs)
         _STALE_GRIDS.warm(grids)
-        # Pictures of the heatmaps: a failure rate one step away only when this figure
-        # does not hold (n, profile) (else it is redrawn in place, cheaply).
-        p_fail = round(float(self.p_fail.value), 6)
-        step = self.p_fail.step
-        fails = [(n, profile, round(p2, 6), *grid, self.dpi) for p2 in (p_fail + step,
-                 p_fail - step) if self.p_fail.min <= p2 <= self.p_fail.max]
-        heat = fails if self._heat_key != (n, profile) else []
-        heat += [(n2, profile, p_fail, *grid, self.dpi) for n2 in ns]
-        heat += [(n, p, p_fail, *grid, self.dpi) for p in profiles]
-        _HEAT_FRAMES.warm(heat)
 
     def _redraw(self, view: QuorumView) -> None:
         c = view.curve
@@ -324,13 +252,8 @@ class QuorumExplorer:
 
     def _redraw_heatmaps(self, grid: pd.DataFrame) -> None:
         key = (self.n.value, self.profile.value)
-        p_fail = round(float(self.p_fail.value), 6)
-        if key != self._heat_key:  # a new shape or new staleness
-            ahead = (*key, p_fail, self.grid_trials, self.seed, self.dpi)
-            if _HEAT_FRAMES.known(*ahead):  # painted ahead by the worker: shown as is
-                self.heat_image.value = _HEAT_FRAMES.get(*ahead)
-                return
-            self._heat_key = key  # this figure holds it from now on
+        if key != self._heat_key:  # a new shape or new staleness: draw from scratch
+            self._heat_key = key
             self._draw_heatmaps(grid)
             return
         # Only the failure rate moved: new availability numbers on the same axes.
@@ -340,12 +263,25 @@ class QuorumExplorer:
         for text, value in zip(self._heat_texts, table.ravel(), strict=True):
             text.set_text(f"{value:.3g}")
             text.set_color(_ink(image, value))
-        self.ax_heat_av.set_title(_heat_title(self.p_fail.value))
+        self.ax_heat_av.set_title(self._heat_title())
         self.heat_view.show()
 
+    def _heat_title(self) -> str:
+        return f"P(read and write quorums up), P(node down) = {self.p_fail.value:g}"
+
     def _draw_heatmaps(self, grid: pd.DataFrame) -> None:
-        _paint_heatmaps(self.fig_heat, self.ax_heat_stale, self.ax_heat_av, grid,
-                        self.p_fail.value)
+        for ax in (self.ax_heat_stale, self.ax_heat_av):
+            for im in ax.images:
+                if im.colorbar is not None:
+                    im.colorbar.remove()
+            ax.clear()
+        plot_quorum_heatmap(grid, "p_stale", self.ax_heat_stale, cmap="magma_r",
+                            vmax=max(float(grid.p_stale.max()), 1e-3))
+        self.ax_heat_stale.set_title("P(stale read) 1 ms after the write commits")
+        plot_quorum_heatmap(grid, "p_both_available", self.ax_heat_av, cmap="viridis")
+        self.ax_heat_av.set_title(self._heat_title())
+        with plot_style():
+            self.fig_heat.tight_layout()
         self._heat_texts = list(self.ax_heat_av.texts)
         self.heat_view = FigureImage(self.fig_heat, self.dpi, image=self.heat_view.image)
         self.heat_view.animate([self.ax_heat_av.images[0], *self._heat_texts,
