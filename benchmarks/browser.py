@@ -97,15 +97,39 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _group_alive(pgid: int) -> bool:
+def group_alive(pgid: int) -> bool:
+    """Whether a live (not zombie) process is left in process group ``pgid`` (Linux /proc)."""
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
+        except OSError:  # the process ended while we looked
             continue
         if int(fields[2]) == pgid and fields[0] != "Z":
             return True
     return False
+
+
+def stop(proc: subprocess.Popen[bytes], grace: float = 15) -> bool:
+    """Stop a server started in its own session; return whether it shut down cleanly.
+
+    SIGTERM goes to the server process only: it must stop what it started (Voila its
+    kernels; ``replab dashboard`` its Voila). Whatever is left of the process group after
+    ``grace`` seconds is killed.
+    """
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=grace)
+    deadline = time.monotonic() + grace
+    while group_alive(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    clean = not group_alive(proc.pid)
+    if not clean:
+        os.killpg(proc.pid, signal.SIGKILL)
+        while group_alive(proc.pid) and time.monotonic() < deadline + 5:
+            time.sleep(0.05)
+    proc.wait(timeout=10)
+    return clean
 
 
 @contextlib.contextmanager
@@ -128,13 +152,7 @@ def server(cmd: list[str], port: int, log: Path, env: dict[str, str],
             raise RuntimeError(f"{cmd[2]} not listening after {timeout} s")
         yield f"http://{LOCAL}:{port}"
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=15)
-        if _group_alive(proc.pid):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
+        stop(proc)
 
 
 def server_env(tmp: Path) -> dict[str, str]:

@@ -14,7 +14,6 @@ import contextlib
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from benchmarks.browser import free_port, group_alive, server_env, stop
 from tests.conftest import NOTEBOOKS, ROOT
 
 pytestmark = pytest.mark.timeout(120)
@@ -54,12 +54,6 @@ def test_stop_ends_the_server_and_its_children(tmp_path: Path) -> None:
     assert not group_alive(proc.pid)  # ... so it was killed with the group
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((LOCAL, 0))
-        return int(s.getsockname()[1])
-
-
 def wait_for_port(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -70,41 +64,6 @@ def wait_for_port(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: 
                 return
         time.sleep(0.2)
     pytest.fail(f"server not listening on {port} after {timeout} s:\n{log.read_text()[-3000:]}")
-
-
-def group_alive(pgid: int) -> bool:
-    """Whether a live (not zombie) process is left in process group ``pgid`` (Linux /proc)."""
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:  # the process ended while we looked
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
-
-
-def stop(proc: subprocess.Popen[bytes], grace: float = 15) -> bool:
-    """Stop a server started in its own session; return whether it shut down cleanly.
-
-    SIGTERM goes to the server process only: it must stop what it started (Voilà its
-    kernels; ``replab dashboard`` its Voilà). Whatever is left of the process group after
-    ``grace`` seconds is killed.
-    """
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=grace)
-    deadline = time.monotonic() + grace
-    while group_alive(proc.pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    clean = not group_alive(proc.pid)
-    if not clean:
-        os.killpg(proc.pid, signal.SIGKILL)
-        while group_alive(proc.pid) and time.monotonic() < deadline + 5:
-            time.sleep(0.05)
-    proc.wait(timeout=10)
-    return clean
 
 
 def start_server(cmd: list[str], port: int, log: Path, env: dict[str, str],
@@ -118,14 +77,6 @@ def start_server(cmd: list[str], port: int, log: Path, env: dict[str, str],
     finally:
         clean = stop(proc)
     assert clean, f"{cmd[2:4]} left processes behind on SIGTERM:\n{log.read_text()[-2000:]}"
-
-
-def server_env(tmp: Path) -> dict[str, str]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
-               JUPYTER_CONFIG_DIR=str(tmp / "config"), JUPYTER_DATA_DIR=str(tmp / "data"),
-               MPLBACKEND="Agg")
-    env.pop("JUPYTER_TOKEN", None)
-    return env
 
 
 @pytest.fixture(scope="module")

@@ -37,7 +37,7 @@ from replab.widgets import _disk
 from replab.widgets._prefetch import Prefetcher
 
 __all__ = ["FigureImage", "Pictures", "Prefetcher", "busy", "explorer_box", "nice_ceiling",
-           "refresh", "render_png", "show_traceback", "Updater", "from_browser"]
+           "refresh", "render_png", "show_traceback", "Updater", "bound_quorums", "from_browser"]
 
 #: Classes the page (and the browser tests) rely on.
 EXPLORER_CLASS, BUSY_CLASS, FIGURE_CLASS = "replab-explorer", "replab-busy", "replab-figure"
@@ -72,6 +72,16 @@ def render_png(fig: Figure, dpi: int) -> bytes:
     return _encode(canvas)
 
 
+def figure_widget(fig: Figure, dpi: int) -> widgets.Image:
+    """An empty Image widget for ``fig``'s pictures, shown at exactly their pixel size."""
+    width, height = (int(round(v)) for v in fig.get_size_inches() * dpi)
+    image = widgets.Image(format="png", width=str(width), height=str(height),
+                          layout=widgets.Layout(width=f"{width}px", height=f"{height}px",
+                                                flex="0 0 auto"))
+    image.add_class(FIGURE_CLASS)
+    return image
+
+
 class FigureImage:
     """A Figure drawn into an Image widget, redrawing only its animated artists.
 
@@ -89,13 +99,7 @@ class FigureImage:
         self.fig = fig
         fig.set_dpi(dpi)
         self.canvas = FigureCanvasAgg(fig)
-        width, height = (int(round(v)) for v in fig.get_size_inches() * dpi)
-        if image is None:
-            image = widgets.Image(format="png", width=str(width), height=str(height),
-                                  layout=widgets.Layout(width=f"{width}px", height=f"{height}px",
-                                                        flex="0 0 auto"))
-        self.image = image
-        self.image.add_class(FIGURE_CLASS)
+        self.image = figure_widget(fig, dpi) if image is None else image
         self._animated: list[Artist] = []
         # Backgrounds by axes limits: sliders often move between a few layouts.
         self._backgrounds: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
@@ -303,3 +307,14 @@ class Updater:
                 self._run()
             except Exception:  # an update shows its own errors; the thread lives on
                 traceback.print_exc()
+
+
+def bound_quorums(explorer: Any, change: dict[str, Any]) -> None:
+    """The n slider moved: r and w may not exceed it. Lowering their maxima clamps their
+    values, which would fire an update each: one update follows instead."""
+    explorer._quiet = True
+    try:
+        explorer.r.max = explorer.w.max = change["new"]
+    finally:
+        explorer._quiet = False
+    explorer._request(change)

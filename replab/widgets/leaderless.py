@@ -21,6 +21,7 @@ from replab.plots import COLORS, plot_style
 from replab.widgets._render import (
     FigureImage,
     Updater,
+    bound_quorums,
     explorer_box,
     refresh,
 )
@@ -120,7 +121,7 @@ class LeaderlessExplorer:
         self._build_figure()
         self.image = self.view.image
         self._request = Updater(self.update)
-        self.n.observe(self._on_n, names="value")
+        self.n.observe(lambda change: bound_quorums(self, change), names="value")
         for ctl in (self.r, self.w, self.p_fail, self.clock_skew_ms, self.sloppy,
                     self.read_repair, self.anti_entropy):
             ctl.observe(self._request, names="value")
@@ -147,14 +148,6 @@ class LeaderlessExplorer:
             self.fig.tight_layout()  # with room for the two-line title set on every update
         self.view = FigureImage(self.fig, self.dpi)
         self.view.animate([*self.bars, self.ci_lines, self.title])
-
-    def _on_n(self, change: dict[str, Any]) -> None:
-        self._quiet = True  # lowering max clamps r and w: one update after, not three
-        try:
-            self.r.max = self.w.max = change["new"]
-        finally:
-            self._quiet = False
-        self._request(change)
 
     def update(self) -> None:
         """Recompute for the current controls and redraw the existing artists."""

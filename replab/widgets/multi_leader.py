@@ -34,6 +34,7 @@ from replab.widgets._render import (
     Updater,
     busy,
     explorer_box,
+    figure_widget,
     show_traceback,
 )
 
@@ -160,7 +161,7 @@ class MultiLeaderExplorer:
         self.dpi = 80
         painter = _painter(self.dpi)  # shared: the figure shows the last setting painted
         self.figure, self.axes = painter.figure, painter.axes
-        self.image = FigureImage(self.figure, self.dpi).image
+        self.image = figure_widget(self.figure, self.dpi)  # (the painter draws)
         self.frames = 0  # pictures painted by this explorer (not found ready)
         self.result: MultiLeaderResult | None = None
         rows = [widgets.HBox(self.controls[:3]), widgets.HBox(self.controls[3:])]

@@ -21,6 +21,7 @@ from replab.widgets._render import (
     FigureImage,
     Prefetcher,
     Updater,
+    bound_quorums,
     explorer_box,
     nice_ceiling,
     refresh,
@@ -132,7 +133,7 @@ class QuorumExplorer:
         self._build_figure()
         self.image, self.heat_image = self.view.image, self.heat_view.image
         self._request = Updater(self.update)
-        self.n.observe(self._on_n, names="value")
+        self.n.observe(lambda change: bound_quorums(self, change), names="value")
         for ctl in (self.r, self.w, self.profile, self.t_max, self.p_fail):
             ctl.observe(self._request, names="value")
         left = widgets.VBox([self.n, self.r, self.w])
@@ -177,14 +178,6 @@ class QuorumExplorer:
                            self.ci_note, self.av_note])
         self.heat_view = FigureImage(self.fig_heat, self.dpi)
         self._heat_key: tuple[Any, ...] | None = None
-
-    def _on_n(self, change: dict[str, Any]) -> None:
-        self._quiet = True  # lowering max clamps r and w: one update after, not three
-        try:
-            self.r.max = self.w.max = change["new"]
-        finally:
-            self._quiet = False
-        self._request(change)
 
     def update(self) -> None:
         """Recompute for the current controls and redraw the existing artists."""
