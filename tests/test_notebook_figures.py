@@ -1,5 +1,10 @@
 """Every notebook cell that draws shows an image when the notebook runs headless.
 
+The figure lint (``replab.plots.lint_figure``, issue 21) runs on every figure of the same
+runs: ``replab reproduce --lint`` writes ``lint.csv`` per notebook, and
+``tests.conftest.run_notebook`` keeps the problems in ``nb.metadata["replab_lint"]``
+(:func:`figure_problems`).
+
 The check runs on notebooks that are executed anyway (no notebook runs twice for it):
 ``tests/test_reproduce.py`` applies it to every notebook ``replab reproduce --small``
 executes, and the real-server notebooks' own tests (08, 09) apply it to their runs.
@@ -42,6 +47,13 @@ def cells_missing_images(nb: Any) -> list[str]:
         if not any("image/png" in d or WIDGET in d for d in data):
             missing.append(f"cell {position}: {cell.source.splitlines()[0]}")
     return missing
+
+
+def figure_problems(nb: Any) -> list[str]:
+    """The lint problems of a notebook run by ``tests.conftest.run_notebook``, one line
+    each: "name (cell N) figure K: problem"."""
+    return [f"{r['name']} (cell {r['cell']}) figure {r['figure']}: {r['problem']}"
+            for r in nb.metadata["replab_lint"]]
 
 
 def test_a_cell_without_outputs_is_reported() -> None:

@@ -31,6 +31,7 @@ from replab.plots.leaderless import (
     plot_lww_loss,
     plot_siblings,
 )
+from replab.plots.lint import lint_figure
 from replab.plots.mariadb import plot_gtid_positions
 from replab.plots.multi_leader import (
     plot_conflict_outcomes,
@@ -116,5 +117,6 @@ __all__ = [
     "style_side_by_side",
     "plot_gtid_positions",
 ]
+__all__ += ["lint_figure"]
 __all__ += ["ROUTING_COLORS", "MODE_COLORS", "plot_measured_vs_simulated",
             "plot_failover_loss", "plot_pg_lag"]
