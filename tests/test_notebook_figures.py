@@ -66,3 +66,17 @@ def test_a_cell_without_outputs_is_reported() -> None:
     assert cells_missing_images(nb) == ["cell 1: plots.plot_lag(df)"]
     nb.cells[0].outputs = [nbformat.v4.new_output("display_data", {"image/png": "iVBOR"})]
     assert cells_missing_images(nb) == []
+
+
+def test_every_research_notebook_applies_replabs_style() -> None:
+    """Issue 21: 02 never applied the style, so its (R, W) colours differed from 00's."""
+    import nbformat
+
+    from replab.notebooks import research_notebooks
+    from tests.conftest import NOTEBOOKS
+
+    for path in research_notebooks(NOTEBOOKS):
+        nb = nbformat.read(path, as_version=4)
+        calls = [c for c in nb.cells if c.cell_type == "code"
+                 and re.search(r"^(plots\.)?use_style\(\)", c.source, re.M)]
+        assert calls, f"{path.name} never calls replab.plots.use_style()"
