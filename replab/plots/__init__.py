@@ -42,8 +42,11 @@ from replab.plots.multi_leader import (
 from replab.plots.quorum import (
     plot_availability,
     plot_latency,
+    plot_latency_cdf,
     plot_quorum_heatmap,
     plot_staleness,
+    plot_staleness_panels,
+    plot_tradeoff,
 )
 from replab.plots.real_postgres import (
     MODE_COLORS,
@@ -117,6 +120,6 @@ __all__ = [
     "style_side_by_side",
     "plot_gtid_positions",
 ]
-__all__ += ["lint_figure"]
+__all__ += ["lint_figure", "plot_staleness_panels", "plot_tradeoff", "plot_latency_cdf"]
 __all__ += ["ROUTING_COLORS", "MODE_COLORS", "plot_measured_vs_simulated",
             "plot_failover_loss", "plot_pg_lag"]

@@ -68,6 +68,9 @@ COLORS: dict[str, str] = {
     "available": "#2ca02c", "stale": "#ff7f0e", "lost": "#d62728", "none": "#7f7f7f",
     # roles
     "leader": "#d62728", "follower": "#1f77b4", "replica": "#1f77b4", "client": "#7f7f7f",
+    # quorum configurations (N=3), in 00, 01, 02 and the quorum explorer alike
+    "R=1 W=1": "#1f77b4", "R=1 W=2": "#ff7f0e", "R=2 W=1": "#2ca02c", "R=2 W=2": "#9467bd",
+    "R=1 W=3": "#8c564b", "R=3 W=1": "#e377c2",
 }
 ROLE_COLORS = {k: COLORS[k] for k in ("leader", "follower", "replica", "client")}
 

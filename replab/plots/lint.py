@@ -212,6 +212,8 @@ def _legend_names_hidden(ax: Axes) -> Iterator[str]:
         if label not in shown or not line.get_visible():
             continue
         xy = np.asarray(line.get_xydata(), float)
+        if xy.size == 0:  # a proxy artist made for the legend
+            continue
         with np.errstate(all="ignore"):
             pts = line.get_transform().transform(xy) if len(xy) else xy
         pts = pts[np.isfinite(pts).all(axis=1)] if len(pts) else pts

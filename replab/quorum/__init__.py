@@ -10,6 +10,7 @@ from replab.quorum.closed import (
 from replab.quorum.crossing import first_crossing, pbs_grid
 from replab.quorum.grid import quorum_grid
 from replab.quorum.published import compare_with_pbs, pbs_published
+from replab.quorum.tradeoff import latency_cdf, latency_staleness_tradeoff
 from replab.quorum.wars import (
     QuorumConfig,
     WarsTrials,
@@ -40,4 +41,6 @@ __all__ = [
     "compare_with_pbs",
     "first_crossing",
     "pbs_grid",
+    "latency_staleness_tradeoff",
+    "latency_cdf",
 ]
