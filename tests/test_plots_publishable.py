@@ -33,7 +33,8 @@ def test_log_staleness_draws_zero_at_the_resolution_instead_of_dropping_it():
                               label="LNKD-DISK", logy=True)
     line = next(ln for ln in ax.get_lines() if ln.get_label().startswith("LNKD-DISK"))
     assert np.asarray(line.get_ydata()).tolist() == pytest.approx([0.5, 0.1, 1e-3])
-    assert "resolution: 1 in 1,000 trials" in legend_texts(ax)
+    assert "floor 1/1,000: no stale read in the trials" in legend_texts(ax)
+    assert ax.get_ylim()[0] <= 1e-3 / 2  # the floor is in view (issue 21)
     assert ax.get_ylabel() == "P(stale read), log scale"
 
 

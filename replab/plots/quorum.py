@@ -82,8 +82,6 @@ def plot_staleness(
         if not any(str(ln.get_label()).startswith("floor") for ln in ax.get_lines()):
             ax.axhline(floor, color="grey", ls=":", lw=0.8,
                        label=f"floor 1/{1 / floor:,.0f}: no stale read in the trials")
-            bottom, top = ax.get_ylim()
-            ax.set_ylim(min(bottom, floor / 2), max(top, 1.0))
         narrow = float(np.nanmax(hi / lo)) < 1 + 10 * VISIBLE_BAND
     else:
         ax.set_ylabel("P(consistent read)")
@@ -99,6 +97,9 @@ def plot_staleness(
                       ls="--" if same else "-")  # dashed: the line it hides shows through
     line._replab_band = (lo, hi)  # type: ignore[attr-defined]
     ax.fill_between(t, lo, hi, alpha=0.25, color=line.get_color(), linewidth=0)
+    if logy:  # the floor line stays in view, with room below it
+        bottom, top = ax.get_ylim()
+        ax.set_ylim(min(bottom, floor / 2), max(top, 1.0))
     ax.set_xlabel("t: time after the write commits (ms)")
     ax.grid(True, alpha=0.3)
     if label and legend:
