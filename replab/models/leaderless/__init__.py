@@ -34,6 +34,11 @@ from replab.models.leaderless.scenarios import (
     scenario_restore_from_stale,
     scenario_sloppy_stale_read,
 )
+from replab.models.leaderless.linearizability import (
+    REGISTER_WORKLOAD,
+    linearizability_sweep,
+    register_run,
+)
 from replab.models.leaderless.sweeps import (
     anti_entropy_sweep,
     availability_sweep,
@@ -72,4 +77,7 @@ __all__ = [
     "sibling_sweep",
     "anti_entropy_sweep",
     "pbs_staleness",
+    "REGISTER_WORKLOAD",
+    "register_run",
+    "linearizability_sweep",
 ]

@@ -16,7 +16,7 @@ the client-side read latency each setting costs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -27,7 +27,7 @@ from replab.models.leaderless.cluster import simulate_leaderless
 from replab.models.leaderless.config import LeaderlessConfig
 from replab.rng import SeedLike, spawn_seeds
 from replab.stats import wilson
-from replab.validate import check_int, fail
+from replab.validate import check_choice, check_int, fail
 
 __all__ = ["REGISTER_WORKLOAD", "relabel_values", "register_run", "linearizability_sweep"]
 
@@ -40,14 +40,24 @@ REGISTER_WORKLOAD: dict[str, Any] = {
 _F = "linearizability_sweep"
 
 
-def relabel_values(history: Any, values: int | None) -> list[dict[str, Any]]:
+def relabel_values(history: Any, values: int | None,
+                   failed_writes: str = "fail") -> list[dict[str, Any]]:
     """The history with written values mapped onto ``values`` distinct ones (``v -> (v - 1)
     % values``), as a Jepsen register test writes small integers. ``None`` keeps them.
 
     Relabelling can only hide a violation, never make one: a linearization of the
     original is one of the relabelled history too.
+
+    ``failed_writes="info"`` records a write the store reported failed as of unknown
+    outcome, as a Jepsen client records a timeout: a Dynamo-style write that missed its
+    quorum is not rolled back on the replicas it reached, so "failed" does not mean "did
+    not happen".
     """
     ops = [dict(op) for op in history]
+    if failed_writes == "info":
+        for op in ops:
+            if op["f"] == "write" and op["type"] == "fail":
+                op["type"] = "info"
     if values is None:
         return ops
     for op in ops:
@@ -57,17 +67,22 @@ def relabel_values(history: Any, values: int | None) -> list[dict[str, Any]]:
     return ops
 
 
-def register_run(*, values: int | None = 5, budget_s: float = 5.0, seed: SeedLike = None,
+def register_run(*, values: int | None = 5, failed_writes: str = "info",
+                 budget_s: float = 5.0, seed: SeedLike = None,
                  **settings: Any) -> dict[str, Any]:
     """One leaderless run on the register workload, every key checked.
 
     ``settings`` override :data:`REGISTER_WORKLOAD` (any :class:`LeaderlessConfig` field).
+    ``failed_writes`` is ``"info"`` (a failed write may have taken effect: the default) or
+    ``"fail"`` (it did not: the store's own word, see :func:`relabel_values`).
     Returns the counts of keys checked, not linearizable and undecided within ``budget_s``,
     and the read latencies (ms) of the run's ok reads.
     """
+    check_choice(failed_writes, "failed_writes", "register_run", ("info", "fail"))
     cfg = LeaderlessConfig(**(REGISTER_WORKLOAD | settings))
     res = simulate_leaderless(cfg, seed=seed)
-    verdicts = linearizable(relabel_values(res.history, values), budget_s=budget_s)
+    verdicts = linearizable(relabel_values(res.history, values, failed_writes),
+                            budget_s=budget_s)
     found = [k.verdict for k in verdicts.keys.values()]
     return {"keys": len(found),
             "not_linearizable": sum(v == "not linearizable" for v in found),
@@ -88,16 +103,17 @@ def _read_latencies(history: Any) -> np.ndarray:
     return np.asarray(out, dtype=float)
 
 
-def linearizability_sweep(settings: Sequence[Mapping[str, Any]], *, replications: int = 5,
+def linearizability_sweep(settings: Mapping[str, Mapping[str, Any]], *, replications: int = 5,
                           values: int | None = 5, budget_s: float = 5.0,
                           seed: SeedLike = 1) -> pd.DataFrame:
     """The fraction of non-linearizable keys per setting, on common random numbers.
 
     Parameters
     ----------
-    settings : list of dict
-        Each a set of :class:`LeaderlessConfig` overrides of :data:`REGISTER_WORKLOAD`
-        (e.g. ``{"r": 2, "w": 2, "write_back": True}``); one row each, in order.
+    settings : dict
+        Name -> :class:`LeaderlessConfig` overrides of :data:`REGISTER_WORKLOAD` (e.g.
+        ``{"blocking": {"r": 2, "w": 2, "write_back": True}}``); one row each, in order.
+        A setting may also hold ``failed_writes`` (see :func:`register_run`).
     replications : int
         Runs per setting; run ``j`` of every setting uses the same seed.
     values, budget_s
@@ -106,31 +122,35 @@ def linearizability_sweep(settings: Sequence[Mapping[str, Any]], *, replications
     Returns
     -------
     DataFrame
-        The settings' columns, then ``keys, not_linearizable, unknown, fraction, ci_low,
+        ``setting`` (the name), the settings' columns, then ``keys, not_linearizable, unknown, fraction, ci_low,
         ci_high`` (Wilson 95 % over the decided keys), and ``read_p50_ms, read_p99_ms``
-        with ``read_p99_low_ms, read_p99_high_ms``: the min and max of the runs' p99.
+        (over every run's reads) with ``read_p50_low_ms, read_p50_high_ms,
+        read_p99_low_ms, read_p99_high_ms``: the min and max of the runs' own.
     """
     check_int(replications, "replications", _F, low=1, high=10_000)
     if not settings:
-        raise fail("settings", _F, "a non-empty list of dicts of LeaderlessConfig fields",
+        raise fail("settings", _F, "a non-empty dict of name -> LeaderlessConfig fields",
                    settings)
     seeds = spawn_seeds(seed, replications)
     rows = []
-    for setting in settings:
-        runs = [register_run(values=values, budget_s=budget_s, seed=s, **setting) for s in seeds]
+    for name, setting in settings.items():
+        runs = [register_run(values=values, budget_s=budget_s, seed=s, **setting)
+                for s in seeds]
         keys = sum(r["keys"] for r in runs)
         bad = sum(r["not_linearizable"] for r in runs)
         unknown = sum(r["unknown"] for r in runs)
         decided = keys - unknown
         low, high = wilson(bad, decided) if decided else (np.nan, np.nan)
         lat = np.concatenate([r["read_latencies"] for r in runs])
-        p99 = [float(np.percentile(r["read_latencies"], 99)) for r in runs
-               if len(r["read_latencies"])]
-        rows.append(dict(setting) | {
+        p50, p99 = ([float(np.percentile(r["read_latencies"], q)) for r in runs
+                     if len(r["read_latencies"])] for q in (50, 99))
+        rows.append({"setting": name} | dict(setting) | {
             "keys": keys, "not_linearizable": bad, "unknown": unknown,
             "fraction": bad / decided if decided else np.nan,
             "ci_low": float(low), "ci_high": float(high),
             "read_p50_ms": float(np.percentile(lat, 50)) if len(lat) else np.nan,
+            "read_p50_low_ms": min(p50, default=np.nan),
+            "read_p50_high_ms": max(p50, default=np.nan),
             "read_p99_ms": float(np.percentile(lat, 99)) if len(lat) else np.nan,
             "read_p99_low_ms": min(p99, default=np.nan),
             "read_p99_high_ms": max(p99, default=np.nan)})
