@@ -16,6 +16,11 @@ from replab.models.leaderless.config import (
     WORKLOADS,
     LeaderlessConfig,
 )
+from replab.models.leaderless.linearizability import (
+    REGISTER_WORKLOAD,
+    linearizability_sweep,
+    register_run,
+)
 from replab.models.leaderless.metrics import (
     LeaderlessResult,
     write_relations,
@@ -33,11 +38,6 @@ from replab.models.leaderless.scenarios import (
     scenario_read_during_write,
     scenario_restore_from_stale,
     scenario_sloppy_stale_read,
-)
-from replab.models.leaderless.linearizability import (
-    REGISTER_WORKLOAD,
-    linearizability_sweep,
-    register_run,
 )
 from replab.models.leaderless.sweeps import (
     anti_entropy_sweep,

@@ -122,10 +122,11 @@ def linearizability_sweep(settings: Mapping[str, Mapping[str, Any]], *, replicat
     Returns
     -------
     DataFrame
-        ``setting`` (the name), the settings' columns, then ``keys, not_linearizable, unknown, fraction, ci_low,
-        ci_high`` (Wilson 95 % over the decided keys), and ``read_p50_ms, read_p99_ms``
-        (over every run's reads) with ``read_p50_low_ms, read_p50_high_ms,
-        read_p99_low_ms, read_p99_high_ms``: the min and max of the runs' own.
+        ``setting`` (the name), the settings' columns, then ``keys, not_linearizable,
+        unknown, fraction, ci_low, ci_high`` (Wilson 95 % over the decided keys), and
+        ``read_p50_ms, read_p99_ms`` (over every run's reads) with ``read_p50_low_ms,
+        read_p50_high_ms, read_p99_low_ms, read_p99_high_ms``: the min and max of the
+        runs' own.
     """
     check_int(replications, "replications", _F, low=1, high=10_000)
     if not settings:
