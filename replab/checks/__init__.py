@@ -74,6 +74,7 @@ from typing import Any
 from replab.checks._collect import as_prepared
 from replab.checks._prepare import gc_paused
 from replab.checks.causal import consistent_prefix
+from replab.checks.linearizability import LinearizabilityResult, linearizable
 from replab.checks.report import summary
 from replab.checks.result import CheckResult, results_frame
 from replab.checks.session import monotonic_reads, read_your_writes
@@ -91,6 +92,8 @@ __all__ = [
     "monotonic_reads",
     "consistent_prefix",
     "lost_write",
+    "linearizable",
+    "LinearizabilityResult",
 ]
 
 CHECKS: dict[str, Callable[[Any], CheckResult]] = {

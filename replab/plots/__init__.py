@@ -123,3 +123,10 @@ __all__ = [
 __all__ += ["lint_figure", "plot_staleness_panels", "plot_tradeoff", "plot_latency_cdf"]
 __all__ += ["ROUTING_COLORS", "MODE_COLORS", "plot_measured_vs_simulated",
             "plot_failover_loss", "plot_pg_lag"]
+
+from replab.plots.quorum_linearizability import (  # noqa: E402
+    plot_linearizability,
+    plot_read_latency_cost,
+)
+
+__all__ += ["plot_linearizability", "plot_read_latency_cost"]

@@ -16,6 +16,11 @@ from replab.models.leaderless.config import (
     WORKLOADS,
     LeaderlessConfig,
 )
+from replab.models.leaderless.linearizability import (
+    REGISTER_WORKLOAD,
+    linearizability_sweep,
+    register_run,
+)
 from replab.models.leaderless.metrics import (
     LeaderlessResult,
     write_relations,
@@ -72,4 +77,7 @@ __all__ = [
     "sibling_sweep",
     "anti_entropy_sweep",
     "pbs_staleness",
+    "REGISTER_WORKLOAD",
+    "register_run",
+    "linearizability_sweep",
 ]

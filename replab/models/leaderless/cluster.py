@@ -245,11 +245,13 @@ class Cluster:
 
     # -- versions and bookkeeping -----------------------------------------------------------
     def new_version(self, coord: Node, actor: Any, key: str, value: Any,
-                    context: VersionVector | None = None) -> Version:
+                    context: VersionVector | None = None,
+                    min_ts: float = float("-inf")) -> Version:
         """The version a coordinator gives a new write: a timestamp, or the client's
         ``context`` plus a new dot -- ``(coordinator, counter)`` with one counter per
         replica and key (dotted version vectors, Riak 2.0), or ``(client, counter)``
-        with ``version_vectors="client"``."""
+        with ``version_vectors="client"``. The timestamp is at least ``min_ts`` (a write
+        that read first); ties go to the newer write id."""
         wid = len(self.writes) + 1
         vv = dot = past = None
         if self.resolution == "siblings":
@@ -259,7 +261,7 @@ class Cluster:
             dot = (slot[0], count)
             past = context or VersionVector()
             vv = past.merge({slot[0]: count})
-        v = Version(wid, value, coord.clock.now(), vv, dot, past)
+        v = Version(wid, value, max(coord.clock.now(), min_ts), vv, dot, past)
         self.writes.append(WriteMeta(v, key, actor, coord.id, self.sim.now))
         self.value_ids[(key, value)] = wid
         return v
