@@ -12,6 +12,7 @@ from replab.quorum.grid import quorum_grid
 from replab.quorum.published import compare_with_pbs, pbs_published
 from replab.quorum.wars import (
     QuorumConfig,
+    WarsStream,
     WarsTrials,
     fresh_read_probability,
     latency_percentiles,
@@ -24,6 +25,7 @@ from replab.quorum.wars import (
 __all__ = [
     "QuorumConfig",
     "WarsTrials",
+    "WarsStream",
     "simulate_wars",
     "staleness",
     "t_visibility",

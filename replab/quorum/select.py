@@ -1,0 +1,79 @@
+"""Exact order statistics of a sample too large to hold, in two streaming passes.
+
+Every float64 has an order-preserving integer key (its bits, with the non-sign bits of
+negative numbers flipped). The top :data:`BITS` bits of the key cut the real line into
+bins of 1/256 of an octave, whatever the data. Pass one counts each chunk's values per
+bin; the counts add across chunks, and their running sum names the bin that holds every
+wanted rank. Pass two keeps only the values in those bins; sorted together, they give the
+wanted order statistics exactly. Counts are integers and the kept values are sorted, so the
+result does not depend on how the chunks were split among workers or when they finished.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["BITS", "bin_of", "bin_counts", "keep_bins", "Selection"]
+
+#: Bits of the key that name a bin: sign, 11 exponent bits and 8 mantissa bits.
+BITS = 20
+_BINS = 1 << BITS
+_LOW63 = np.int64(0x7FFF_FFFF_FFFF_FFFF)
+
+
+def bin_of(values: np.ndarray) -> np.ndarray:
+    """The bin (0 .. 2**BITS - 1) of each float64; bins are ordered as the values are."""
+    bits = np.ascontiguousarray(values, dtype=np.float64).view(np.int64)
+    key = bits ^ ((bits >> 63) & _LOW63)
+    key >>= 64 - BITS
+    key += _BINS >> 1
+    return key
+
+
+def bin_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The occupied bins of ``values`` and how many values each holds (sparse)."""
+    counts = np.bincount(bin_of(values), minlength=_BINS)
+    occupied = np.flatnonzero(counts)
+    return occupied.astype(np.int32), counts[occupied]
+
+
+def keep_bins(values: np.ndarray, bins: np.ndarray) -> np.ndarray:
+    """The values that fall in any of ``bins``."""
+    wanted = np.zeros(_BINS, dtype=bool)
+    wanted[bins] = True
+    return values[wanted[bin_of(values)]]
+
+
+@dataclass
+class Selection:
+    """Accumulates pass one's counts, then pass two's kept values, for some ranks."""
+
+    counts: np.ndarray = field(default_factory=lambda: np.zeros(_BINS, dtype=np.int64))
+    kept: list[np.ndarray] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return int(self.counts.sum())
+
+    def add_counts(self, occupied: np.ndarray, counts: np.ndarray) -> None:
+        self.counts[occupied] += counts
+
+    def bins_for(self, ranks: np.ndarray) -> np.ndarray:
+        """The bins holding the 0-based ``ranks`` (each < :attr:`size`), without repeats."""
+        return np.unique(np.searchsorted(np.cumsum(self.counts), ranks, side="right"))
+
+    def values_at(self, ranks: np.ndarray) -> np.ndarray:
+        """The exact order statistics at ``ranks``, from the values kept in pass two."""
+        values = np.sort(np.concatenate(self.kept)) if self.kept else np.empty(0)
+        bins = self.bins_for(ranks)
+        below = np.cumsum(self.counts) - self.counts  # values in lower bins, per bin
+        # Kept values of bin b start after the kept values of the wanted bins below b.
+        start = np.cumsum(self.counts[bins]) - self.counts[bins]
+        where = np.searchsorted(np.cumsum(self.counts), ranks, side="right")
+        pos = ranks - below[where] + start[np.searchsorted(bins, where)]
+        if values.size != int(self.counts[bins].sum()):
+            raise AssertionError("pass two kept a different number of values than pass one "
+                                 "counted; the chunks were not drawn alike")
+        return values[pos]
