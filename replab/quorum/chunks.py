@@ -36,7 +36,8 @@ _MIN_CHUNK = 1 << 10
 
 def default_chunk_size(n: int) -> int:
     """Trials per chunk for ``n`` replicas: 2**20 up to n = 7, halving as n doubles."""
-    return max(_MIN_CHUNK, 1 << int(math.log2(max(1, _CHUNK_CELLS // (n + 1)))))
+    fit = 1 << int(math.log2(max(1, _CHUNK_CELLS // (n + 1))))
+    return max(_MIN_CHUNK, min(DEFAULT_CHUNK, fit))
 
 
 def chunk_seed(root: np.random.SeedSequence, index: int) -> np.random.SeedSequence:

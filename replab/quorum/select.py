@@ -39,11 +39,16 @@ def bin_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return occupied.astype(np.int32), counts[occupied]
 
 
-def keep_bins(values: np.ndarray, bins: np.ndarray) -> np.ndarray:
-    """The values that fall in any of ``bins``."""
+def keep_bins(values: np.ndarray, bins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values that fall in any of ``bins``, and how often each occurs.
+
+    Distinct values with counts, not the values themselves, so that a distribution with
+    ties (a constant delay) keeps a few numbers, not every trial.
+    """
     wanted = np.zeros(_BINS, dtype=bool)
     wanted[bins] = True
-    return values[wanted[bin_of(values)]]
+    distinct, counts = np.unique(values[wanted[bin_of(values)]], return_counts=True)
+    return distinct, counts
 
 
 @dataclass
@@ -51,7 +56,7 @@ class Selection:
     """Accumulates pass one's counts, then pass two's kept values, for some ranks."""
 
     counts: np.ndarray = field(default_factory=lambda: np.zeros(_BINS, dtype=np.int64))
-    kept: list[np.ndarray] = field(default_factory=list)
+    kept: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
 
     @property
     def size(self) -> int:
@@ -66,14 +71,21 @@ class Selection:
 
     def values_at(self, ranks: np.ndarray) -> np.ndarray:
         """The exact order statistics at ``ranks``, from the values kept in pass two."""
-        values = np.sort(np.concatenate(self.kept)) if self.kept else np.empty(0)
+        if self.kept:
+            distinct = np.concatenate([d for d, _ in self.kept])
+            order = np.argsort(distinct, kind="stable")
+            distinct = distinct[order]
+            seen = np.cumsum(np.concatenate([c for _, c in self.kept])[order])
+        else:
+            distinct, seen = np.empty(0), np.zeros(0, dtype=np.int64)
         bins = self.bins_for(ranks)
-        below = np.cumsum(self.counts) - self.counts  # values in lower bins, per bin
-        # Kept values of bin b start after the kept values of the wanted bins below b.
-        start = np.cumsum(self.counts[bins]) - self.counts[bins]
-        where = np.searchsorted(np.cumsum(self.counts), ranks, side="right")
-        pos = ranks - below[where] + start[np.searchsorted(bins, where)]
-        if values.size != int(self.counts[bins].sum()):
+        total = np.cumsum(self.counts)
+        if (seen[-1] if seen.size else 0) != int(self.counts[bins].sum()):
             raise AssertionError("pass two kept a different number of values than pass one "
                                  "counted; the chunks were not drawn alike")
-        return values[pos]
+        below = total - self.counts  # values in lower bins, per bin
+        # Kept values of bin b come after the kept values of the wanted bins below b.
+        start = np.cumsum(self.counts[bins]) - self.counts[bins]
+        where = np.searchsorted(total, ranks, side="right")
+        pos = ranks - below[where] + start[np.searchsorted(bins, where)]
+        return distinct[np.searchsorted(seen, pos, side="right")]
