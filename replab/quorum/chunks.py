@@ -22,7 +22,7 @@ import numpy as np
 
 from replab.latency import WarsLatency
 from replab.quorum.outcome import _count_at_most
-from replab.quorum.select import bin_counts, keep_bins
+from replab.quorum.select import bin_counts, keep_bins, keep_windows
 from replab.quorum.trials import QuorumConfig, _trial_batch
 
 __all__ = ["DEFAULT_CHUNK", "default_chunk_size", "chunk_seed", "ChunkPlan", "run_chunks"]
@@ -70,7 +70,7 @@ class ChunkPlan:
         return _trial_batch(self.config, self.latency, rng, self.size_of(index), self.p_fail)
 
 
-def _outcomes(plan: ChunkPlan, index: int) -> dict[str, np.ndarray]:
+def outcomes(plan: ChunkPlan, index: int) -> dict[str, np.ndarray]:
     """Chunk ``index``'s samples: waits of committed trials, read and write latencies."""
     wait, read, write = plan.draw(index)
     committed = wait
@@ -83,7 +83,7 @@ def _outcomes(plan: ChunkPlan, index: int) -> dict[str, np.ndarray]:
 def count_chunk(plan: ChunkPlan, index: int, ts: np.ndarray | None,
                 names: tuple[str, ...]) -> dict[str, Any]:
     """Pass one on a chunk: trial counts, consistent reads per ``t``, values per bin."""
-    found = _outcomes(plan, index)
+    found = outcomes(plan, index)
     size = plan.size_of(index)
     out: dict[str, Any] = {"trials": size, "committed": found["wait"].size,
                            "write_ok": size, "read_ok": size}
@@ -96,10 +96,20 @@ def count_chunk(plan: ChunkPlan, index: int, ts: np.ndarray | None,
     return out
 
 
+def window_chunk(plan: ChunkPlan, index: int,
+                 windows: dict[str, list[tuple[float, float]]]) -> dict[str, Any]:
+    """Pass one for quantiles: values per bin, and each sample's values in its windows."""
+    found = outcomes(plan, index)
+    cap = plan.chunk_size // 4
+    return {"trials": plan.size_of(index),
+            "bins": {name: bin_counts(found[name]) for name in windows},
+            "windows": {name: keep_windows(found[name], w, cap) for name, w in windows.items()}}
+
+
 def keep_chunk(plan: ChunkPlan, index: int,
                wanted: dict[str, np.ndarray]) -> dict[str, Any]:
     """Pass two on a chunk: the values of each sample that fall in its wanted bins."""
-    found = _outcomes(plan, index)
+    found = outcomes(plan, index)
     return {"trials": plan.size_of(index),
             "kept": {name: keep_bins(found[name], bins) for name, bins in wanted.items()}}
 
@@ -123,22 +133,23 @@ def _slots(executor: Any) -> int:
 
 
 def run_chunks(fn: Callable[..., dict[str, Any]], plan: ChunkPlan, args: tuple[Any, ...],
-               executor: Any = None, progress: Any = None) -> Iterator[dict[str, Any]]:
-    """``fn(plan, i, *args)`` for every chunk ``i``, yielded as each finishes.
+               executor: Any = None, progress: Any = None, first: int = 0
+               ) -> Iterator[dict[str, Any]]:
+    """``fn(plan, i, *args)`` for every chunk ``i >= first``, yielded as each finishes.
 
     ``executor`` is None (here, in order), a ``concurrent.futures.Executor`` or a Dask
     ``Client``. ``progress`` (a tqdm bar or None) advances by each chunk's trials. On any
     error, or Ctrl-C, the chunks not yet started are cancelled.
     """
     if executor is None:
-        for i in range(plan.chunks):
+        for i in range(first, plan.chunks):
             out = fn(plan, i, *args)
             if progress is not None:
                 progress.update(out["trials"])
             yield out
         return
     dask = _is_dask_client(executor)
-    todo = iter(range(plan.chunks))
+    todo = iter(range(first, plan.chunks))
     pending: set[Any] = set()
 
     def submit() -> bool:

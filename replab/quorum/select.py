@@ -89,3 +89,94 @@ class Selection:
         where = np.searchsorted(total, ranks, side="right")
         pos = ranks - below[where] + start[np.searchsorted(bins, where)]
         return distinct[np.searchsorted(seen, pos, side="right")]
+
+
+# ------------------------------------------------------------------ one pass, usually
+
+#: How far (in the pilot's standard errors) a window reaches past the ranks it must hold.
+SIGMAS = 6.0
+
+
+def pilot_windows(pilot: np.ndarray, fractions: list[tuple[float, float]]
+                  ) -> list[tuple[float, float]]:
+    """Value windows ``[low, high]`` that very likely hold each span of rank fractions.
+
+    ``pilot`` is one chunk's sample, sorted. Each span ``(a, b)`` of fractions of the
+    whole sample is widened by :data:`SIGMAS` standard errors of the pilot's quantiles;
+    overlapping windows are merged. A window is only a guess: :class:`Windows` checks
+    that the ranks fell inside it.
+    """
+    n0 = pilot.size
+    spans = []
+    for a, b in fractions:
+        a -= SIGMAS * (np.sqrt(max(a * (1 - a), 1 / n0) / n0) + 1 / n0)
+        b += SIGMAS * (np.sqrt(max(b * (1 - b), 1 / n0) / n0) + 1 / n0)
+        low = -np.inf if a <= 0 else float(pilot[min(n0 - 1, int(a * n0))])
+        high = np.inf if b >= 1 else float(pilot[max(0, min(n0 - 1, int(np.ceil(b * n0))))])
+        spans.append((low, high))
+    merged: list[tuple[float, float]] = []
+    for low, high in sorted(spans):
+        if merged and low <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], high))
+        else:
+            merged.append((low, high))
+    return merged
+
+
+def keep_windows(values: np.ndarray, windows: list[tuple[float, float]], cap: int
+                 ) -> list[tuple[int, np.ndarray]] | None:
+    """Per window: how many values lie below it, and the values inside it.
+
+    None when the windows would keep more than ``cap`` values (ties, or a poor guess).
+    """
+    out = []
+    for low, high in windows:
+        below = int(np.count_nonzero(values < low))
+        inside = values[(values >= low) & (values <= high)]
+        cap -= inside.size
+        if cap < 0:
+            return None
+        out.append((below, inside))
+    return out
+
+
+@dataclass
+class Windows:
+    """Accumulates every chunk's :func:`keep_windows`, then reads ranks off them."""
+
+    windows: list[tuple[float, float]]
+    cap: int
+    below: np.ndarray = field(init=False)
+    kept: list[list[np.ndarray]] = field(init=False)
+    failed: bool = False
+
+    def __post_init__(self) -> None:
+        self.below = np.zeros(len(self.windows), dtype=np.int64)
+        self.kept = [[] for _ in self.windows]
+
+    def add(self, found: list[tuple[int, np.ndarray]] | None) -> None:
+        if found is None or self.failed:
+            self.failed = True
+            self.kept = [[] for _ in self.windows]
+            return
+        for j, (below, inside) in enumerate(found):
+            self.below[j] += below
+            self.kept[j].append(inside)
+        self.cap -= sum(inside.size for _, inside in found)
+        if self.cap < 0:
+            self.add(None)
+
+    def values_at(self, ranks: np.ndarray) -> np.ndarray | None:
+        """The order statistics at ``ranks`` if every rank fell inside a window, else None."""
+        if self.failed:
+            return None
+        out = np.empty(ranks.size)
+        sorted_kept = [np.sort(np.concatenate(k)) if k else np.empty(0) for k in self.kept]
+        for i, rank in enumerate(ranks.tolist()):
+            for below, values in zip(self.below.tolist(), sorted_kept, strict=True):
+                if below <= rank < below + values.size:
+                    out[i] = values[rank - below]
+                    break
+            else:
+                return None
+        return out

@@ -18,8 +18,15 @@ import numpy as np
 import pandas as pd
 
 from replab.latency import WarsLatency
-from replab.quorum.chunks import ChunkPlan, count_chunk, keep_chunk, run_chunks
-from replab.quorum.select import Selection
+from replab.quorum.chunks import (
+    ChunkPlan,
+    count_chunk,
+    keep_chunk,
+    outcomes,
+    run_chunks,
+    window_chunk,
+)
+from replab.quorum.select import Selection, Windows, bin_counts, keep_windows, pilot_windows
 from replab.quorum.trials import (
     QuorumConfig,
     WarsCounts,
@@ -36,6 +43,8 @@ from replab.validate import check_int
 
 __all__ = ["WarsStream"]
 
+#: Values the windows of one quantile pass may keep in all (256 MiB of float64).
+KEEP_CAP = 1 << 25
 #: Trials above which a run shows a progress bar when ``progress=None`` (auto).
 PROGRESS_FROM = 1 << 25
 
@@ -110,36 +119,66 @@ class WarsStream:
     # -------------------------------------------------------------- the passes
 
     def _quantiles(self, levels: dict[str, np.ndarray]) -> dict[str, Any]:
-        """Per sample: ((estimates, ci lows, ci highs), sample size) at ``levels``."""
+        """Per sample: ((estimates, ci lows, ci highs), sample size) at ``levels``.
+
+        Usually one pass: chunk 0 is a pilot whose quantiles guess a window of values
+        around each wanted rank, and every chunk keeps its values inside the windows. If a
+        rank fell outside them (or they would hold too much), a second pass keeps the
+        values of the bins that hold the ranks (:class:`~replab.quorum.select.Selection`).
+        """
         names = tuple(levels)
+        pilot = outcomes(self.plan, 0)
         picks = {name: Selection() for name in names}
-        for out in self._pass(count_chunk, (None, names), "pass 1 of 2: counting"):
-            for name, (occupied, counts) in out["bins"].items():
-                picks[name].add_counts(occupied, counts)
-        ranks = {}
+        windows = {name: Windows(self._windows(pilot, name, levels[name]),
+                                 KEEP_CAP // len(names)) for name in names}
+        cap = self.plan.chunk_size // 4
         for name in names:
-            m = picks[name].size
-            ranks[name] = np.stack(quantile_ranks(m, levels[name])) if m else None
-        wanted = {name: picks[name].bins_for(r.ravel()) for name, r in ranks.items()
-                  if r is not None}
+            picks[name].add_counts(*bin_counts(pilot[name]))
+            windows[name].add(keep_windows(pilot[name], windows[name].windows, cap))
+        passes = "pass 1 of 1 or 2: counting and keeping"
+        for out in self._pass(window_chunk, ({n: w.windows for n, w in windows.items()},),
+                              passes, first=1):
+            for name in names:
+                picks[name].add_counts(*out["bins"][name])
+                windows[name].add(out["windows"][name])
+        ranks = {name: np.stack(quantile_ranks(picks[name].size, levels[name]))
+                 for name in names if picks[name].size}
+        found = {name: windows[name].values_at(r.ravel()) for name, r in ranks.items()}
+        wanted = {name: picks[name].bins_for(ranks[name].ravel())
+                  for name, got in found.items() if got is None}
         if wanted:
             for out in self._pass(keep_chunk, (wanted,), "pass 2 of 2: selecting"):
-                for name, values in out["kept"].items():
-                    picks[name].kept.append(values)
+                for name, kept in out["kept"].items():
+                    picks[name].kept.append(kept)
+            for name in wanted:
+                found[name] = picks[name].values_at(ranks[name].ravel())
         result = {}
         for name in names:
-            m, r = picks[name].size, ranks[name]
-            if r is None:
+            if name not in ranks:
                 nan = np.full(levels[name].shape, np.nan)
                 result[name] = ((nan, nan, nan), 0)
-            else:
-                values = picks[name].values_at(r.ravel()).reshape(r.shape)
-                result[name] = ((values[0], values[1], values[2]), m)
+                continue
+            values = np.asarray(found[name]).reshape(ranks[name].shape)
+            result[name] = ((values[0], values[1], values[2]), picks[name].size)
         return result
 
-    def _pass(self, fn: Any, args: tuple[Any, ...], desc: str) -> Iterator[dict[str, Any]]:
+    def _windows(self, pilot: dict[str, np.ndarray], name: str, level: np.ndarray
+                 ) -> list[tuple[float, float]]:
+        sample = np.sort(pilot[name])
+        if not sample.size:
+            return []
+        # The whole sample's size, guessed from the pilot (exact without failures).
+        m = max(1, round(self.trials * sample.size / self.plan.size_of(0)))
+        idx, lo, hi = quantile_ranks(m, level)
+        return pilot_windows(sample, [(a / m, (b + 1) / m) for a, b in zip(
+            np.minimum(lo, idx).tolist(), np.maximum(hi, idx).tolist(), strict=True)])
+
+    def _pass(self, fn: Any, args: tuple[Any, ...], desc: str, first: int = 0
+              ) -> Iterator[dict[str, Any]]:
         with self._bar(desc) as bar:
-            yield from run_chunks(fn, self.plan, args, self.executor, bar)
+            if bar is not None and first:
+                bar.update(sum(self.plan.size_of(i) for i in range(first)))
+            yield from run_chunks(fn, self.plan, args, self.executor, bar, first)
 
     def _bar(self, desc: str) -> Any:
         show = self.progress if self.progress is not None else self.trials >= PROGRESS_FROM
