@@ -34,7 +34,11 @@ def bin_of(values: np.ndarray) -> np.ndarray:
 
 def bin_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The occupied bins of ``values`` and how many values each holds (sparse)."""
-    counts = np.bincount(bin_of(values), minlength=_BINS)
+    bins = bin_of(values)
+    if bins.size < _BINS >> 4:  # sorting a few values beats clearing 2**20 counters
+        occupied, counts = np.unique(bins, return_counts=True)
+        return occupied.astype(np.int32), counts.astype(np.int64)
+    counts = np.bincount(bins, minlength=_BINS)
     occupied = np.flatnonzero(counts)
     return occupied.astype(np.int32), counts[occupied]
 
@@ -45,9 +49,13 @@ def keep_bins(values: np.ndarray, bins: np.ndarray) -> tuple[np.ndarray, np.ndar
     Distinct values with counts, not the values themselves, so that a distribution with
     ties (a constant delay) keeps a few numbers, not every trial.
     """
-    wanted = np.zeros(_BINS, dtype=bool)
-    wanted[bins] = True
-    distinct, counts = np.unique(values[wanted[bin_of(values)]], return_counts=True)
+    if values.size < _BINS >> 4:
+        inside = np.isin(bin_of(values), bins)
+    else:
+        wanted = np.zeros(_BINS, dtype=bool)
+        wanted[bins] = True
+        inside = wanted[bin_of(values)]
+    distinct, counts = np.unique(values[inside], return_counts=True)
     return distinct, counts
 
 
