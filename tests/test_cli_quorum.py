@@ -3,6 +3,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -176,9 +177,9 @@ def test_ctrl_c_stops_a_long_run_with_one_line():
                           "100000000", "--chunk-size", "65536", "--workers", "2"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        children = f"/proc/{p.pid}/task/{p.pid}/children"
+        children = Path(f"/proc/{p.pid}/task/{p.pid}/children")
         deadline = time.monotonic() + 60
-        while not open(children).read().strip() and time.monotonic() < deadline:
+        while not children.read_text().strip() and time.monotonic() < deadline:
             time.sleep(0.1)  # until the pool's workers run chunks (imports are done)
         time.sleep(0.5)
         p.send_signal(signal.SIGINT)
