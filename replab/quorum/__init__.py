@@ -13,6 +13,7 @@ from replab.quorum.published import compare_with_pbs, pbs_published
 from replab.quorum.tradeoff import latency_cdf, latency_staleness_tradeoff
 from replab.quorum.wars import (
     QuorumConfig,
+    WarsStream,
     WarsTrials,
     fresh_read_probability,
     latency_percentiles,
@@ -25,6 +26,7 @@ from replab.quorum.wars import (
 __all__ = [
     "QuorumConfig",
     "WarsTrials",
+    "WarsStream",
     "simulate_wars",
     "staleness",
     "t_visibility",
