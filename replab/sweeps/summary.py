@@ -9,7 +9,8 @@ Every numeric metric gets its mean over the point's runs and a 95 % interval:
   one disagrees the metric falls back to the next rule);
 - a bool (``converged``) is a proportion of runs: Wilson over the runs;
 - any other rate or count gets Student's t interval of the mean over the runs (NaN with a
-  single run, where no spread can be seen). NaN runs (a metric undefined in that run,
+  single run, where no spread can be seen), its low end clipped at 0 when no run was
+  negative (a count or a duration cannot be). NaN runs (a metric undefined in that run,
   e.g. ``failover_ms`` with no failover) are left out, and ``<metric>_runs`` says how
   many runs had a value when some did not.
 
@@ -92,7 +93,8 @@ def _mean_t(values: np.ndarray) -> tuple[float, float, float, int]:
     if n == 1:
         return mean, math.nan, math.nan, 1
     half = t_quantile(n - 1) * float(x.std(ddof=1)) / math.sqrt(n)
-    return mean, mean - half, mean + half, n
+    low = mean - half if x.min() < 0 else max(0.0, mean - half)  # counts, times: >= 0
+    return mean, low, mean + half, n
 
 
 def _point_row(runs: pd.DataFrame, pairs: dict[str, tuple[str, str]]) -> dict[str, Any]:
@@ -134,7 +136,7 @@ def summarize(runs: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     ...                      "stale": [2.0, 4.0, 0.0, 0.0]})
     >>> s = summarize(runs, ["w"])
     >>> s[["w", "runs", "stale", "stale_ci_low"]].round(2).values.tolist()
-    [[1.0, 2.0, 3.0, -9.71], [2.0, 2.0, 0.0, 0.0]]
+    [[1.0, 2.0, 3.0, 0.0], [2.0, 2.0, 0.0, 0.0]]
     """
     by = list(by)
     metrics = runs.drop(columns=[c for c in ("replication", "seed") if c in runs.columns])
