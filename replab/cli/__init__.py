@@ -1,13 +1,18 @@
 """The ``replab`` command.
 
 Each subcommand lives in its own module with ``register(subparsers)``; bad input becomes
-one line on stderr and exit status 2, never a traceback.
+one line on stderr and exit status 2, never a traceback. Ctrl-C becomes one line and exit
+status 130 once everything the command started (servers, kernels, workers) is stopped.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 from replab.cli import (
     _common,
@@ -50,17 +55,51 @@ def build_parser() -> _common.Parser:
     return parser
 
 
+#: exit status after Ctrl-C (128 + SIGINT), as shells report it
+INTERRUPTED = 130
+
+
+@contextmanager
+def first_ctrl_c_only() -> Iterator[None]:
+    """The first Ctrl-C raises KeyboardInterrupt; later ones are ignored while the command
+    stops what it started (a second Ctrl-C would otherwise break off that cleanup and
+    leave servers running). Only in the main thread, where signals are delivered."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def interrupted(command: str) -> int:
+    """Say that ``command`` was stopped by Ctrl-C; the exit status."""
+    print(f"replab {command}: interrupted (Ctrl-C); everything it started is stopped",
+          file=sys.stderr)
+    return INTERRUPTED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.run(args) or 0)
+        with first_ctrl_c_only():
+            return int(args.run(args) or 0)
     except ReplabError as e:
         print(f"replab {args.command}: error: {e}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. `replab staleness ... | head`
         return 0
+    except KeyboardInterrupt:
+        return interrupted(args.command)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,10 +3,11 @@
 .. code-block:: toml
 
     [sweep]
-    target = "staleness"      # a name in TARGETS
+    target = "staleness"      # an estimator, a model ("leaderless", ...) or a real lab
     seed = 7
     replications = 1          # optional (default 1)
     skip_invalid = true       # optional: skip points such as r > n (default true)
+    executor = "serial"       # optional: where points run (a real lab must be serial)
     [fixed]                   # passed unchanged to every point
     latency = "LNKD-SSD"
     t = [0, 1, 10]
@@ -16,16 +17,15 @@
     r = { from = 1, to = 5 }  # an inclusive int range (optional step)
     w = [1, 2, 3]
 
-Later models add their own targets with :func:`register_target`.
+A model target takes the model's settings, as ``replab simulate MODEL --help`` lists
+them. Later code adds its own targets with :func:`register_target`.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
 import os
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,16 +34,18 @@ from typing import Any
 import pandas as pd
 
 from replab.errors import ConfigError
-from replab.quorum import (
-    availability,
-    availability_correlated,
-    fresh_read_probability,
-    k_staleness,
-    latency_percentiles,
-    staleness,
-    t_visibility,
+from replab.sweeps.bounds import check_grid_size
+from replab.sweeps.engine import ResultStore, iter_points, plan, run_tasks
+from replab.sweeps.executors import EXECUTORS
+from replab.sweeps.targets import (
+    TARGETS,
+    Target,
+    get_target,
+    k_staleness_point,
+    quorum_check,
+    register_target,
+    target_names,
 )
-from replab.sweep import ResultStore, grid_points, plan, run_tasks
 from replab.validate import check_bool, check_choice, check_int, fail
 
 __all__ = [
@@ -57,90 +59,12 @@ __all__ = [
     "run_spec",
     "quorum_check",
     "k_staleness_point",
+    "target_names",
+    "get_target",
 ]
 
 OWNER = "SweepSpec"
-_SWEEP_FIELDS = ("target", "seed", "replications", "skip_invalid", "batch_size")
-
-
-def quorum_check(params: Mapping[str, Any]) -> str | None:
-    """Why an (n, r, w) point cannot be run (r or w above n), or None if it can.
-
-    Values of the wrong kind are errors, not skippable points: ConfigError.
-    """
-    if not {"n", "r", "w"} <= params.keys():
-        return None
-    n = check_int(params["n"], "n", OWNER, low=1)
-    r = check_int(params["r"], "r", OWNER, low=1)
-    w = check_int(params["w"], "w", OWNER, low=1)
-    too_big = [f"{name}={v} > n={n}" for name, v in (("r", r), ("w", w)) if v > n]
-    return " and ".join(too_big) or None
-
-
-def k_staleness_point(n: int, r: int, w: int, k: int = 1) -> dict[str, Any]:
-    """:func:`replab.quorum.k_staleness` as a sweep row: ``k, p_within_k``."""
-    return {"k": k, "p_within_k": k_staleness(n, r, w, k)}
-
-
-def _unseeded(fn: Callable[..., Any], /, *, seed: int, **params: Any) -> Any:
-    """Call a deterministic target, dropping the seed the sweep hands every point."""
-    return fn(**params)
-
-
-@dataclass(frozen=True)
-class Target:
-    """A sweepable function, and how to tell grid points it cannot run.
-
-    Attributes
-    ----------
-    fn : callable
-        A module-level function returning a DataFrame or a dict for one point.
-    check : callable, optional
-        ``check(params)`` returns why a point is infeasible (skippable), or None.
-    """
-
-    fn: Callable[..., Any]
-    check: Callable[[Mapping[str, Any]], str | None] | None = quorum_check
-
-    @property
-    def seeded(self) -> bool:
-        return "seed" in self.parameters
-
-    @property
-    def parameters(self) -> list[str]:
-        return list(inspect.signature(self.fn).parameters)
-
-    @property
-    def required(self) -> list[str]:
-        sig = inspect.signature(self.fn).parameters
-        return [p for p, v in sig.items() if v.default is inspect.Parameter.empty]
-
-    def bind(self, fixed: Mapping[str, Any]) -> Callable[..., Any]:
-        """``fn`` with the fixed parameters bound, taking ``seed`` (picklable)."""
-        if self.seeded:
-            return functools.partial(self.fn, **fixed)
-        return functools.partial(_unseeded, self.fn, **fixed)
-
-
-TARGETS: dict[str, Target] = {
-    "staleness": Target(staleness),
-    "t_visibility": Target(t_visibility),
-    "latency_percentiles": Target(latency_percentiles),
-    "fresh_read_probability": Target(fresh_read_probability),
-    "availability": Target(availability),
-    "availability_correlated": Target(availability_correlated),
-    "k_staleness": Target(k_staleness_point),
-}
-
-
-def register_target(
-    name: str,
-    fn: Callable[..., Any],
-    *,
-    check: Callable[[Mapping[str, Any]], str | None] | None = quorum_check,
-) -> None:
-    """Make ``fn`` sweepable from a spec as ``target = name``."""
-    TARGETS[name] = Target(fn, check)
+_SWEEP_FIELDS = ("target", "seed", "replications", "skip_invalid", "batch_size", "executor")
 
 
 def _grid_values(name: str, values: Any) -> list[Any]:
@@ -152,7 +76,7 @@ def _grid_values(name: str, values: Any) -> list[Any]:
         lo = check_int(values["from"], f"grid.{name}.from", OWNER)
         hi = check_int(values["to"], f"grid.{name}.to", OWNER, low=lo)
         step = check_int(values.get("step", 1), f"grid.{name}.step", OWNER, low=1)
-        return list(range(lo, hi + 1, step))
+        return range(lo, hi + 1, step)  # type: ignore[return-value]  # sized, not built
     if isinstance(values, list | tuple) and values:
         return list(values)
     raise fail(f"grid.{name}", OWNER, allowed, values)
@@ -169,9 +93,10 @@ class SweepSpec:
     replications: int = 1
     skip_invalid: bool = True
     batch_size: int | str = "auto"
+    executor: str | None = None
 
     def __post_init__(self) -> None:
-        check_choice(self.target, "sweep.target", OWNER, sorted(TARGETS))
+        check_choice(self.target, "sweep.target", OWNER, target_names())
         check_int(self.seed, "sweep.seed", OWNER, low=0)
         check_int(self.replications, "sweep.replications", OWNER, low=1)
         check_bool(self.skip_invalid, "sweep.skip_invalid", OWNER)
@@ -184,10 +109,19 @@ class SweepSpec:
             raise fail("fixed", OWNER, "a table of parameter = value", self.fixed)
         object.__setattr__(self, "grid", {k: _grid_values(k, v) for k, v in self.grid.items()})
         object.__setattr__(self, "fixed", dict(self.fixed))
+        check_grid_size(self.grid, self.replications, OWNER)  # before a point is built
+        self._check_executor()
         self._check_names()
 
+    def _check_executor(self) -> None:
+        if self.executor is not None:
+            check_choice(self.executor, "sweep.executor", OWNER, EXECUTORS)
+        if get_target(self.target).real and self.executor != "serial":
+            raise fail("sweep.executor", OWNER, f"'serial' for the real lab {self.target!r} "
+                       "(its servers need the machine to themselves)", self.executor)
+
     def _check_names(self) -> None:
-        target = TARGETS[self.target]
+        target = get_target(self.target)
         known = [p for p in target.parameters if p != "seed"]
         for table, names in (("grid", self.grid), ("fixed", self.fixed)):
             for name in names:
@@ -246,7 +180,7 @@ def spec_from_dict(data: Mapping[str, Any]) -> SweepSpec:
         "grid": data.get("grid"),
         "fixed": data.get("fixed", {}),
     }
-    fields.update({k: head[k] for k in ("replications", "skip_invalid", "batch_size") if k in head})
+    fields.update({k: head[k] for k in _SWEEP_FIELDS[2:] if k in head})
     return SweepSpec(**fields)
 
 
@@ -294,7 +228,7 @@ def _describe(point: Mapping[str, Any]) -> str:
 
 
 def _feasible(spec: SweepSpec, points: list[dict[str, Any]]) -> tuple[list[bool], pd.DataFrame]:
-    check = TARGETS[spec.target].check
+    check = get_target(spec.target).check
     keep, skipped = [], []
     for point in points:
         reason = check({**spec.fixed, **point}) if check is not None else None
@@ -335,11 +269,11 @@ def run_spec(
     >>> result.skipped.to_dict("records")
     [{'n': 3, 'r': 4, 'w': 1, 'reason': 'r=4 > n=3'}]
     """
-    points = grid_points(spec.grid)
+    points = list(iter_points(spec.grid))  # bounded when the spec was made
     keep, skipped = _feasible(spec, points)
     tasks = [t for k, t in enumerate(plan(points, spec.seed, spec.replications))
              if keep[k // spec.replications]]
-    fn = TARGETS[spec.target].bind(spec.fixed)
+    fn = get_target(spec.target).bind(spec.fixed)
     frames, stats = run_tasks(fn, tasks, executor=executor, store=store,
                               batch_size=spec.batch_size, progress=progress)
     frame = pd.concat(frames, ignore_index=True)

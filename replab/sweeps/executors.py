@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
+import struct
 import sys
+import time
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -16,7 +19,8 @@ from typing import Any
 from replab.errors import ConfigError
 from replab.validate import check_choice, check_int
 
-__all__ = ["EXECUTORS", "dask_client", "open_executor", "is_dask_client", "worker_count"]
+__all__ = ["EXECUTORS", "dask_client", "open_executor", "is_dask_client", "worker_count",
+           "check_scheduler"]
 
 EXECUTORS = ("serial", "threads", "processes", "dask")
 
@@ -76,12 +80,13 @@ def dask_client(
     """
     distributed = _import_distributed()
     if address is not None:
+        check_scheduler(address, timeout=timeout)
         try:
             client = distributed.Client(address, timeout=timeout)
-        except (OSError, TimeoutError, ValueError) as e:
+        except (OSError, TimeoutError, ValueError, MemoryError) as e:
             raise ConfigError(
                 f"Could not connect to the Dask scheduler at {address!r}: {e}"
-            ) from e
+            ) from None
         with client:
             yield client
         return
@@ -114,7 +119,8 @@ def _worker_environ(malloc_trim: bool) -> Iterator[None]:
 
 @contextmanager
 def open_executor(
-    kind: str = "serial", *, workers: int | None = None, scheduler: str | None = None
+    kind: str = "serial", *, workers: int | None = None, scheduler: str | None = None,
+    timeout: float = 10.0,
 ) -> Iterator[Executor | Any | None]:
     """The executor ``kind`` names, shut down on exit (``None`` for serial).
 
@@ -128,9 +134,63 @@ def open_executor(
     if kind == "serial":
         yield None
     elif kind == "dask":
-        with dask_client(scheduler, workers=workers) as client:
+        with dask_client(scheduler, workers=workers, timeout=timeout) as client:
             yield client
     else:
         pool_cls = ThreadPoolExecutor if kind == "threads" else ProcessPoolExecutor
         with pool_cls(max_workers=workers) as pool:
             yield pool
+
+
+#: The largest first message a Dask scheduler sends (its handshake: a few hundred bytes).
+_MAX_HANDSHAKE = 1 << 20
+
+
+def _host_port(address: str) -> tuple[str, str, int]:
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    host, colon, port = rest.rpartition(":")
+    if not colon or not port.isdigit() or not 0 < int(port) < 65536 or not host:
+        raise ConfigError(f"The '--scheduler' address must look like tcp://HOST:PORT. "
+                          f"Got {address!r} instead.")
+    return scheme, host.strip("[]"), int(port)
+
+
+def check_scheduler(address: str, *, timeout: float = 10.0) -> None:
+    """Make sure a Dask scheduler answers at ``address`` within ``timeout`` seconds.
+
+    Dask's own client, pointed at a port that is not a scheduler, waits for minutes or
+    reads a stranger's bytes as a frame length ("Unable to allocate 3.07 EiB"). A Dask
+    scheduler speaks first: it sends its handshake, an 8-byte length and a small message,
+    as soon as it accepts a connection. So: connect, and read those 8 bytes, both bounded
+    by half of ``timeout``. ConfigError names what went wrong.
+    """
+    scheme, host, port = _host_port(address)
+    if scheme not in ("tcp", "tls"):
+        return  # inproc:// and other transports: Dask's own timeout applies
+    budget = timeout / 2  # the rest is left for Dask's own connection
+    deadline = time.monotonic() + budget
+    try:
+        conn = socket.create_connection((host, port), timeout=budget)
+    except TimeoutError:
+        raise ConfigError(f"Could not reach the Dask scheduler at {address!r}: no answer "
+                          f"within {budget:g} s.") from None
+    except OSError as e:
+        raise ConfigError(f"Could not reach the Dask scheduler at {address!r}: "
+                          f"{e.strerror or e}.") from None
+    with conn:
+        if scheme == "tls":
+            return  # the handshake is encrypted; the address at least answers
+        conn.settimeout(max(0.1, deadline - time.monotonic()))
+        try:
+            head = conn.recv(8, socket.MSG_WAITALL)
+        except TimeoutError:
+            head = None
+        except OSError:
+            head = b""
+    size = struct.unpack("<Q", head)[0] if head and len(head) == 8 else None
+    if size is None or not 0 < size <= _MAX_HANDSHAKE:
+        why = (f"it sent no Dask handshake within {budget:g} s" if head is None
+               else "it answered with something other than a Dask handshake")
+        raise ConfigError(f"{address!r} is not a Dask scheduler: {why}.")
