@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent / "patroni"
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--pauses", type=float, nargs="+", default=[10.0, 16.0, 22.0, 26.0])
+    ap.add_argument("--pauses", type=float, nargs="+", default=[10.0, 18.0, 20.0, 22.0, 26.0])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=10)
     ap.add_argument("--out", type=Path, default=HERE)
