@@ -17,9 +17,9 @@ from replab.cli import main
 from replab.errors import ConfigError
 from replab.history import History
 from replab.real.mariadb import MariaDBConfig, run_mariadb
-from replab.real.mariadb_experiments import conflicting_updates, ring_write_once
-from replab.real.mariadb_server import LIVE, ServerSet
-from replab.real.mariadb_topology import links, parse_gtids
+from replab.real.mariadb.experiments import conflicting_updates, ring_write_once
+from replab.real.mariadb.server import LIVE, ServerSet
+from replab.real.mariadb.topology import links, parse_gtids
 
 pytestmark = pytest.mark.skipif(
     shutil.which("mariadbd", path="/usr/sbin:/usr/bin") is None,
@@ -172,7 +172,7 @@ def test_cli_bad_value_is_one_line_exit_2(capsys):
 
 
 def test_sigterm_handler_stops_servers():
-    from replab.real import mariadb_server
+    from replab.real.mariadb import server as mariadb_server
 
     lab = ServerSet(1)
     lab.start([[]])

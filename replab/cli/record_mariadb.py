@@ -52,9 +52,9 @@ def _save(result: Any, history: Path, others: dict[str, Path]) -> None:
 
 def register(sub: Any) -> None:
     """Add the ``mariadb`` subcommand to ``replab record``."""
-    from replab.real.mariadb_config import FAULTS
-    from replab.real.mariadb_topology import BINLOG_FORMATS, TOPOLOGIES
-    from replab.real.mariadb_workload import WORKLOADS
+    from replab.real.mariadb.config import FAULTS
+    from replab.real.mariadb.topology import BINLOG_FORMATS, TOPOLOGIES
+    from replab.real.mariadb.workload import WORKLOADS
 
     p = sub.add_parser(
         "mariadb", help="MariaDB binlog replication: formats, semi-sync, rings (real servers)",

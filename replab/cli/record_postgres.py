@@ -41,7 +41,7 @@ def check_fault_time(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from replab.real.postgres import PgLabConfig, run_postgres_lab
-    from replab.real.postgres_compare import compare_with_simulator
+    from replab.real.postgres.compare import compare_with_simulator
 
     check_fault_time(args)
     config = PgLabConfig(
@@ -99,7 +99,7 @@ def _table_report(result: Any, compared: Any, out: str) -> None:
 
 def register(sub: Any) -> None:
     """Add the ``postgres`` subcommand to ``replab record``."""
-    from replab.real.postgres_names import COMMIT_LEVELS, FAULTS, MODES, ROUTINGS
+    from replab.real.postgres.names import COMMIT_LEVELS, FAULTS, MODES, ROUTINGS
 
     p = sub.add_parser(
         "postgres",

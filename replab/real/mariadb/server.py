@@ -10,17 +10,11 @@ kernel kills its servers too. Nothing here reads a system configuration file
 
 from __future__ import annotations
 
-import atexit
 import contextlib
-import ctypes
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import sys
-import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -28,11 +22,13 @@ from typing import Any
 import pymysql
 
 from replab.errors import ReplabError
+from replab.real import processes
+from replab.real.processes import LIVE, _on_sigterm, free_port, run_as, spawn, stop_process
 
 __all__ = ["MariaDBMissingError", "Server", "ServerSet", "LIVE", "find_binaries", "free_port",
-           "stop_all"]
+           "stop_all", "_on_sigterm"]
 
-LIVE: dict[int, subprocess.Popen[bytes]] = {}
+USER = "mysql"  # as root, the servers run as this user (mariadbd refuses root otherwise)
 _SEARCH = "/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin:/usr/local/mysql/bin"
 # Small buffers: three servers share a 2-core CI machine with everything else.
 _COMMON = ["--innodb-buffer-pool-size=16M", "--innodb-log-file-size=8M",
@@ -55,32 +51,8 @@ def find_binaries() -> tuple[str, str]:
     return server, install
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _die_with_parent() -> None:
-    """Runs in the child after the uid switch, so the kernel keeps the flag."""
-    with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
-def _run_as() -> dict[str, Any]:
-    """As root, run servers as the ``mysql`` user (mariadbd refuses root otherwise)."""
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        return {"user": "mysql", "group": "mysql"}
-    return {}
-
-
 def _chown(path: Path) -> None:
-    if _run_as():
-        shutil.chown(path, "mysql", "mysql")
-        for root, dirs, files in os.walk(path):
-            for name in dirs + files:
-                shutil.chown(os.path.join(root, name), "mysql", "mysql")
+    processes.chown_tree(path, USER)
 
 
 class Server:
@@ -121,10 +93,7 @@ class Server:
                 f"--pid-file={self.dir / 'mariadb.pid'}", f"--log-error={self.log}",
                 f"--server-id={self.server_id}", f"--tmpdir={self._tmpdir()}", *_COMMON,
                 *self.options]
-        self.proc = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent, **_run_as())
-        LIVE[self.proc.pid] = self.proc
+        self.proc = spawn(args, user=USER)
 
     def _tmpdir(self) -> Path:
         """The server's own temporary folder: with the default (/tmp) another process
@@ -170,22 +139,10 @@ class Server:
 
     def stop(self, timeout: float = 15.0) -> None:
         """SIGTERM (a clean shutdown), SIGKILL after ``timeout`` seconds."""
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.signal(signal.SIGCONT)  # a stopped process cannot act on SIGTERM
-            self.proc.terminate()
-        self._reap(timeout)
+        stop_process(self.proc, signal.SIGTERM, timeout)
 
     def _reap(self, timeout: float) -> None:
-        if self.proc is None:
-            return
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5.0)
-        LIVE.pop(self.proc.pid, None)
+        stop_process(self.proc, signal.SIGKILL, timeout)
 
 
 class ServerSet:
@@ -201,12 +158,10 @@ class ServerSet:
 
     def __init__(self, n: int, *, keep: bool = False) -> None:
         find_binaries()
-        _install_handlers()
-        self.root = Path(tempfile.mkdtemp(prefix="replab-mariadb-"))
+        # removed at exit even if nobody closes this set (unless kept)
+        self.root = processes.make_temp_dir("replab-mariadb-", USER, keep=keep)
         self.keep = keep
         self.servers = [Server(f"db{i + 1}", i + 1, self.root) for i in range(n)]
-        if not keep:
-            _ROOTS.add(self.root)  # removed at exit even if nobody closes this set
 
     def __enter__(self) -> ServerSet:
         return self
@@ -223,7 +178,6 @@ class ServerSet:
     def start(self, options: list[list[str]], *, timeout: float = 30.0) -> None:
         """Copy the installed system database to every datadir, start each server."""
         template = _template(timeout)
-        _chown(self.root)  # mkdtemp made it root-only; the servers run as mysql
         for server, opts in zip(self.servers, options, strict=True):
             server.dir.mkdir(parents=True, exist_ok=True)
             shutil.copytree(template, server.datadir)
@@ -241,8 +195,7 @@ class ServerSet:
         for server in self.servers:
             server.stop()
         if not self.keep:
-            shutil.rmtree(self.root, ignore_errors=True)
-            _ROOTS.discard(self.root)
+            processes.remove_temp_dir(self.root)
 
     @property
     def pids(self) -> list[int]:
@@ -250,7 +203,6 @@ class ServerSet:
 
 
 _TEMPLATE: list[Path] = []
-_ROOTS: set[Path] = set()
 
 
 def _template(timeout: float) -> Path:
@@ -259,14 +211,12 @@ def _template(timeout: float) -> Path:
     if _TEMPLATE and _TEMPLATE[0].exists():
         return _TEMPLATE[0] / "data"
     _, install = find_binaries()
-    root = Path(tempfile.mkdtemp(prefix="replab-mariadb-template-"))
-    atexit.register(shutil.rmtree, root, True)
-    _chown(root)
+    root = processes.make_temp_dir("replab-mariadb-template-", USER)
     (root / "tmp").mkdir()
     _chown(root / "tmp")
     cmd = [install, "--no-defaults", f"--datadir={root / 'data'}", f"--tmpdir={root / 'tmp'}",
            "--auth-root-authentication-method=normal", "--skip-test-db", *_COMMON]
-    if _run_as():
+    if run_as(USER):
         cmd.append("--user=mysql")
     done = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
     if done.returncode != 0:
@@ -280,34 +230,4 @@ def _template(timeout: float) -> Path:
 def stop_all() -> None:
     """Kill every server this process started and still runs, remove unkept directories
     (atexit, SIGTERM)."""
-    for pid, proc in list(LIVE.items()):
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGCONT)
-                proc.kill()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(5.0)
-        LIVE.pop(pid, None)
-    for root in list(_ROOTS):
-        shutil.rmtree(root, ignore_errors=True)
-        _ROOTS.discard(root)
-
-
-_installed = False
-
-
-def _on_sigterm(signum: int, frame: Any) -> None:
-    stop_all()
-    sys.exit(128 + signum)
-
-
-def _install_handlers() -> None:
-    """Once per process: atexit, and SIGTERM if nobody else handles it (main thread only)."""
-    global _installed
-    if _installed:
-        return
-    _installed = True
-    atexit.register(stop_all)
-    if threading.current_thread() is threading.main_thread() and \
-            signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, _on_sigterm)
+    processes.stop_all()

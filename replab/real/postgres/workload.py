@@ -30,9 +30,9 @@ import numpy as np
 import psycopg
 
 from replab.history import History
-from replab.real.postgres_cluster import KEYS_TABLE
-from replab.real.postgres_names import ROUTINGS
-from replab.real.postgres_servers import PgServer
+from replab.real.postgres.cluster import KEYS_TABLE
+from replab.real.postgres.names import ROUTINGS
+from replab.real.postgres.servers import PgServer
 
 __all__ = ["ROUTINGS", "Recorder", "Client", "Gate"]
 

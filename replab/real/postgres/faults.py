@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from replab.errors import ReplabError
-from replab.real.postgres_cluster import KEYS_TABLE, PgCluster
-from replab.real.postgres_servers import PgServer, follow, primary_conninfo, run_tool
+from replab.real.postgres.cluster import KEYS_TABLE, PgCluster
+from replab.real.postgres.servers import PgServer, follow, primary_conninfo, run_tool
 
 __all__ = ["NEMESIS_FS", "stall", "resume", "failover"]
 

@@ -1,7 +1,7 @@
 """The lab's vocabulary (importing it costs nothing: the CLI builds its choices from it).
 
 ``MODES``: replication modes; ``COMMIT_LEVELS``: ``synchronous_commit`` in the synchronous
-modes; ``ROUTINGS``: where reads go (:mod:`replab.real.postgres_workload`); ``FAULTS``.
+modes; ``ROUTINGS``: where reads go (:mod:`replab.real.postgres.workload`); ``FAULTS``.
 """
 
 __all__ = ["MODES", "COMMIT_LEVELS", "ROUTINGS", "FAULTS"]

@@ -17,8 +17,8 @@ import dataclasses
 import pandas as pd
 
 from replab.real.mariadb import MariaDBConfig, MariaDBResult, run_mariadb, start_lab
-from replab.real.mariadb_server import Server
-from replab.real.mariadb_topology import (
+from replab.real.mariadb.server import Server
+from replab.real.mariadb.topology import (
     BINLOG_FORMATS,
     gtid_pos,
     slave_status,

@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from replab.real.mariadb_server import Server
-from replab.real.mariadb_topology import parse_gtids
-from replab.real.mariadb_workload import FUNCTION_COLUMNS, TABLE_KEYS, statement_shape
+from replab.real.mariadb.server import Server
+from replab.real.mariadb.topology import parse_gtids
+from replab.real.mariadb.workload import FUNCTION_COLUMNS, TABLE_KEYS, statement_shape
 from replab.replog.compare import DIFF_COLUMNS, diff_tables
 
 __all__ = ["read_tables", "divergence", "function_divergence", "positions_frame",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from replab.real.mariadb_topology import BINLOG_FORMATS, TOPOLOGIES
-from replab.real.mariadb_workload import WORKLOADS
+from replab.real.mariadb.topology import BINLOG_FORMATS, TOPOLOGIES
+from replab.real.mariadb.workload import WORKLOADS
 from replab.validate import check_bool, check_choice, check_float, check_int, fail
 
 __all__ = ["FAULTS", "MariaDBConfig"]
@@ -23,7 +23,7 @@ class MariaDBConfig:
     binlog : str
         ``binlog_format``: ``statement``, ``row`` or ``mixed``.
     workload : str
-        ``nondeterministic`` or ``counters`` (see :mod:`replab.real.mariadb_workload`).
+        ``nondeterministic`` or ``counters`` (see :mod:`replab.real.mariadb.workload`).
     topology : str
         ``leader-follower`` (db1 takes every write), ``circular`` (db1 -> db2 -> db3 ->
         db1) or ``all-to-all``; in the multi-leader ones client ``c`` writes to server

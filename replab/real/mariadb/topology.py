@@ -19,7 +19,7 @@ import pandas as pd
 import pymysql
 
 from replab.errors import ReplabError
-from replab.real.mariadb_server import Server
+from replab.real.mariadb.server import Server
 
 __all__ = ["TOPOLOGIES", "BINLOG_FORMATS", "links", "server_options", "setup_replication",
            "gtid_pos", "parse_gtids", "wait_converged", "slave_status", "set_link",

@@ -10,17 +10,12 @@ manager) stops each one by its PID and waits for it, so nothing is left running.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import glob
 import os
-import pwd
 import shutil
 import signal
-import socket
 import subprocess
-import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -28,15 +23,15 @@ from typing import Any
 import psycopg
 
 from replab.errors import ReplabError
+from replab.real import processes
+from replab.real.processes import children, free_port, live_pids, run_as, spawn, stop_process
 
 __all__ = ["PgServer", "find_bindir", "free_port", "stop_all", "live_pids", "INSTALL_HINT"]
 
 INSTALL_HINT = ("PostgreSQL server binaries (initdb, postgres, pg_basebackup, pg_rewind) not "
                 "found: install the 'postgresql' package (apt-get install postgresql)")
 _TOOLS = ("initdb", "postgres", "pg_basebackup", "pg_rewind")
-_LIVE: dict[int, PgServer] = {}  # postmaster PID -> server, for stop_all
-_LIVE_LOCK = threading.Lock()
-_BASES: set[Path] = set()  # temporary folders we made, removed by stop_all
+USER = "postgres"  # as root, the servers run as this user (initdb refuses root)
 # Settings every server of the lab shares; the replication knobs are set with ALTER SYSTEM.
 _BASE_CONF = """
 wal_level = replica
@@ -77,44 +72,17 @@ def find_bindir() -> Path:
     raise ReplabError(INSTALL_HINT)
 
 
-def free_port() -> int:
-    """A TCP port of 127.0.0.1 that nothing listens on now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _owner() -> tuple[int, int] | None:
-    """(uid, gid) of the ``postgres`` user when we are root, else None (run as ourselves)."""
-    if os.geteuid() != 0:
-        return None
-    try:
-        pw = pwd.getpwnam("postgres")
-    except KeyError:
-        raise ReplabError("running as root needs the 'postgres' user to run the servers: "
-                          "install the 'postgresql' package (apt-get install postgresql)") \
-            from None
-    return pw.pw_uid, pw.pw_gid
-
-
 def make_base_dir() -> Path:
     """A fresh temporary folder the servers' user owns."""
-    base = Path(tempfile.mkdtemp(prefix="replab-pg-"))
-    _BASES.add(base)
-    owner = _owner()
-    if owner is not None:
-        os.chown(base, *owner)
-    return base
+    return processes.make_temp_dir("replab-pg-", USER)
 
 
 def run_tool(bindir: Path, tool: str, *args: str, timeout: float = 60.0) -> str:
     """Run one server tool as the servers' user; a failure raises ReplabError with its
     last line of output."""
-    owner = _owner()
-    kw: dict[str, Any] = {} if owner is None else {"user": owner[0], "group": owner[1]}
     try:
         res = subprocess.run([str(bindir / tool), *args], capture_output=True, text=True,
-                             timeout=timeout, cwd="/", **kw)
+                             timeout=timeout, cwd="/", **run_as(USER))
     except subprocess.TimeoutExpired:
         raise ReplabError(f"{tool} did not finish within {timeout:g} s") from None
     if res.returncode != 0:
@@ -167,16 +135,9 @@ class PgServer:
                     raise
 
     def _spawn(self) -> None:
-        owner = _owner()
-        kw: dict[str, Any] = {} if owner is None else {"user": owner[0], "group": owner[1]}
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [str(self.bindir / "postgres"), "-D", str(self.datadir), "-p", str(self.port),
-                 "-k", str(self.sockdir), "-c", "listen_addresses=127.0.0.1"],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd="/",
-                start_new_session=True, **kw)  # its own session: Ctrl-C reaches us, not it
-        with _LIVE_LOCK:
-            _LIVE[self.proc.pid] = self
+        self.proc = spawn([str(self.bindir / "postgres"), "-D", str(self.datadir),
+                           "-p", str(self.port), "-k", str(self.sockdir),
+                           "-c", "listen_addresses=127.0.0.1"], user=USER, log=self.log_path)
 
     @property
     def log_path(self) -> Path:
@@ -218,18 +179,8 @@ class PgServer:
         proc = self.proc
         if proc is None:
             return
-        backends = _children(proc.pid) if proc.poll() is None else []
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(proc.pid, sig)
-            try:
-                proc.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(proc.pid, signal.SIGKILL)
-                proc.wait(timeout_s)
-        with _LIVE_LOCK:
-            _LIVE.pop(proc.pid, None)
+        backends = children(proc.pid) if proc.poll() is None else []
+        stop_process(proc, sig, timeout_s)
         _reap_backends(backends, timeout_s)
 
     def crash(self) -> None:
@@ -238,28 +189,15 @@ class PgServer:
         proc = self.proc
         if proc is None or proc.poll() is not None:
             return
-        backends = _children(proc.pid)
-        for pid in [proc.pid, *backends]:
+        backends = children(proc.pid)
+        for pid in backends:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-        proc.wait(15.0)
-        with _LIVE_LOCK:
-            _LIVE.pop(proc.pid, None)
+        stop_process(proc, signal.SIGKILL)
         _reap_backends(backends, 15.0)
 
     def __repr__(self) -> str:
         return f"PgServer({self.name!r}, port={self.port}, pid={self.pid})"
-
-
-def _children(ppid: int) -> list[int]:
-    """PIDs whose parent is ``ppid`` (from /proc; empty where there is no /proc)."""
-    out = []
-    for stat in glob.glob("/proc/[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            fields = Path(stat).read_text().rsplit(")", 1)[1].split()
-            if int(fields[1]) == ppid:
-                out.append(int(Path(stat).parent.name))
-    return out
 
 
 def _is_backend(pid: int) -> bool:
@@ -283,42 +221,20 @@ def _reap_backends(pids: list[int], timeout_s: float) -> None:
                 os.kill(p, signal.SIGKILL)
 
 
-def live_pids() -> list[int]:
-    """Every PID on the machine (for tests asserting nothing of ours is left)."""
-    return [int(Path(p).name) for p in glob.glob("/proc/[0-9]*")]
-
-
 def stop_all() -> None:
     """Stop every server this process started that still runs (by PID) and remove the
     temporary folders."""
-    with _LIVE_LOCK:
-        servers = list(_LIVE.values())
-    for server in servers:
-        with contextlib.suppress(Exception):
-            server.stop(signal.SIGKILL, timeout_s=5.0)
-    while _BASES:
-        remove_base(_BASES.pop())
+    processes.stop_all()
 
 
 def remove_base(base: Path) -> None:
     """Remove a temporary folder of the lab (its servers stopped)."""
-    _BASES.discard(base)
-    shutil.rmtree(base, ignore_errors=True)
-
-
-def _on_sigterm(signum: int, frame: Any) -> None:
-    stop_all()
-    raise SystemExit(128 + signum)
-
-
-atexit.register(stop_all)
+    processes.remove_temp_dir(base)
 
 
 def install_sigterm_handler() -> None:
     """Turn SIGTERM into a clean exit (servers stopped) when nobody else handles it."""
-    if threading.current_thread() is threading.main_thread() and \
-            signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, _on_sigterm)
+    processes.install_handlers()
 
 
 def write_conf(datadir: Path, text: str, name: str = "postgresql.conf") -> None:
@@ -326,9 +242,7 @@ def write_conf(datadir: Path, text: str, name: str = "postgresql.conf") -> None:
     path = datadir / name
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(text)
-    owner = _owner()
-    if owner is not None:
-        os.chown(path, *owner)
+    processes.chown_tree(path, USER)
 
 
 def init_primary(base: Path, bindir: Path) -> PgServer:
@@ -360,9 +274,7 @@ def clone_standby(primary: PgServer, base: Path, name: str) -> PgServer:
 def follow(standby: PgServer, primary: PgServer) -> None:
     """Make ``standby`` (stopped) a hot standby streaming from ``primary``."""
     (standby.datadir / "standby.signal").touch()
-    owner = _owner()
-    if owner is not None:
-        os.chown(standby.datadir / "standby.signal", *owner)
+    processes.chown_tree(standby.datadir / "standby.signal", USER)
     write_conf(standby.datadir, f"\nprimary_conninfo = '{primary_conninfo(primary, standby)}'\n"
                "recovery_target_timeline = 'latest'\n", "postgresql.auto.conf")
 

@@ -1,7 +1,7 @@
 """Sweeps of the postgres lab for the chapter's two pictures.
 
 :func:`delay_sweep` -- stale-read and read-your-writes rates against the apply delay, for
-each routing, measured and simulated (:func:`~replab.real.postgres_compare.compare_with_simulator`).
+each routing, measured and simulated (:func:`~replab.real.postgres.compare.compare_with_simulator`).
 :func:`failover_sweep` -- acknowledged writes lost against the replication stall before a
 failover, for each mode. Both reuse one running cluster.
 """
@@ -14,8 +14,8 @@ from typing import Any
 import pandas as pd
 
 from replab.real.postgres import PgLabConfig, run_postgres_lab
-from replab.real.postgres_cluster import PgCluster
-from replab.real.postgres_compare import compare_with_simulator
+from replab.real.postgres.cluster import PgCluster
+from replab.real.postgres.compare import compare_with_simulator
 
 __all__ = ["delay_sweep", "failover_sweep", "agreement", "agreement_table", "explain_agreement",
            "FAILOVER_COLUMNS", "AGREEMENT_COLUMNS"]

@@ -22,10 +22,10 @@ import numpy as np
 import pymysql
 
 from replab.history import History
-from replab.real.mariadb_config import MariaDBConfig
-from replab.real.mariadb_server import Server
-from replab.real.mariadb_topology import links, set_link
-from replab.real.mariadb_workload import Txn, next_txn
+from replab.real.mariadb.config import MariaDBConfig
+from replab.real.mariadb.server import Server
+from replab.real.mariadb.topology import links, set_link
+from replab.real.mariadb.workload import Txn, next_txn
 
 __all__ = ["Recorder", "Sampler", "Nemesis", "open_clients", "write_phase", "UNSAFE_CODE"]
 

@@ -1,10 +1,10 @@
 """A replication lab on a real PostgreSQL: record, break and check.
 
 :func:`run_postgres_lab` starts (or reuses) a primary with 1-3 hot standbys streaming on
-127.0.0.1 (:class:`~replab.real.postgres_cluster.PgCluster`), sets the replication mode and
+127.0.0.1 (:class:`~replab.real.postgres.cluster.PgCluster`), sets the replication mode and
 the standbys' ``recovery_min_apply_delay``, drives clients (writers on the primary, readers
-routed as :mod:`~replab.real.postgres_workload` describes), injects a fault
-(:mod:`~replab.real.postgres_faults`), samples the lag, and checks the history with
+routed as :mod:`~replab.real.postgres.workload` describes), injects a fault
+(:mod:`~replab.real.postgres.faults`), samples the lag, and checks the history with
 replab's checkers. :func:`compare_with_simulator` runs the lag-anomalies simulator with the
 measured lag and rate beside the measured rates.
 
@@ -29,11 +29,11 @@ import pandas as pd
 
 from replab.checks import check_history, results_frame
 from replab.history import History
-from replab.real import postgres_faults as faults
-from replab.real.postgres_cluster import PgCluster
-from replab.real.postgres_lag import LagSampler
-from replab.real.postgres_names import COMMIT_LEVELS, FAULTS, MODES, ROUTINGS
-from replab.real.postgres_workload import Client, Gate, Recorder
+from replab.real.postgres import faults
+from replab.real.postgres.cluster import PgCluster
+from replab.real.postgres.lag import LagSampler
+from replab.real.postgres.names import COMMIT_LEVELS, FAULTS, MODES, ROUTINGS
+from replab.real.postgres.workload import Client, Gate, Recorder
 from replab.rng import SeedLike, spawn_seeds
 from replab.validate import check_choice, check_float, check_int, check_prob, fail
 
@@ -133,7 +133,7 @@ class PgLabResult:
     history : History -- client ops and nemesis ops (``process == "nemesis"``). The last
         ``metrics["final_reads"]`` ops are the final reads of every key from the primary
         after the workload, by process ``clients`` (a session of their own).
-    lag : DataFrame -- :data:`~replab.real.postgres_lag.LAG_COLUMNS`, one row per standby
+    lag : DataFrame -- :data:`~replab.real.postgres.lag.LAG_COLUMNS`, one row per standby
         per sample.
     faults : DataFrame -- the fault timeline, :data:`FAULT_COLUMNS`.
     checks : DataFrame -- ``check, count, examined, rate, ci_low, ci_high`` (Wilson 95 %)

@@ -8,7 +8,7 @@ that did not survive, the server's own unsafe-statement warnings, the state of e
 link, and GTID positions over time. The history is in replab's JSONL format, so
 ``replab check`` judges it.
 
-See also :mod:`replab.real.mariadb_experiments` (format comparison with the SQLite model,
+See also :mod:`replab.real.mariadb.experiments` (format comparison with the SQLite model,
 a ring write, conflicting updates).
 """
 
@@ -24,8 +24,8 @@ import pandas as pd
 
 from replab.errors import ReplabError
 from replab.history import History
-from replab.real.mariadb_config import FAULTS, MariaDBConfig
-from replab.real.mariadb_report import (
+from replab.real.mariadb.config import FAULTS, MariaDBConfig
+from replab.real.mariadb.report import (
     FUNCTION_TABLE_COLUMNS,
     divergence,
     function_divergence,
@@ -35,7 +35,7 @@ from replab.real.mariadb_report import (
     read_tables,
     writes_frame,
 )
-from replab.real.mariadb_run import (
+from replab.real.mariadb.run import (
     UNSAFE_CODE,
     Nemesis,
     Recorder,
@@ -43,8 +43,8 @@ from replab.real.mariadb_run import (
     open_clients,
     write_phase,
 )
-from replab.real.mariadb_server import Server, ServerSet
-from replab.real.mariadb_topology import (
+from replab.real.mariadb.server import Server, ServerSet
+from replab.real.mariadb.topology import (
     BINLOG_FORMATS,
     TOPOLOGIES,
     drain_relay_log,
@@ -56,7 +56,7 @@ from replab.real.mariadb_topology import (
     wait_converged,
     wait_semi_sync_clients,
 )
-from replab.real.mariadb_workload import WORKLOADS, schema_sql
+from replab.real.mariadb.workload import WORKLOADS, schema_sql
 from replab.rng import SeedLike, as_generator
 from replab.stats import wilson
 

@@ -18,8 +18,8 @@ from typing import Any
 import psycopg
 
 from replab.errors import ReplabError
-from replab.real.postgres_names import COMMIT_LEVELS, MODES
-from replab.real.postgres_servers import (
+from replab.real.postgres.names import COMMIT_LEVELS, MODES
+from replab.real.postgres.servers import (
     PgServer,
     clone_standby,
     find_bindir,
