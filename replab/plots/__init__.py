@@ -118,3 +118,12 @@ __all__ = [
 ]
 __all__ += ["ROUTING_COLORS", "MODE_COLORS", "plot_measured_vs_simulated",
             "plot_failover_loss", "plot_pg_lag"]
+from replab.plots.anomaly import anomaly_operations, plot_anomaly  # noqa: E402
+from replab.plots.history import (  # noqa: E402
+    FAULT_WINDOW_COLUMNS,
+    fault_windows,
+    plot_history_timeline,
+)
+
+__all__ += ["plot_history_timeline", "fault_windows", "FAULT_WINDOW_COLUMNS",
+            "plot_anomaly", "anomaly_operations"]

@@ -68,6 +68,14 @@ COLORS: dict[str, str] = {
     "available": "#2ca02c", "stale": "#ff7f0e", "lost": "#d62728", "none": "#7f7f7f",
     # roles
     "leader": "#d62728", "follower": "#1f77b4", "replica": "#1f77b4", "client": "#7f7f7f",
+    # operation outcomes in history timelines (Jepsen's colours)
+    "ok": "#81bffc", "fail": "#ff1e90", "info": "#ffa400",
+    # fault windows
+    "partition": "#bbbbbb", "node down": "#f4a582", "pause": "#92c5de",
+    "slow network": "#c2a5cf",
+    # anomalies (the checker names)
+    "stale-read": "#ff7f0e", "read-your-writes": "#e377c2", "monotonic-reads": "#8c564b",
+    "consistent-prefix": "#17becf", "lost-write": "#d62728",
 }
 ROLE_COLORS = {k: COLORS[k] for k in ("leader", "follower", "replica", "client")}
 
