@@ -24,6 +24,7 @@ from replab.plots._base import (
 from replab.plots.lag_anomalies import (
     plot_anomaly_rates,
     plot_mitigation_costs,
+    plot_mitigation_panels,
 )
 from replab.plots.leaderless import (
     plot_convergence,
@@ -99,6 +100,7 @@ __all__ = [
     "plot_failover_tradeoff",
     "plot_anomaly_rates",
     "plot_mitigation_costs",
+    "plot_mitigation_panels",
     "plot_leaderless_availability",
     "plot_lww_loss",
     "plot_siblings",
