@@ -107,7 +107,7 @@ def test_fault_windows_from_a_simulator_event_log():
         (30.0, 33.0, "pause", "node 2 paused"), (40.0, 50.0, "crash", "node 0 down")]
     marks = w[w.end == w.start]
     assert list(zip(marks.start, marks.label, strict=True)) == [
-        (15.0, "crash 1"), (22.0, "failover (new leader)"), (25.0, "restart 1"),
+        (15.0, "crash 1"), (22.0, "failover: node 2 leads"), (25.0, "restart 1"),
         (40.0, "crash 0")]  # the first leader at t=0 is no fault
 
 

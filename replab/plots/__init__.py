@@ -62,8 +62,10 @@ from replab.plots.replog import (
     style_side_by_side,
 )
 from replab.plots.single_leader import (
+    plot_durability,
     plot_failover_tradeoff,
     plot_lag,
+    plot_leadership,
     plot_lost_writes,
     plot_timeline,
 )
@@ -98,6 +100,8 @@ __all__ = [
     "plot_lag",
     "plot_lost_writes",
     "plot_failover_tradeoff",
+    "plot_leadership",
+    "plot_durability",
     "plot_anomaly_rates",
     "plot_mitigation_costs",
     "plot_mitigation_panels",

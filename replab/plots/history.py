@@ -64,15 +64,28 @@ def _from_events(events: pd.DataFrame, end: float) -> list[tuple[float, float, s
             start = opened.pop((closers[kind], who))
             out.append((start, t, closers[kind], _window_label(closers[kind], who)))
         if kind in _INSTANTS and not (kind == "leader" and t <= 0.0):
-            suffix = f" {node}" if kind in ("crash", "restart") and node is not None else ""
-            out.append((t, t, kind, _INSTANTS[kind] + suffix))
+            out.append((t, t, kind, _instant_label(kind, node)))
     for (kind, who), start in opened.items():
         out.append((start, max(end, start), kind, _window_label(kind, who)))
     return out
 
 
+def _instant_label(kind: str, node: Any) -> str:
+    if node is None or (isinstance(node, float) and np.isnan(node)):
+        return _INSTANTS[kind]
+    node = _id(node)
+    if kind == "leader":
+        return f"failover: node {node} leads"
+    return f"{_INSTANTS[kind]} {node}" if kind in ("crash", "restart") else _INSTANTS[kind]
+
+
+def _id(node: Any) -> Any:
+    """A replica id as written (an int stored in a float column with gaps is an int)."""
+    return int(node) if isinstance(node, float) and node.is_integer() else node
+
+
 def _window_label(kind: str, who: Any) -> str:
-    return f"node {who} down" if kind == "crash" else _WINDOW_WORDS[kind]
+    return f"node {_id(who)} down" if kind == "crash" else _WINDOW_WORDS[kind]
 
 
 def _from_nemesis(history: History) -> list[tuple[float, float, str, str]]:
@@ -156,8 +169,37 @@ def _draw_faults(ax: Axes, windows: pd.DataFrame) -> None:
                 ax.axvline(t, color="black", lw=0.7, ls=":", zorder=1)
 
 
+def _completions(history: History) -> dict[int, int]:
+    """Invocation index -> completion index."""
+    open_: dict[Any, int] = {}
+    out: dict[int, int] = {}
+    for op in history:
+        if op["type"] == "invoke":
+            open_[op["process"]] = op["index"]
+        elif op["process"] in open_:
+            out[open_.pop(op["process"])] = op["index"]
+    return out
+
+
+def _draw_lost(ax: Axes, history: History, pairs: pd.DataFrame, lat: np.ndarray,
+               lost: Any) -> None:
+    """Ring the operations whose invocation or completion index is in ``lost``."""
+    wanted = set(lost["index"] if isinstance(lost, pd.DataFrame) else lost)
+    if not wanted:
+        return
+    mask = pairs["inv_index"].isin(wanted).to_numpy() | pairs["done_index"].isin(wanted)
+    ax.scatter(pairs["start"].to_numpy()[mask], lat[mask], s=60, facecolors="none",
+               edgecolors=COLORS["lost"], linewidths=1.4, zorder=3,
+               label=f"acknowledged, then lost ({int(mask.sum())})")
+
+
 def _latencies(history: History) -> tuple[pd.DataFrame, float]:
     pairs = pair_operations(history)
+    index = history.df["index"].to_numpy()
+    inv = np.flatnonzero((history.df["type"] == "invoke").to_numpy())
+    pairs["inv_index"] = index[inv] if len(pairs) else []
+    done = _completions(history)
+    pairs["done_index"] = [done.get(int(i), -1) for i in pairs["inv_index"]]
     pairs = pairs[pairs["process"].astype(str) != "nemesis"].copy()
     end = float(history.df["time"].max()) if len(history) else 0.0
     pending = pairs["type"] == "none"
@@ -168,7 +210,7 @@ def _latencies(history: History) -> tuple[pd.DataFrame, float]:
 
 @_styled
 def plot_history_timeline(history: History, ax: Axes | None = None, *, faults: Any = None,
-                          log: bool = True, floor_ms: float = 0.01) -> Axes:
+                          lost: Any = None, log: bool = True, floor_ms: float = 0.01) -> Axes:
     """Per-operation latency over time, coloured ok/fail/info, with faults drawn.
 
     Parameters
@@ -178,6 +220,9 @@ def plot_history_timeline(history: History, ax: Axes | None = None, *, faults: A
     ax : Axes, optional
     faults : see :func:`fault_windows`, optional
         Default: the history's own ``nemesis`` operations, if any.
+    lost : DataFrame or iterable of int, optional
+        Acknowledged writes that were later lost (``result.lost``, or op indices of
+        their invocations or completions): ringed in the colour of ``lost``.
     log : bool, default True
         A log latency axis (as Jepsen's); latencies below ``floor_ms`` are drawn at
         ``floor_ms`` and the axis label says so.
@@ -207,6 +252,8 @@ def plot_history_timeline(history: History, ax: Axes | None = None, *, faults: A
                 ax.scatter(pairs["start"].to_numpy()[mask], lat[mask], s=9, marker=marker,
                            color=COLORS[outcome], alpha=0.7, lw=0, zorder=2,
                            label=f"{f} {words[outcome]}", rasterized=len(pairs) > 2000)
+    if lost is not None:
+        _draw_lost(ax, history, pairs, lat, lost)
     if log:
         ax.set_yscale("log")
     floor = f"\n(below {floor_ms:g} ms drawn at {floor_ms:g})" if clipped else ""
