@@ -24,6 +24,7 @@ from replab.plots._base import (
 from replab.plots.lag_anomalies import (
     plot_anomaly_rates,
     plot_mitigation_costs,
+    plot_mitigation_panels,
 )
 from replab.plots.leaderless import (
     plot_convergence,
@@ -65,8 +66,10 @@ from replab.plots.replog import (
     style_side_by_side,
 )
 from replab.plots.single_leader import (
+    plot_durability,
     plot_failover_tradeoff,
     plot_lag,
+    plot_leadership,
     plot_lost_writes,
     plot_timeline,
 )
@@ -101,8 +104,11 @@ __all__ = [
     "plot_lag",
     "plot_lost_writes",
     "plot_failover_tradeoff",
+    "plot_leadership",
+    "plot_durability",
     "plot_anomaly_rates",
     "plot_mitigation_costs",
+    "plot_mitigation_panels",
     "plot_leaderless_availability",
     "plot_lww_loss",
     "plot_siblings",
@@ -130,3 +136,12 @@ from replab.plots.quorum_linearizability import (  # noqa: E402
 )
 
 __all__ += ["plot_linearizability", "plot_read_latency_cost"]
+from replab.plots.anomaly import anomaly_operations, plot_anomaly  # noqa: E402
+from replab.plots.history import (  # noqa: E402
+    FAULT_WINDOW_COLUMNS,
+    fault_windows,
+    plot_history_timeline,
+)
+
+__all__ += ["plot_history_timeline", "fault_windows", "FAULT_WINDOW_COLUMNS",
+            "plot_anomaly", "anomaly_operations"]

@@ -71,6 +71,14 @@ COLORS: dict[str, str] = {
     # quorum configurations (N=3), in 00, 01, 02 and the quorum explorer alike
     "R=1 W=1": "#1f77b4", "R=1 W=2": "#ff7f0e", "R=2 W=1": "#2ca02c", "R=2 W=2": "#9467bd",
     "R=1 W=3": "#8c564b", "R=3 W=1": "#e377c2",
+    # operation outcomes in history timelines (Jepsen's colours)
+    "ok": "#81bffc", "fail": "#ff1e90", "info": "#ffa400",
+    # fault windows
+    "partition": "#bbbbbb", "node down": "#f4a582", "pause": "#92c5de",
+    "slow network": "#c2a5cf",
+    # anomalies (the checker names)
+    "stale-read": "#ff7f0e", "read-your-writes": "#e377c2", "monotonic-reads": "#8c564b",
+    "consistent-prefix": "#17becf", "lost-write": "#d62728",
 }
 ROLE_COLORS = {k: COLORS[k] for k in ("leader", "follower", "replica", "client")}
 

@@ -1,20 +1,31 @@
-"""Replication-lag anomalies (``replab.models.anomaly_sweep``): rates and costs."""
+"""Replication-lag anomalies (``replab.models.anomaly_sweep``): rates and costs.
+
+Mitigations are compared at the same lags with the same seeds (``anomaly_sweep`` uses
+common random numbers), so the lines are drawn side by side, each nudged a little along x
+(a "dodge") so that lines that coincide (several mitigations at zero) stay visible; every
+point carries its 95 % interval as an error bar.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
 from replab.plots._base import (
     _axes,
+    _styled,
     color_of,
 )
 
 __all__ = [
     "plot_anomaly_rates",
     "plot_mitigation_costs",
+    "plot_mitigation_panels",
 ]
 
 _COST_LABELS = {
@@ -24,51 +35,107 @@ _COST_LABELS = {
     "extra_read_p99_ms": "extra read latency p99 (ms)",
     "read_failure_rate": "share of reads that failed",
 }
+_SHARES = ("leader_read_share", "read_failure_rate")
 
 
 def _by_hue(df: pd.DataFrame, hue: str) -> list[tuple[Any, pd.DataFrame]]:
     return [(level, sub.sort_values("lag_ms")) for level, sub in df.groupby(hue, sort=False)]
 
 
+def _dodge(df: pd.DataFrame, hue: str) -> dict[Any, float]:
+    """x offset of each ``hue`` level: 1.2 % of the lag range apart, centred."""
+    levels = list(dict.fromkeys(df[hue])) if len(df) else []
+    span = float(df["lag_ms"].max() - df["lag_ms"].min()) if len(df) else 0.0
+    step = 0.012 * (span or 1.0)
+    return {lv: (i - (len(levels) - 1) / 2) * step for i, lv in enumerate(levels)}
+
+
+def _line(ax: Axes, sub: pd.DataFrame, y: str, low: str | None, color: str, dx: float,
+          label: str, fmt: str) -> None:
+    x = sub["lag_ms"].to_numpy(dtype=float) + dx
+    v = sub[y].to_numpy(dtype=float)
+    err = None
+    if low is not None:
+        lo = sub[low].to_numpy(dtype=float)
+        hi = sub[low.replace("_low", "_high")].to_numpy(dtype=float)
+        err = np.vstack([np.clip(v - lo, 0, None), np.clip(hi - v, 0, None)])
+    ax.errorbar(x, v, yerr=err, fmt=fmt, color=color, label=label, ms=4, capsize=2.5,
+                lw=1.2, elinewidth=1.0)
+
+
+def _legend(ax: Axes, source: Axes | None = None) -> None:
+    handles, labels = (source or ax).get_legend_handles_labels()
+    ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+
+
+@_styled
 def plot_anomaly_rates(df: pd.DataFrame, ax: Axes | None = None, *,
-                       hue: str = "mitigation") -> Axes:
-    """Anomaly rate against replication lag, one line (with its 95 % CI band) per ``hue``.
+                       hue: str = "mitigation", legend: bool = True) -> Axes:
+    """Anomaly rate against replication lag, one line (95 % Wilson bars) per ``hue``.
 
     ``df`` comes from :func:`replab.models.anomaly_sweep`: one row per ``hue`` value and
-    ``lag_ms`` (select one value of any other swept field first).
+    ``lag_ms`` (select one value of any other swept field first). A ``hue`` level with no
+    violation at any lag says so in the legend ("0 at every lag"); the bars then show how
+    small a rate the runs can rule out.
     """
-    ax = _axes(ax)
+    ax = _axes(ax, layout="constrained")
+    dodge = _dodge(df, hue)
     for i, (level, sub) in enumerate(_by_hue(df, hue)):
-        color = color_of(level, i)
-        ax.plot(sub["lag_ms"], sub["rate"], "o-", color=color, label=str(level), ms=4)
-        ax.fill_between(sub["lag_ms"], sub["ci_low"], sub["ci_high"], color=color,
-                        alpha=0.2, linewidth=0)
+        zero = bool((sub["count"] == 0).all()) if "count" in sub else False
+        label = f"{level} (0 at every lag)" if zero else str(level)
+        _line(ax, sub, "rate", "ci_low", color_of(level, i), dodge[level], label, "o-")
     names = list(df["anomaly"].unique()) if "anomaly" in df and len(df) else []
     ax.set_xlabel("mean replication delay (ms)")
-    ax.set_ylabel(f"{names[0] if len(names) == 1 else 'anomaly'} rate (of examined reads)")
-    ax.grid(True, alpha=0.3)
-    if len(df):
-        ax.legend(fontsize=8)
+    ax.set_ylabel(f"{names[0] if len(names) == 1 else 'anomaly'} rate\n(of examined reads)")
+    top = float(np.nanmax(df["ci_high"])) if len(df) else 1.0
+    ax.set_ylim(-0.03 * (top or 1.0), 1.05 * (top or 1.0))  # zeros sit above the axis
+    if len(df) and legend:
+        _legend(ax)
     return ax
 
 
+@_styled
 def plot_mitigation_costs(df: pd.DataFrame, ax: Axes | None = None, *,
-                          cost: str = "leader_read_share", hue: str = "mitigation") -> Axes:
+                          cost: str = "leader_read_share", hue: str = "mitigation",
+                          legend: bool = True) -> Axes:
     """A mitigation cost (a column of :func:`replab.models.anomaly_sweep`) against lag.
 
-    ``cost`` is e.g. ``leader_read_share`` (drawn with its CI band), ``read_p99_ms``,
-    ``extra_read_p99_ms`` or ``read_failure_rate``; one line per ``hue`` value.
+    ``cost`` is e.g. ``leader_read_share`` or ``read_p99_ms`` (drawn with their 95 %
+    intervals, from the ``<cost>_ci_low/high`` columns), ``extra_read_p99_ms`` or
+    ``read_failure_rate``; one line per ``hue`` value. The y axis starts at 0 (shares
+    end at 1), so that noise is not magnified into a trend.
     """
-    ax = _axes(ax)
+    ax = _axes(ax, layout="constrained")
+    dodge = _dodge(df, hue)
+    low = f"{cost}_ci_low" if f"{cost}_ci_low" in df else None
     for i, (level, sub) in enumerate(_by_hue(df, hue)):
-        color = color_of(level, i)
-        ax.plot(sub["lag_ms"], sub[cost], "s--", color=color, label=str(level), ms=4)
-        if f"{cost}_ci_low" in sub:
-            ax.fill_between(sub["lag_ms"], sub[f"{cost}_ci_low"], sub[f"{cost}_ci_high"],
-                            color=color, alpha=0.15, linewidth=0)
+        _line(ax, sub, cost, low, color_of(level, i), dodge[level], str(level), "s--")
     ax.set_xlabel("mean replication delay (ms)")
     ax.set_ylabel(_COST_LABELS.get(cost, cost.replace("_", " ")))
-    ax.grid(True, alpha=0.3)
-    if len(df):
-        ax.legend(fontsize=8)
+    if cost in _SHARES:
+        ax.set_ylim(-0.03, 1.03)
+    elif len(df) and not cost.startswith("extra_"):
+        ax.set_ylim(bottom=0)
+    if len(df) and legend:
+        _legend(ax)
     return ax
+
+
+@_styled
+def plot_mitigation_panels(df: pd.DataFrame, costs: Sequence[str] = ("leader_read_share",
+                                                                      "read_p99_ms"),
+                           *, title: str | None = None) -> np.ndarray:
+    """The anomaly rate and each of ``costs`` side by side, one legend for all.
+
+    Returns the array of Axes (rate first).
+    """
+    fig, axes = plt.subplots(1, 1 + len(costs), figsize=(4.2 * (1 + len(costs)) + 1.8, 3.4),
+                             layout="constrained")
+    plot_anomaly_rates(df, axes[0], legend=False)
+    for ax, cost in zip(axes[1:], costs, strict=True):
+        plot_mitigation_costs(df, ax, cost=cost, legend=False)
+    if title:
+        axes[0].set_title(title)
+    if len(df):
+        _legend(axes[-1], axes[0])
+    return np.asarray(axes)

@@ -62,7 +62,7 @@ from replab.models.single_leader import Cluster, SingleLeaderConfig
 from replab.models.single_leader.metrics import op_latencies
 from replab.rng import SeedLike, spawn_seeds
 from replab.sim import ClientPool, Session, Workload, as_distribution
-from replab.stats import percentile, wilson
+from replab.stats import percentile, quantile_ci, wilson
 from replab.validate import check_choice, check_float, check_int, check_prob, fail
 
 __all__ = [
@@ -298,6 +298,7 @@ def _costs(cluster: _LagCluster, history: History) -> dict[str, Any]:
         "leader_read_share": on_leader / n_ok if n_ok else math.nan,
         "leader_read_share_ci_low": float(lo), "leader_read_share_ci_high": float(hi),
         "read_p50_ms": percentile(latency, 50), "read_p99_ms": percentile(latency, 99),
+        **p99_ci(latency),
         "reads_failed": failed,
         "read_failure_rate": failed / (len(reads) + abandoned) if len(reads) else math.nan,
         "reads_waited": stats.waited, "reads_wait_failed": stats.wait_failed,
@@ -311,3 +312,10 @@ def _lag(lag: pd.DataFrame) -> dict[str, float]:
     values = up.time_behind_ms.to_numpy(dtype=float) if len(up) else np.array([])
     return {"lag_mean_ms": float(values.mean()) if len(values) else math.nan,
             "lag_p99_ms": percentile(values, 99)}
+
+
+def p99_ci(latency: np.ndarray) -> dict[str, float]:
+    """``read_p99_ms_ci_low/high``: a distribution-free 95 % interval of the p99 latency
+    (order statistics, :func:`replab.stats.quantile_ci`); NaN without reads."""
+    _, lo, hi = quantile_ci(np.asarray(latency, dtype=float), 0.99)
+    return {"read_p99_ms_ci_low": float(lo[0]), "read_p99_ms_ci_high": float(hi[0])}

@@ -32,7 +32,7 @@ import pandas as pd
 
 from replab.checks import check_history, results_frame
 from replab.history import History
-from replab.models.anomalies.lag import LAG_DISTS, check_metrics, lag_distribution
+from replab.models.anomalies.lag import LAG_DISTS, check_metrics, lag_distribution, p99_ci
 from replab.models.single_leader.metrics import op_latencies
 from replab.rng import SeedLike, spawn
 from replab.sim import ClientPool, Network, Request, Response, Session, Simulation, Workload
@@ -291,7 +291,7 @@ class _Store:
             "leader_read_share": on_leader / len(ok) if len(ok) else math.nan,
             "leader_read_share_ci_low": float(lo), "leader_read_share_ci_high": float(hi),
             "read_p50_ms": percentile(latency, 50),
-            "read_p99_ms": percentile(latency, 99),
+            "read_p99_ms": percentile(latency, 99), **p99_ci(latency),
             "reads_failed": failed,
             "read_failure_rate": failed / len(reads) if len(reads) else math.nan,
             "partition_write_imbalance": float(writes.max() / writes.mean())
