@@ -26,10 +26,16 @@ from replab.plots.lag_anomalies import (
     plot_mitigation_costs,
 )
 from replab.plots.leaderless import (
+    plot_anti_entropy_cost,
+    plot_cold_keys,
     plot_convergence,
     plot_leaderless_availability,
     plot_lww_loss,
+    plot_merkle_cost,
+    plot_repair_comparison,
+    plot_replica_lag,
     plot_siblings,
+    shade_outages,
 )
 from replab.plots.mariadb import plot_gtid_positions
 from replab.plots.multi_leader import (
@@ -116,5 +122,7 @@ __all__ = [
     "style_side_by_side",
     "plot_gtid_positions",
 ]
+__all__ += ["plot_anti_entropy_cost", "plot_cold_keys", "plot_merkle_cost", "plot_replica_lag",
+            "plot_repair_comparison", "shade_outages"]
 __all__ += ["ROUTING_COLORS", "MODE_COLORS", "plot_measured_vs_simulated",
             "plot_failover_loss", "plot_pg_lag"]
