@@ -39,10 +39,14 @@ from replab.plots.leaderless import (
 )
 from replab.plots.mariadb import plot_gtid_positions
 from replab.plots.multi_leader import (
+    leader_color,
+    mark_events,
     plot_conflict_outcomes,
     plot_node_staleness,
+    plot_offline_windows,
     plot_propagation_delays,
     plot_topology_flow,
+    plot_write_cost,
 )
 from replab.plots.quorum import (
     plot_availability,
@@ -123,6 +127,7 @@ __all__ = [
     "plot_gtid_positions",
 ]
 __all__ += ["plot_anti_entropy_cost", "plot_cold_keys", "plot_merkle_cost", "plot_replica_lag",
-            "plot_repair_comparison", "shade_outages"]
+            "plot_repair_comparison", "shade_outages", "leader_color", "mark_events",
+            "plot_offline_windows", "plot_write_cost"]
 __all__ += ["ROUTING_COLORS", "MODE_COLORS", "plot_measured_vs_simulated",
             "plot_failover_loss", "plot_pg_lag"]
