@@ -296,8 +296,13 @@ def test_strategy_outcomes_frame():
                            ["lww", "merge", "arrival-order"], repeats=3, seed=1)
     assert list(df.columns) == ["resolution", "runs", "converged", "ci_low", "ci_high",
                                 "conflicts", "lost_writes", "lost_acked_writes",
-                                "divergent_keys"]
+                                "divergent_keys", "conflicts_min", "conflicts_max",
+                                "lost_writes_min", "lost_writes_max"]
     row = df.set_index("resolution")
+    # common random numbers: every strategy sees the same writes, so the same conflicts
+    assert df.conflicts.nunique() == 1 and df.conflicts_min.nunique() == 1
+    assert (df.lost_writes_min <= df.lost_writes).all()
+    assert (df.lost_writes <= df.lost_writes_max).all()
     assert row.converged["lww"] == row.converged["merge"] == 1.0
     assert row.lost_writes["merge"] == 0.0 and row.lost_writes["lww"] > 0
     assert (df.ci_low <= df.converged).all() and (df.converged <= df.ci_high).all()

@@ -27,18 +27,28 @@ from replab.plots.lag_anomalies import (
     plot_mitigation_panels,
 )
 from replab.plots.leaderless import (
+    plot_anti_entropy_cost,
+    plot_cold_keys,
     plot_convergence,
     plot_leaderless_availability,
     plot_lww_loss,
+    plot_merkle_cost,
+    plot_repair_comparison,
+    plot_replica_lag,
     plot_siblings,
+    shade_outages,
 )
 from replab.plots.lint import lint_figure
 from replab.plots.mariadb import plot_gtid_positions
 from replab.plots.multi_leader import (
+    leader_color,
+    mark_events,
     plot_conflict_outcomes,
     plot_node_staleness,
+    plot_offline_windows,
     plot_propagation_delays,
     plot_topology_flow,
+    plot_write_cost,
 )
 from replab.plots.quorum import (
     plot_availability,
@@ -127,6 +137,9 @@ __all__ = [
     "plot_gtid_positions",
 ]
 __all__ += ["lint_figure", "plot_staleness_panels", "plot_tradeoff", "plot_latency_cdf"]
+__all__ += ["plot_anti_entropy_cost", "plot_cold_keys", "plot_merkle_cost", "plot_replica_lag",
+            "plot_repair_comparison", "shade_outages", "leader_color", "mark_events",
+            "plot_offline_windows", "plot_write_cost"]
 __all__ += ["ROUTING_COLORS", "MODE_COLORS", "plot_measured_vs_simulated",
             "plot_failover_loss", "plot_pg_lag"]
 

@@ -81,6 +81,14 @@ COLORS: dict[str, str] = {
     "consistent-prefix": "#17becf", "lost-write": "#d62728",
 }
 ROLE_COLORS = {k: COLORS[k] for k in ("leader", "follower", "replica", "client")}
+# quorum kinds, repair mechanisms and conflict resolutions (notebooks 05 and 06)
+COLORS.update({
+    "strict": "#1f77b4", "sloppy": "#9467bd",
+    "read repair only": "#8c564b", "anti-entropy only (every 100 ms)": "#17becf",
+    "both": "#2ca02c",
+    "lww": "#d62728", "replica-priority": "#ff7f0e", "merge": "#1f77b4", "siblings": "#2ca02c",
+    "arrival-order": "#7f7f7f", "custom": "#9467bd",
+})
 
 
 #: Words for the columns replab's frames use, for axis labels, legends and tables.

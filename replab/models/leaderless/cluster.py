@@ -114,6 +114,7 @@ class Cluster:
         self.actor_counts: dict[tuple[Any, Any], int] = {}  # (actor, key or None) -> dots
         self.hinted: list[tuple[Any, Any, str, Version]] = []  # (fallback, home, key, version)
         self.read_repairs = self.hinted_handoffs = 0
+        self.read_repair_bytes = 0  # what read repair wrote back (version_bytes)
         self.ae_rounds: list[tuple] = []
         self.ae_sent: dict[int, list[Any]] = {}  # round -> [messages, bytes, node, peer]
         self.pbs_down: set[tuple[int, str]] = set()

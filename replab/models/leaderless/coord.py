@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from replab.models.leaderless.versions import Version, Versions
+from replab.models.leaderless.versions import Version, Versions, version_bytes
 from replab.sim import Node
 
 if TYPE_CHECKING:
@@ -226,6 +226,7 @@ class Coordinating(Node):
         for node, held in op.responses.items():
             if {v.write_id for v in held} != ids:
                 c.read_repairs += 1
+                c.read_repair_bytes += version_bytes(op.key, best)
                 c.transmit(self, node, Put(-1, op.key, best, op.hints[node]), "W")
 
     def on_crash(self) -> None:

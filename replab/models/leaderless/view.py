@@ -50,6 +50,7 @@ class ClusterView(Protocol):
     value_ids: dict[tuple[str, Any], int]
     hinted: list[tuple[Any, Any, str, Version]]
     read_repairs: int
+    read_repair_bytes: int
     hinted_handoffs: int
     ae_rounds: list[tuple[Any, ...]]
     pbs_down: set[tuple[int, str]]
