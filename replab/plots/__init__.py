@@ -31,6 +31,8 @@ from replab.plots.leaderless import (
     plot_lww_loss,
     plot_siblings,
 )
+from replab.plots.linearization import plot_linearization
+from replab.plots.linearization_html import linearization_html, write_linearization_html
 from replab.plots.mariadb import plot_gtid_positions
 from replab.plots.multi_leader import (
     plot_conflict_outcomes,
@@ -118,3 +120,4 @@ __all__ = [
 ]
 __all__ += ["ROUTING_COLORS", "MODE_COLORS", "plot_measured_vs_simulated",
             "plot_failover_loss", "plot_pg_lag"]
+__all__ += ["plot_linearization", "linearization_html", "write_linearization_html"]
