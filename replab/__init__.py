@@ -6,7 +6,7 @@ histories feed consistency checkers.
 
 from replab import checks, latency, models, quorum, replog, sim
 from replab._version import __version__
-from replab.checks import check_history
+from replab.checks import check_history, linearizable
 from replab.errors import ConfigError, HistoryError, ReplabError
 from replab.history import History
 from replab.latency import as_wars, parse_spec, profile, profile_names
@@ -47,6 +47,7 @@ __all__ = [
     "History",
     "checks",
     "check_history",
+    "linearizable",
     "latency",
     "quorum",
     "profile",

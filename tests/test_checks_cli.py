@@ -27,7 +27,7 @@ def stale_file(tmp_path: Path) -> Path:
 def test_json_output(stale_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(stale_file), "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert list(doc) == ["history", "checks"]
+    assert list(doc) == ["history", "checks", "linearizable"]
     assert doc["history"] == {"operations": 6, "client_reads": 2, "client_writes": 1,
                               "skipped_unknown": 0, "reads_flagged_more_than_once": 0,
                               "nemesis_ops": 0, "nemesis_windows": []}

@@ -66,9 +66,9 @@ def test_a_stale_read_is_not_linearizable_with_a_witness() -> None:
     assert v.example is not None
     assert v.example["indices"] == [4, 5, 6, 7]
     assert v.example["message"] == (
-        "key 'x' is not linearizable: the longest linearization found places 3 of 4 ops, "
-        "the last op 4; op 6 must take effect before it completes, but no op that could "
-        "come next can take effect (op 6 read 1, but the register held 2)")
+        "key 'x' is not linearizable: the longest linearization found places 3 of 4 ops "
+        "(the last is op 4); none of the ops that could come next can take effect: op 6 "
+        "read 1, but the register held 2")
 
 
 def test_concurrent_ops_may_take_effect_in_either_order() -> None:

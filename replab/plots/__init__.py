@@ -39,6 +39,8 @@ from replab.plots.leaderless import (
     shade_outages,
 )
 from replab.plots.lint import lint_figure
+from replab.plots.linearization import plot_linearization
+from replab.plots.linearization_html import linearization_html, write_linearization_html
 from replab.plots.mariadb import plot_gtid_positions
 from replab.plots.multi_leader import (
     leader_color,
@@ -158,3 +160,4 @@ from replab.plots.history import (  # noqa: E402
 
 __all__ += ["plot_history_timeline", "fault_windows", "FAULT_WINDOW_COLUMNS",
             "plot_anomaly", "anomaly_operations"]
+__all__ += ["plot_linearization", "linearization_html", "write_linearization_html"]

@@ -57,6 +57,7 @@ FAULT_COLORS = ["#bbbbbb", "#f4a582", "#92c5de", "#c2a5cf"]
 COLORS: dict[str, str] = {
     # operations
     "read": "#1f77b4", "write": "#d62728",
+    "cas": "#9467bd",
     # latency profiles (PBS)
     "LNKD-SSD": "#2ca02c", "LNKD-DISK": "#9467bd", "YMMR": "#8c564b", "WAN": "#17becf",
     # single-leader replication modes

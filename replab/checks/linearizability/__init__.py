@@ -23,8 +23,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
+
 from replab.checks._collect import as_prepared
 from replab.checks._prepare import Prepared, gc_paused, hashable
+from replab.checks.linearizability._layout import ops_frame
 from replab.checks.linearizability._ops import LinOp, display, split_keys
 from replab.checks.linearizability._search import CAS, READ, WRITE, SearchOp, apply, search
 from replab.checks.result import CheckResult, example, make_result, show_value
@@ -77,6 +80,10 @@ class KeyVerdict:
     steps: int = 0
     elapsed_s: float = 0.0
     example: dict[str, Any] | None = None
+
+    def frame(self) -> pd.DataFrame:
+        """The ops as a tidy frame for pictures (see :func:`._layout.ops_frame`)."""
+        return ops_frame(self)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form: verdict, counts, and for a violation the witness."""
@@ -245,10 +252,8 @@ def _example(prep: Prepared, key: Any, lops: list[LinOp], order: tuple[int, ...]
         involved.append(failing)
     positions = [p for i in involved for p in (lops[i].inv, lops[i].ret)]
     why = "; ".join(f"op {b['index']} {b['reason']}" for b in blocked[:4])
-    last = f", the last op {lops[order[-1]].inv_index}" if order else ""
-    must = "" if failing is None else \
-        f"op {lops[failing].inv_index} must take effect before it completes, but "
+    last = f" (the last is op {lops[order[-1]].inv_index})" if order else ""
     msg = (f"key {key!r} is not linearizable: the longest linearization found places "
-           f"{len(order)} of {len(lops)} ops{last}; {must}no op that could come next "
-           f"can take effect ({why})")
+           f"{len(order)} of {len(lops)} ops{last}; none of the ops that could come next "
+           f"can take effect: {why}")
     return example(prep, msg, positions)
