@@ -362,6 +362,12 @@ def oracle(ops: list[dict[str, Any]], settle_ms: float = 0.0) -> dict[str, tuple
     return res
 
 
+def lost_oracle(ops: list[dict[str, Any]], settle_ms: float = 0.0) -> tuple[int, int]:
+    """lost-write's (count, examined) alone (no orders to enumerate: fast)."""
+    writes, reads = _pairs(ops)
+    return _lost(ops, reads, writes, [_candidates(rd, writes) for rd in reads], settle_ms)
+
+
 def _counts(verdicts: list[tuple[bool, bool]]) -> tuple[int, int]:
     return sum(bad for _, bad in verdicts), sum(ex for ex, _ in verdicts)
 

@@ -145,8 +145,8 @@ def test_foreign_history_via_subprocess(tmp_path: Path) -> None:
     ]
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
     proc = subprocess.run([sys.executable, "-m", "replab.cli", "check", str(path),
-                           "--format", "json", "--settle-ms", "0"], capture_output=True, text=True, check=False,
-                          cwd=Path(__file__).resolve().parents[1])
+                           "--format", "json", "--settle-ms", "0"], capture_output=True,
+                          text=True, check=False, cwd=Path(__file__).resolve().parents[1])
     assert proc.returncode == 0, proc.stderr
     checks = json.loads(proc.stdout)["checks"]
     assert {n: checks[n]["count"] for n in NAMES} == {
