@@ -22,6 +22,7 @@ stale one.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -225,8 +226,13 @@ class Cluster:
         """End the history as Jepsen's end: heal, settle, read every key on every replica
         that is up (:func:`~replab.models.final_reads.final_read_phase`)."""
         return final_read_phase(self.pool.history, self.sim, self.network,
-                                [(i, r, lambda k, r=r: r.data.get(k)) for i, r in
-                                 enumerate(self.replicas) if i in self.replica_ids])
+                                [(i, r, _reader(r)) for i, r in enumerate(self.replicas)
+                                 if i in self.replica_ids])
+
+
+def _reader(replica: Replica) -> Callable[[str], tuple[Any, int] | None]:
+    """Reads the replica's data as it is when called (``data`` is replaced on truncation)."""
+    return lambda key: replica.data.get(key)
 
 
 def build_single_leader(config: SingleLeaderConfig, *, seed: SeedLike = None) -> Cluster:
