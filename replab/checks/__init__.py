@@ -82,7 +82,7 @@ from replab.checks.causal import consistent_prefix
 from replab.checks.report import summary
 from replab.checks.result import CheckResult, results_frame
 from replab.checks.session import monotonic_reads, read_your_writes
-from replab.checks.staleness import DEFAULT_SETTLE_MS, lost_write, stale_read
+from replab.checks.staleness import DEFAULT_SETTLE_MS, lost_write, lost_write_ops, stale_read
 from replab.validate import check_choice, check_float
 
 __all__ = [
@@ -96,6 +96,7 @@ __all__ = [
     "monotonic_reads",
     "consistent_prefix",
     "lost_write",
+    "lost_write_ops",
 ]
 
 CHECKS: dict[str, Callable[[Any], CheckResult]] = {

@@ -16,11 +16,12 @@ from replab.checks.result import (
     describe_write,
     example,
     make_result,
+    op_dict,
     read_pos,
     write_pos,
 )
 
-__all__ = ["stale_read", "lost_write", "final_reads", "verdicts", "witness",
+__all__ = ["stale_read", "lost_write", "lost_write_ops", "final_reads", "verdicts", "witness",
            "DEFAULT_SETTLE_MS"]
 
 
@@ -139,12 +140,7 @@ def lost_write(history: Any, *, settle_ms: float = DEFAULT_SETTLE_MS) -> CheckRe
         unknown).
     """
     prep = as_prepared(history)
-    nk = len(prep.keys)
-    final = final_reads(prep, settle_ms)
-    has_final = np.bincount(prep.r_key[final], minlength=nk) > 0
-    junk = np.bincount(prep.r_key[final & ~prep.r_matched], minlength=nk) > 0
-    judged = (has_final & ~junk)[prep.w_key] & prep.w_ok
-    lost = judged & _shown_only_older(prep, final)
+    final, has_final, judged, lost = _lost_masks(prep, settle_ms)
     examples = []
     order = np.flatnonzero(lost)
     for w in order[np.argsort(prep.w_inv[order], kind="stable")][:MAX_EXAMPLES].tolist():
@@ -159,6 +155,42 @@ def lost_write(history: Any, *, settle_ms: float = DEFAULT_SETTLE_MS) -> CheckRe
         examples.append(example(prep, msg, pos))
     note = NOT_EXAMINED if prep.w_ok.any() and not has_final.any() else ""
     return make_result("lost-write", lost.sum(), judged.sum(), examples, note=note)
+
+
+def _lost_masks(prep: Prepared, settle_ms: float) -> tuple[np.ndarray, ...]:
+    """(final reads, keys with final reads, judged writes, lost writes)."""
+    name = f"lost {settle_ms!r}"
+    if name in prep.cache:
+        return prep.cache[name]  # type: ignore[no-any-return]
+    nk = len(prep.keys)
+    final = final_reads(prep, settle_ms)
+    has_final = np.bincount(prep.r_key[final], minlength=nk) > 0
+    junk = np.bincount(prep.r_key[final & ~prep.r_matched], minlength=nk) > 0
+    judged = (has_final & ~junk)[prep.w_key] & prep.w_ok
+    out = final, has_final, judged, judged & _shown_only_older(prep, final)
+    prep.cache[name] = out
+    return out
+
+
+@gc_paused
+def lost_write_ops(history: Any, *, settle_ms: float = DEFAULT_SETTLE_MS) \
+        -> list[dict[str, Any]]:
+    """Every write :func:`lost_write` finds lost (not only five examples): the ``ok``
+    completion of each, as a dict in the history format, in history order.
+
+    >>> ops = [
+    ...     {"time": 0, "process": 0, "type": "invoke", "f": "write", "key": "x", "value": 1},
+    ...     {"time": 1, "process": 0, "type": "ok", "f": "write", "key": "x", "value": 1},
+    ...     {"time": 2, "process": 1, "type": "invoke", "f": "read", "key": "x",
+    ...      "value": None, "final": True},
+    ...     {"time": 3, "process": 1, "type": "ok", "f": "read", "key": "x", "value": None},
+    ... ]
+    >>> [(op["index"], op["value"]) for op in lost_write_ops(ops)]
+    [(1, 1)]
+    """
+    prep = as_prepared(history)
+    lost = _lost_masks(prep, settle_ms)[3]
+    return [op_dict(prep, p) for p in sorted(prep.w_done[lost].tolist())]
 
 
 def _shown_only_older(prep: Prepared, final: np.ndarray) -> np.ndarray:
