@@ -15,6 +15,8 @@ from typing import Any
 
 from replab.checks import check_report, linearizable, results_frame
 from replab.checks.linearizability import LinearizabilityResult
+from replab.checks import check_report, results_frame
+from replab.checks.staleness import DEFAULT_SETTLE_MS
 from replab.cli._common import _jsonable, add_format, emit_frame
 from replab.errors import HistoryError
 from replab.history import History
@@ -25,9 +27,10 @@ __all__ = ["register", "run_check"]
 
 def run_check(args: argparse.Namespace) -> int:
     budget = check_float(args.budget_s, "--budget-s", "replab check", low=0.0)
+    check_float(args.settle_ms, "--settle-ms", "replab check", low=0.0)
     history = History.read(args.history, skip_unknown=args.skip_unknown)
-    results, summary = check_report(history)
-    if summary["client_reads"] + summary["client_writes"] == 0:
+    results, summary = check_report(history, settle_ms=args.settle_ms)
+    if summary["operations"] == summary["nemesis_ops"]:
         # an empty file (or one of only faults) is almost always a recorder gone wrong
         raise HistoryError(f"{args.history!r} holds no client reads or writes "
                            f"({summary['operations']} operations): nothing to check")
@@ -40,10 +43,20 @@ def run_check(args: argparse.Namespace) -> int:
         doc = {"history": summary,
                "checks": {name: r.to_dict() for name, r in results.items()},
                "linearizable": lin.to_dict()}
+    frame = results_frame(results)
+    if args.format == "json":
+        doc = {"history": summary, "checks": {
+            name: {**r.to_dict(), "ci_low": row.ci_low, "ci_high": row.ci_high}
+            for (name, r), row in zip(results.items(), frame.itertuples(), strict=True)}}
         sys.stdout.write(json.dumps(_jsonable(doc), indent=2) + "\n")
         return 0
-    emit_frame(results_frame(results), "table", title=_title(args.history, summary))
-    out = [f"reads flagged by more than one check: {summary['reads_flagged_more_than_once']}\n"]
+    shown = frame.astype({"count": object}).fillna({"count": "not examined"})
+    emit_frame(shown, "table", title=_title(args.history, summary))
+    out = []
+    if summary["client_reads"] + summary["client_writes"] == 0:
+        out.append("nothing took effect: every client operation failed\n")
+    out += [f"  {name}: {r.note}\n" for name, r in results.items() if r.note]
+    out += [f"reads flagged by more than one check: {summary['reads_flagged_more_than_once']}\n"]
     out += [_window_line(win) for win in summary["nemesis_windows"]]
     lines = [_example_line(name, e) for name, r in results.items() for e in r.examples]
     if lines:
@@ -102,7 +115,12 @@ def register(sub: Any) -> None:
              "and lost writes",
     )
     p.add_argument("history", metavar="HISTORY",
-                   help="the history: JSONL (one op a line), a JSON array, or Jepsen EDN")
+                   help="the history: JSONL (one op a line), a JSON array, or Jepsen EDN; "
+                        "'-' reads standard input; gzip and FIFOs are read as streams")
+    p.add_argument("--settle-ms", type=float, default=DEFAULT_SETTLE_MS, metavar="MS",
+                   help="lost-write: a read invoked MS after the key's last write and the "
+                        "last fault window is a final read (default: %(default)g; reads "
+                        "marked final count always)")
     p.add_argument("--skip-unknown", action="store_true",
                    help="skip operations whose f is not read, write or cas (else an error)")
     p.add_argument("--model", choices=("auto", "register", "cas-register"), default="auto",

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from replab.latency import as_wars
+from replab.models.final_reads import final_read_phase
 from replab.models.leaderless.attempts import FirstAttempts, ProbedPool, probe_quorum
 from replab.models.leaderless.book import Draws, WriteMeta
 from replab.models.leaderless.config import LeaderlessConfig
@@ -328,7 +329,20 @@ class Cluster:
         for pool in self.pools:
             pool.start()
         self.sim.run(until=self.end_time)
-        return finish_clients(self)
+        result = finish_clients(self)
+        if self.pools:  # after the metrics, which keep their meaning
+            final_read_phase(self.pools[0].history, self.sim, self.network,
+                             [(rep.id, rep, self._final_reader(rep)) for rep in self.replicas])
+        return result
+
+    def _final_reader(self, rep: Replica) -> Any:
+        """What ``rep`` holds for a key (its data and its hints), read when called."""
+        def read(key: str) -> tuple[Any, None] | None:
+            held = rep.store.get(key, ())
+            for hinted in rep.hints.values():
+                held = self.merge(held, hinted.get(key, ()))
+            return (read_value(held), None) if held else None
+        return read
 
 
 def build_leaderless(config: LeaderlessConfig, *, seed: SeedLike = None) -> Cluster:

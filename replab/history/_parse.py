@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import gzip
 import json
 import math
+import sys
 from collections import deque
 from collections.abc import Iterator
 from itertools import repeat
@@ -185,11 +187,22 @@ def gc_paused() -> Iterator[None]:
 
 
 def read_bytes(path: str | Path) -> bytes:
+    """The whole input, read once as a stream (so FIFOs and ``<(...)`` work): ``"-"`` is
+    standard input; gzip data (magic bytes ``1f 8b``) is decompressed."""
     try:
-        with open(path, "rb") as fh:
-            return fh.read()
-    except OSError as e:
+        if str(path) == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+    except OSError as e:  # gzip.BadGzipFile is one
         raise HistoryError(f"cannot read {str(path)!r}: {e.strerror or e}") from None
+    except EOFError:
+        raise HistoryError(f"cannot read {str(path)!r}: the gzip stream is truncated") \
+            from None
+    return data
 
 
 def parse_line(line: bytes, n: int) -> Any:

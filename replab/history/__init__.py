@@ -3,7 +3,7 @@
 The format (DESIGN.md) follows Jepsen's op maps: ``index, time, process, type, f, key,
 value`` and optionally ``version``, ``ts`` and ``node``. Three encodings are read:
 JSONL (one object a line), a JSON array, and Jepsen's ``history.edn`` (see
-:mod:`replab._history_edn`). Whatever the encoding:
+:mod:`replab.history._edn`). Whatever the encoding:
 
 * operations are put in ``index`` order when they carry one (else file order);
 * ``process: "nemesis"`` operations are fault events (any ``f``), kept but not client ops;
@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from replab._history_parse import (
+from replab.errors import HistoryError
+from replab.history._parse import (
     FIELDS,
     FUNCTIONS,
     NEMESIS,
@@ -40,7 +41,6 @@ from replab._history_parse import (
     parse_line,
     read_bytes,
 )
-from replab.errors import HistoryError
 
 __all__ = ["History", "FIELDS", "TYPES", "FUNCTIONS", "NEMESIS"]
 
@@ -169,9 +169,13 @@ class History:
     @classmethod
     def read_json(cls, path: str | Path, *, skip_unknown: bool = False) -> History:
         """Read a history stored as one JSON array of operations."""
+        with gc_paused():
+            return cls._read_json(read_bytes(path), skip_unknown)
+
+    @classmethod
+    def _read_json(cls, data: bytes, skip_unknown: bool) -> History:
         try:
-            with gc_paused():
-                ops = json.loads(read_bytes(path), parse_constant=no_constants)
+            ops = json.loads(data, parse_constant=no_constants)
         except json.JSONDecodeError as e:
             raise HistoryError(f"line {e.lineno}: not valid JSON ({e.msg})") from None
         except ValueError as e:
@@ -185,25 +189,33 @@ class History:
     @classmethod
     def read_edn(cls, path: str | Path, *, skip_unknown: bool = False) -> History:
         """Read a Jepsen/Knossos ``history.edn`` (op maps with keywords)."""
-        from replab._history_edn import parse_edn
-
         with gc_paused():
-            ops, lines = parse_edn(read_bytes(path))
+            return cls._read_edn(read_bytes(path), skip_unknown)
+
+    @classmethod
+    def _read_edn(cls, data: bytes, skip_unknown: bool) -> History:
+        from replab.history._edn import parse_edn
+
+        ops, lines = parse_edn(data)
         return cls.from_ops(ops, lines, skip_unknown=skip_unknown)
 
     @classmethod
     def read(cls, path: str | Path, *, skip_unknown: bool = False) -> History:
-        """Read JSONL, a JSON array or EDN, told apart by the first character(s)."""
-        try:
-            with open(path, "rb") as fh:
-                head = fh.read(4096).lstrip()
-        except OSError as e:
-            raise HistoryError(f"cannot read {str(path)!r}: {e.strerror or e}") from None
-        if str(path).endswith(".edn") or head.startswith((b"{:", b"[{:", b"({:", b";")):
-            return cls.read_edn(path, skip_unknown=skip_unknown)
-        if head.startswith(b"["):
-            return cls.read_json(path, skip_unknown=skip_unknown)
-        return cls.read_jsonl(path, skip_unknown=skip_unknown)
+        """Read JSONL, a JSON array or EDN, told apart by the first character(s).
+
+        ``path`` may be ``"-"`` (standard input), a gzip-compressed file (told by its
+        magic bytes, whatever its name) or a FIFO / process substitution: the input is
+        read once, as a stream.
+        """
+        with gc_paused():
+            data = read_bytes(path)
+            head = data[:4096].lstrip()
+            if str(path).endswith((".edn", ".edn.gz")) or head.startswith(
+                    (b"{:", b"[{:", b"({:", b";", b"#")):
+                return cls._read_edn(data, skip_unknown)
+            if head.startswith(b"["):
+                return cls._read_json(data, skip_unknown)
+            return cls._read_jsonl(data, skip_unknown)
 
     def __repr__(self) -> str:
         return f"History(<{len(self._ops)} operations>)"
