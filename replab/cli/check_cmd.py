@@ -15,7 +15,6 @@ from typing import Any
 
 from replab.checks import check_report, linearizable, results_frame
 from replab.checks.linearizability import LinearizabilityResult
-from replab.checks import check_report, results_frame
 from replab.checks.staleness import DEFAULT_SETTLE_MS
 from replab.cli._common import _jsonable, add_format, emit_frame
 from replab.errors import HistoryError
@@ -39,15 +38,12 @@ def run_check(args: argparse.Namespace) -> int:
         from replab.plots.linearization_html import write_linearization_html
 
         write_linearization_html(lin, args.html, title=f"linearizability of {args.history}")
-    if args.format == "json":
-        doc = {"history": summary,
-               "checks": {name: r.to_dict() for name, r in results.items()},
-               "linearizable": lin.to_dict()}
     frame = results_frame(results)
     if args.format == "json":
         doc = {"history": summary, "checks": {
             name: {**r.to_dict(), "ci_low": row.ci_low, "ci_high": row.ci_high}
-            for (name, r), row in zip(results.items(), frame.itertuples(), strict=True)}}
+            for (name, r), row in zip(results.items(), frame.itertuples(), strict=True)},
+            "linearizable": lin.to_dict()}
         sys.stdout.write(json.dumps(_jsonable(doc), indent=2) + "\n")
         return 0
     shown = frame.astype({"count": object}).fillna({"count": "not examined"})

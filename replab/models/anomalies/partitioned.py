@@ -33,7 +33,6 @@ import pandas as pd
 from replab.checks import check_history, results_frame
 from replab.history import History
 from replab.models.anomalies.lag import LAG_DISTS, check_metrics, lag_distribution, p99_ci
-from replab.models.anomalies.lag import LAG_DISTS, check_metrics, lag_distribution
 from replab.models.final_reads import final_read_phase
 from replab.models.single_leader.metrics import op_latencies
 from replab.rng import SeedLike, spawn
