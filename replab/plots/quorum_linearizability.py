@@ -25,10 +25,12 @@ def plot_linearizability(df: pd.DataFrame, ax: Axes | None = None, *,
     err = np.vstack([frac - df["ci_low"].to_numpy(float), df["ci_high"].to_numpy(float) - frac])
     ax.errorbar(frac, y, xerr=err, fmt="o", color=COLORS["stale"], ecolor=COLORS["stale"],
                 capsize=3, label="non-linearizable keys (95 % Wilson CI)")
-    for yi, row in zip(y, df.itertuples(), strict=True):
-        note = f"{row.not_linearizable}/{row.keys - row.unknown} keys"
-        if row.unknown:
-            note += f", {row.unknown} undecided"
+    counts = zip(df["not_linearizable"].astype(int), df["keys"].astype(int),
+                 df["unknown"].astype(int), strict=True)
+    for yi, (bad, keys, unknown) in zip(y, counts, strict=True):
+        note = f"{bad}/{keys - unknown} keys"
+        if unknown:
+            note += f", {unknown} undecided"
         ax.annotate(note, (1.02, yi), xycoords=("axes fraction", "data"), va="center",
                     fontsize=8, color="#444444")
     ax.set_yticks(y, list(df["setting"]))
