@@ -38,9 +38,9 @@ from replab.plots.leaderless import (
     plot_siblings,
     shade_outages,
 )
-from replab.plots.lint import lint_figure
 from replab.plots.linearization import plot_linearization
 from replab.plots.linearization_html import linearization_html, write_linearization_html
+from replab.plots.lint import lint_figure
 from replab.plots.mariadb import plot_gtid_positions
 from replab.plots.multi_leader import (
     leader_color,
