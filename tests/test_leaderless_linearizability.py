@@ -95,6 +95,17 @@ def test_relabelling_maps_values_onto_a_few_and_keeps_everything_else(values, k)
     assert all(o.keys() == p.keys() for o, p in zip(out, ops, strict=True))
 
 
+def test_final_reads_of_single_replicas_are_not_register_reads():
+    ops = [{"process": 0, "type": "invoke", "f": "read", "key": "x", "value": None},
+           {"process": 0, "type": "ok", "f": "read", "key": "x", "value": 3},
+           {"process": "final-1", "type": "ok", "f": "read", "key": "x", "value": 1,
+            "final": True},
+           {"process": 1, "type": "fail", "f": "write", "key": "x", "value": 4}]
+    kept = relabel_values(ops, None, failed_writes="info")
+    assert [o["process"] for o in kept] == [0, 0, 1]
+    assert kept[-1]["type"] == "info"
+
+
 @pytest.mark.parametrize(("settings", "message"), [
     ({"write_back": 1},
      "The 'write_back' parameter of LeaderlessConfig must be a bool. Got 1 instead."),

@@ -51,9 +51,10 @@ def relabel_values(history: Any, values: int | None,
     ``failed_writes="info"`` records a write the store reported failed as of unknown
     outcome, as a Jepsen client records a timeout: a Dynamo-style write that missed its
     quorum is not rolled back on the replicas it reached, so "failed" does not mean "did
-    not happen".
+    not happen". The final-read phase (``final: true``: one replica each, after the run)
+    is left out: it reads replicas one by one, not the register through its quorums.
     """
-    ops = [dict(op) for op in history]
+    ops = [dict(op) for op in history if not op.get("final")]
     if failed_writes == "info":
         for op in ops:
             if op["f"] == "write" and op["type"] == "fail":
