@@ -17,7 +17,9 @@ from replab.plots._base import (
     ROLE_COLORS,
     STYLE,
     color_of,
+    format_probability,
     human,
+    legend_above,
     plot_style,
     use_style,
 )
@@ -120,6 +122,8 @@ __all__ = [
     "style_side_by_side",
     "plot_gtid_positions",
 ]
-__all__ += ["lint_figure", "plot_staleness_panels", "plot_tradeoff", "plot_latency_cdf"]
+__all__ += ["format_probability", "legend_above", "lint_figure", "plot_staleness_panels",
+            "plot_tradeoff",
+            "plot_latency_cdf"]
 __all__ += ["ROUTING_COLORS", "MODE_COLORS", "plot_measured_vs_simulated",
             "plot_failover_loss", "plot_pg_lag"]

@@ -17,6 +17,7 @@ from replab.plots._base import (
     _axes,
     _styled,
     color_of,
+    format_probability,
     human,
 )
 
@@ -153,15 +154,25 @@ def plot_quorum_heatmap(
     df: pd.DataFrame, value: str = "p_stale", ax: Axes | None = None, *,
     cmap: str = "viridis", vmin: float | None = 0.0, vmax: float | None = 1.0,
 ) -> Axes:
-    """A heatmap of one column of :func:`replab.quorum.quorum_grid` over (r, w)."""
+    """A heatmap of one column of :func:`replab.quorum.quorum_grid` over (r, w).
+
+    Each cell is labelled with its value (:func:`format_probability`: never a rounded "1"
+    for 0.99988); for ``p_stale`` with ``ci_low``/``ci_high`` columns, also "±" the 95 %
+    interval's larger half-width.
+    """
     ax = _axes(ax)
     table = df.pivot(index="r", columns="w", values=value)
     im = ax.imshow(table.to_numpy(), origin="lower", cmap=cmap, vmin=vmin, vmax=vmax,
                    extent=(0.5, table.shape[1] + 0.5, 0.5, table.shape[0] + 0.5))
+    with_ci = value == "p_stale" and {"ci_low", "ci_high"} <= set(df.columns)
+    if with_ci:  # the Wilson interval's larger half-width, under the estimate
+        half = df.assign(_h=np.maximum(df.p_stale - df.ci_low, df.ci_high - df.p_stale))
+        halves = half.pivot(index="r", columns="w", values="_h").to_numpy()
     for (r, w), v in np.ndenumerate(table.to_numpy()):
         red, green, blue, _ = im.cmap(im.norm(v))
         dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
-        ax.text(w + 1, r + 1, f"{v:.3g}", ha="center", va="center", fontsize=8,
+        text = format_probability(v) + (f"\n±{halves[r, w]:.2g}" if with_ci else "")
+        ax.text(w + 1, r + 1, text, ha="center", va="center", fontsize=8,
                 color="white" if dark else "black")
     ax.set_xticks(np.arange(1, table.shape[1] + 1), [str(w) for w in table.columns])
     ax.set_yticks(np.arange(1, table.shape[0] + 1), [str(r) for r in table.index])

@@ -15,7 +15,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from replab.latency import profile_names
-from replab.plots import COLORS, plot_quorum_heatmap, plot_style
+from replab.plots import COLORS, format_probability, plot_quorum_heatmap, plot_style
 from replab.quorum import availability, quorum_grid, simulate_wars
 from replab.widgets._render import (
     FigureImage,
@@ -254,7 +254,7 @@ class QuorumExplorer:
         image = self.ax_heat_av.images[0]
         image.set_data(table)
         for text, value in zip(self._heat_texts, table.ravel(), strict=True):
-            text.set_text(f"{value:.3g}")
+            text.set_text(format_probability(value))
             text.set_color(_ink(image, value))
         self.ax_heat_av.set_title(self._heat_title())
         self.heat_view.show()
