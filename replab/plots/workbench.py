@@ -13,12 +13,12 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, Patch
 
 from replab.plots._base import (
+    COLORS,
     FAULT_COLORS,
     PALETTE,
     ROLE_COLORS,
     _axes,
     _styled,
-    color_of,
     human,
 )
 
@@ -44,6 +44,7 @@ def plot_timeseries(
     df: pd.DataFrame, x: str, y: str | Sequence[str], faults: Any = None,
     ax: Axes | None = None, *, hue: str | None = None,
     bands: dict[str, tuple[str, str]] | None = None, steps: bool = False,
+    colors: dict[str, str] | None = None,
 ) -> Axes:
     """Lines of ``y`` against ``x`` with fault windows shaded behind them.
 
@@ -63,6 +64,8 @@ def plot_timeseries(
     bands : dict, optional
         ``{y column: (low column, high column)}``: a shaded interval around that line
         (e.g. its 95 % CI); the legend entry says "95 % CI shaded".
+    colors : dict, optional
+        ``{y column: colour}``, e.g. ``COLORS["write"]`` for a write probability.
     steps : bool
         Draw each sample as holding until the next (``steps-post``) instead of a straight
         line between samples, so a change shows where the sample that saw it starts.
@@ -83,7 +86,8 @@ def plot_timeseries(
             name = human(col)
             label = name if key is None else (key if len(columns) == 1 else f"{name} {key}")
             (line,) = ax.plot(sub[x], sub[col], label=label, drawstyle=drawstyle,
-                              color=PALETTE[i % len(PALETTE)] if key is None else None)
+                              color=(colors or {}).get(col, PALETTE[i % len(PALETTE)])
+                              if key is None else None)
             if col in bands:
                 low, high = bands[col]
                 ax.fill_between(sub[x], sub[low], sub[high], color=line.get_color(),
@@ -188,7 +192,9 @@ def plot_message_timeline(
         dict.fromkeys(np.ravel(events_df[["src", "dst"]].to_numpy())))
     lane = {node: -i for i, node in enumerate(lanes)}
     kinds = list(dict.fromkeys(events_df["kind"]))
-    color = {k: color_of(k, i) for i, k in enumerate(kinds)}
+    color = {k: COLORS[k] for k in kinds if k in COLORS}  # named concepts keep theirs
+    spare = iter([c for c in PALETTE if c not in color.values()] + PALETTE)
+    color.update({k: next(spare) for k in kinds if k not in color})
     delays = (events_df["time"] - events_df["send_time"]).dropna()
     stub = 0.5 * float(delays.median()) if len(delays) else 1.0
     for node in lanes:
