@@ -86,3 +86,25 @@ def test_staleness_panels_one_legend_floor_in_view_and_coinciding_curves_named()
     assert title_b == "B"
     assert all(ax.get_ylim()[0] <= 1 / 2_000 / 2 for ax in fig.axes)
     plt.close(fig)
+
+
+@pytest.mark.parametrize("p, text", [(0.99988, ">0.999"), (0.425, "0.425"), (0.4249, "0.425"),
+                                     (1.0, "1"), (0.0, "0"), (3e-7, "3e-07"),
+                                     (float("nan"), "n/a")])
+def test_a_probability_below_one_is_never_printed_as_one(p, text):
+    """Issue 21: an availability of 0.99988 was printed as "1"."""
+    assert plots.format_probability(p) == text
+
+
+def test_heatmap_cells_carry_their_interval_and_never_a_rounded_one():
+    grid = replab.quorum.quorum_grid(3, "LNKD-DISK", 1.0, p_fail=0.01, trials=2_000, seed=1)
+    ax = plots.plot_quorum_heatmap(grid, "p_stale")
+    row = grid.set_index(["r", "w"]).loc[(1, 1)]
+    half = max(row.p_stale - row.ci_low, row.ci_high - row.p_stale)
+    assert ax.texts[0].get_text() == f"{plots.format_probability(row.p_stale)}\n±{half:.2g}"
+    plt.close(ax.figure)
+    ax = plots.plot_quorum_heatmap(grid, "p_both_available")
+    shown = [t.get_text() for t in ax.texts]
+    assert "1" not in shown and ">0.999" in shown  # 0.9999...: below one, said so
+    assert plots.lint_figure(ax.figure, tight=True) == []
+    plt.close(ax.figure)

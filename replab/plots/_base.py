@@ -129,15 +129,14 @@ def plot_style() -> Iterator[None]:
 
 
 def format_probability(p: float, digits: int = 3) -> str:
-    """``p`` to ``digits`` significant digits, with as many more as it takes not to round
-    a probability below 1 up to "1" (0.99988 -> "0.99988", not "1") or above 0 to "0"."""
+    """``p`` to ``digits`` significant digits, except that a probability below 1 is never
+    rounded up to "1": 0.99988 -> ">0.999" (and NaN -> "n/a")."""
     if not np.isfinite(p):
         return "n/a"
-    for d in range(digits, 8):
-        text = f"{p:.{d}g}"
-        if (text != "1" or p >= 1) and (float(text) != 0 or p <= 0):
-            return text
-    return f"{p:.8g}"
+    text = f"{p:.{digits}g}"
+    if text == "1" and p < 1:
+        return f">{1 - 10.0 ** -digits:.{digits}f}"
+    return text
 
 
 def legend_above(fig: Any, axes: Any = None, *, ncol: int | None = None) -> Any:

@@ -164,7 +164,10 @@ def plot_quorum_heatmap(
     table = df.pivot(index="r", columns="w", values=value)
     im = ax.imshow(table.to_numpy(), origin="lower", cmap=cmap, vmin=vmin, vmax=vmax,
                    extent=(0.5, table.shape[1] + 0.5, 0.5, table.shape[0] + 0.5))
-    with_ci = value == "p_stale" and {"ci_low", "ci_high"} <= set(df.columns)
+    size = max(table.shape)  # smaller text in smaller cells; the CI only where it fits
+    fontsize = 8 if size <= 4 else 7 if size <= 6 else 6
+    with_ci = (value == "p_stale" and {"ci_low", "ci_high"} <= set(df.columns)
+               and size <= 5)
     if with_ci:  # the Wilson interval's larger half-width, under the estimate
         half = df.assign(_h=np.maximum(df.p_stale - df.ci_low, df.ci_high - df.p_stale))
         halves = half.pivot(index="r", columns="w", values="_h").to_numpy()
@@ -172,7 +175,7 @@ def plot_quorum_heatmap(
         red, green, blue, _ = im.cmap(im.norm(v))
         dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
         text = format_probability(v) + (f"\n±{halves[r, w]:.2g}" if with_ci else "")
-        ax.text(w + 1, r + 1, text, ha="center", va="center", fontsize=8,
+        ax.text(w + 1, r + 1, text, ha="center", va="center", fontsize=fontsize,
                 color="white" if dark else "black")
     ax.set_xticks(np.arange(1, table.shape[1] + 1), [str(w) for w in table.columns])
     ax.set_yticks(np.arange(1, table.shape[0] + 1), [str(r) for r in table.index])
