@@ -76,6 +76,8 @@ COLORS: dict[str, str] = {
     "R=1 W=3": "#8c564b", "R=3 W=1": "#e377c2",
     # messages of a read, by what they carry back
     "fresh response": "#2ca02c", "stale response": "#ff7f0e",
+    # a number printed in a paper, drawn beside replab's estimate of it
+    "published": "#d62728",
 }
 ROLE_COLORS = {k: COLORS[k] for k in ("leader", "follower", "replica", "client")}
 
