@@ -108,3 +108,22 @@ def test_heatmap_cells_carry_their_interval_and_never_a_rounded_one():
     assert "1" not in shown and ">0.999" in shown  # 0.9999...: below one, said so
     assert plots.lint_figure(ax.figure, tight=True) == []
     plt.close(ax.figure)
+
+
+def test_the_quorum_explorers_latency_bars_carry_their_intervals(monkeypatch):
+    """Issue 21: every estimate from random runs shows its uncertainty, explorers too."""
+    monkeypatch.setenv("REPLAB_CACHE", "off")
+    from replab.widgets import QuorumExplorer
+
+    explorer = QuorumExplorer(n=3, trials=4_000, grid_trials=1_000, prefetch=False)
+    explorer.w.value = 2
+    assert explorer.result is not None
+    latency = explorer.result.latency
+    segments = explorer.lat_whiskers.get_segments()
+    assert len(segments) == 6
+    assert [s[1][1] for s in segments] == pytest.approx(list(latency.ci_high))
+    assert [s[0][1] for s in segments] == pytest.approx(list(latency.ci_low))
+    bars = [b.get_height() for b in explorer.lat_bars]
+    assert all(s[0][1] <= h <= s[1][1] for s, h in zip(segments, bars, strict=True))
+    assert explorer.ax_lat.get_ylim()[1] >= max(s[1][1] for s in segments)
+    assert plots.lint_figure(explorer.fig) == []
