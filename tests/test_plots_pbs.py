@@ -127,3 +127,19 @@ def test_the_quorum_explorers_latency_bars_carry_their_intervals(monkeypatch):
     assert all(s[0][1] <= h <= s[1][1] for s, h in zip(segments, bars, strict=True))
     assert explorer.ax_lat.get_ylim()[1] >= max(s[1][1] for s in segments)
     assert plots.lint_figure(explorer.fig) == []
+
+
+def test_log_curves_within_20_percent_are_said_to_coincide():
+    """Issue 21: 'say when W=1 and W=2 coincide' (YMMR: the lines draw as one)."""
+    t = np.linspace(0, 10, 11)
+    base = pd.DataFrame({"t": t, "p_consistent": 1 - 0.1 * np.exp(-t), "trials": 10**6})
+    near = base.assign(p_consistent=1 - 0.11 * np.exp(-t))
+    far = base.assign(p_consistent=1 - 0.5 * np.exp(-t))
+    fig, ax = plt.subplots()
+    for label, df in (("R=1 W=1", base), ("R=1 W=2", near), ("R=2 W=1", far)):
+        band = df.assign(ci_low=df.p_consistent - 1e-6, ci_high=df.p_consistent + 1e-6)
+        plots.plot_staleness(band, ax=ax, label=label, logy=True)
+    labels = [ln.get_label() for ln in ax.get_lines()]
+    assert labels[2] == "R=1 W=2 (coincides with R=1 W=1: within 20% at 100% of t)"
+    assert labels[3].startswith("R=2 W=1") and "coincides" not in labels[3]
+    plt.close(fig)

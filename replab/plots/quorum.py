@@ -33,6 +33,8 @@ __all__ = [
 
 #: Two curves whose 95 % bands overlap at this share of their points are said to coincide.
 COINCIDE_SHARE = 0.9
+#: On a log axis, curves within this ratio of each other draw as one line.
+CLOSE_ON_LOG = 0.2
 #: A band narrower than this (in axis units, or as a ratio on log axes) cannot be seen.
 VISIBLE_BAND = 0.004
 
@@ -40,7 +42,8 @@ VISIBLE_BAND = 0.004
 def _coinciding(ax: Axes, x: np.ndarray, y: np.ndarray,
                 band: tuple[np.ndarray, np.ndarray] | None = None) -> str | None:
     """The label of a line already on ``ax`` that this one would hide, if any: the same
-    values, or (given the 95 % bands) a band that overlaps the other's at every ``x``."""
+    values, a 95 % band overlapping the other's at :data:`COINCIDE_SHARE` of ``x``, or, on
+    a log axis, values within :data:`CLOSE_ON_LOG` of the other's at that share."""
     for line in ax.get_lines():
         lx, ly = (np.asarray(v, dtype=float) for v in line.get_data())
         label = str(line.get_label())
@@ -54,6 +57,14 @@ def _coinciding(ax: Axes, x: np.ndarray, y: np.ndarray,
             share = float(np.mean((band[0] <= other[1]) & (other[0] <= band[1])))
             if share >= COINCIDE_SHARE:
                 return f"{label.split(' (')[0]}: 95 % bands overlap at {share:.0%} of t"
+        if ax.get_yscale() == "log":  # on a log axis, lines this close draw as one
+            both = (ly > 0) & (y > 0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                close = np.abs(np.log(y[both] / ly[both])) <= np.log(1 + CLOSE_ON_LOG)
+            share = float(close.mean()) if both.any() else 0.0
+            if share >= COINCIDE_SHARE:
+                return (f"{label.split(' (')[0]}: within {CLOSE_ON_LOG:.0%} at "
+                        f"{share:.0%} of t")
     return None
 
 
