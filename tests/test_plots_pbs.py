@@ -82,7 +82,7 @@ def test_staleness_panels_one_legend_floor_in_view_and_coinciding_curves_named()
     assert legend == ["floor 1/2,000: no stale read in the trials", "R=1 W=1", "R=2 W=1",
                       "R=1 W=3"]
     title_a, title_b = (ax.get_title() for ax in fig.axes)
-    assert title_a.startswith("A\nR=1 W=3 ≈ R=1 W=1 (95 % bands overlap at ")
+    assert title_a.startswith("A\nR=1 W=3 ≈ R=1 W=1: bands overlap at ")
     assert title_b == "B"
     assert all(ax.get_ylim()[0] <= 1 / 2_000 / 2 for ax in fig.axes)
     plt.close(fig)
