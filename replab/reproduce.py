@@ -5,8 +5,9 @@ the files are exactly what the notebook shows, never a second copy of its plotti
 
 * every matplotlib figure -> ``<prefix>-fig<k>.png`` and ``.svg`` (the kernel is told to
   emit both formats),
-* every displayed DataFrame (or Series) -> ``<prefix>-table<k>.csv`` (a display formatter
-  installed in the kernel adds a ``text/csv`` rendering beside the HTML one),
+* every displayed DataFrame, Series or Styler (a styled table) -> ``<prefix>-table<k>.csv``
+  (a display formatter installed in the kernel adds a ``text/csv`` rendering beside the
+  HTML one; a Styler's CSV is its underlying frame),
 * every image inside a displayed widget (a dashboard's plots, in their final state) ->
   ``<prefix>-widget<k>.png``,
 * the executed notebook itself -> ``executed.ipynb``, and the list of files ->
@@ -58,8 +59,13 @@ def _replab_csv(obj):
     frame = obj.to_frame() if isinstance(obj, _replab_pd.Series) else obj
     return {"text/csv": frame.to_csv(index=not isinstance(frame.index, _replab_pd.RangeIndex))}
 
+def _replab_styled_csv(styler):
+    return _replab_csv(styler.data)  # a Styler's table: the frame under the styling
+
 for _replab_type in (_replab_pd.DataFrame, _replab_pd.Series):
     get_ipython().display_formatter.mimebundle_formatter.for_type(_replab_type, _replab_csv)
+get_ipython().display_formatter.mimebundle_formatter.for_type_by_name(
+    "pandas.io.formats.style", "Styler", _replab_styled_csv)  # without importing jinja2 now
 """
 _WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 _WIDGET_STATE = "application/vnd.jupyter.widget-state+json"

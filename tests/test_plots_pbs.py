@@ -82,7 +82,64 @@ def test_staleness_panels_one_legend_floor_in_view_and_coinciding_curves_named()
     assert legend == ["floor 1/2,000: no stale read in the trials", "R=1 W=1", "R=2 W=1",
                       "R=1 W=3"]
     title_a, title_b = (ax.get_title() for ax in fig.axes)
-    assert title_a.startswith("A\nR=1 W=3 ≈ R=1 W=1 (95 % bands overlap at ")
+    assert title_a.startswith("A\nR=1 W=3 ≈ R=1 W=1: bands overlap at ")
     assert title_b == "B"
     assert all(ax.get_ylim()[0] <= 1 / 2_000 / 2 for ax in fig.axes)
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("p, text", [(0.99988, ">0.999"), (0.425, "0.425"), (0.4249, "0.425"),
+                                     (1.0, "1"), (0.0, "0"), (3e-7, "3e-07"),
+                                     (float("nan"), "n/a")])
+def test_a_probability_below_one_is_never_printed_as_one(p, text):
+    """Issue 21: an availability of 0.99988 was printed as "1"."""
+    assert plots.format_probability(p) == text
+
+
+def test_heatmap_cells_carry_their_interval_and_never_a_rounded_one():
+    grid = replab.quorum.quorum_grid(3, "LNKD-DISK", 1.0, p_fail=0.01, trials=2_000, seed=1)
+    ax = plots.plot_quorum_heatmap(grid, "p_stale")
+    row = grid.set_index(["r", "w"]).loc[(1, 1)]
+    half = max(row.p_stale - row.ci_low, row.ci_high - row.p_stale)
+    assert ax.texts[0].get_text() == f"{plots.format_probability(row.p_stale)}\n±{half:.2g}"
+    plt.close(ax.figure)
+    ax = plots.plot_quorum_heatmap(grid, "p_both_available")
+    shown = [t.get_text() for t in ax.texts]
+    assert "1" not in shown and ">0.999" in shown  # 0.9999...: below one, said so
+    assert plots.lint_figure(ax.figure, tight=True) == []
+    plt.close(ax.figure)
+
+
+def test_the_quorum_explorers_latency_bars_carry_their_intervals(monkeypatch):
+    """Issue 21: every estimate from random runs shows its uncertainty, explorers too."""
+    monkeypatch.setenv("REPLAB_CACHE", "off")
+    from replab.widgets import QuorumExplorer
+
+    explorer = QuorumExplorer(n=3, trials=4_000, grid_trials=1_000, prefetch=False)
+    explorer.w.value = 2
+    assert explorer.result is not None
+    latency = explorer.result.latency
+    segments = explorer.lat_whiskers.get_segments()
+    assert len(segments) == 6
+    assert [s[1][1] for s in segments] == pytest.approx(list(latency.ci_high))
+    assert [s[0][1] for s in segments] == pytest.approx(list(latency.ci_low))
+    bars = [b.get_height() for b in explorer.lat_bars]
+    assert all(s[0][1] <= h <= s[1][1] for s, h in zip(segments, bars, strict=True))
+    assert explorer.ax_lat.get_ylim()[1] >= max(s[1][1] for s in segments)
+    assert plots.lint_figure(explorer.fig) == []
+
+
+def test_log_curves_within_20_percent_are_said_to_coincide():
+    """Issue 21: 'say when W=1 and W=2 coincide' (YMMR: the lines draw as one)."""
+    t = np.linspace(0, 10, 11)
+    base = pd.DataFrame({"t": t, "p_consistent": 1 - 0.1 * np.exp(-t), "trials": 10**6})
+    near = base.assign(p_consistent=1 - 0.11 * np.exp(-t))
+    far = base.assign(p_consistent=1 - 0.5 * np.exp(-t))
+    fig, ax = plt.subplots()
+    for label, df in (("R=1 W=1", base), ("R=1 W=2", near), ("R=2 W=1", far)):
+        band = df.assign(ci_low=df.p_consistent - 1e-6, ci_high=df.p_consistent + 1e-6)
+        plots.plot_staleness(band, ax=ax, label=label, logy=True)
+    labels = [ln.get_label() for ln in ax.get_lines()]
+    assert labels[2] == "R=1 W=2 (coincides with R=1 W=1: within 20% at 100% of t)"
+    assert labels[3].startswith("R=2 W=1") and "coincides" not in labels[3]
     plt.close(fig)

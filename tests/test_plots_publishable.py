@@ -70,8 +70,8 @@ def test_read_and_write_have_one_colour_everywhere_and_r_equals_w_is_noted():
 def test_axis_labels_are_words_not_column_names():
     df = pd.DataFrame({"minute": [0.0, 1.0], "p_fresh_read": [0.9, 0.8]})
     ax = plots.plot_timeseries(df, "minute", "p_fresh_read")
-    assert ax.get_ylabel() == "P(read returns the write)"
-    assert legend_texts(ax) == ["P(read returns the write)"]
+    assert ax.get_ylabel() == "P(read returns the write | write committed)"
+    assert legend_texts(ax) == ["P(read returns the write | write committed)"]
     assert plots.human("lost_writes_fraction") == "acknowledged writes lost"
     assert plots.human("some_new_column") == "some new column"
 
@@ -88,6 +88,6 @@ def test_tidy_table_rounds_renames_and_replaces_a_meaningless_index():
     assert rows.index.tolist() == [0, 0]  # what concat of one-row frames gives
     table = plots.tidy_table(rows)
     assert table.index.tolist() == [1, 2]
-    assert list(table.columns) == ["r", "P(read returns the write)"]
+    assert list(table.columns) == ["r", "P(read returns the write | write committed)"]
     assert table.iloc[0, 1] == 0.333
     assert plots.tidy_table(rows, index="r").index.name == "r"

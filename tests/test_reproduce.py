@@ -132,6 +132,19 @@ def test_a_notebook_opted_out_runs_when_named(demo_folder: Path, tmp_path: Path)
     assert pd.read_csv(tmp_path / "02_guide" / "cell01-table1.csv").columns.tolist() == ["s"]
 
 
+def test_a_styled_table_is_exported_as_the_frame_under_its_style(tmp_path: Path):
+    """Issue 21: 07's and 08's key tables are Stylers, and had no CSV."""
+    folder = tmp_path / "nb"
+    folder.mkdir()
+    write_notebook(folder, "01_styled.ipynb", [new_code_cell(
+        "import pandas as pd\n"
+        "pd.DataFrame({'kind': ['a', 'b'], 'x': [0.123456, 2.0]}).style.format(precision=1)"
+    )])
+    reproduce(out=tmp_path / "out", notebooks=folder)
+    table = pd.read_csv(tmp_path / "out" / "01_styled" / "cell01-table1.csv")
+    pd.testing.assert_frame_equal(table, pd.DataFrame({"kind": ["a", "b"], "x": [0.123456, 2.0]}))
+
+
 def test_a_failing_cell_is_one_error_line_naming_the_cell(tmp_path: Path, capsys):
     folder = tmp_path / "nb"
     folder.mkdir()
@@ -294,7 +307,7 @@ def test_every_drawing_cell_of_every_notebook_shows_an_image(real_run):
 
 #: Notebooks whose figures do not pass the lint yet (issue 21 is fixing them); remove a
 #: notebook from here as soon as its figures pass.
-LINT_PENDING = {"01_quorum_staleness", "02_reproduce_pbs", "03_single_leader",
+LINT_PENDING = {"03_single_leader",
                 "04_replication_lag", "05_leaderless", "06_multi_leader",
                 "07_replication_logs"}
 

@@ -17,7 +17,9 @@ from replab.plots._base import (
     ROLE_COLORS,
     STYLE,
     color_of,
+    format_probability,
     human,
+    legend_above,
     plot_style,
     use_style,
 )
@@ -138,7 +140,8 @@ __all__ = [
     "style_side_by_side",
     "plot_gtid_positions",
 ]
-__all__ += ["lint_figure", "plot_staleness_panels", "plot_tradeoff", "plot_latency_cdf"]
+__all__ += ["format_probability", "legend_above", "lint_figure", "plot_staleness_panels",
+            "plot_tradeoff", "plot_latency_cdf"]
 __all__ += ["plot_anti_entropy_cost", "plot_cold_keys", "plot_merkle_cost", "plot_replica_lag",
             "plot_repair_comparison", "shade_outages", "leader_color", "mark_events",
             "plot_offline_windows", "plot_write_cost"]

@@ -99,11 +99,14 @@ def lint_figure(fig: Figure, *, tight: bool = False) -> list[str]:
 
 
 def _draw(fig: Figure) -> None:
+    """Lay the figure out as a draw would (text sizes, legend places, constrained
+    layout) without rasterising it: the lint is then cheap, and an explorer's canvas,
+    whose pixels are cached between moves, is left untouched."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     if not isinstance(fig.canvas, FigureCanvasAgg):
         FigureCanvasAgg(fig)
-    fig.canvas.draw()
+    fig.draw_without_rendering()
 
 
 def _axes(fig: Figure) -> list[Axes]:

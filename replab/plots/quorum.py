@@ -17,6 +17,7 @@ from replab.plots._base import (
     _axes,
     _styled,
     color_of,
+    format_probability,
     human,
 )
 
@@ -32,6 +33,8 @@ __all__ = [
 
 #: Two curves whose 95 % bands overlap at this share of their points are said to coincide.
 COINCIDE_SHARE = 0.9
+#: On a log axis, curves within this ratio of each other draw as one line.
+CLOSE_ON_LOG = 0.2
 #: A band narrower than this (in axis units, or as a ratio on log axes) cannot be seen.
 VISIBLE_BAND = 0.004
 
@@ -39,7 +42,8 @@ VISIBLE_BAND = 0.004
 def _coinciding(ax: Axes, x: np.ndarray, y: np.ndarray,
                 band: tuple[np.ndarray, np.ndarray] | None = None) -> str | None:
     """The label of a line already on ``ax`` that this one would hide, if any: the same
-    values, or (given the 95 % bands) a band that overlaps the other's at every ``x``."""
+    values, a 95 % band overlapping the other's at :data:`COINCIDE_SHARE` of ``x``, or, on
+    a log axis, values within :data:`CLOSE_ON_LOG` of the other's at that share."""
     for line in ax.get_lines():
         lx, ly = (np.asarray(v, dtype=float) for v in line.get_data())
         label = str(line.get_label())
@@ -53,6 +57,14 @@ def _coinciding(ax: Axes, x: np.ndarray, y: np.ndarray,
             share = float(np.mean((band[0] <= other[1]) & (other[0] <= band[1])))
             if share >= COINCIDE_SHARE:
                 return f"{label.split(' (')[0]}: 95 % bands overlap at {share:.0%} of t"
+        if ax.get_yscale() == "log":  # on a log axis, lines this close draw as one
+            both = (ly > 0) & (y > 0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                close = np.abs(np.log(y[both] / ly[both])) <= np.log(1 + CLOSE_ON_LOG)
+            share = float(close.mean()) if both.any() else 0.0
+            if share >= COINCIDE_SHARE:
+                return (f"{label.split(' (')[0]}: within {CLOSE_ON_LOG:.0%} at "
+                        f"{share:.0%} of t")
     return None
 
 
@@ -153,15 +165,28 @@ def plot_quorum_heatmap(
     df: pd.DataFrame, value: str = "p_stale", ax: Axes | None = None, *,
     cmap: str = "viridis", vmin: float | None = 0.0, vmax: float | None = 1.0,
 ) -> Axes:
-    """A heatmap of one column of :func:`replab.quorum.quorum_grid` over (r, w)."""
+    """A heatmap of one column of :func:`replab.quorum.quorum_grid` over (r, w).
+
+    Each cell is labelled with its value (:func:`format_probability`: never a rounded "1"
+    for 0.99988); for ``p_stale`` with ``ci_low``/``ci_high`` columns, also "±" the 95 %
+    interval's larger half-width.
+    """
     ax = _axes(ax)
     table = df.pivot(index="r", columns="w", values=value)
     im = ax.imshow(table.to_numpy(), origin="lower", cmap=cmap, vmin=vmin, vmax=vmax,
                    extent=(0.5, table.shape[1] + 0.5, 0.5, table.shape[0] + 0.5))
+    size = max(table.shape)  # smaller text in smaller cells; the CI only where it fits
+    fontsize = 8 if size <= 4 else 7 if size <= 6 else 6
+    with_ci = (value == "p_stale" and {"ci_low", "ci_high"} <= set(df.columns)
+               and size <= 5)
+    if with_ci:  # the Wilson interval's larger half-width, under the estimate
+        half = df.assign(_h=np.maximum(df.p_stale - df.ci_low, df.ci_high - df.p_stale))
+        halves = half.pivot(index="r", columns="w", values="_h").to_numpy()
     for (r, w), v in np.ndenumerate(table.to_numpy()):
         red, green, blue, _ = im.cmap(im.norm(v))
         dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
-        ax.text(w + 1, r + 1, f"{v:.3g}", ha="center", va="center", fontsize=8,
+        text = format_probability(v) + (f"\n±{halves[r, w]:.2g}" if with_ci else "")
+        ax.text(w + 1, r + 1, text, ha="center", va="center", fontsize=fontsize,
                 color="white" if dark else "black")
     ax.set_xticks(np.arange(1, table.shape[1] + 1), [str(w) for w in table.columns])
     ax.set_yticks(np.arange(1, table.shape[0] + 1), [str(r) for r in table.index])
@@ -182,7 +207,7 @@ def _coincide_note(label: str) -> str:
     bands ...)': the note a panel's title carries."""
     name, rest = label.split(" (", 1)
     other, _, why = rest.rstrip(")").split(";")[0].removeprefix("coincides with ").partition(": ")
-    return f"{name} ≈ {other}" + (f" ({why})" if why else " (equal)")
+    return f"{name} ≈ {other}" + (f": {why.replace('95 % bands', 'bands')}" if why else "")
 
 
 def _plain_log_ticks(axis: Any) -> None:
@@ -204,8 +229,9 @@ def plot_staleness_panels(df: pd.DataFrame, axes: Iterable[Axes] | None = None) 
     """
     profiles = list(dict.fromkeys(df["profile"]))
     if axes is None:
+        # No layout engine: constrained layout made the figure ~40 % slower to show.
         _, created = plt.subplots(1, len(profiles), figsize=(4.2 * len(profiles), 3.6),
-                                  sharey=True, layout="constrained", squeeze=False)
+                                  sharey=True, squeeze=False)
         axes = list(created[0])
     axes = list(axes)
     for ax, profile in zip(axes, profiles, strict=True):
@@ -215,13 +241,19 @@ def plot_staleness_panels(df: pd.DataFrame, axes: Iterable[Axes] | None = None) 
                            legend=False)
         notes = [_coincide_note(str(ln.get_label())) for ln in ax.get_lines()
                  if "coincides with" in str(ln.get_label())]
-        ax.set_title("\n".join([profile, *notes]), fontsize=10)
+        ax.set_title("\n".join([profile, *notes]), fontsize=10 if not notes else 9)
         if ax is not axes[0]:
             ax.set_ylabel("")
     fig = cast(Figure, axes[0].figure)
     handles, labels = axes[0].get_legend_handles_labels()
     clean = [lb.split(" (")[0] for lb in labels]
-    fig.legend(handles, clean, loc="outside upper center", ncol=len(clean))
+    if fig.get_layout_engine() is not None:
+        fig.legend(handles, clean, loc="outside upper center", ncol=len(clean))
+    else:  # above the titles (shown with a tight bounding box, as notebooks do)
+        top = max(ax.title.get_window_extent(fig.canvas.get_renderer()).y1  # type: ignore[attr-defined]
+                  for ax in axes) / fig.bbox.height
+        fig.legend(handles, clean, loc="lower center", bbox_to_anchor=(0.5, top + 0.01),
+                   ncol=len(clean))
     return fig
 
 
