@@ -89,7 +89,8 @@ def plot_anomaly_rates(df: pd.DataFrame, ax: Axes | None = None, *,
         _line(ax, sub, "rate", "ci_low", color_of(level, i), dodge[level], label, "o-")
     names = list(df["anomaly"].unique()) if "anomaly" in df and len(df) else []
     ax.set_xlabel("mean replication delay (ms)")
-    ax.set_ylabel(f"{names[0] if len(names) == 1 else 'anomaly'} rate\n(of examined reads)")
+    what = names[0] if len(names) == 1 else "anomalous"
+    ax.set_ylabel(f"{what} reads\n(share of examined reads)")
     top = float(np.nanmax(df["ci_high"])) if len(df) else 1.0
     ax.set_ylim(-0.03 * (top or 1.0), 1.05 * (top or 1.0))  # zeros sit above the axis
     if len(df) and legend:

@@ -277,7 +277,7 @@ class LagAnomalyExplorer:
                                       legend=False)
                 self.axes[0].set_title(f"{view.anomaly} anomalies")
                 # (the title names the anomaly; its name in the label would be clipped)
-                self.axes[0].set_ylabel("rate (share of examined reads)")
+                self.axes[0].set_ylabel("violating reads (share of examined)")
                 # one legend for the three panels, right of them (never over data)
                 legend = self.fig.legend(*self.axes[0].get_legend_handles_labels(),
                                          loc="upper left", bbox_to_anchor=(0.79, 0.97),

@@ -202,9 +202,11 @@ class SingleLeaderExplorer:
         by_node = dict(tuple(view.lag.groupby("node", sort=True)))
         for node, line in enumerate(self.lag_lines):
             sub = by_node.get(node)
-            line.set_visible(sub is not None)
+            y = None if sub is None else sub["time_behind_ms"].where(sub["up"].astype(bool))
+            # a node that only led or was down has no lag to draw: no line, no legend entry
+            line.set_visible(y is not None and bool(y.notna().any()))
             if sub is not None:
-                line.set_data(sub["time"], sub["time_behind_ms"].where(sub["up"].astype(bool)))
+                line.set_data(sub["time"], y)
         self.crash_marker.set_xdata([float(self.leader_crash_at_ms.value)])
         self.failover_marker.set_visible(not np.isnan(view.failover_at_ms))
         self.failover_marker.set_xdata([0.0 if np.isnan(view.failover_at_ms)
@@ -213,7 +215,7 @@ class SingleLeaderExplorer:
         up = view.lag["up"].astype(bool)
         top = float(view.lag.loc[up, "time_behind_ms"].max()) if up.any() else 0.0
         self.ax_lag.set_ylim(0.0, nice_ceiling(max(top, 1.0) * 1.05))
-        nodes = tuple(int(k) for k in by_node)  # type: ignore[arg-type]
+        nodes = tuple(i for i, ln in enumerate(self.lag_lines) if ln.get_visible())
         full = nodes != self._legend_nodes  # the legend (in the background) lists the nodes
         if full:
             self._legend_nodes = nodes
