@@ -132,3 +132,35 @@ def test_rate_intervals_and_coinciding_costs():
     sweep.loc[3, "read_p99_ms"] = 9.0
     axes = plots.plot_mitigation_panels(sweep, ["read_p99_ms"])
     assert axes[-1].get_legend().get_title().get_text() == ""
+
+
+def test_common_seeds_give_every_grid_point_the_same_runs():
+    from replab.models import sweep_single_leader
+
+    base = SingleLeaderConfig(duration_ms=300.0, write_rate=100.0)
+    crn = sweep_single_leader(base, {"failover_timeout_ms": [100.0, 400.0]}, repeats=2,
+                              seed=4, common_seeds=True)
+    own = sweep_single_leader(base, {"failover_timeout_ms": [100.0, 400.0]}, repeats=2,
+                              seed=4)
+    assert crn.groupby("failover_timeout_ms").seed.apply(tuple).nunique() == 1
+    assert own.seed.nunique() == 4  # without: every run its own seed
+    # nothing depends on the timeout in a run without failures: identical metrics
+    a, b = (crn[crn.failover_timeout_ms == t].drop(columns="failover_timeout_ms")
+            .reset_index(drop=True) for t in (100.0, 400.0))
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_lost_writes_say_when_the_lines_coincide():
+    df = pd.DataFrame({"failover_timeout_ms": [100, 100, 200, 200] * 2,
+                       "repeat": [0, 1] * 4, "lag": ["a"] * 4 + ["b"] * 4,
+                       "acked_writes_lost": [3, 5, 1, 1] * 2})
+    ax = plots.plot_lost_writes(df)
+    title = ax.get_legend().get_title().get_text()
+    assert title == "mean, bars: min–max\nof 2 runs\n(identical in every run:\nthe lines coincide)"
+    assert ax.get_xlabel() == "failover timeout (ms)"
+    assert ax.get_ylabel() == "acknowledged writes lost per run"
+    df.loc[7, "acked_writes_lost"] = 2
+    ax = plots.plot_lost_writes(df)
+    assert ax.get_legend().get_title().get_text() == "mean, bars: min–max\nof 2 runs"
+    xs = [c.lines[0].get_xdata()[0] for c in ax.containers]
+    assert xs[0] < 100 < xs[1]  # nudged apart: neither hides the other's bars
