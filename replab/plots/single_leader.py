@@ -166,7 +166,7 @@ def plot_lost_writes(
         dx = (i - (len(groups) - 1) / 2) * step
         ax.errorbar(agg.index.to_numpy(dtype=float) + dx, agg["mean"], yerr=err, marker="o",
                     capsize=3, color=PALETTE[i % len(PALETTE)],
-                    label="mean" if hue is None else f"{human(hue)} = {level!s}")
+                    label="mean" if hue is None else f"{_AXIS.get(hue, human(hue))} = {level!s}")
     ax.set_xlabel(_AXIS.get(x, human(x)))
     ax.set_ylabel(f"{human(y)} per run")
     ax.set_ylim(bottom=0)
@@ -190,7 +190,7 @@ def _coinciding(groups: list[tuple[Any, pd.DataFrame]], x: str, y: str) -> str:
     return "\n(identical in every run:\nthe lines coincide)"
 
 
-_AXIS = {"failover_timeout_ms": "failover timeout (ms)"}
+_AXIS = {"failover_timeout_ms": "failover timeout (ms)", "lag": "replication delay"}
 
 
 @_styled
