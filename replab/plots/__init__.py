@@ -27,6 +27,7 @@ from replab.plots.lag_anomalies import (
     plot_anomaly_rates,
     plot_mitigation_costs,
     plot_mitigation_panels,
+    plot_rate_intervals,
 )
 from replab.plots.leaderless import (
     plot_anti_entropy_cost,
@@ -123,6 +124,7 @@ __all__ = [
     "plot_anomaly_rates",
     "plot_mitigation_costs",
     "plot_mitigation_panels",
+    "plot_rate_intervals",
     "plot_leaderless_availability",
     "plot_lww_loss",
     "plot_siblings",

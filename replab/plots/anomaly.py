@@ -166,10 +166,10 @@ def plot_anomaly(
                          f"Got {time!r} instead.")
     ops = anomaly_operations(history, example)
     x = _x_positions(ops, time)
-    width = 3.0 + 0.75 * len(x) if time == "order" else 9.0
+    width = 3.5 + 0.62 * len(x) if time == "order" else 9.0
     clients = list(dict.fromkeys(op.process for op in ops))
     nodes = list(dict.fromkeys(op.node for op in ops))
-    ax = _axes(ax, figsize=(min(width, 13.0), 1.2 + 1.1 * (len(clients) + len(nodes))),
+    ax = _axes(ax, figsize=(min(width, 11.0), 1.4 + 0.7 * (len(clients) + len(nodes))),
                layout="constrained")
     lanes = [f"client {c}" for c in clients] + \
         [_node_name(n, node_names) for n in nodes]

@@ -20,12 +20,14 @@ from replab.plots._base import (
     _axes,
     _styled,
     color_of,
+    human,
 )
 
 __all__ = [
     "plot_anomaly_rates",
     "plot_mitigation_costs",
     "plot_mitigation_panels",
+    "plot_rate_intervals",
 ]
 
 _COST_LABELS = {
@@ -82,11 +84,13 @@ def plot_anomaly_rates(df: pd.DataFrame, ax: Axes | None = None, *,
     dodge = _dodge(df, hue)
     for i, (level, sub) in enumerate(_by_hue(df, hue)):
         zero = bool((sub["count"] == 0).all()) if "count" in sub else False
-        label = f"{level} (0 at every lag)" if zero else str(level)
+        name = str(level) if hue == "mitigation" else f"{human(hue)}: {level}"
+        label = f"{name} (0 at every lag)" if zero else name
         _line(ax, sub, "rate", "ci_low", color_of(level, i), dodge[level], label, "o-")
     names = list(df["anomaly"].unique()) if "anomaly" in df and len(df) else []
     ax.set_xlabel("mean replication delay (ms)")
-    ax.set_ylabel(f"{names[0] if len(names) == 1 else 'anomaly'} rate\n(of examined reads)")
+    what = names[0] if len(names) == 1 else "anomalous"
+    ax.set_ylabel(f"{what} reads\n(share of examined reads)")
     top = float(np.nanmax(df["ci_high"])) if len(df) else 1.0
     ax.set_ylim(-0.03 * (top or 1.0), 1.05 * (top or 1.0))  # zeros sit above the axis
     if len(df) and legend:
@@ -138,4 +142,45 @@ def plot_mitigation_panels(df: pd.DataFrame, costs: Sequence[str] = ("leader_rea
         axes[0].set_title(title)
     if len(df):
         _legend(axes[-1], axes[0])
+        same = _coinciding(df, costs)
+        if same:
+            axes[-1].get_legend().set_title("\n".join(same), prop={"size": 8})
     return np.asarray(axes)
+
+
+def _coinciding(df: pd.DataFrame, costs: Sequence[str], hue: str = "mitigation") -> list[str]:
+    """"<b>: costs as <a>" for every level whose costs equal an earlier level's at every
+    lag (their lines lie on top of each other)."""
+    levels = _by_hue(df, hue)
+    notes = []
+    for i, (b, sub_b) in enumerate(levels):
+        for a, sub_a in levels[:i]:
+            equal = [np.allclose(sub_a[c].to_numpy(dtype=float), sub_b[c].to_numpy(dtype=float),
+                                 rtol=1e-9, atol=0.0, equal_nan=True) for c in costs]
+            if len(sub_a) == len(sub_b) and all(equal):
+                notes.append(f"{b}: costs identical to {a}\n(the lines coincide)")
+                break
+    return notes
+
+
+@_styled
+def plot_rate_intervals(df: pd.DataFrame, ax: Axes | None = None, *, label: str = "case",
+                        what: str = "violation rate (of examined reads)") -> Axes:
+    """One row per case: its rate as a dot with its 95 % Wilson interval as a bar.
+
+    ``df`` has columns ``label``, ``count``, ``examined``, ``rate``, ``ci_low``,
+    ``ci_high``; each row's ``count`` of ``examined`` is written on its y tick.
+    """
+    ax = _axes(ax, figsize=(7, 0.5 + 0.45 * len(df)), layout="constrained")
+    y = np.arange(len(df))[::-1]
+    rate = df["rate"].to_numpy(dtype=float)
+    err = np.vstack([rate - df["ci_low"].to_numpy(dtype=float),
+                     df["ci_high"].to_numpy(dtype=float) - rate])
+    ax.errorbar(rate, y, xerr=np.clip(err, 0, None), fmt="o", color="0.2", capsize=3)
+    ax.set_yticks(y, [f"{c}\n{k} of {n}" for c, k, n in
+                      zip(df[label], df["count"], df["examined"], strict=True)], fontsize=8)
+    ax.set_xlabel(f"{what}, 95 % Wilson interval")
+    ax.set_xlim(left=-0.02 * max(float(df["ci_high"].max()), 1e-3))
+    ax.set_ylim(-0.6, len(df) - 0.4)
+    ax.grid(False, axis="y")
+    return ax

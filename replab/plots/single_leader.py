@@ -166,17 +166,31 @@ def plot_lost_writes(
         dx = (i - (len(groups) - 1) / 2) * step
         ax.errorbar(agg.index.to_numpy(dtype=float) + dx, agg["mean"], yerr=err, marker="o",
                     capsize=3, color=PALETTE[i % len(PALETTE)],
-                    label="mean" if hue is None else f"{human(hue)} = {level!s}")
+                    label="mean" if hue is None else f"{_AXIS.get(hue, human(hue))} = {level!s}")
     ax.set_xlabel(_AXIS.get(x, human(x)))
     ax.set_ylabel(f"{human(y)} per run")
     ax.set_ylim(bottom=0)
+    same = _coinciding(groups, x, y)
     if len(df):
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
-                  title=f"mean, bars: min–max\nof {runs} runs", title_fontsize=8)
+                  title=f"mean, bars: min–max\nof {runs} runs" + same, title_fontsize=8)
     return ax
 
 
-_AXIS = {"failover_timeout_ms": "failover timeout (ms)"}
+def _coinciding(groups: list[tuple[Any, pd.DataFrame]], x: str, y: str) -> str:
+    """A legend note when every line has the same runs (the lines lie on each other)."""
+    if len(groups) < 2:
+        return ""
+    first = groups[0][1].sort_values([x, *(["repeat"] if "repeat" in groups[0][1] else [])])
+    for _, sub in groups[1:]:
+        other = sub.sort_values([x, *(["repeat"] if "repeat" in sub else [])])
+        if len(other) != len(first) or not np.array_equal(other[y].to_numpy(),
+                                                           first[y].to_numpy()):
+            return ""
+    return "\n(identical in every run:\nthe lines coincide)"
+
+
+_AXIS = {"failover_timeout_ms": "failover timeout (ms)", "lag": "replication delay"}
 
 
 @_styled
