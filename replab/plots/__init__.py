@@ -66,8 +66,10 @@ from replab.plots.replog import (
     plot_apply_rate,
     plot_bytes_per_write,
     plot_divergence,
+    plot_divergence_by_workload,
     plot_kind_metric,
     plot_leader_cost,
+    plot_snapshot_catchup,
     style_side_by_side,
 )
 from replab.plots.single_leader import (
@@ -128,6 +130,7 @@ __all__ = [
 ]
 __all__ += ["plot_anti_entropy_cost", "plot_cold_keys", "plot_merkle_cost", "plot_replica_lag",
             "plot_repair_comparison", "shade_outages", "leader_color", "mark_events",
-            "plot_offline_windows", "plot_write_cost"]
+            "plot_offline_windows", "plot_write_cost", "plot_divergence_by_workload",
+            "plot_snapshot_catchup"]
 __all__ += ["ROUTING_COLORS", "MODE_COLORS", "plot_measured_vs_simulated",
             "plot_failover_loss", "plot_pg_lag"]
