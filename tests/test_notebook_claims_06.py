@@ -101,3 +101,16 @@ def test_offline_calendar_siblings_keep_what_lww_drops():
                                      seed=1).metrics["lost_writes"]
             for r in ("siblings", "lww")}
     assert lost["siblings"] == 0 < lost["lww"]
+
+
+def test_editing_lock_waits_ot_and_crdt_apply_at_once_and_all_keep_every_character():
+    """"With a lock ... they wait for each other; with operational transformation ... and
+    with the RGA sequence CRDT ... every keystroke applies locally at once. Both must end
+    with identical text at every site and keep every character" (EDIT_OPS=20, seed 1)."""
+    from replab.models.collab import edit_session
+
+    runs = {m: edit_session(3, 20, method=m, seed=1, latency="exp:0.02")
+            for m in ("lock", "ot", "crdt")}
+    assert runs["lock"].metrics["wait_mean_ms"] > 0
+    assert runs["ot"].metrics["wait_max_ms"] == runs["crdt"].metrics["wait_max_ms"] == 0
+    assert all(r.converged and r.intention_ok for r in runs.values())

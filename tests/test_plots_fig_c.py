@@ -227,3 +227,17 @@ def test_snapshot_catchup_draws_the_backlog_jump():
                                          m["snapshot_lsn"] + m["snapshot_commits_during"]]
     assert ax.get_xlim()[0] < 1000  # times since the first commit, not an epoch
     assert f"backlog of {m['snapshot_backlog']} records" in _texts(ax.figure)
+
+
+def test_edit_session_draws_every_edit_in_its_site_lane():
+    from replab.models.collab import edit_session
+    from replab.plots import plot_edit_session
+
+    r = edit_session(2, 4, method="lock", seed=1, latency="exp:0.02")
+    ax = plot_edit_session(r)
+    drawn = sum(len(ln.get_xdata()) for ln in ax.lines if ln.get_linestyle() == "None")
+    assert drawn == len(r.log)  # every insert and delete, once
+    waits = ax.collections[0].get_segments()
+    assert [s[1][0] - s[0][0] for s in waits] == pytest.approx(list(r.log.wait_ms))
+    assert ax.lines[-1].get_xdata()[0] == r.metrics["end_ms"]
+    assert "lock: final text" in ax.get_title() and not clipped(ax.figure)
