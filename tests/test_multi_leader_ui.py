@@ -93,7 +93,7 @@ def test_plots_draw_the_frames():
                                                   reconfigure_after_ms=100.0, **SMALL), seed=1)
     ax = plots.plot_topology_flow(res.topology, base=topology_graph("circular", 4),
                                   failed=["dc1"])
-    assert len(ax.collections) >= 1 and ax.get_title() == ""
+    assert len(ax.collections) >= 1 and ax.get_title() == "(black ring: failed)"
     ax = plots.plot_propagation_delays(res.propagation)
     remote = res.propagation[res.propagation.node != res.propagation.origin]
     dots = sum(len(c.get_offsets()) for c in ax.collections)

@@ -241,3 +241,22 @@ def test_edit_session_draws_every_edit_in_its_site_lane():
     assert [s[1][0] - s[0][0] for s in waits] == pytest.approx(list(r.log.wait_ms))
     assert ax.lines[-1].get_xdata()[0] == r.metrics["end_ms"]
     assert "lock: final text" in ax.get_title() and not clipped(ax.figure)
+
+
+def test_multi_leader_explorer_marks_the_crash_and_the_repair():
+    from replab.models import MultiLeaderConfig, simulate_multi_leader
+    from replab.plots import fault_marks
+    from replab.widgets.multi_leader import MultiLeaderExplorer
+
+    base = MultiLeaderConfig(datacenters=3, duration_ms=400.0)
+    run = simulate_multi_leader(base.__class__(datacenters=3, duration_ms=400.0,
+                                               topology="circular", fail_node="dc0",
+                                               reconfigure_after_ms=100.0), seed=1)
+    assert fault_marks(run.events) == [(100.0, "crash"), (200.0, "reconfiguration")]
+    e = MultiLeaderExplorer(base, seed=1, prefetch=False)
+    e.repair.value = "reconfigure"
+    e.update()
+    labels = e.axes["staleness"].get_legend_handles_labels()[1]
+    assert "crash" in labels and "reconfiguration" in labels
+    colors = {ln.get_label(): ln.get_color() for ln in e.axes["staleness"].lines}
+    assert colors["dc1"] == leader_color("dc1") == PALETTE[1]

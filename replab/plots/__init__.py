@@ -39,6 +39,7 @@ from replab.plots.leaderless import (
 )
 from replab.plots.mariadb import plot_gtid_positions
 from replab.plots.multi_leader import (
+    fault_marks,
     leader_color,
     mark_events,
     plot_conflict_outcomes,
@@ -132,6 +133,6 @@ __all__ = [
 __all__ += ["plot_anti_entropy_cost", "plot_cold_keys", "plot_merkle_cost", "plot_replica_lag",
             "plot_repair_comparison", "shade_outages", "leader_color", "mark_events",
             "plot_offline_windows", "plot_write_cost", "plot_divergence_by_workload",
-            "plot_snapshot_catchup", "plot_edit_session"]
+            "plot_snapshot_catchup", "plot_edit_session", "fault_marks"]
 __all__ += ["ROUTING_COLORS", "MODE_COLORS", "plot_measured_vs_simulated",
             "plot_failover_loss", "plot_pg_lag"]

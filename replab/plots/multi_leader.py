@@ -25,6 +25,7 @@ __all__ = [
     "plot_offline_windows",
     "leader_color",
     "mark_events",
+    "fault_marks",
     "plot_write_cost",
     "plot_edit_session",
 ]
@@ -40,6 +41,18 @@ def leader_color(node: Any) -> str:
     digits = name.lstrip("abcdefghijklmnopqrstuvwxyz_-")
     i = int(digits) if digits.isdigit() else sum(map(ord, name))
     return PALETTE[i % len(PALETTE)]
+
+
+_EVENT_KINDS = {"crash": "crash", "reconfigure": "reconfiguration", "restart": "restart"}
+
+
+def fault_marks(events: pd.DataFrame) -> list[tuple[float, str]]:
+    """``(time, kind)`` for :func:`mark_events` from a run's ``events`` frame: crashes,
+    reconfigurations and restarts, one per time and kind."""
+    picked = events[events["kind"].isin(list(_EVENT_KINDS))]
+    seen = dict.fromkeys((float(t), _EVENT_KINDS[k]) for t, k in
+                         zip(picked["time"], picked["kind"], strict=True))
+    return list(seen)
 
 
 def mark_events(ax: Axes, events: Sequence[tuple[float, str]], *,
@@ -86,7 +99,7 @@ def plot_topology_flow(
     nx.draw_networkx_edges(shown, pos, edgelist=added, edge_color=PALETTE[4], width=2, **style)
     nx.draw_networkx_edges(shown, pos, edgelist=removed, edge_color="0.75", style="dotted",
                            **style)
-    ax.set_title((title or "") + ("\n(black ring: failed)" if down else ""))
+    ax.set_title("\n".join(filter(None, [title, "(black ring: failed)" if down else None])))
     ax.set_axis_off()
     return ax
 

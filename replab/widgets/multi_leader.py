@@ -23,6 +23,8 @@ from replab.models.multi_leader import (
 )
 from replab.models.multi_leader.topology import as_topology
 from replab.plots import (
+    fault_marks,
+    mark_events,
     plot_node_staleness,
     plot_propagation_delays,
     plot_style,
@@ -82,6 +84,10 @@ class _Painter:
                                    failed=failed, title=f"{topology} at the end")
                 plot_propagation_delays(result.propagation, self.axes["propagation"])
                 plot_node_staleness(result.staleness, self.axes["staleness"])
+                marks = fault_marks(result.events)
+                if marks:  # where the leader failed and the topology was repaired
+                    mark_events(self.axes["staleness"], marks)
+                    self.axes["staleness"].legend(fontsize=7, loc="upper right", ncol=2)
                 m = result.metrics
                 self.figure.suptitle(
                     f"{topology}, {resolution}, WAN {wan_delay}, "
