@@ -109,3 +109,29 @@ def test_merkle_exchange_cost_grows_with_divergence():
     idle, found = df[df.leaves_differing == 0], df[df.leaves_differing > 0]
     assert idle.messages.max() <= 2 and len(found) >= 6
     assert found.leaves_differing.rank().corr(found.bytes.rank()) > 0.8  # Spearman
+
+
+def test_lww_scenarios_acknowledge_both_writes_and_keep_one():
+    """Last write wins tells both writers ``ok`` and keeps one value: for concurrent writes
+    the larger timestamp, and on a skewed clock even an earlier write beats a later one
+    (which the lost-write checker reports)."""
+    from replab.checks import check_history
+    from replab.models.leaderless import scenario_lww_concurrent
+
+    both = scenario_lww_concurrent()
+    assert both.facts["writes_ok"] == 2 and both.facts["concurrent"]
+    assert int(both.result.writes.discarded.sum()) == 1
+    skew = scenario_lww_concurrent(skew_ms=50.0)
+    assert skew.facts == {"writes_ok": 2, "read": 1, "concurrent": False}
+    lost = check_history(skew.result.history)["lost-write"]
+    assert lost.count == 1 and "wrote 2" in lost.examples[0]["message"]
+
+
+def test_shopping_cart_siblings_are_merged_by_the_next_write():
+    """"concurrent writes become siblings, every read returns them all, and the client's
+    next write (carrying what it read) merges them"."""
+    from replab.models.leaderless import scenario_shopping_cart
+
+    cart = scenario_shopping_cart()
+    assert sorted(cart.facts["siblings_read"]) == ["eggs", "milk"]
+    assert cart.facts["merged_read"] == "milk+eggs+flour" and cart.facts["writes_ok"] == 3
