@@ -143,7 +143,7 @@ def plot_node_staleness(staleness: pd.DataFrame, ax: Axes | None = None, *,
         y = sub[value].where(sub["up"].astype(bool))
         ax.plot(sub["time"] / time_unit, y, lw=1.2, color=leader_color(node),
                 label=str(node))
-    unit = "ms" if time_unit == 1.0 else "hours" if time_unit == 3.6e6 else \
+    unit = "ms" if time_unit == 1.0 else "h" if time_unit == 3.6e6 else \
         f"x {time_unit:g} ms"
     ax.set_xlabel(f"time ({unit})")
     ax.set_ylabel("writes missing" if value == "missing_writes" else "oldest missing (ms)")

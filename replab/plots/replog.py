@@ -84,7 +84,7 @@ def plot_kind_metric(
                             xytext=(0, 3), ha="center", fontsize=8)
         ax.margins(y=0.15)
     ax.set_ylabel(ylabel or column)
-    ax.tick_params(axis="x", labelrotation=30)
+    ax.tick_params(axis="x", labelrotation=90)  # upright names never overlap
     ax.grid(True, axis="y", alpha=0.3)
     return ax
 
@@ -100,8 +100,8 @@ def plot_divergence(df: pd.DataFrame, ax: Axes | None = None) -> Axes:
 def plot_bytes_per_write(df: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Log payload shipped per client write (dots on a log scale: page images dwarf the
     rest)."""
-    ax = plot_kind_metric(df, "bytes_per_write", ax, ylabel="bytes shipped / write\n(log scale)",
-                          logy=True)
+    ax = plot_kind_metric(df, "bytes_per_write", ax,
+                          ylabel="log shipped\n(bytes per write; log scale)", logy=True)
     ax.set_title("log volume")
     return ax
 
@@ -121,7 +121,7 @@ def plot_apply_rate(df: pd.DataFrame, ax: Axes | None = None) -> Axes:
 def plot_leader_cost(df: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Bytes the leader writes to its own WAL per client write (capture overhead)."""
     ax = plot_kind_metric(df, "leader_wal_bytes_per_write", ax,
-                          ylabel="leader WAL bytes / write")
+                          ylabel="leader WAL written\n(bytes per write)")
     ax.set_title("leader overhead")
     return ax
 
