@@ -135,3 +135,39 @@ def test_shopping_cart_siblings_are_merged_by_the_next_write():
     cart = scenario_shopping_cart()
     assert sorted(cart.facts["siblings_read"]) == ["eggs", "milk"]
     assert cart.facts["merged_read"] == "milk+eggs+flour" and cart.facts["writes_ok"] == 3
+
+
+def test_skew_makes_the_writer_read_its_older_value():
+    """"skew makes a later write lose to an earlier one, and the writer then reads the
+    older value" (one client: every stale read is a read-your-writes violation)."""
+    lww = lww_loss_sweep(skews=(0.0, 50.0), sessions=(1,), seeds=1, duration_ms=600.0)
+    at = lww.set_index("clock_skew_ms")
+    assert at.ryw[0.0] == 0 < at.ryw[50.0]
+    assert at.stale[50.0] == at.ryw[50.0]
+
+
+def test_more_writers_more_siblings_and_reads_keep_them_in_check():
+    """"More clients writing the same keys means more siblings; reads keep them in check";
+    nothing is lost with siblings."""
+    from replab.models import sibling_sweep
+
+    sib = sibling_sweep(sessions=(1, 8), read_rates=(0.0, 400.0), seeds=1,
+                        duration_ms=600.0).set_index(["sessions", "read_rate"])
+    assert sib.siblings_mean[(8, 0.0)] > sib.siblings_mean[(1, 0.0)]
+    assert sib.siblings_mean[(8, 400.0)] < sib.siblings_mean[(8, 0.0)]
+    assert (sib.lost_writes == 0).all()
+
+
+def test_client_version_vectors_grow_with_the_clients():
+    """"With `version_vectors="client"` every client session gets its own entry: vectors
+    grow with the number of clients, and so do the siblings"; per-replica dots keep at most
+    one entry per node."""
+    m = {(kind, s): simulate_leaderless(LeaderlessConfig(
+            resolution="siblings", version_vectors=kind, sessions=s, write_rate=400.0,
+            keys=3, duration_ms=600.0), seed=2).metrics
+         for kind in ("replica", "client") for s in (2, 16)}
+    assert m[("client", 16)]["version_vector_entries_max"] > \
+        m[("client", 2)]["version_vector_entries_max"]
+    assert m[("client", 16)]["siblings_mean"] > m[("replica", 16)]["siblings_mean"]
+    assert max(m[("replica", s)]["version_vector_entries_max"] for s in (2, 16)) <= \
+        LeaderlessConfig().nodes
