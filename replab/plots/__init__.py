@@ -46,9 +46,11 @@ from replab.plots.linearization_html import linearization_html, write_linearizat
 from replab.plots.lint import lint_figure
 from replab.plots.mariadb import plot_gtid_positions
 from replab.plots.multi_leader import (
+    fault_marks,
     leader_color,
     mark_events,
     plot_conflict_outcomes,
+    plot_edit_session,
     plot_node_staleness,
     plot_offline_windows,
     plot_propagation_delays,
@@ -76,8 +78,10 @@ from replab.plots.replog import (
     plot_apply_rate,
     plot_bytes_per_write,
     plot_divergence,
+    plot_divergence_by_workload,
     plot_kind_metric,
     plot_leader_cost,
+    plot_snapshot_catchup,
     style_side_by_side,
 )
 from replab.plots.single_leader import (
@@ -146,7 +150,8 @@ __all__ += ["format_probability", "legend_above", "lint_figure", "plot_staleness
             "plot_tradeoff", "plot_latency_cdf"]
 __all__ += ["plot_anti_entropy_cost", "plot_cold_keys", "plot_merkle_cost", "plot_replica_lag",
             "plot_repair_comparison", "shade_outages", "leader_color", "mark_events",
-            "plot_offline_windows", "plot_write_cost"]
+            "plot_offline_windows", "plot_write_cost", "plot_divergence_by_workload",
+            "plot_snapshot_catchup", "plot_edit_session", "fault_marks"]
 __all__ += ["ROUTING_COLORS", "MODE_COLORS", "plot_measured_vs_simulated",
             "plot_failover_loss", "plot_pg_lag"]
 

@@ -78,7 +78,7 @@ def plot_leaderless_availability(df: pd.DataFrame,
                     label="binomial closed form")
     for ax, (_, title, ylabel) in zip(axes, _AVAIL, strict=True):
         ax.set_title(title)
-        ax.set(xlabel="fraction of time each node is down", ylabel=ylabel)
+        ax.set(xlabel="fraction of the run each node is down", ylabel=ylabel)
     handles, labels = axes[0].get_legend_handles_labels()
     axes[-1].legend(handles, labels, title=f"n=3, r=w=2\nbars: min–max of {_runs(df)} runs",
                     loc="upper left", bbox_to_anchor=(1.02, 1.0))
@@ -135,7 +135,7 @@ def plot_convergence(df: pd.DataFrame, ax: Axes | None = None) -> Axes:
         _minmax(ax, df.anti_entropy_interval_ms, df, "convergence_ms", fmt="o-",
                 color=COLORS["anti-entropy only (every 100 ms)"],
                 label=f"mean, {_spread_note(df, 'convergence_ms')}")
-        ax.legend(loc="upper left", fontsize=8)
+        ax.legend(loc="lower right", fontsize=8)
     else:
         ax.plot(df.anti_entropy_interval_ms, df.convergence_ms, "o-")
     ax.set(xlabel="anti-entropy interval (ms)",
@@ -265,7 +265,7 @@ def plot_merkle_cost(rounds: pd.DataFrame, leaves: int,
         ax.set_xlim(-1, leaves + 1)
     ax1.set_ylabel("bytes sent in the exchange (kB)")
     ax2.set_ylabel("messages in the exchange")
-    ax1.legend(fontsize=8, loc="upper left")
+    ax2.legend(fontsize=8, loc="center right")
     return list(axes)
 
 

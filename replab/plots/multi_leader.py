@@ -25,7 +25,9 @@ __all__ = [
     "plot_offline_windows",
     "leader_color",
     "mark_events",
+    "fault_marks",
     "plot_write_cost",
+    "plot_edit_session",
 ]
 
 #: Line styles of the events :func:`mark_events` draws.
@@ -39,6 +41,18 @@ def leader_color(node: Any) -> str:
     digits = name.lstrip("abcdefghijklmnopqrstuvwxyz_-")
     i = int(digits) if digits.isdigit() else sum(map(ord, name))
     return PALETTE[i % len(PALETTE)]
+
+
+_EVENT_KINDS = {"crash": "crash", "reconfigure": "reconfiguration", "restart": "restart"}
+
+
+def fault_marks(events: pd.DataFrame) -> list[tuple[float, str]]:
+    """``(time, kind)`` for :func:`mark_events` from a run's ``events`` frame: crashes,
+    reconfigurations and restarts, one per time and kind."""
+    picked = events[events["kind"].isin(list(_EVENT_KINDS))]
+    seen = dict.fromkeys((float(t), _EVENT_KINDS[k]) for t, k in
+                         zip(picked["time"], picked["kind"], strict=True))
+    return list(seen)
 
 
 def mark_events(ax: Axes, events: Sequence[tuple[float, str]], *,
@@ -85,7 +99,7 @@ def plot_topology_flow(
     nx.draw_networkx_edges(shown, pos, edgelist=added, edge_color=PALETTE[4], width=2, **style)
     nx.draw_networkx_edges(shown, pos, edgelist=removed, edge_color="0.75", style="dotted",
                            **style)
-    ax.set_title((title or "") + ("\n(black ring: failed)" if down else ""))
+    ax.set_title("\n".join(filter(None, [title, "(black ring: failed)" if down else None])))
     ax.set_axis_off()
     return ax
 
@@ -129,7 +143,7 @@ def plot_node_staleness(staleness: pd.DataFrame, ax: Axes | None = None, *,
         y = sub[value].where(sub["up"].astype(bool))
         ax.plot(sub["time"] / time_unit, y, lw=1.2, color=leader_color(node),
                 label=str(node))
-    unit = "ms" if time_unit == 1.0 else "hours" if time_unit == 3.6e6 else \
+    unit = "ms" if time_unit == 1.0 else "h" if time_unit == 3.6e6 else \
         f"x {time_unit:g} ms"
     ax.set_xlabel(f"time ({unit})")
     ax.set_ylabel("writes missing" if value == "missing_writes" else "oldest missing (ms)")
@@ -172,7 +186,7 @@ def plot_offline_windows(windows: pd.DataFrame, ax: Axes | None = None, *,
                          time_unit: float = 1.0) -> Axes:
     """When each device was offline (``device, from_ms, until_ms`` rows): one row of
     bars per device, in the device's colour."""
-    ax = _axes(ax, figsize=(8, 1.6))
+    ax = _axes(ax, figsize=(8, 1.6), layout="constrained")
     devices = sorted(windows["device"].unique())
     for i, device in enumerate(devices):
         rows = windows[windows["device"] == device]
@@ -215,3 +229,36 @@ def plot_write_cost(runs: pd.DataFrame, axes: Sequence[Axes] | None = None) -> l
     axes[1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1),
                    title=f"whiskers: min–max\nof {n_runs} runs")
     return list(axes)
+
+
+def plot_edit_session(result: Any, ax: Axes | None = None) -> Axes:
+    """One collaborative-editing run (:func:`~replab.models.collab.edit_session`): one lane
+    per site; each edit is a dot (an insert of the site's letter) or a cross (a delete) at
+    the moment the site applied it, after a grey line for the time it waited to edit (the lock); the
+    dashed line is when the last message arrived and every site held the same text."""
+    ax = _axes(ax, figsize=(10, 2.4), layout="constrained")
+    log, m = result.log, result.metrics
+    sites = sorted(log["site"].unique(), key=lambda s: int(str(s)[1:]))
+    lane = {s: i for i, s in enumerate(sites)}
+    y = log["site"].map(lane).to_numpy(dtype=float)
+    t, wait = log["time"].to_numpy(dtype=float), log["wait_ms"].to_numpy(dtype=float)
+    ax.hlines(y, t - wait, t, color="0.6", lw=2, label="waiting to edit")
+    for site in sites:
+        mine = (log["site"] == site).to_numpy()
+        color = PALETTE[lane[site] % len(PALETTE)]
+        for kind, marker in (("insert", "o"), ("delete", "x")):
+            pick = mine & (log["kind"] == kind).to_numpy()
+            ax.plot(t[pick], y[pick], marker, ls="none", color=color, ms=5, alpha=0.8)
+    ax.plot([], [], "o", color="0.3", label="insert (the site's letter)")
+    ax.plot([], [], "x", color="0.3", label="delete")
+    ax.axvline(m["end_ms"], color="black", ls="--", lw=1.2,
+               label=f"all sites identical ({m['end_ms']:.0f} ms)")
+    ax.set_yticks(range(len(sites)), sites)
+    ax.set_ylim(-0.7, len(sites) - 0.3)
+    ax.set_xlim(0, m["end_ms"] * 1.03)
+    ax.invert_yaxis()
+    ax.set_xlabel("time (ms) at which the typing site applied its edit")
+    ax.set_title(f"{result.method}: final text {result.texts[0]!r}, converged "
+                 f"{result.converged}, {m['transforms']} transforms, mean wait "
+                 f"{m['wait_mean_ms']:.0f} ms", fontsize=9)
+    return ax

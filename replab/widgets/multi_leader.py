@@ -23,6 +23,8 @@ from replab.models.multi_leader import (
 )
 from replab.models.multi_leader.topology import as_topology
 from replab.plots import (
+    fault_marks,
+    mark_events,
     plot_node_staleness,
     plot_propagation_delays,
     plot_style,
@@ -81,7 +83,16 @@ class _Painter:
                                    base=as_topology(cfg.topology, cfg.datacenters),
                                    failed=failed, title=f"{topology} at the end")
                 plot_propagation_delays(result.propagation, self.axes["propagation"])
+                legend = self.axes["propagation"].get_legend()
+                if legend is not None:  # the leaders' colours are the topology's
+                    legend.remove()
                 plot_node_staleness(result.staleness, self.axes["staleness"])
+                marks = fault_marks(result.events)
+                if marks:  # where the leader failed and the topology was repaired
+                    mark_events(self.axes["staleness"], marks)
+                staleness = self.axes["staleness"]
+                staleness.set_ylim(0, 1.5 * max(staleness.get_ylim()[1], 1.0))
+                staleness.legend(fontsize=7, loc="upper right", ncol=3)
                 m = result.metrics
                 self.figure.suptitle(
                     f"{topology}, {resolution}, WAN {wan_delay}, "

@@ -35,9 +35,11 @@ from replab.models.leaderless.scenarios import (
     quorum_edge_cases,
     repair_comparison,
     scenario_failed_write_visible,
+    scenario_lww_concurrent,
     scenario_rarely_read_keys,
     scenario_read_during_write,
     scenario_restore_from_stale,
+    scenario_shopping_cart,
     scenario_sloppy_stale_read,
 )
 from replab.models.leaderless.sweeps import (
@@ -71,6 +73,8 @@ __all__ = [
     "scenario_sloppy_stale_read",
     "scenario_rarely_read_keys",
     "repair_comparison",
+    "scenario_lww_concurrent",
+    "scenario_shopping_cart",
     "quorum_edge_cases",
     "ops_frame",
     "availability_sweep",

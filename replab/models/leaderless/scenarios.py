@@ -22,7 +22,7 @@ from replab.models.leaderless.cluster import build_leaderless
 from replab.models.leaderless.config import LeaderlessConfig
 from replab.models.leaderless.metrics import LeaderlessResult
 from replab.rng import SeedLike, spawn, spawn_seeds
-from replab.sim import Workload
+from replab.sim import PhysicalClock, Workload
 
 __all__ = [
     "ScenarioResult",
@@ -35,6 +35,8 @@ __all__ = [
     "REPAIRS",
     "COLD_RESTART_MS",
     "quorum_edge_cases",
+    "scenario_lww_concurrent",
+    "scenario_shopping_cart",
     "ops_frame",
 ]
 
@@ -216,6 +218,57 @@ def scenario_sloppy_stale_read() -> ScenarioResult:
                 "hinted_writes": len(c.hinted), "hinted_handoffs": c.hinted_handoffs}
 
     return _done(c, "sloppy quorum stale read", scenario_sloppy_stale_read.__doc__ or "", facts)
+
+
+def scenario_lww_concurrent(*, skew_ms: float = 0.0) -> ScenarioResult:
+    """Last write wins: two acknowledged writes, one silently discarded.
+
+    Client A writes 1 through coordinator x; client B writes 2 through coordinator y,
+    whose clock runs ``skew_ms`` behind. With ``skew_ms=0`` the writes are concurrent
+    (both sent at once) and the larger timestamp wins; with a skew, B writes 2 only after
+    A's write was acknowledged, yet 2 gets the smaller timestamp and loses. Both clients
+    are told ``ok``; a later read returns only the survivor.
+    """
+    c = _cluster(3)
+    h0, h1, h2 = c.home_all(_KEY)
+    x, y = [i for i in c.replicas_ids if i not in (h0, h1, h2)]
+    _fix_routes(c, [x, y, x])
+    if skew_ms:
+        c.replicas[y].clock = PhysicalClock(c.sim, offset_ms=-float(skew_ms))
+    b_at = 20.0 if skew_ms else 0.0
+    _script(c, [(0.0, 0, "write", 1), (b_at, 1, "write", 2), (100.0, 2, "read", None)])
+
+    def facts(ops: pd.DataFrame) -> dict[str, Any]:
+        writes = ops[ops.f == "write"]
+        return {"writes_ok": int((writes.type == "ok").sum()), "read": _value(ops, 2),
+                "concurrent": bool(writes.invoke_ms.max() < writes.complete_ms.min())}
+
+    name = "LWW concurrent writes" if not skew_ms else "LWW write lost to clock skew"
+    return _done(c, name, scenario_lww_concurrent.__doc__ or "", facts)
+
+
+def scenario_shopping_cart() -> ScenarioResult:
+    """Version vectors keep concurrent writes as siblings, and the client merges them.
+
+    Two clients add to one cart at the same moment, neither having seen the other: A
+    writes ``milk``, B writes ``eggs``. Both are kept (siblings). A reads both, and its
+    next write (``milk+eggs+flour``, carrying what it read) supersedes them; B's later read
+    returns that one value.
+    """
+    c = _cluster(2, resolution="siblings")
+    h0, h1, h2 = c.home_all(_KEY)
+    x, y = [i for i in c.replicas_ids if i not in (h0, h1, h2)]
+    _fix_routes(c, [x, y])
+    _script(c, [(0.0, 0, "write", "milk"), (0.0, 1, "write", "eggs"),
+                (30.0, 0, "read", None), (60.0, 0, "write", "milk+eggs+flour"),
+                (120.0, 1, "read", None)])
+
+    def facts(ops: pd.DataFrame) -> dict[str, Any]:
+        return {"siblings_read": _value(ops, 2), "merged_read": _value(ops, 4),
+                "writes_ok": int(((ops.f == "write") & (ops.type == "ok")).sum())}
+
+    return _done(c, "shopping cart with siblings", scenario_shopping_cart.__doc__ or "",
+                 facts)
 
 
 def quorum_edge_cases() -> pd.DataFrame:
