@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from benchmarks.linearizability import etcd_history
 from replab import History
 from replab.checks import check_history, linearizable
 from replab.errors import ConfigError
@@ -163,3 +165,25 @@ def test_bad_parameters_are_named() -> None:
 def test_empty_history_is_linearizable() -> None:
     res = linearizable([])
     assert res.verdict == "linearizable" and res.keys == {}
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10**6))
+def test_etcd_shaped_histories_agree_with_the_memoized_oracle(seed: int) -> None:
+    """Longer histories (40 ops, 30 % info, stale reads in frequent partitions): the
+    search's prunings (required first, reads without alternatives, info symmetry) against
+    an exhaustive search that has none of them."""
+    ops = etcd_history(40, seed, info=0.3, partition_every_ms=50)
+    res = linearizable(ops, model="cas-register")
+    assert res.keys["k0"].verdict == \
+        ("linearizable" if oracle(ops, "k0", memo=True) else "not linearizable")
+
+
+@pytest.mark.parametrize("name, verdict", [("etcd_000", "not linearizable"),
+                                           ("etcd_001", "not linearizable"),
+                                           ("etcd_002", "linearizable")])
+def test_jepsen_etcd_histories_as_porcupine_decides_them(name: str, verdict: str) -> None:
+    """Porcupine's test data (Jepsen's etcd runs of 2014): its tests expect these verdicts."""
+    res = linearizable(History.read(f"data/histories/jepsen_etcd/{name}.jsonl"),
+                       model="cas-register", budget_s=10)
+    assert res.verdict == verdict

@@ -25,12 +25,12 @@ from typing import Any
 
 import pandas as pd
 
-from replab.checks._collect import as_prepared
 from replab.checks._prepare import Prepared, gc_paused, hashable
 from replab.checks.linearizability._layout import ops_frame
 from replab.checks.linearizability._ops import LinOp, display, split_keys
 from replab.checks.linearizability._search import CAS, READ, WRITE, SearchOp, apply, search
 from replab.checks.result import CheckResult, example, make_result, show_value
+from replab.history import History
 from replab.validate import check_choice, check_float, fail
 
 __all__ = ["linearizable", "LinearizabilityResult", "KeyVerdict", "LinOp", "MODELS",
@@ -180,7 +180,9 @@ def linearizable(history: Any, model: str = "register", initial: Any = None,
     """
     check_choice(model, "model", "linearizable", MODELS)
     budget_s = check_float(budget_s, "budget_s", "linearizable", low=0.0)
-    prep = as_prepared(history)
+    # only the paired ops are needed, not the other checkers' columns
+    prep = history if isinstance(history, Prepared) else \
+        Prepared(history if isinstance(history, History) else History(history))
     per_key = split_keys(prep)
     if model == "register" and any(o.kind == CAS for _, s, _ in per_key.values() for o in s):
         raise fail("model", "linearizable", "'cas-register' for a history with cas operations",

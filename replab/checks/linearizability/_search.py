@@ -84,14 +84,30 @@ def search(ops: list[SearchOp], initial: Any, deadline: float) -> Outcome:
     """Decide whether ``ops`` (one key) are linearizable from ``initial``.
 
     ``deadline`` is a ``time.perf_counter()`` value; past it the verdict is ``None``.
+
+    Besides the cache, three prunings keep histories with many ``info`` ops tractable; each
+    drops only choices another one dominates, so the verdict is exact:
+
+    * At a node, candidates with a return entry are tried before ``info`` ones (phase 0,
+      then phase 1).
+    * A required read (or cas ``[v v]``) that can take effect is taken without
+      alternatives: it changes no state, so any completion of the node can place it
+      first, and if the node with it fails the node fails. (Not so a write of the current
+      value: later in a completion it may overwrite another value.)
+    * An ``info`` candidate that would leave the state as it is, is never taken (leaving
+      it out keeps every option open), and of several ``info`` candidates with the same
+      operation (kind and argument) only the first is tried: they stay candidates for
+      ever (no return entry), so they are interchangeable.
     """
     nxt, prv, op_of, call, ret = _entries(ops)
     kind = [o.kind for o in ops]
     arg = [o.arg for o in ops]
-    req = [1 if o.ret >= 0 else 0 for o in ops]
+    req = [o.ret >= 0 for o in ops]
     left = sum(req)
-    state, lin, depth = initial, 0, 0
-    stack: tuple[Any, ...] | None = None  # (op, state before, rest of the stack)
+    state, lin, depth, phase = initial, 0, 0, 0
+    tried: set[Any] | None = None  # info ops tried at this node, by (kind, argument)
+    # frames: (op, state before, phase, tried, forced, rest of the stack)
+    stack: tuple[Any, ...] | None = None
     best: tuple[Any, ...] | None = None
     best_depth = -1
     cache: set[tuple[int, Any]] = set()
@@ -104,6 +120,10 @@ def search(ops: list[SearchOp], initial: Any, deadline: float) -> Outcome:
         steps += 1
         o = op_of[e]
         if o >= 0:
+            r = req[o]
+            if r is not (phase == 0):
+                e = nxt[e]
+                continue
             k = kind[o]
             if k == READ:
                 ok, new = state == arg[o], state
@@ -113,42 +133,62 @@ def search(ops: list[SearchOp], initial: Any, deadline: float) -> Outcome:
                 ok, new = state == arg[o][0], arg[o][1]
             else:
                 ok, new = False, state
-            if ok:
-                nl = lin | (1 << o)
-                if (nl, new) not in cache:
-                    cache.add((nl, new))
-                    stack = (o, state, stack)
-                    depth += 1
-                    state, lin = new, nl
-                    left -= req[o]
-                    # lift the call entry, then its return entry
-                    nxt[prv[e]] = nxt[e]
-                    prv[nxt[e]] = prv[e]
-                    r = ret[o]
-                    if r:
-                        nxt[prv[r]] = nxt[r]
-                        prv[nxt[r]] = prv[r]
-                    e = nxt[0]
+            if not ok or (not r and new == state):
+                e = nxt[e]
+                continue
+            # reads (and cas [v v]) never change the state, whatever it is
+            forced = r and (k == READ or (k == CAS and arg[o][0] == arg[o][1]))
+            if not r:
+                cls = (k, arg[o])
+                if tried is None:
+                    tried = set()
+                elif cls in tried:
+                    e = nxt[e]
                     continue
-            e = nxt[e]
+                tried.add(cls)
+            nl = lin | (1 << o)
+            if (nl, new) not in cache:
+                cache.add((nl, new))
+                stack = (o, state, phase, tried, forced, stack)
+                depth += 1
+                state, lin, phase, tried = new, nl, 0, None
+                left -= r
+                # lift the call entry, then its return entry
+                nxt[prv[e]] = nxt[e]
+                prv[nxt[e]] = prv[e]
+                rr = ret[o]
+                if rr:
+                    nxt[prv[rr]] = nxt[rr]
+                    prv[nxt[rr]] = prv[rr]
+                e = nxt[0]
+                continue
+            if not forced:
+                e = nxt[e]
+                continue
+        elif phase == 0:  # the required candidates are exhausted: now the info ones
+            phase = 1
+            e = nxt[0]
             continue
-        # a return entry (or the tail): the search cannot go on from here
+        # a dead end: undo linearized ops until a node with untried candidates
         if depth > best_depth:
             best, best_depth = stack, depth
-        if stack is None:
-            return Outcome(False, _order(best), steps, len(cache))
-        o, state, stack = stack
-        depth -= 1
-        lin ^= 1 << o
-        left += req[o]
-        r = ret[o]
-        if r:
-            nxt[prv[r]] = r
-            prv[nxt[r]] = r
-        c = call[o]
-        nxt[prv[c]] = c
-        prv[nxt[c]] = c
-        e = nxt[c]
+        while True:
+            if stack is None:
+                return Outcome(False, _order(best), steps, len(cache))
+            o, state, phase, tried, forced, stack = stack
+            depth -= 1
+            lin ^= 1 << o
+            left += req[o]
+            rr = ret[o]
+            if rr:
+                nxt[prv[rr]] = rr
+                prv[nxt[rr]] = rr
+            c = call[o]
+            nxt[prv[c]] = c
+            prv[nxt[c]] = c
+            if not forced:
+                e = nxt[c]
+                break
     return Outcome(True, _order(stack), steps, len(cache))
 
 
@@ -156,5 +196,5 @@ def _order(stack: tuple[Any, ...] | None) -> tuple[int, ...]:
     out: list[int] = []
     while stack is not None:
         out.append(stack[0])
-        stack = stack[2]
+        stack = stack[-1]
     return tuple(reversed(out))
