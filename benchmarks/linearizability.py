@@ -125,12 +125,12 @@ def _events(plans: list[tuple[Any, ...]], results: dict[int, tuple[str, Any]]) \
     return out
 
 
-def time_sizes(sizes: list[int], seed: int, ops_per_key: int, budget_s: float) \
-        -> list[dict[str, Any]]:
+def time_sizes(sizes: list[int], seed: int, ops_per_key: int, budget_s: float,
+               stale_p: float = 0.3) -> list[dict[str, Any]]:
     rows = []
     for n in sizes:
         t0 = time.perf_counter()
-        ops = etcd_history(n, seed, ops_per_key)
+        ops = etcd_history(n, seed, ops_per_key, stale_p=stale_p)
         t1 = time.perf_counter()
         history = History(ops)
         res = linearizable(history, model="cas-register", budget_s=budget_s)
@@ -160,9 +160,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--ops-per-key", type=int, default=0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--budget-s", type=float, default=10.0)
+    ap.add_argument("--stale-p", type=float, default=0.3,
+                    help="probability that a read inside a partition is stale (0: none)")
     ap.add_argument("--jepsen", type=Path, default=None)
     args = ap.parse_args(argv)
-    rows = time_sizes(args.sizes, args.seed, args.ops_per_key, args.budget_s)
+    rows = time_sizes(args.sizes, args.seed, args.ops_per_key, args.budget_s, args.stale_p)
     prev = None
     for row in rows:
         growth = "" if prev is None else f"  growth exponent {_exponent(prev, row):.2f}"

@@ -59,25 +59,39 @@ def apply(op: SearchOp, state: Any) -> tuple[bool, Any]:
     return False, state
 
 
-def _entries(ops: list[SearchOp]) -> tuple[list[int], list[int], list[int], list[int],
-                                          list[int]]:
-    """Linked list over entries 1..E (0: head, E+1: tail): next, prev, the op of each entry
-    (-1 for a return entry), and each op's call entry and return entry (0: none)."""
-    events = sorted([(o.inv, i, True) for i, o in enumerate(ops)]
-                    + [(o.ret, i, False) for i, o in enumerate(ops) if o.ret >= 0])
-    n_e = len(events)
-    nxt = list(range(1, n_e + 2)) + [n_e + 1]
-    prv = [0, *range(0, n_e + 1)]
-    op_of = [-1] * (n_e + 2)
-    call = [0] * len(ops)
-    ret = [0] * len(ops)
-    for e, (_, i, is_call) in enumerate(events, start=1):
-        if is_call:
-            op_of[e] = i
-            call[i] = e
-        else:
-            ret[i] = e
-    return nxt, prv, op_of, call, ret
+class _Lists:
+    """Two doubly linked lists over entries, in history order, sharing ``nxt``/``prv``:
+    the main list (head 0) of required ops' call and return entries, and the info list
+    (head ``info_head``) of info ops' call entries. Each list ends in a tail entry (op -1,
+    position inf). ``op_of[e]``: the op of a call entry (-1 for returns and tails)."""
+
+    def __init__(self, ops: list[SearchOp]) -> None:
+        main = sorted([(o.inv, i, True) for i, o in enumerate(ops) if o.ret >= 0]
+                      + [(o.ret, i, False) for i, o in enumerate(ops) if o.ret >= 0])
+        info = sorted((o.inv, i, True) for i, o in enumerate(ops) if o.ret < 0)
+        self.nxt: list[int] = []
+        self.prv: list[int] = []
+        self.op_of: list[int] = []
+        self.pos: list[float] = []
+        self.call = [0] * len(ops)
+        self.ret = [0] * len(ops)
+        self._chain(main)
+        self.info_head = len(self.nxt)
+        self._chain(info)
+
+    def _chain(self, events: list[tuple[int, int, bool]]) -> None:
+        base = len(self.nxt)
+        n = len(events)
+        self.nxt += [*range(base + 1, base + n + 2), base + n + 1]
+        self.prv += [base, *range(base, base + n + 1)]
+        self.op_of += [-1] * (n + 2)
+        self.pos += [float("-inf")] + [float(p) for p, _, _ in events] + [float("inf")]
+        for e, (_, i, is_call) in enumerate(events, start=base + 1):
+            if is_call:
+                self.op_of[e] = i
+                self.call[i] = e
+            else:
+                self.ret[i] = e
 
 
 def search(ops: list[SearchOp], initial: Any, deadline: float) -> Outcome:
@@ -85,11 +99,12 @@ def search(ops: list[SearchOp], initial: Any, deadline: float) -> Outcome:
 
     ``deadline`` is a ``time.perf_counter()`` value; past it the verdict is ``None``.
 
-    Besides the cache, three prunings keep histories with many ``info`` ops tractable; each
+    Besides the cache, these prunings keep histories with many ``info`` ops tractable; each
     drops only choices another one dominates, so the verdict is exact:
 
-    * At a node, candidates with a return entry are tried before ``info`` ones (phase 0,
-      then phase 1).
+    * At a node, candidates with a return entry are tried before ``info`` ones (phase 0
+      walks the main list up to its first return entry, phase 1 the info list up to that
+      return's position).
     * A required read (or cas ``[v v]``) that can take effect is taken without
       alternatives: it changes no state, so any completion of the node can place it
       first, and if the node with it fails the node fails. (Not so a write of the current
@@ -98,15 +113,20 @@ def search(ops: list[SearchOp], initial: Any, deadline: float) -> Outcome:
       it out keeps every option open), and of several ``info`` candidates with the same
       operation (kind and argument) only the first is tried: they stay candidates for
       ever (no return entry), so they are interchangeable.
+    * Right after an ``info`` op, no write is tried: the write would overwrite the info
+      op's value before anything read it, so leaving the info op out is as good.
     """
-    nxt, prv, op_of, call, ret = _entries(ops)
+    lists = _Lists(ops)
+    nxt, prv, op_of, pos = lists.nxt, lists.prv, lists.op_of, lists.pos
+    call, ret, info_head = lists.call, lists.ret, lists.info_head
     kind = [o.kind for o in ops]
     arg = [o.arg for o in ops]
     req = [o.ret >= 0 for o in ops]
     left = sum(req)
-    state, lin, depth, phase = initial, 0, 0, 0
+    state, lin, depth, phase, limit = initial, 0, 0, 0, 0.0
     tried: set[Any] | None = None  # info ops tried at this node, by (kind, argument)
-    # frames: (op, state before, phase, tried, forced, rest of the stack)
+    fresh = False  # the last op placed is an info op whose value nothing has read yet
+    # frames: (op, state before, phase, limit, tried, forced, fresh, rest of the stack)
     stack: tuple[Any, ...] | None = None
     best: tuple[Any, ...] | None = None
     best_depth = -1
@@ -119,76 +139,78 @@ def search(ops: list[SearchOp], initial: Any, deadline: float) -> Outcome:
             return Outcome(None, _order(best), steps, len(cache))
         steps += 1
         o = op_of[e]
-        if o >= 0:
-            r = req[o]
-            if r is not (phase == 0):
-                e = nxt[e]
+        if o < 0 or (phase and pos[e] > limit):
+            if not phase:  # required candidates exhausted: the info ones invoked before
+                phase, limit, e = 1, pos[e], nxt[info_head]
                 continue
-            k = kind[o]
-            if k == READ:
-                ok, new = state == arg[o], state
-            elif k == WRITE:
-                ok, new = True, arg[o]
-            elif k == CAS:
-                ok, new = state == arg[o][0], arg[o][1]
-            else:
-                ok, new = False, state
-            if not ok or (not r and new == state):
-                e = nxt[e]
-                continue
-            # reads (and cas [v v]) never change the state, whatever it is
-            forced = r and (k == READ or (k == CAS and arg[o][0] == arg[o][1]))
-            if not r:
-                cls = (k, arg[o])
-                if tried is None:
-                    tried = set()
-                elif cls in tried:
-                    e = nxt[e]
-                    continue
-                tried.add(cls)
-            nl = lin | (1 << o)
-            if (nl, new) not in cache:
-                cache.add((nl, new))
-                stack = (o, state, phase, tried, forced, stack)
-                depth += 1
-                state, lin, phase, tried = new, nl, 0, None
-                left -= r
-                # lift the call entry, then its return entry
-                nxt[prv[e]] = nxt[e]
-                prv[nxt[e]] = prv[e]
+            # a dead end: undo linearized ops until a node with untried candidates
+            if depth > best_depth:
+                best, best_depth = stack, depth
+            while True:
+                if stack is None:
+                    return Outcome(False, _order(best), steps, len(cache))
+                o, state, phase, limit, tried, forced, fresh, stack = stack
+                depth -= 1
+                lin ^= 1 << o
+                left += req[o]
                 rr = ret[o]
                 if rr:
-                    nxt[prv[rr]] = nxt[rr]
-                    prv[nxt[rr]] = prv[rr]
-                e = nxt[0]
-                continue
-            if not forced:
+                    nxt[prv[rr]] = rr
+                    prv[nxt[rr]] = rr
+                c = call[o]
+                nxt[prv[c]] = c
+                prv[nxt[c]] = c
+                if not forced:
+                    e = nxt[c]
+                    break
+            continue
+        k = kind[o]
+        if fresh and k == WRITE:
+            e = nxt[e]
+            continue
+        if k == READ:
+            ok, new = state == arg[o], state
+        elif k == WRITE:
+            ok, new = True, arg[o]
+        elif k == CAS:
+            ok, new = state == arg[o][0], arg[o][1]
+        else:
+            ok, new = False, state
+        r = req[o]
+        if not ok or (not r and new == state):
+            e = nxt[e]
+            continue
+        # reads (and cas [v v]) never change the state, whatever it is
+        forced = r and (k == READ or (k == CAS and arg[o][0] == arg[o][1]))
+        if not r:
+            cls = (k, arg[o])
+            if tried is None:
+                tried = set()
+            elif cls in tried:
                 e = nxt[e]
                 continue
-        elif phase == 0:  # the required candidates are exhausted: now the info ones
-            phase = 1
-            e = nxt[0]
+            tried.add(cls)
+        nl = lin | (1 << o)
+        if (nl, new) in cache:
+            if forced:  # the node's one choice already failed: so does the node
+                e = nxt[0]
+                phase, limit = 1, float("-inf")
+                continue
+            e = nxt[e]
             continue
-        # a dead end: undo linearized ops until a node with untried candidates
-        if depth > best_depth:
-            best, best_depth = stack, depth
-        while True:
-            if stack is None:
-                return Outcome(False, _order(best), steps, len(cache))
-            o, state, phase, tried, forced, stack = stack
-            depth -= 1
-            lin ^= 1 << o
-            left += req[o]
-            rr = ret[o]
-            if rr:
-                nxt[prv[rr]] = rr
-                prv[nxt[rr]] = rr
-            c = call[o]
-            nxt[prv[c]] = c
-            prv[nxt[c]] = c
-            if not forced:
-                e = nxt[c]
-                break
+        cache.add((nl, new))
+        stack = (o, state, phase, limit, tried, forced, fresh, stack)
+        depth += 1
+        state, lin, phase, tried, fresh = new, nl, 0, None, not r
+        left -= r
+        # lift the call entry, then its return entry
+        nxt[prv[e]] = nxt[e]
+        prv[nxt[e]] = prv[e]
+        rr = ret[o]
+        if rr:
+            nxt[prv[rr]] = nxt[rr]
+            prv[nxt[rr]] = prv[rr]
+        e = nxt[0]
     return Outcome(True, _order(stack), steps, len(cache))
 
 
