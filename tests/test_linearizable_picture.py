@@ -98,8 +98,9 @@ def test_cli_section_json_and_html(tmp_path: Path, capsys: pytest.CaptureFixture
     assert doc["keys_by_verdict"] == {"linearizable": 1, "not linearizable": 1, "unknown": 0}
     x = doc["keys"][0]
     assert x["failing"] == 8 and x["blocked"][0]["reason"] == \
-        "read 1, but the register held 4"
-    assert [s["state_after"] for s in x["linearization"]] == [3, 1, 1, 2, 4]
+        "read 1, but the register held 3"
+    # the info write of 3 may take effect late: the longest run places it last
+    assert [s["state_after"] for s in x["linearization"]] == [1, 1, 2, 4, 3]
 
 
 def test_cli_bad_budget_and_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -142,10 +143,10 @@ def test_page_in_chromium_hover_and_offline(tmp_path: Path) -> None:
             tip = page.locator("#tip")
             assert tip.is_visible()
             assert "not in the linearization (failing)" in tip.inner_text()
-            assert "read 1, but the register held 4" in tip.inner_text()
+            assert "read 1, but the register held 3" in tip.inner_text()
             page.locator('rect.op[data-key="0"][data-op="4"]').hover()
             text = tip.inner_text()
-            assert "linearized #5" in text and "state before: 2" in text \
+            assert "linearized #4" in text and "state before: 2" in text \
                 and "state after: 4" in text
             page.screenshot(path=str(tmp_path / "lin.png"), full_page=True)
         finally:
