@@ -60,15 +60,23 @@ def apply(op: SearchOp, state: Any) -> tuple[bool, Any]:
 
 
 class _Lists:
-    """Two doubly linked lists over entries, in history order, sharing ``nxt``/``prv``:
-    the main list (head 0) of required ops' call and return entries, and the info list
-    (head ``info_head``) of info ops' call entries. Each list ends in a tail entry (op -1,
-    position inf). ``op_of[e]``: the op of a call entry (-1 for returns and tails)."""
+    """Doubly linked lists over entries, in history order, sharing ``nxt``/``prv``: the
+    main list (head 0) of required ops' call and return entries, and one list per info
+    *class* (same kind and argument) of its ops' call entries (heads ``class_head``). Each
+    list ends in a tail entry (op -1, position inf). ``op_of[e]``: the op of a call entry
+    (-1 for returns, heads and tails)."""
 
     def __init__(self, ops: list[SearchOp]) -> None:
         main = sorted([(o.inv, i, True) for i, o in enumerate(ops) if o.ret >= 0]
                       + [(o.ret, i, False) for i, o in enumerate(ops) if o.ret >= 0])
-        info = sorted((o.inv, i, True) for i, o in enumerate(ops) if o.ret < 0)
+        classes: dict[Any, list[tuple[int, int, bool]]] = {}
+        self.class_of = [-1] * len(ops)
+        for i, o in enumerate(ops):
+            if o.ret < 0:
+                members = classes.setdefault((o.kind, o.arg), [])
+                self.class_of[i] = list(classes).index((o.kind, o.arg)) if members == [] \
+                    else self.class_of[members[0][1]]
+                members.append((o.inv, i, True))
         self.nxt: list[int] = []
         self.prv: list[int] = []
         self.op_of: list[int] = []
@@ -76,8 +84,10 @@ class _Lists:
         self.call = [0] * len(ops)
         self.ret = [0] * len(ops)
         self._chain(main)
-        self.info_head = len(self.nxt)
-        self._chain(info)
+        self.class_head = []
+        for members in classes.values():
+            self.class_head.append(len(self.nxt))
+            self._chain(sorted(members))
 
     def _chain(self, events: list[tuple[int, int, bool]]) -> None:
         base = len(self.nxt)
@@ -103,34 +113,42 @@ def search(ops: list[SearchOp], initial: Any, deadline: float) -> Outcome:
     drops only choices another one dominates, so the verdict is exact:
 
     * At a node, candidates with a return entry are tried before ``info`` ones (phase 0
-      walks the main list up to its first return entry, phase 1 the info list up to that
-      return's position).
+      walks the main list up to its first return entry; phase 1 the info classes).
     * A required read (or cas ``[v v]``) that can take effect is taken without
       alternatives: it changes no state, so any completion of the node can place it
       first, and if the node with it fails the node fails. (Not so a write of the current
       value: later in a completion it may overwrite another value.)
-    * An ``info`` candidate that would leave the state as it is, is never taken (leaving
-      it out keeps every option open), and of several ``info`` candidates with the same
-      operation (kind and argument) only the first is tried: they stay candidates for
-      ever (no return entry), so they are interchangeable.
-    * Right after an ``info`` op, no write is tried: the write would overwrite the info
-      op's value before anything read it, so leaving the info op out is as good.
+    * Info ops with the same operation (kind and argument) form a class; of a class only
+      the earliest invoked pending op is tried: once invoked they stay candidates for ever
+      (no return entry), so they are interchangeable. The ops of a class taken so far are
+      thus always its first ones, and the cache stores a count per class.
+    * An ``info`` op that would leave the state as it is is never taken (leaving it out
+      keeps every option open), and right after an ``info`` op no write is tried: the
+      write would overwrite the info op's value before anything read it.
+
+    The cache key is (``low``, ``win``, info counts, state): the required ops (numbered in
+    invoke order) below ``low`` are all linearized, ``win`` holds the bits of the others
+    from ``low`` on, so keys stay small on long histories.
     """
     lists = _Lists(ops)
     nxt, prv, op_of, pos = lists.nxt, lists.prv, lists.op_of, lists.pos
-    call, ret, info_head = lists.call, lists.ret, lists.info_head
+    call, ret, class_head, class_of = lists.call, lists.ret, lists.class_head, lists.class_of
+    n_classes = len(class_head)
     kind = [o.kind for o in ops]
     arg = [o.arg for o in ops]
     req = [o.ret >= 0 for o in ops]
+    rid = [-1] * len(ops)  # required ops numbered in invoke order
+    for n, i in enumerate(i for i, o in enumerate(ops) if o.ret >= 0):
+        rid[i] = n
     left = sum(req)
-    state, lin, depth, phase, limit = initial, 0, 0, 0, 0.0
-    tried: set[Any] | None = None  # info ops tried at this node, by (kind, argument)
+    state, depth, phase, limit, ci = initial, 0, 0, 0.0, 0
+    low, win, counts = 0, 0, (0,) * n_classes
     fresh = False  # the last op placed is an info op whose value nothing has read yet
-    # frames: (op, state before, phase, limit, tried, forced, fresh, rest of the stack)
+    # frames: (op, state, phase, limit, forced, fresh, low, win, counts, rest of the stack)
     stack: tuple[Any, ...] | None = None
     best: tuple[Any, ...] | None = None
     best_depth = -1
-    cache: set[tuple[int, Any]] = set()
+    cache: set[tuple[Any, ...]] = set()
     steps = 0
     e = nxt[0]
     clock = time.perf_counter
@@ -138,20 +156,28 @@ def search(ops: list[SearchOp], initial: Any, deadline: float) -> Outcome:
         if steps % _CHECK_EVERY == 0 and clock() > deadline:
             return Outcome(None, _order(best), steps, len(cache))
         steps += 1
-        o = op_of[e]
-        if o < 0 or (phase and pos[e] > limit):
-            if not phase:  # required candidates exhausted: the info ones invoked before
-                phase, limit, e = 1, pos[e], nxt[info_head]
+        if phase:
+            o = -1
+            while ci < n_classes:
+                e = nxt[class_head[ci]]
+                ci += 1
+                if op_of[e] >= 0 and pos[e] < limit:
+                    o = op_of[e]
+                    break
+        else:
+            o = op_of[e]
+            if o < 0:  # required candidates exhausted: the info ones invoked before
+                phase, limit, ci = 1, pos[e], 0
                 continue
+        if o < 0:
             # a dead end: undo linearized ops until a node with untried candidates
             if depth > best_depth:
                 best, best_depth = stack, depth
             while True:
                 if stack is None:
                     return Outcome(False, _order(best), steps, len(cache))
-                o, state, phase, limit, tried, forced, fresh, stack = stack
+                o, state, phase, limit, forced, fresh, low, win, counts, stack = stack
                 depth -= 1
-                lin ^= 1 << o
                 left += req[o]
                 rr = ret[o]
                 if rr:
@@ -162,16 +188,14 @@ def search(ops: list[SearchOp], initial: Any, deadline: float) -> Outcome:
                 prv[nxt[c]] = c
                 if not forced:
                     e = nxt[c]
+                    ci = class_of[o] + 1
                     break
             continue
         k = kind[o]
-        if fresh and k == WRITE:
-            e = nxt[e]
-            continue
         if k == READ:
             ok, new = state == arg[o], state
         elif k == WRITE:
-            ok, new = True, arg[o]
+            ok, new = not fresh, arg[o]
         elif k == CAS:
             ok, new = state == arg[o][0], arg[o][1]
         else:
@@ -182,26 +206,25 @@ def search(ops: list[SearchOp], initial: Any, deadline: float) -> Outcome:
             continue
         # reads (and cas [v v]) never change the state, whatever it is
         forced = r and (k == READ or (k == CAS and arg[o][0] == arg[o][1]))
-        if not r:
-            cls = (k, arg[o])
-            if tried is None:
-                tried = set()
-            elif cls in tried:
-                e = nxt[e]
-                continue
-            tried.add(cls)
-        nl = lin | (1 << o)
-        if (nl, new) in cache:
+        if r:
+            nlow, nwin, ncounts = low, win | (1 << (rid[o] - low)), counts
+            while nwin & 1:
+                nwin >>= 1
+                nlow += 1
+        else:
+            j = class_of[o]
+            nlow, nwin, ncounts = low, win, (*counts[:j], counts[j] + 1, *counts[j + 1:])
+        key = (nlow, nwin, ncounts, new)
+        if key in cache:
             if forced:  # the node's one choice already failed: so does the node
-                e = nxt[0]
-                phase, limit = 1, float("-inf")
-                continue
-            e = nxt[e]
+                phase, limit, ci = 1, float("-inf"), n_classes
+            else:
+                e = nxt[e]
             continue
-        cache.add((nl, new))
-        stack = (o, state, phase, limit, tried, forced, fresh, stack)
+        cache.add(key)
+        stack = (o, state, phase, limit, forced, fresh, low, win, counts, stack)
         depth += 1
-        state, lin, phase, tried, fresh = new, nl, 0, None, not r
+        state, low, win, counts, phase, fresh = new, nlow, nwin, ncounts, 0, not r
         left -= r
         # lift the call entry, then its return entry
         nxt[prv[e]] = nxt[e]
