@@ -32,7 +32,7 @@ def witness(res: Any, key: str) -> list[tuple[int, Any]]:
     return [(v.ops[o].inv, s) for o, s in zip(v.order, v.states, strict=True)]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(register_history() | register_history(max_events=18, keys=("x",)))
 def test_verdicts_agree_with_the_brute_force_oracle(ops: list[dict[str, Any]]) -> None:
     res = linearizable(ops, model="cas-register")
@@ -46,7 +46,7 @@ def test_verdicts_agree_with_the_brute_force_oracle(ops: list[dict[str, Any]]) -
             assert v.example is not None and v.example["indices"]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(register_history(keys=("x",)))
 def test_linearizable_histories_have_no_other_finding(ops: list[dict[str, Any]]) -> None:
     if linearizable(ops, model="cas-register").verdict != "linearizable":
