@@ -110,6 +110,10 @@ def test_cli_bad_budget_and_model(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert capsys.readouterr().err == (
         "replab check: error: The '--budget-s' parameter of replab check must be a finite "
         "number in [0, inf). Got -2.0 instead.\n")
+    bad = tmp_path / "no" / "such" / "dir.html"
+    assert main(["check", str(path), "--html", str(bad)]) == 2
+    assert capsys.readouterr().err == (
+        f"replab check: error: cannot write --html {str(bad)!r}: No such file or directory\n")
     assert main(["check", str(path), "--model", "register"]) == 2
     assert "must be 'cas-register' for a history with cas operations" in \
         capsys.readouterr().err

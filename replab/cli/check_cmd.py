@@ -16,7 +16,7 @@ from typing import Any
 from replab.checks import check_report, linearizable, results_frame
 from replab.checks.linearizability import LinearizabilityResult
 from replab.cli._common import _jsonable, add_format, emit_frame
-from replab.errors import HistoryError
+from replab.errors import ConfigError, HistoryError
 from replab.history import History
 from replab.validate import check_float
 
@@ -35,7 +35,10 @@ def run_check(args: argparse.Namespace) -> int:
     if args.html:
         from replab.plots.linearization_html import write_linearization_html
 
-        write_linearization_html(lin, args.html, title=f"linearizability of {args.history}")
+        try:
+            write_linearization_html(lin, args.html, title=f"linearizability of {args.history}")
+        except OSError as e:
+            raise ConfigError(f"cannot write --html {args.html!r}: {e.strerror}") from None
     if args.format == "json":
         doc = {"history": summary,
                "checks": {name: r.to_dict() for name, r in results.items()},
