@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from replab.checks import check_report, linearizable, results_frame
-from replab.checks.linearizability import LinearizabilityResult
+from replab.checks.linearizability import LinearizabilityResult, key_name
 from replab.cli._common import _jsonable, add_format, emit_frame
 from replab.errors import ConfigError, HistoryError
 from replab.history import History
@@ -73,7 +73,7 @@ def _linearizable_lines(lin: LinearizabilityResult, most: int = 5) -> list[str]:
         keys = [kv for kv in lin.keys.values() if kv.verdict == verdict]
         for kv in keys[:most]:
             why = kv.example["message"] if kv.example is not None else (
-                f"key {kv.key!r}: search budget spent after {kv.steps} steps "
+                f"{key_name(kv.key)}: search budget spent after {kv.steps} steps "
                 f"({len(kv.ops)} ops)")
             out.append(f"  {why}\n")
         if len(keys) > most:

@@ -33,7 +33,7 @@ from replab.checks.result import CheckResult, example, make_result, show_value
 from replab.history import History
 from replab.validate import check_choice, check_float, fail
 
-__all__ = ["linearizable", "LinearizabilityResult", "KeyVerdict", "LinOp", "MODELS",
+__all__ = ["linearizable", "LinearizabilityResult", "KeyVerdict", "LinOp", "MODELS", "key_name",
            "LINEARIZABLE", "NOT_LINEARIZABLE", "UNKNOWN"]
 
 MODELS = ("register", "cas-register")
@@ -194,6 +194,11 @@ def linearizable(history: Any, model: str = "register", initial: Any = None,
     return LinearizabilityResult(model=model, initial=initial, keys=keys)
 
 
+def key_name(key: Any) -> str:
+    """``key 'x'``, or ``the register`` for the single register of a Knossos history."""
+    return "the register" if key is None else f"key {key!r}"
+
+
 def _decide(prep: Prepared, key: Any, lops: list[LinOp], sops: list[SearchOp],
             raw: dict[Any, Any], init: Any, initial: Any, budget_s: float) -> KeyVerdict:
     t0 = time.perf_counter()
@@ -261,7 +266,7 @@ def _example(prep: Prepared, key: Any, lops: list[LinOp], order: tuple[int, ...]
     positions = [p for i in involved for p in (lops[i].inv, lops[i].ret)]
     why = "; ".join(f"op {b['index']} {b['reason']}" for b in blocked[:4])
     last = f" (the last is op {lops[order[-1]].inv_index})" if order else ""
-    msg = (f"key {key!r} is not linearizable: the longest linearization found places "
+    msg = (f"{key_name(key)} is not linearizable: the longest linearization found places "
            f"{len(order)} of {len(lops)} ops{last}; none of the ops that could come next "
            f"can take effect: {why}")
     return example(prep, msg, positions)

@@ -40,7 +40,8 @@ class SearchOp:
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """``verdict`` True / False / None (budget exhausted); ``order``: the full
-    linearization (True) or the longest partial one found (op ids, in order)."""
+    linearization (True) or the longest partial one found: the most ops with a known
+    outcome placed (op ids, in order)."""
 
     verdict: bool | None
     order: tuple[int, ...]
@@ -141,13 +142,13 @@ def search(ops: list[SearchOp], initial: Any, deadline: float) -> Outcome:
     for n, i in enumerate(i for i, o in enumerate(ops) if o.ret >= 0):
         rid[i] = n
     left = sum(req)
-    state, depth, phase, limit, ci = initial, 0, 0, 0.0, 0
+    state, phase, limit, ci = initial, 0, 0.0, 0
     low, win, counts = 0, 0, (0,) * n_classes
     fresh = False  # the last op placed is an info op whose value nothing has read yet
     # frames: (op, state, phase, limit, forced, fresh, low, win, counts, rest of the stack)
     stack: tuple[Any, ...] | None = None
     best: tuple[Any, ...] | None = None
-    best_depth = -1
+    best_left = left + 1  # the fewest required ops left unplaced at a dead end
     cache: set[tuple[Any, ...]] = set()
     steps = 0
     e = nxt[0]
@@ -171,13 +172,12 @@ def search(ops: list[SearchOp], initial: Any, deadline: float) -> Outcome:
                 continue
         if o < 0:
             # a dead end: undo linearized ops until a node with untried candidates
-            if depth > best_depth:
-                best, best_depth = stack, depth
+            if left < best_left:
+                best, best_left = stack, left
             while True:
                 if stack is None:
                     return Outcome(False, _order(best), steps, len(cache))
                 o, state, phase, limit, forced, fresh, low, win, counts, stack = stack
-                depth -= 1
                 left += req[o]
                 rr = ret[o]
                 if rr:
@@ -223,7 +223,6 @@ def search(ops: list[SearchOp], initial: Any, deadline: float) -> Outcome:
             continue
         cache.add(key)
         stack = (o, state, phase, limit, forced, fresh, low, win, counts, stack)
-        depth += 1
         state, low, win, counts, phase, fresh = new, nlow, nwin, ncounts, 0, not r
         left -= r
         # lift the call entry, then its return entry
