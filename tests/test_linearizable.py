@@ -189,3 +189,15 @@ def test_jepsen_etcd_histories_as_porcupine_decides_them(name: str, verdict: str
     res = linearizable(History.read(f"data/histories/jepsen_etcd/{name}.jsonl"),
                        model="cas-register", budget_s=10)
     assert res.verdict == verdict
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10**6))
+def test_linearizable_etcd_shaped_histories_have_no_other_finding(seed: int) -> None:
+    ops = etcd_history(60, seed, ops_per_key=20, info=0.2, partition_every_ms=50)
+    res = linearizable(ops, model="cas-register")
+    clean = [k for k, v in res.keys.items() if v.verdict == "linearizable"]
+    only = [op for op in ops if op["key"] in clean]
+    found = check_history(only, ["stale-read", "read-your-writes", "monotonic-reads",
+                                 "lost-write"])
+    assert {name: r.count for name, r in found.items()} == dict.fromkeys(found, 0)
