@@ -201,3 +201,15 @@ def test_linearizable_etcd_shaped_histories_have_no_other_finding(seed: int) -> 
     found = check_history(only, ["stale-read", "read-your-writes", "monotonic-reads",
                                  "lost-write"])
     assert {name: r.count for name, r in found.items()} == dict.fromkeys(found, 0)
+
+
+def test_porcupine_log_converter() -> None:
+    from benchmarks.porcupine_convert import convert
+
+    lines = ["INFO  jepsen.util - 3\t:invoke\t:cas\t[1 4]", "0\t:invoke\t:read\tnil",
+             "0\t:ok\t:read\t2", "3\t:info\t:cas\t:timed-out"]
+    assert convert(lines) == [
+        {"index": 0, "process": 3, "type": "invoke", "f": "cas", "value": [1, 4]},
+        {"index": 1, "process": 0, "type": "invoke", "f": "read", "value": None},
+        {"index": 2, "process": 0, "type": "ok", "f": "read", "value": 2},
+        {"index": 3, "process": 3, "type": "info", "f": "cas", "value": [1, 4]}]
