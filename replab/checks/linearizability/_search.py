@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = ["READ", "WRITE", "CAS", "NEVER", "SearchOp", "Outcome", "search", "apply"]
 
@@ -26,8 +26,7 @@ READ, WRITE, CAS, NEVER = 0, 1, 2, 3
 _CHECK_EVERY = 1024  # steps between two looks at the clock
 
 
-@dataclass(frozen=True, slots=True)
-class SearchOp:
+class SearchOp(NamedTuple):
     """One operation of a key: ``kind`` (READ/WRITE/CAS/NEVER), its argument (value read,
     value written, or ``(old, new)``), invoke / return positions (``ret = -1``: info)."""
 
