@@ -126,9 +126,9 @@ def search(ops: list[SearchOp], initial: Any, deadline: float) -> Outcome:
       keeps every option open), and right after an ``info`` op no write is tried: the
       write would overwrite the info op's value before anything read it.
 
-    The cache key is (``low``, ``win``, info counts, state): the required ops (numbered in
-    invoke order) below ``low`` are all linearized, ``win`` holds the bits of the others
-    from ``low`` on, so keys stay small on long histories.
+    The cache key is (``low``, ``win``, info counts, state, ``fresh``): the required ops
+    (numbered in invoke order) below ``low`` are all linearized, ``win`` holds the bits of
+    the others from ``low`` on, so keys stay small on long histories.
     """
     lists = _Lists(ops)
     nxt, prv, op_of, pos = lists.nxt, lists.prv, lists.op_of, lists.pos
@@ -213,7 +213,8 @@ def search(ops: list[SearchOp], initial: Any, deadline: float) -> Outcome:
         else:
             j = class_of[o]
             nlow, nwin, ncounts = low, win, (*counts[:j], counts[j] + 1, *counts[j + 1:])
-        key = (nlow, nwin, ncounts, new)
+        # the child's own options depend on ``fresh`` too (no write right after an info op)
+        key = (nlow, nwin, ncounts, new, not r)
         if key in cache:
             if forced:  # the node's one choice already failed: so does the node
                 phase, limit, ci = 1, float("-inf"), n_classes
