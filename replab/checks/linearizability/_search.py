@@ -1,17 +1,19 @@
 """The Wing–Gong / Lowe search for one key, with Porcupine's cache.
 
-Operations are call and return *entries* in one doubly linked list, in history order.
-The search linearizes an operation whose call entry comes before the first remaining
-return entry (it was invoked before every still-pending operation returned), applies it
-to the model, *lifts* its two entries out of the list and starts again from the head.
-Reaching a return entry means the operation it belongs to cannot be linearized here:
-the last linearized operation is undone and the next candidate tried. A cache of
-(linearized set as an int bitset, model state) skips states already explored (Lowe's
-"JIT linearization"; Porcupine's ``checkSingle``).
+Operations with a known outcome are call and return *entries* in one doubly linked list,
+in history order. The search linearizes an operation whose call entry comes before the
+first remaining return entry (it was invoked before every still-pending operation
+returned), applies it to the model, *lifts* its two entries out of the list and starts
+again from the head. Reaching a return entry means the operation it belongs to cannot be
+linearized here: the last linearized operation is undone and the next candidate tried. A
+cache of (linearized set, model state) skips states already explored (Lowe's "JIT
+linearization"; Porcupine's ``checkSingle``); the set is kept as a compact exact key (see
+:func:`search`).
 
 ``info`` operations have no return entry: they may be linearized at any point after their
-invoke, or never. The search succeeds when every operation with a return entry
-(``required``) is linearized.
+invoke, or never. They sit in lists of their own, one per operation (kind and argument).
+The search succeeds when every operation with a return entry (``required``) is
+linearized.
 """
 
 from __future__ import annotations
