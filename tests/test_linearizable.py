@@ -182,6 +182,7 @@ def test_etcd_shaped_histories_agree_with_the_memoized_oracle(seed: int) -> None
 @pytest.mark.parametrize("name, verdict", [("etcd_000", "not linearizable"),
                                            ("etcd_001", "not linearizable"),
                                            ("etcd_002", "linearizable"),
+                                           ("etcd_003", "not linearizable"),
                                            ("etcd_005", "linearizable"),
                                            ("etcd_007", "linearizable")])
 def test_jepsen_etcd_histories_as_porcupine_decides_them(name: str, verdict: str) -> None:
