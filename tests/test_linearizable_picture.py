@@ -157,3 +157,18 @@ def test_page_in_chromium_hover_and_offline(tmp_path: Path) -> None:
             browser.close()
     assert errors == []
     assert requests == [url]  # the page asks nothing of any host
+
+
+def test_big_results_are_drawn_in_part_and_say_so() -> None:
+    ops = []
+    for k in range(4):
+        ops += [dict(o, key=f"k{k}") for o in seq(*[(0, "write", i, i) for i in range(30)])]
+    res = linearizable(ops)
+    page = linearization_html(res, max_keys=3, max_ops=10)
+    assert "<p>1 more keys not drawn.</p>" in page
+    assert page.count("The first 10 are drawn.") == 3
+    assert page.count('class="op ') == 30
+    ax = plot_linearization(res, "k0", max_ops=10)
+    assert ax.get_title() == "key 'k0': linearizable (first 10 of 30 ops)"
+    assert len(ax.patches) == 10
+    plt.close(ax.figure)
