@@ -48,12 +48,24 @@ def _step(f: str, value: Any, state: Any) -> tuple[bool, Any]:
     return state == value[0], value[1]
 
 
-def oracle(history: list[dict[str, Any]], key: Any, initial: Any = None) -> bool:
-    """Whether ``key``'s ops are linearizable, by trying every order."""
+def oracle(history: list[dict[str, Any]], key: Any, initial: Any = None,
+           memo: bool = False) -> bool:
+    """Whether ``key``'s ops are linearizable, by trying every order (``memo``: remembering
+    the (placed set, state) pairs that failed, for histories of a few dozen ops)."""
     ops = _ops_of(history, key)
     n = len(ops)
+    failed: set[tuple[frozenset[int], Any]] = set()
 
     def go(placed: frozenset[int], state: Any) -> bool:
+        if memo and (placed, state) in failed:
+            return False
+        if _go(placed, state):
+            return True
+        if memo:
+            failed.add((placed, state))
+        return False
+
+    def _go(placed: frozenset[int], state: Any) -> bool:
         if all(i in placed for i in range(n) if ops[i][3] != float("inf")):
             return True
         for i in range(n):

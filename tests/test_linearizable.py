@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from benchmarks.linearizability import etcd_history
 from replab import History
 from replab.checks import check_history, linearizable
 from replab.errors import ConfigError
@@ -30,7 +32,7 @@ def witness(res: Any, key: str) -> list[tuple[int, Any]]:
     return [(v.ops[o].inv, s) for o, s in zip(v.order, v.states, strict=True)]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(register_history() | register_history(max_events=18, keys=("x",)))
 def test_verdicts_agree_with_the_brute_force_oracle(ops: list[dict[str, Any]]) -> None:
     res = linearizable(ops, model="cas-register")
@@ -44,7 +46,7 @@ def test_verdicts_agree_with_the_brute_force_oracle(ops: list[dict[str, Any]]) -
             assert v.example is not None and v.example["indices"]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(register_history(keys=("x",)))
 def test_linearizable_histories_have_no_other_finding(ops: list[dict[str, Any]]) -> None:
     if linearizable(ops, model="cas-register").verdict != "linearizable":
@@ -163,3 +165,52 @@ def test_bad_parameters_are_named() -> None:
 def test_empty_history_is_linearizable() -> None:
     res = linearizable([])
     assert res.verdict == "linearizable" and res.keys == {}
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10**6))
+def test_etcd_shaped_histories_agree_with_the_memoized_oracle(seed: int) -> None:
+    """Longer histories (40 ops, 30 % info, stale reads in frequent partitions): the
+    search's prunings (required first, reads without alternatives, info symmetry) against
+    an exhaustive search that has none of them."""
+    ops = etcd_history(40, seed, info=0.3, partition_every_ms=50)
+    res = linearizable(ops, model="cas-register")
+    assert res.keys["k0"].verdict == \
+        ("linearizable" if oracle(ops, "k0", memo=True) else "not linearizable")
+
+
+@pytest.mark.parametrize("name, verdict", [("etcd_000", "not linearizable"),
+                                           ("etcd_001", "not linearizable"),
+                                           ("etcd_002", "linearizable"),
+                                           ("etcd_003", "not linearizable"),
+                                           ("etcd_005", "linearizable"),
+                                           ("etcd_007", "linearizable")])
+def test_jepsen_etcd_histories_as_porcupine_decides_them(name: str, verdict: str) -> None:
+    """Porcupine's test data (Jepsen's etcd runs of 2014): its tests expect these verdicts."""
+    res = linearizable(History.read(f"data/histories/jepsen_etcd/{name}.jsonl"),
+                       model="cas-register", budget_s=10)
+    assert res.verdict == verdict
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10**6))
+def test_linearizable_etcd_shaped_histories_have_no_other_finding(seed: int) -> None:
+    ops = etcd_history(60, seed, ops_per_key=20, info=0.2, partition_every_ms=50)
+    res = linearizable(ops, model="cas-register")
+    clean = [k for k, v in res.keys.items() if v.verdict == "linearizable"]
+    only = [op for op in ops if op["key"] in clean]
+    found = check_history(only, ["stale-read", "read-your-writes", "monotonic-reads",
+                                 "lost-write"])
+    assert {name: r.count for name, r in found.items()} == dict.fromkeys(found, 0)
+
+
+def test_porcupine_log_converter() -> None:
+    from benchmarks.porcupine_convert import convert
+
+    lines = ["INFO  jepsen.util - 3\t:invoke\t:cas\t[1 4]", "0\t:invoke\t:read\tnil",
+             "0\t:ok\t:read\t2", "3\t:info\t:cas\t:timed-out"]
+    assert convert(lines) == [
+        {"index": 0, "process": 3, "type": "invoke", "f": "cas", "value": [1, 4]},
+        {"index": 1, "process": 0, "type": "invoke", "f": "read", "value": None},
+        {"index": 2, "process": 0, "type": "ok", "f": "read", "value": 2},
+        {"index": 3, "process": 3, "type": "info", "f": "cas", "value": [1, 4]}]

@@ -90,16 +90,17 @@ def test_cli_section_json_and_html(tmp_path: Path, capsys: pytest.CaptureFixture
     at = lines.index("linearizable (cas-register), keys: 1 linearizable, 1 not linearizable, "
                      "0 unknown")
     assert lines[at + 1].startswith("  key 'x' is not linearizable: the longest "
-                                    "linearization found places 5 of 6 ops")
+                                    "linearization found places 4 of 6 ops")
     assert out_html.read_text().startswith("<!DOCTYPE html>")
     assert main(["check", str(path), "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)["linearizable"]
     assert doc["verdict"] == "not linearizable"
     assert doc["keys_by_verdict"] == {"linearizable": 1, "not linearizable": 1, "unknown": 0}
     x = doc["keys"][0]
-    assert x["failing"] == 8 and x["blocked"][0]["reason"] == \
-        "read 1, but the register held 4"
-    assert [s["state_after"] for s in x["linearization"]] == [3, 1, 1, 2, 4]
+    assert x["failing"] == 8 and x["blocked"] == [
+        {"op": 5, "index": 8, "reason": "read 1, but the register held 4"}]
+    # the info write of 3 is left out: nothing read it
+    assert [s["state_after"] for s in x["linearization"]] == [1, 1, 2, 4]
 
 
 def test_cli_bad_budget_and_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -109,6 +110,10 @@ def test_cli_bad_budget_and_model(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert capsys.readouterr().err == (
         "replab check: error: The '--budget-s' parameter of replab check must be a finite "
         "number in [0, inf). Got -2.0 instead.\n")
+    bad = tmp_path / "no" / "such" / "dir.html"
+    assert main(["check", str(path), "--html", str(bad)]) == 2
+    assert capsys.readouterr().err == (
+        f"replab check: error: cannot write --html {str(bad)!r}: No such file or directory\n")
     assert main(["check", str(path), "--model", "register"]) == 2
     assert "must be 'cas-register' for a history with cas operations" in \
         capsys.readouterr().err
@@ -145,10 +150,25 @@ def test_page_in_chromium_hover_and_offline(tmp_path: Path) -> None:
             assert "read 1, but the register held 4" in tip.inner_text()
             page.locator('rect.op[data-key="0"][data-op="4"]').hover()
             text = tip.inner_text()
-            assert "linearized #5" in text and "state before: 2" in text \
+            assert "linearized #4" in text and "state before: 2" in text \
                 and "state after: 4" in text
             page.screenshot(path=str(tmp_path / "lin.png"), full_page=True)
         finally:
             browser.close()
     assert errors == []
     assert requests == [url]  # the page asks nothing of any host
+
+
+def test_big_results_are_drawn_in_part_and_say_so() -> None:
+    ops = []
+    for k in range(4):
+        ops += [dict(o, key=f"k{k}") for o in seq(*[(0, "write", i, i) for i in range(30)])]
+    res = linearizable(ops)
+    page = linearization_html(res, max_keys=3, max_ops=10)
+    assert "<p>1 more keys not drawn.</p>" in page
+    assert page.count("The first 10 are drawn.") == 3
+    assert page.count('class="op ') == 30
+    ax = plot_linearization(res, "k0", max_ops=10)
+    assert ax.get_title() == "key 'k0': linearizable (first 10 of 30 ops)"
+    assert len(ax.patches) == 10
+    plt.close(ax.figure)

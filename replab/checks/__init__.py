@@ -62,6 +62,10 @@ under clock skew after a write that completed before it is lost. One final read 
 ``W``, or a write not preceding ``W``, proves ``W`` survived, whichever node served it.
 Without any final read the result is *not examined* (a ``note``; count unknown, not 0).
 
+**linearizable** (:func:`linearizable`, :mod:`replab.checks.linearizability`): per key,
+whether some order of the ops, each at an instant between its invoke and its completion,
+is a legal run of a register (or cas-register); a verdict per key with a witness.
+
 Each result reports ``count``, ``examined`` and up to five examples; an example names the
 op indices involved and says in one sentence why. ``nemesis`` operations are fault events:
 they are listed by :func:`check_report`, never checked.

@@ -14,10 +14,10 @@ import sys
 from typing import Any
 
 from replab.checks import check_report, linearizable, results_frame
-from replab.checks.linearizability import LinearizabilityResult
+from replab.checks.linearizability import LinearizabilityResult, key_name
 from replab.checks.staleness import DEFAULT_SETTLE_MS
 from replab.cli._common import _jsonable, add_format, emit_frame
-from replab.errors import HistoryError
+from replab.errors import ConfigError, HistoryError
 from replab.history import History
 from replab.validate import check_float
 
@@ -37,7 +37,10 @@ def run_check(args: argparse.Namespace) -> int:
     if args.html:
         from replab.plots.linearization_html import write_linearization_html
 
-        write_linearization_html(lin, args.html, title=f"linearizability of {args.history}")
+        try:
+            write_linearization_html(lin, args.html, title=f"linearizability of {args.history}")
+        except OSError as e:
+            raise ConfigError(f"cannot write --html {args.html!r}: {e.strerror}") from None
     frame = results_frame(results)
     if args.format == "json":
         doc = {"history": summary, "checks": {
@@ -79,7 +82,7 @@ def _linearizable_lines(lin: LinearizabilityResult, most: int = 5) -> list[str]:
         keys = [kv for kv in lin.keys.values() if kv.verdict == verdict]
         for kv in keys[:most]:
             why = kv.example["message"] if kv.example is not None else (
-                f"key {kv.key!r}: search budget spent after {kv.steps} steps "
+                f"{key_name(kv.key)}: search budget spent after {kv.steps} steps "
                 f"({len(kv.ops)} ops)")
             out.append(f"  {why}\n")
         if len(keys) > most:

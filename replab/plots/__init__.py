@@ -6,7 +6,8 @@ Axes. ``use_style()`` makes that look the session default. One module a topic:
 :mod:`~replab.plots.quorum` (estimator), :mod:`~replab.plots.workbench` (time series,
 topologies, message timelines), :mod:`~replab.plots.single_leader`,
 :mod:`~replab.plots.lag_anomalies`, :mod:`~replab.plots.multi_leader` and
-:mod:`~replab.plots.replog`, :mod:`~replab.plots.mariadb`; everything is re-exported here.
+:mod:`~replab.plots.replog`, :mod:`~replab.plots.mariadb`, :mod:`~replab.plots.linearization`
+(and its HTML page, :mod:`~replab.plots.linearization_html`); everything is re-exported here.
 """
 
 from replab.plots._base import (

@@ -71,7 +71,8 @@ def plot_linearization(result: Any, key: Any, ax: Axes | None = None, *,
     ax.plot(failing["end"], failing["lane"], "X", color=FAILING_COLOR, markersize=10, zorder=4)
     _labels(ax, df)
     more = f" (first {max_ops} of {len(df)} ops)" if len(df) > max_ops else ""
-    ax.set_title(f"key {key!r}: {kv.verdict}{more}")
+    name = "the register" if key is None else f"key {key!r}"
+    ax.set_title(f"{name}: {kv.verdict}{more}")
     _legend(ax, kv.verdict != "linearizable")
     return ax
 

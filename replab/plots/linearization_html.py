@@ -101,7 +101,8 @@ def write_linearization_html(result: Any, path: str | Path,
 
 def _section(kv: Any, svg: str, drawn: int) -> str:
     cls = "verdict-" + kv.verdict.replace(" ", "-")
-    head = (f"<h2 class=\"{cls}\">key {html.escape(repr(kv.key))}: {kv.verdict}</h2>"
+    name = "the register" if kv.key is None else f"key {kv.key!r}"
+    head = (f"<h2 class=\"{cls}\">{html.escape(name)}: {kv.verdict}</h2>"
             f"<p>{len(kv.ops)} operations, {kv.steps} search steps, "
             f"{kv.elapsed_s * 1e3:.1f} ms.")
     if drawn < len(kv.ops):

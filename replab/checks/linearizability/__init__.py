@@ -25,15 +25,15 @@ from typing import Any
 
 import pandas as pd
 
-from replab.checks._collect import as_prepared
 from replab.checks._prepare import Prepared, gc_paused, hashable
 from replab.checks.linearizability._layout import ops_frame
 from replab.checks.linearizability._ops import LinOp, display, split_keys
 from replab.checks.linearizability._search import CAS, READ, WRITE, SearchOp, apply, search
 from replab.checks.result import CheckResult, example, make_result, show_value
+from replab.history import History
 from replab.validate import check_choice, check_float, fail
 
-__all__ = ["linearizable", "LinearizabilityResult", "KeyVerdict", "LinOp", "MODELS",
+__all__ = ["linearizable", "LinearizabilityResult", "KeyVerdict", "LinOp", "MODELS", "key_name",
            "LINEARIZABLE", "NOT_LINEARIZABLE", "UNKNOWN"]
 
 MODELS = ("register", "cas-register")
@@ -53,14 +53,15 @@ class KeyVerdict:
     ops : tuple of LinOp
         The operations that may take effect, in invoke order (op ids index this tuple).
     order : tuple of int
-        A full linearization (linearizable), else the longest partial one found.
+        A full linearization (linearizable), else the longest partial one found (without
+        the info ops at its end: nothing read their values).
     states : tuple
         The register's value after each op of ``order`` (JSON values; ``None``: not found).
     initial : object
         The register's value before the first op.
     blocked : tuple of dict
-        For a key that is not linearizable: the ops that could come next after ``order``
-        and why none can, each ``{"op", "index", "reason"}``.
+        For a key that is not linearizable: the ops (with a known outcome) that could come
+        next after ``order`` and why none can, each ``{"op", "index", "reason"}``.
     failing : int or None
         The op that had to take effect next (the earliest to complete of those left).
     steps, elapsed_s : int, float
@@ -180,7 +181,9 @@ def linearizable(history: Any, model: str = "register", initial: Any = None,
     """
     check_choice(model, "model", "linearizable", MODELS)
     budget_s = check_float(budget_s, "budget_s", "linearizable", low=0.0)
-    prep = as_prepared(history)
+    # only the paired ops are needed, not the other checkers' columns
+    prep = history if isinstance(history, Prepared) else \
+        Prepared(history if isinstance(history, History) else History(history))
     per_key = split_keys(prep)
     if model == "register" and any(o.kind == CAS for _, s, _ in per_key.values() for o in s):
         raise fail("model", "linearizable", "'cas-register' for a history with cas operations",
@@ -191,25 +194,34 @@ def linearizable(history: Any, model: str = "register", initial: Any = None,
     return LinearizabilityResult(model=model, initial=initial, keys=keys)
 
 
+def key_name(key: Any) -> str:
+    """``key 'x'``, or ``the register`` for the single register of a Knossos history."""
+    return "the register" if key is None else f"key {key!r}"
+
+
 def _decide(prep: Prepared, key: Any, lops: list[LinOp], sops: list[SearchOp],
             raw: dict[Any, Any], init: Any, initial: Any, budget_s: float) -> KeyVerdict:
     t0 = time.perf_counter()
     out = search(sops, init, t0 + budget_s)
     elapsed = time.perf_counter() - t0
-    states = _states(sops, out.order, init)
+    order = out.order
+    if out.verdict is False:  # info ops at the end of a partial run: nothing read them
+        while order and sops[order[-1]].ret < 0:
+            order = order[:-1]
+    states = _states(sops, order, init)
     shown = tuple(raw.get(s, display(s)) for s in states)
     verdict = {True: LINEARIZABLE, False: NOT_LINEARIZABLE, None: UNKNOWN}[out.verdict]
-    common = {"key": key, "verdict": verdict, "ops": tuple(lops), "order": out.order,
+    common = {"key": key, "verdict": verdict, "ops": tuple(lops), "order": order,
               "states": shown, "initial": initial, "steps": out.steps, "elapsed_s": elapsed}
     if out.verdict is not False:
         return KeyVerdict(**common)
-    failing, cands = _frontier(sops, out.order)
+    failing, cands = _frontier(sops, order)
     state = states[-1] if states else init
     blocked = tuple({"op": c, "index": lops[c].inv_index,
                      "reason": _reason(sops[c], state, raw)}
                     for c in cands)
     return KeyVerdict(**common, blocked=blocked, failing=failing,
-                      example=_example(prep, key, lops, out.order, blocked, failing))
+                      example=_example(prep, key, lops, order, blocked, failing))
 
 
 def _states(sops: list[SearchOp], order: tuple[int, ...], init: Any) -> list[Any]:
@@ -222,14 +234,15 @@ def _states(sops: list[SearchOp], order: tuple[int, ...], init: Any) -> list[Any
 
 def _frontier(sops: list[SearchOp], order: tuple[int, ...]) -> tuple[int | None, list[int]]:
     """After ``order``: the op that must come next (the earliest return of those left) and
-    the ops that could (invoked before it returned)."""
+    the ops with a return that could (invoked before it returned; info ops are optional
+    and never blocked)."""
     done = set(order)
     left = [i for i in range(len(sops)) if i not in done]
     required = [i for i in left if sops[i].ret >= 0]
     if not required:
         return None, left
     first = min(required, key=lambda i: sops[i].ret)
-    return first, [i for i in left if sops[i].inv < sops[first].ret]
+    return first, [i for i in left if sops[i].ret >= 0 and sops[i].inv < sops[first].ret]
 
 
 def _reason(op: SearchOp, held: Any, raw: dict[Any, Any]) -> str:
@@ -241,7 +254,7 @@ def _reason(op: SearchOp, held: Any, raw: dict[Any, Any]) -> str:
     if op.kind == CAS:
         return f"cas expected {shown(op.arg[0])}, but the register held {shown(held)}"
     if op.kind == WRITE:
-        return "a write can always take effect; every state after it was already explored"
+        return "can take effect, but no linearization continues after it"
     return f"returned {len(op.arg)} siblings; a register holds one value"
 
 
@@ -253,7 +266,7 @@ def _example(prep: Prepared, key: Any, lops: list[LinOp], order: tuple[int, ...]
     positions = [p for i in involved for p in (lops[i].inv, lops[i].ret)]
     why = "; ".join(f"op {b['index']} {b['reason']}" for b in blocked[:4])
     last = f" (the last is op {lops[order[-1]].inv_index})" if order else ""
-    msg = (f"key {key!r} is not linearizable: the longest linearization found places "
+    msg = (f"{key_name(key)} is not linearizable: the longest linearization found places "
            f"{len(order)} of {len(lops)} ops{last}; none of the ops that could come next "
            f"can take effect: {why}")
     return example(prep, msg, positions)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from replab.checks._prepare import NULL, Prepared, hashable, pair
 from replab.checks.linearizability._search import CAS, NEVER, READ, WRITE, SearchOp
@@ -12,8 +11,7 @@ from replab.errors import HistoryError
 __all__ = ["LinOp", "split_keys", "display"]
 
 
-@dataclass(frozen=True, slots=True)
-class LinOp:
+class LinOp(NamedTuple):
     """One operation that may take effect: an ``ok`` one, or an ``info`` write or cas.
 
     ``inv``/``ret`` are positions in the history (``ret = -1``: outcome unknown, the op
@@ -54,7 +52,7 @@ def split_keys(prep: Prepared) -> dict[Any, tuple[list[LinOp], list[SearchOp], d
         if t == "fail" or (a["f"] == "read" and t != "ok"):
             continue
         value = _value(a, b, t)
-        sop = _search_op(a["f"], value, j, i if t == "ok" else -1, where(j))
+        sop = _search_op(a["f"], value, j, i if t == "ok" else -1, where)
         lop = LinOp(process=a["process"], f=a["f"], type=t, value=value, inv=j,
                     ret=i if t == "ok" else -1, inv_index=a.get("index", j),
                     ret_index=None if b is None else b.get("index", i))
@@ -76,12 +74,12 @@ def _value(a: dict[str, Any], b: dict[str, Any] | None, t: str) -> Any:
     return a.get("value")
 
 
-def _search_op(f: str, value: Any, inv: int, ret: int, where: str) -> SearchOp:
+def _search_op(f: str, value: Any, inv: int, ret: int, where: Any) -> SearchOp:
     if f == "write":
         return SearchOp(WRITE, hashable(value), inv, ret)
     if f == "cas":
         if not (isinstance(value, list | tuple) and len(value) == 2):
-            raise HistoryError(f"{where}: a cas value must be [old, new], got {value!r}")
+            raise HistoryError(f"{where(inv)}: a cas value must be [old, new], got {value!r}")
         return SearchOp(CAS, (hashable(value[0]), hashable(value[1])), inv, ret)
     if isinstance(value, list):
         distinct = list(dict.fromkeys(hashable(v) for v in value))
@@ -92,6 +90,8 @@ def _search_op(f: str, value: Any, inv: int, ret: int, where: str) -> SearchOp:
 
 
 def _remember(raw: dict[Any, Any], value: Any, f: str) -> None:
+    if value is None or type(value) is int or type(value) is str:
+        return  # its own stand-in (null's is shown as None anyway)
     values = value if (f == "cas" or isinstance(value, list)) and isinstance(value, list | tuple) \
         else [value]
     for v in values:
