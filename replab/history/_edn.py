@@ -166,6 +166,15 @@ def parse_edn_slow(text: str) -> tuple[list[Any], list[int] | None]:
     ops: list[Any] = []
     where: list[int] = []
     lines = text.split("\n")
+    numbered = [n for n, ln in enumerate(lines, start=1)
+                if ln.strip() and not ln.strip().startswith(";")]
+    try:  # one parser run (edn_format builds its parser per call: 8 ms)
+        forms = _loads_all(text)
+    except Exception:  # noqa: BLE001 - the line-by-line pass below names the line
+        forms = None
+    if forms is not None and len(forms) == len(numbered) and not any(
+            _ops_vector(f) for f in forms):
+        return [_op(f) for f in forms], numbered
     for n, line in enumerate(lines, start=1):
         body = line.strip()
         if not body or body.startswith(";"):
@@ -175,14 +184,18 @@ def parse_edn_slow(text: str) -> tuple[list[Any], list[int] | None]:
         except Exception:  # noqa: BLE001 - edn_format raises several kinds; a form may span lines
             return _parse_whole(text, lines, n)
         for form in forms:
-            if (isinstance(form, Sequence) and form
-                    and all(isinstance(f, Mapping | _Tagged) for f in form)):
+            if _ops_vector(form):
                 ops.extend(_op(f) for f in form)
                 where.extend([n] * len(form))
             else:
                 ops.append(_op(form))
                 where.append(n)
     return ops, where
+
+
+def _ops_vector(form: Any) -> bool:
+    return (isinstance(form, Sequence) and not isinstance(form, str) and bool(form)
+            and all(isinstance(f, Mapping | _Tagged) for f in form))
 
 
 def _parse_whole(text: str, lines: list[str], bad: int) -> tuple[list[Any], None]:
