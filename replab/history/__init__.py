@@ -100,6 +100,11 @@ class History:
         self._df = None
         return index
 
+    def without_final_reads(self) -> History:
+        """The operations not marked ``final`` (a simulated history's client workload,
+        without its final-read phase), as a new History with the same ``index`` values."""
+        return History.from_ops([dict(op) for op in self._ops if not op.get("final")])
+
     def __len__(self) -> int:
         return len(self._ops)
 
