@@ -2,8 +2,8 @@
 
 After the workload: heal every partition, let replication settle for ``settle_ms``, then
 read every written key from every reachable replica (up and not paused), straight from its
-state. A model whose run already ends with its own settling period (leaderless and multi-
-leader ``settle_ms``, partitioned: until nothing is left to do) reads at once
+state. A model whose run already ends with its own settling period (leaderless and
+multi-leader ``settle_ms``, partitioned: until nothing is left to do) reads at once
 (``settle_ms=None``), so the final reads show the very state its own metrics judged. Each
 read is an ``invoke`` and an ``ok`` at the same instant, marked ``final: true``, under the
 process ``"final-<node>"``; reads carry the ``version`` the replica holds when the model has
