@@ -69,7 +69,7 @@ def test_flat_op_maps_take_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> Non
     flat = "\n".join(ln for ln in text.splitlines() if "#{" not in ln)
     ops, lines = parse_edn(flat.encode())
     assert len(ops) == 19 and lines == list(range(1, 20))
-    assert ops[0] == {"type": "invoke", "f": "write", "value": ["a", 1], "process": 0,
+    assert ops[0] == {"type": "invoke", "f": "write", "value": 1, "key": "a", "process": 0,
                       "time": 1.0, "index": 0}
 
 
