@@ -11,7 +11,9 @@ JSONL (one object a line), a JSON array, and Jepsen's ``history.edn`` (see
   independent-key op: key ``k``, value ``v``; an op without either is on the single
   register ``None`` (Knossos histories);
 * ``f`` is ``read``, ``write`` or ``cas`` (value ``[old new]``); any other ``f`` is an error
-  naming the line, unless ``skip_unknown`` drops such operations.
+  naming the line, unless ``skip_unknown`` drops such operations;
+* an op may carry ``final: true``: a read of the history's final-read phase (lost-write's
+  final reads; simulated histories end with one).
 
 A malformed operation raises :class:`~replab.errors.HistoryError` naming its line (files) or
 its position (lists).
