@@ -49,7 +49,7 @@ def op_line(draw: Any) -> str:
     return "{" + ", ".join(pairs) + "}"
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(lines=st.lists(op_line(), min_size=1, max_size=5))
 def test_the_fast_path_parses_as_edn_format_does(lines: list[str]) -> None:
     text = "\n".join(lines) + "\n"
