@@ -147,7 +147,7 @@ def test_settle_ms_is_validated() -> None:
         check_history([], settle_ms=-1)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(ops=linearizable_history(), settle=st.sampled_from([0.0, 1.0, 3.0, 8.0]),
        marks=st.lists(st.booleans(), max_size=60))
 def test_final_reads_and_precedence_agree_with_the_oracle(ops: list[dict], settle: float,

@@ -1,9 +1,11 @@
 """``replab check HISTORY``: run the five consistency checkers over a history.
 
-Reads JSONL, a JSON array or Jepsen EDN (told apart by content); prints one row per
-checker, what holds for the whole history (reads flagged more than once, nemesis windows)
-and examples naming op indices; then the linearizability verdict per key (a witness for
-each key that is not linearizable), and with ``--html OUT.html`` the picture of it.
+Reads JSONL, a JSON array or Jepsen EDN (told apart by content; ``-`` is standard input;
+gzip and FIFOs are read as streams); prints one row per checker (lost-write's final reads
+depend on ``--settle-ms``; without any it is "not examined"), what holds for the whole
+history (reads flagged more than once, nemesis windows) and examples naming op indices;
+then the linearizability verdict per key (a witness for each key that is not
+linearizable), and with ``--html OUT.html`` the picture of it.
 """
 
 from __future__ import annotations

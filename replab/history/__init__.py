@@ -11,7 +11,9 @@ JSONL (one object a line), a JSON array, and Jepsen's ``history.edn`` (see
   independent-key op: key ``k``, value ``v``; an op without either is on the single
   register ``None`` (Knossos histories);
 * ``f`` is ``read``, ``write`` or ``cas`` (value ``[old new]``); any other ``f`` is an error
-  naming the line, unless ``skip_unknown`` drops such operations.
+  naming the line, unless ``skip_unknown`` drops such operations;
+* an op may carry ``final: true``: a read of the history's final-read phase (lost-write's
+  final reads; simulated histories end with one).
 
 A malformed operation raises :class:`~replab.errors.HistoryError` naming its line (files) or
 its position (lists).
@@ -99,6 +101,11 @@ class History:
         )
         self._df = None
         return index
+
+    def without_final_reads(self) -> History:
+        """The operations not marked ``final`` (a simulated history's client workload,
+        without its final-read phase), as a new History with the same ``index`` values."""
+        return History.from_ops([dict(op) for op in self._ops if not op.get("final")])
 
     def __len__(self) -> int:
         return len(self._ops)

@@ -30,16 +30,17 @@ import edn_format
 from edn_format import Keyword, Symbol
 
 from replab.errors import HistoryError
+from replab.history._parse import NEMESIS
 
 __all__ = ["parse_edn", "to_plain", "parse_edn_slow"]
 
 # One flat op map on a line: no strings with blanks or delimiters, tags, sets, lists,
 # nested maps, comments or character literals.
 _SIMPLE = re.compile(r'\{(?:[^"#;\\{}()]|"[^"\\\s:,;#{}\[\]()]*")*\}')
-_KEY = re.compile(r'(?<=[{,])\s*:([^\s,\[\]{}"]+)\s+')
-_KEYWORD = re.compile(r'(?<![\w"]):([^\s,\[\]{}"]+)')
-_NIL = re.compile(r'(?<=[\s\[{,])nil(?=[\s\]},])')
-_BLANK = re.compile(r'(?<=[^\s,\[{:])[ \t]+(?=[^\s,\]}])')
+_FIRST_KEY = re.compile(r'\{:([^\s,\[\]{}":]+) ')
+_KEY_FIND = re.compile(r'(?:\{|, ):([^\s,\[\]{}":]+) ')
+_KEYWORD_FIND = re.compile(r'(?<!"):[^\s,\[\]{}":]+')
+_KEYWORD_AT = re.compile(r':[^\s,\[\]{}":]+')
 _TAG = re.compile(r'(?<![\w#])#([A-Za-z][^\s\[\]{}()"\',;#]*)')
 #: The longest multi-line form looked for when a line does not parse on its own.
 MAX_FORM_LINES = 2000
@@ -97,7 +98,9 @@ def parse_edn(data: bytes) -> tuple[list[Any], list[int] | None]:
     except UnicodeDecodeError:
         raise HistoryError("not valid UTF-8 text") from None
     lines = text.split("\n")
-    simple = [n for n, m in enumerate(map(_SIMPLE.fullmatch, map(str.strip, lines))) if m]
+    simple = _all_simple(text, lines)
+    if simple is None:
+        simple = [n for n, m in enumerate(map(_SIMPLE.fullmatch, map(str.strip, lines))) if m]
     ops: list[Any] | None = None
     if len(simple) * 2 > len(lines) - 1:
         ops = _fast(lines, simple)
@@ -111,17 +114,72 @@ def parse_edn(data: bytes) -> tuple[list[Any], list[int] | None]:
     return ops, where
 
 
+def _all_simple(text: str, lines: list[str]) -> list[int] | None:
+    """Every non-blank line's number if each is one flat op map (whole-text checks, far
+    cheaper than a regular expression a line); None: look line by line."""
+    if any(c in text for c in "#;\\()\r\t"):
+        return None
+    numbers = [n for n, ln in enumerate(lines) if ln]
+    if not (len(numbers) == text.count("{") == text.count("}")
+            and all(lines[n][0] == "{" and lines[n][-1] == "}" for n in numbers)):
+        return None
+    if '"' in text:  # what is inside strings (odd parts; a line's odd quote shows a "\n")
+        inside = "".join(text.split('"')[1::2])
+        if any(c in inside for c in ' :,;#{}[]()\n\\'):
+            return None
+    return numbers
+
+
 def _fast(lines: list[str], simple: list[int]) -> list[Any] | None:
-    body = ",".join(lines[n] for n in simple)
-    body = _KEY.sub(r' "\1": ', body)
-    body = _KEYWORD.sub(r'"\1"', body)
-    body = _NIL.sub("null", body)
-    body = _BLANK.sub(",", body)
+    """The simple lines as JSON text, by plain string replacement (C speed), or None.
+
+    Keys and keywords are few and repeat on every line: they are found in a sample and
+    replaced as whole strings, then the text is checked for any left over (found in full
+    and replaced, else None). Anything the replacement got wrong fails ``json.loads``."""
+    body = ",".join([lines[n].strip() for n in simple])
+    sample = body[:20_000]
+    for first in set(_FIRST_KEY.findall(sample)):  # usually one: :index or :type
+        body = body.replace(f"{{:{first} ", f'{{"{first}":')
+    for key in sorted(set(_KEY_FIND.findall(sample)), key=len, reverse=True):
+        body = body.replace(f", :{key} ", f',"{key}":')
+    if "{:" in body or ", :" in body:
+        for key in sorted(set(_KEY_FIND.findall(body)), key=len, reverse=True):
+            body = body.replace(f"{{:{key} ", f'{{"{key}":').replace(f", :{key} ",
+                                                                      f',"{key}":')
+        if "{:" in body or ", :" in body:
+            return None
+    for kw in sorted(set(_KEYWORD_FIND.findall(body[:20_000])), key=len, reverse=True):
+        body = body.replace(kw, f'"{kw[1:]}"')
+    quoted = _quote_rare_keywords(body)
+    if quoted is None:
+        return None
+    if "nil" in quoted:
+        quoted = quoted.replace(":nil", ":null").replace("[nil", "[null").replace(" nil",
+                                                                                 " null")
+    # what spaces are left separate the elements of vectors
     try:
-        ops = json.loads("[" + body + "]")
+        ops = json.loads("[" + quoted.replace(" ", ",") + "]")
     except ValueError:
         return None
     return ops if len(ops) == len(simple) else None
+
+
+def _quote_rare_keywords(body: str) -> str | None:
+    """Quote the keywords the sample did not show (rare: found with ``str.find``, each
+    replaced followed by a delimiter, so a longer keyword is never cut); None if a ``:``
+    other than a key's is left."""
+    keys = body.count('":')
+    for _ in range(64):
+        if body.count(":") == keys:
+            return body
+        at = next((i + 1 for i in (body.find(p) for p in ("::", "[:", " :")) if i >= 0), -1)
+        m = _KEYWORD_AT.match(body, at) if at >= 0 else None
+        if m is None:
+            return None
+        kw = m.group()
+        for end in (",", "]", "}", " "):
+            body = body.replace(kw + end, f'"{kw[1:]}"{end}')
+    return None
 
 
 def _merge(lines: list[str], simple: list[int], fast: list[Any]) \
@@ -139,14 +197,25 @@ def _merge(lines: list[str], simple: list[int], fast: list[Any]) \
 
 
 def _jepsen_fields(ops: list[Any]) -> None:
+    """Jepsen's conventions, in one pass: ``:time`` in ns -> ms, ``:final-read`` -> a read
+    marked final, an independent key ``[k v]`` value -> ``key`` k (as a string) and
+    ``value`` v (as :func:`replab.history._parse.normalise` would, here at no extra pass).
+    """
     for op in ops:
         if type(op) is not dict:
             continue
         t = op.get("time")
-        if (type(t) is int or type(t) is float) and "time" in op:
+        if type(t) is int or type(t) is float:
             op["time"] = t / 1e6
-        if op.get("f") == "final-read":
+        f = op.get("f")
+        if f == "final-read":
             op["f"], op["final"] = "read", True
+        v = op.get("value")
+        if (type(v) is list and len(v) == 2 and "key" not in op and v[0] is not None
+                and op.get("process") != NEMESIS and not isinstance(v[0], list | dict | bool)
+                and (f != "cas" or (type(v[1]) is list and len(v[1]) == 2))):
+            k = v[0]
+            op["key"], op["value"] = (k if type(k) is str else str(k)), v[1]
 
 
 def _loads_all(text: str) -> list[Any]:
@@ -166,6 +235,15 @@ def parse_edn_slow(text: str) -> tuple[list[Any], list[int] | None]:
     ops: list[Any] = []
     where: list[int] = []
     lines = text.split("\n")
+    numbered = [n for n, ln in enumerate(lines, start=1)
+                if ln.strip() and not ln.strip().startswith(";")]
+    try:  # one parser run (edn_format builds its parser per call: 8 ms)
+        forms = _loads_all(text)
+    except Exception:  # noqa: BLE001 - the line-by-line pass below names the line
+        forms = None
+    if forms is not None and len(forms) == len(numbered) and not any(
+            _ops_vector(f) for f in forms):
+        return [_op(f) for f in forms], numbered
     for n, line in enumerate(lines, start=1):
         body = line.strip()
         if not body or body.startswith(";"):
@@ -175,14 +253,18 @@ def parse_edn_slow(text: str) -> tuple[list[Any], list[int] | None]:
         except Exception:  # noqa: BLE001 - edn_format raises several kinds; a form may span lines
             return _parse_whole(text, lines, n)
         for form in forms:
-            if (isinstance(form, Sequence) and form
-                    and all(isinstance(f, Mapping | _Tagged) for f in form)):
+            if _ops_vector(form):
                 ops.extend(_op(f) for f in form)
                 where.extend([n] * len(form))
             else:
                 ops.append(_op(form))
                 where.append(n)
     return ops, where
+
+
+def _ops_vector(form: Any) -> bool:
+    return (isinstance(form, Sequence) and not isinstance(form, str) and bool(form)
+            and all(isinstance(f, Mapping | _Tagged) for f in form))
 
 
 def _parse_whole(text: str, lines: list[str], bad: int) -> tuple[list[Any], None]:

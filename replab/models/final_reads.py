@@ -2,13 +2,15 @@
 
 After the workload: heal every partition, let replication settle for ``settle_ms``, then
 read every written key from every reachable replica (up and not paused), straight from its
-state. Each read is an ``invoke`` and an ``ok`` at the same instant, marked
-``final: true``, under the process ``"final-<node>"``; reads carry the ``version`` the
-replica holds when the model has one. ``replab check``'s ``lost-write`` then judges the
-history as it judges a Jepsen one.
+state. A model whose run already ends with its own settling period (leaderless and
+multi-leader ``settle_ms``, partitioned: until nothing is left to do) reads at once
+(``settle_ms=None``), so the final reads show the very state its own metrics judged. Each
+read is an ``invoke`` and an ``ok`` at the same instant, marked ``final: true``, under the
+process ``"final-<node>"``; reads carry the ``version`` the replica holds when the model has
+one. ``replab check``'s ``lost-write`` then judges the history as it judges a Jepsen one.
 
-The models' own metrics are computed before this phase, so they keep their meaning
-(counts of reads, staleness, latencies exclude it).
+The models' own metrics are computed before this phase, so they keep their meaning (counts
+of reads, staleness, latencies exclude it).
 """
 
 from __future__ import annotations
@@ -35,14 +37,16 @@ def written_keys(history: History) -> list[str]:
 
 def final_read_phase(history: History, sim: Any, network: Any,
                      replicas: Iterable[tuple[Any, Any, Reader]],
-                     settle_ms: float = FINAL_SETTLE_MS) -> float:
+                     settle_ms: float | None = FINAL_SETTLE_MS) -> float:
     """Heal, settle, read every written key on every reachable replica; return the time.
 
     ``replicas`` are ``(node id, node, reader)``; a node whose ``up`` is False or whose
-    ``paused`` is True is not reachable and is not read.
+    ``paused`` is True is not reachable and is not read. ``settle_ms=None``: the run has
+    settled already; read now.
     """
-    network.heal()
-    sim.run(until=sim.now + settle_ms)
+    if settle_ms is not None:
+        network.heal()
+        sim.run(until=sim.now + settle_ms)
     now = sim.now
     keys = written_keys(history)
     for node_id, node, read in replicas:

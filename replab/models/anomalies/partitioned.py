@@ -273,7 +273,8 @@ class _Store:
         metrics = {**check_metrics(checks), **self._metrics(h)}
         # after the metrics, which keep their meaning; the history ends as Jepsen's do
         final_read_phase(h, self.sim, self.network,
-                         [(r.id, r, _reader(r)) for replicas in self.shards for r in replicas])
+                         [(r.id, r, _reader(r)) for replicas in self.shards for r in replicas],
+                         settle_ms=None)  # the run went on until nothing was left to do
         return PartitionedResult(config=self.cfg, history=h, checks=checks, metrics=metrics)
 
     def _metrics(self, h: History) -> dict[str, Any]:

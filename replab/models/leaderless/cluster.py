@@ -332,7 +332,8 @@ class Cluster:
         result = finish_clients(self)
         if self.pools:  # after the metrics, which keep their meaning
             final_read_phase(self.pools[0].history, self.sim, self.network,
-                             [(rep.id, rep, self._final_reader(rep)) for rep in self.replicas])
+                             [(rep.id, rep, self._final_reader(rep)) for rep in self.replicas],
+                             settle_ms=None)  # the run ended with the config's settle_ms
         return result
 
     def _final_reader(self, rep: Replica) -> Any:

@@ -341,7 +341,8 @@ class MultiLeaderCluster:
         # after the metrics, which keep their meaning; the history ends as Jepsen's do
         final_read_phase(self.pool.history, self.sim, self.network,
                          [*((d, ld, _leader_reader(ld)) for d, ld in self.leaders.items()),
-                          *((f, fo, _follower_reader(fo)) for f, fo in self.followers.items())])
+                          *((f, fo, _follower_reader(fo)) for f, fo in self.followers.items())],
+                         settle_ms=None)  # the run ended with the config's settle_ms
         return result
 
 
