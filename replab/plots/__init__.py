@@ -43,6 +43,7 @@ from replab.plots.quorum import (
     plot_latency,
     plot_quorum_heatmap,
     plot_staleness,
+    plot_tail,
 )
 from replab.plots.real_postgres import (
     MODE_COLORS,
@@ -93,6 +94,7 @@ __all__ = [
     "plot_latency",
     "plot_availability",
     "plot_quorum_heatmap",
+    "plot_tail",
     "plot_timeline",
     "plot_lag",
     "plot_lost_writes",

@@ -10,6 +10,7 @@ from replab.quorum.closed import (
 from replab.quorum.crossing import first_crossing, pbs_grid
 from replab.quorum.grid import quorum_grid
 from replab.quorum.published import compare_with_pbs, pbs_published
+from replab.quorum.tail import TAIL_TARGETS, tail_visibility
 from replab.quorum.wars import (
     QuorumConfig,
     WarsStream,
@@ -42,4 +43,6 @@ __all__ = [
     "compare_with_pbs",
     "first_crossing",
     "pbs_grid",
+    "tail_visibility",
+    "TAIL_TARGETS",
 ]
