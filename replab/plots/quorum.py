@@ -180,6 +180,9 @@ def plot_tail(df: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax.set_yscale("log")
     ax.set_xlabel("target P(consistent read) (95 % CI whiskers)")
     ax.set_ylabel("t-visibility: time after commit (ms), log scale")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the data, never on it
+    handles, labels = ax.get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda i: labels[i] not in names)  # profiles first
+    ax.legend([handles[i] for i in order], [labels[i] for i in order], loc="upper left",
+              bbox_to_anchor=(1.01, 1.0))  # beside the data, never on it
     ax.grid(True, alpha=0.3)
     return ax
