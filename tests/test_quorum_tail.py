@@ -56,7 +56,10 @@ def test_plot_tail_draws_each_profile_with_its_colour_and_marks_open_intervals(t
     assert [t.get_text() for t in ax.get_xticklabels()] == ["99.99 %", "99.999 %",
                                                             "99.9999 %"]
     assert ax.get_yscale() == "log" and "ms" in ax.get_ylabel()
-    lines = {str(ln.get_label()): ln for ln in ax.get_lines()}
-    assert lines["LNKD-SSD"].get_color() == plots.COLORS["LNKD-SSD"]
+    bars = {c.get_label(): c for c in ax.containers}
+    for name in ("LNKD-SSD", "YMMR"):
+        assert bars[name].lines[0].get_color() == plots.COLORS[name]
+        np.testing.assert_allclose(np.sort(bars[name].lines[0].get_ydata()),
+                                   np.sort(tail[tail.profile == name].t))
     triangles = [ln for ln in ax.get_lines() if ln.get_marker() == "^" and len(ln.get_xdata())]
     assert sum(len(ln.get_xdata()) for ln in triangles) == int((~tail.bounded).sum())
