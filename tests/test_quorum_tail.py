@@ -59,7 +59,7 @@ def test_plot_tail_draws_each_profile_with_its_colour_and_marks_open_intervals(t
     bars = {c.get_label(): c for c in ax.containers}
     for name in ("LNKD-SSD", "YMMR"):
         assert bars[name].lines[0].get_color() == plots.COLORS[name]
-        np.testing.assert_allclose(np.sort(bars[name].lines[0].get_ydata()),
+        np.testing.assert_allclose(np.sort(np.asarray(bars[name].lines[0].get_ydata(), float)),
                                    np.sort(tail[tail.profile == name].t))
     triangles = [ln for ln in ax.get_lines() if ln.get_marker() == "^" and len(ln.get_xdata())]
     assert sum(len(ln.get_xdata()) for ln in triangles) == int((~tail.bounded).sum())
