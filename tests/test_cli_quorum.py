@@ -190,3 +190,14 @@ def test_ctrl_c_stops_a_long_run_with_one_line():
             p.wait(10)
     assert p.returncode == 130
     assert err == "replab t-visibility: interrupted\n" and out == ""
+
+
+def test_scheduler_runs_the_chunks_on_a_dask_cluster(capsys):
+    distributed = pytest.importorskip("distributed")
+    argv = ["t-visibility", *BIG, "--p", "0.5", "0.999"]
+    code, serial, _ = run(capsys, *argv)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  host="127.0.0.1", protocol="tcp://",
+                                  dashboard_address=None) as cluster:
+        code, on_dask, err = run(capsys, *argv, "--scheduler", cluster.scheduler_address)
+    assert code == 0 and on_dask == serial

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import replab.quorum.select as select
+import replab.quorum.ranks as ranks
 import replab.quorum.stream as stream
 from replab.quorum import WarsStream, WarsTrials, fresh_read_probability, simulate_wars
 from replab.quorum.chunks import ChunkPlan, chunk_seed, default_chunk_size
@@ -127,7 +127,7 @@ def test_the_second_pass_is_exact_when_the_windows_miss(disk, disk_serial, monke
     monkeypatch.setattr(stream, "keep_chunk", lambda *a: calls.append(1) or real(*a))
     disk.t_visibility(P)
     assert not calls  # the pilot's windows held every rank: one pass
-    monkeypatch.setattr(select, "SIGMAS", -40.0)  # windows too narrow to hold the ranks
+    monkeypatch.setattr(ranks, "SIGMAS", -40.0)  # windows too narrow to hold the ranks
     _assert_same(disk_serial[2:], _reductions(disk)[2:])
     assert len(calls) == 3 * disk.plan.chunks  # t-visibility twice, latency once
 
@@ -163,8 +163,8 @@ def test_chunk_boundaries_lose_or_repeat_no_trial(trials, chunk, seed):
 def test_bins_are_ordered_like_the_values():
     x = np.array([-np.inf, -1e300, -2.0, -1.0, -1e-300, -0.0, 0.0, 1e-300, 1.0, 1.5, 2.0,
                   1e300, np.inf])
-    b = select.bin_of(x)
-    assert (np.diff(b) >= 0).all() and b.min() >= 0 and b.max() < 1 << select.BITS
+    b = ranks.bin_of(x)
+    assert (np.diff(b) >= 0).all() and b.min() >= 0 and b.max() < 1 << ranks.BITS
 
 
 def test_memory_per_chunk_does_not_grow_with_trials():

@@ -66,6 +66,7 @@ from replab.plots.quorum import (
     plot_staleness,
     plot_staleness_panels,
     plot_tradeoff,
+    plot_tail,
 )
 from replab.plots.real_postgres import (
     MODE_COLORS,
@@ -120,6 +121,7 @@ __all__ = [
     "plot_latency",
     "plot_availability",
     "plot_quorum_heatmap",
+    "plot_tail",
     "plot_timeline",
     "plot_lag",
     "plot_lost_writes",

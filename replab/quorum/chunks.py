@@ -22,7 +22,7 @@ import numpy as np
 
 from replab.latency import WarsLatency
 from replab.quorum.outcome import _count_at_most
-from replab.quorum.select import bin_counts, keep_bins, keep_windows
+from replab.quorum.ranks import bin_counts, keep_bins, keep_windows
 from replab.quorum.trials import QuorumConfig, _trial_batch
 
 __all__ = ["DEFAULT_CHUNK", "default_chunk_size", "chunk_seed", "ChunkPlan", "run_chunks"]

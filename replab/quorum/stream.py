@@ -4,7 +4,7 @@
 (the staleness curve, t-visibility, latency percentiles, counts) with the same tables,
 from chunks streamed through an executor: memory stays flat whatever ``trials`` is.
 Counts add across chunks, so the staleness curve takes one pass; quantiles are exact
-order statistics found in two passes (:mod:`replab.quorum.select`).
+order statistics found in two passes (:mod:`replab.quorum.ranks`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from replab.quorum.chunks import (
     run_chunks,
     window_chunk,
 )
-from replab.quorum.select import Selection, Windows, bin_counts, keep_windows, pilot_windows
+from replab.quorum.ranks import Selection, Windows, bin_counts, keep_windows, pilot_windows
 from replab.quorum.trials import (
     QuorumConfig,
     WarsCounts,
@@ -124,7 +124,7 @@ class WarsStream:
         Usually one pass: chunk 0 is a pilot whose quantiles guess a window of values
         around each wanted rank, and every chunk keeps its values inside the windows. If a
         rank fell outside them (or they would hold too much), a second pass keeps the
-        values of the bins that hold the ranks (:class:`~replab.quorum.select.Selection`).
+        values of the bins that hold the ranks (:class:`~replab.quorum.ranks.Selection`).
         """
         names = tuple(levels)
         pilot = outcomes(self.plan, 0)
