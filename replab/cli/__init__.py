@@ -79,27 +79,28 @@ def first_ctrl_c_only() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def interrupted(command: str) -> int:
-    """Say that ``command`` was stopped by Ctrl-C; the exit status."""
-    print(f"replab {command}: interrupted (Ctrl-C); everything it started is stopped",
-          file=sys.stderr)
+def interrupted(prog: str) -> int:
+    """Say that ``prog`` (``replab COMMAND``) was stopped by Ctrl-C; the exit status."""
+    print(f"{prog}: interrupted (Ctrl-C); everything it started is stopped", file=sys.stderr)
     return INTERRUPTED
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    prog = f"replab {words[0]}" if words and not words[0].startswith("-") else "replab"
     try:
         with first_ctrl_c_only():
+            args = build_parser().parse_args(words)
+            prog = f"replab {args.command}"
             return int(args.run(args) or 0)
     except ReplabError as e:
-        print(f"replab {args.command}: error: {e}", file=sys.stderr)
+        print(f"{prog}: error: {e}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. `replab staleness ... | head`
         return 0
     except KeyboardInterrupt:
-        return interrupted(args.command)
+        return interrupted(prog)
 
 
 if __name__ == "__main__":  # pragma: no cover
