@@ -5,6 +5,7 @@ left running."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -288,3 +289,33 @@ def test_ctrl_c_stops_reproduce_and_its_kernel(tmp_path) -> None:
     proc = start(["reproduce", "01", "--small", "--out", str(tmp_path / "out")], ROOT)
     code, err, left = interrupt(proc, after=8.0)
     assert_stopped(code, err, left, "reproduce")
+
+
+def _wait_for_server(proc: subprocess.Popen[str], names: tuple[str, ...],
+                     timeout: float = 90) -> None:
+    """Until one of ``proc``'s descendants is a server called one of ``names``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        try:
+            family = psutil.Process(proc.pid).children(recursive=True)
+            if any(p.name() in names for p in family):
+                return
+        except psutil.NoSuchProcess:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"no {names} server started within {timeout} s")
+
+
+@pytest.mark.parametrize(("system", "names"), [("postgres", ("postgres",)),
+                                               ("mariadb", ("mariadbd", "mysqld"))])
+def test_ctrl_c_stops_a_lab_and_its_servers(tmp_path, system, names) -> None:
+    binary = "pg_ctl" if system == "postgres" else "mariadbd"
+    if not (shutil.which(binary) or shutil.which(binary, path="/usr/sbin:/usr/lib/postgresql")):
+        pytest.skip(f"{binary} is not installed")
+    argv = ["record", system, "--duration-s", "30", "--out", str(tmp_path / "h.jsonl")]
+    proc = start(argv, tmp_path)
+    _wait_for_server(proc, names)
+    code, err, left = interrupt(proc, after=1.0, timeout=60)
+    assert_stopped(code, err, left, "record")
+    assert not (tmp_path / "h.jsonl").exists()
