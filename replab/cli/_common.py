@@ -109,20 +109,27 @@ def _jsonable(x: Any) -> Any:
 
 
 def output_file(path: str | os.PathLike[str], option: str, command: str, *,
-                default_name: str, overwrite: bool = False) -> Path:
+                default_name: str, overwrite: bool = False, note: bool = True) -> Path:
     """Where a command writes: ``--out`` always names a file, checked before anything
-    starts (servers, workers). A folder is accepted too, with a note on stderr: the file
-    ``default_name`` inside it. An existing file is refused unless ``overwrite``."""
+    starts (servers, workers). A folder is accepted too, with a note on stderr (unless
+    ``note`` is False: the caller says it once it has written): the file ``default_name``
+    inside it. An existing file is refused unless ``overwrite``."""
     p = Path(path)
     if p.is_dir() or os.fspath(path).endswith(("/", os.sep)):
         if not p.is_dir():
             raise ConfigError(f"The '{option}' option names the folder {os.fspath(path)!r}, "
                               "which does not exist.")
         p = p / default_name
-        print(f"replab {command}: note: {option} names a file; {os.fspath(path)!r} is a "
-              f"folder, so writing {str(p)!r}", file=sys.stderr)
+        if note:
+            print(folder_note(path, p, option, command), file=sys.stderr)
     check_output_file(p, option)
     if p.exists() and not overwrite:
         raise ConfigError(f"The '{option}' option names an existing file {str(p)!r}; remove "
                           "it or choose another name (nothing was started).")
     return p
+
+
+def folder_note(given: str | os.PathLike[str], written: Path, option: str, command: str) -> str:
+    """The note saying a folder given to a file option means a file inside it."""
+    return (f"replab {command}: note: {option} names a file; {os.fspath(given)!r} is a "
+            f"folder, so writing {str(written)!r}")

@@ -18,7 +18,13 @@ from typing import Any
 
 import pandas as pd
 
-from replab.cli._common import add_format, emit_frame, emit_metrics, output_file
+from replab.cli._common import (
+    add_format,
+    emit_frame,
+    emit_metrics,
+    folder_note,
+    output_file,
+)
 from replab.errors import ConfigError
 from replab.limits import MAX_AVAILABILITY_N, check_wars_memory
 from replab.sweeps.engine import EXECUTORS, ResultStore, open_executor
@@ -118,11 +124,11 @@ def check_resources(spec: SweepSpec) -> None:
 def run_sweep(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     check_resources(spec)
-    out = None
-    if args.out is not None:
-        out = output_file(args.out, "--out", "sweep", overwrite=True,
-                          default_name=f"{Path(args.spec).stem}.csv")
     kind = _executor_kind(args, spec)
+    out = None
+    if args.out is not None:  # a note about a folder waits for success: errors are 1 line
+        out = output_file(args.out, "--out", "sweep", overwrite=True, note=False,
+                          default_name=f"{Path(args.spec).stem}.csv")
     if args.scheduler is not None:
         check_scheduler(args.scheduler, timeout=args.scheduler_timeout)  # before any work
     store = _open_store(out, args.resume)
@@ -143,6 +149,8 @@ def run_sweep(args: argparse.Namespace) -> int:
         return 0
     _write_atomically(frame, out)
     shutil.rmtree(store_path(out), ignore_errors=True)
+    if str(out) != str(args.out):
+        print(folder_note(args.out, out, "--out", "sweep"), file=sys.stderr)
     summary: dict[str, Any] = {
         "target": spec.target, "points": result.computed + result.reused,
         "computed": result.computed, "reused": result.reused,

@@ -164,12 +164,12 @@ def check_scheduler(address: str, *, timeout: float = 10.0) -> None:
     reads a stranger's bytes as a frame length ("Unable to allocate 3.07 EiB"). A Dask
     scheduler speaks first: it sends its handshake, an 8-byte length and a small message,
     as soon as it accepts a connection. So: connect, and read those 8 bytes, both bounded
-    by half of ``timeout``. ConfigError names what went wrong.
+    by 30 % of ``timeout``. ConfigError names what went wrong.
     """
     scheme, host, port = _host_port(address)
     if scheme not in ("tcp", "tls"):
         return  # inproc:// and other transports: Dask's own timeout applies
-    budget = timeout / 2  # the rest is left for Dask's own connection
+    budget = timeout * 0.3  # the rest is left for Dask's own connection
     deadline = time.monotonic() + budget
     try:
         conn = socket.create_connection((host, port), timeout=budget)
