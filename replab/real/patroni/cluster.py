@@ -52,10 +52,11 @@ def check_interpreter(python: str = sys.executable) -> None:
         return
     blocked = _unreadable_dir(Path(python), ids)
     where = f"{blocked} is not readable by {USER}" if blocked else "it fails"
+    detail = (done.stderr.strip().splitlines() or ["no output"])[-1]
     raise ReplabError(
         f"Patroni runs {python} as the {USER!r} user, and {where}: clone replab under a "
         f"directory {USER} can read (e.g. /srv or /opt) and run `python3 tasks.py` there, or "
-        f"`chmod o+rx` the directories on the way ({done.stderr.strip().splitlines()[-1:]})")
+        f"`chmod o+rx` the directories on the way ({detail})")
 
 
 def _unreadable_dir(path: Path, ids: tuple[int, int] | None) -> Path | None:

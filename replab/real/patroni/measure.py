@@ -21,7 +21,8 @@ run has no such event):
   (every node's rows are read while the run goes on, so before any rewind);
   ``nodes_agree``: every node holds the same rows at the end;
 - ``writes_ok``, ``writes_info``, ``writes_fail``; ``settle_s``: how long the cluster took
-  to be whole again after the writers stopped.
+  to be whole again after the writers stopped;
+- ``verdict``: one sentence with the run's hazards, stating it when there were none.
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ def failover_metrics(history: History, roles: pd.DataFrame, fault: dict[str, Any
     back = old_rows[(old_rows["time_s"] >= t1) & (old_rows["role"] == "replica") &
                     (old_rows["replication"] == "streaming")]
     rejoins = new is not None or fault.get("fault") == "stop-leader"
-    return {
+    out = {
         "failover": new is not None, "old_leader": old, "new_leader": new,
         "final_leader": final_leader, "fault_start_s": t0, "fault_end_s": t1,
         "elected_s": elected, "failover_s": elected - t0 if new else NAN,
@@ -121,3 +122,17 @@ def failover_metrics(history: History, roles: pd.DataFrame, fault: dict[str, Any
         "writes_ok": len(ok), "writes_info": int((w["type"] == "info").sum()),
         "writes_fail": int((w["type"] == "fail").sum()), "settle_s": settle_s,
     }
+    out["verdict"] = verdict(out)
+    return out
+
+
+def verdict(m: dict[str, Any]) -> str:
+    """One sentence: failover or not, split-brain writes, lost acknowledged writes."""
+    head = (f"{m['new_leader']} took over from {m['old_leader']} "
+            f"{m['failover_s']:.1f} s after the fault" if m["failover"]
+            else "no failover")
+    if m["split_brain_writes"] == 0 and m["lost_acknowledged"] == 0:
+        return f"{head}; neither split-brain writes nor lost acknowledged writes in this run"
+    return (f"{head}; the old leader acknowledged {m['split_brain_writes']} writes in "
+            f"{m['split_brain_s']:.1f} s after the election; {m['lost_acknowledged']} "
+            "acknowledged writes were lost")
