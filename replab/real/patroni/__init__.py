@@ -11,9 +11,10 @@ modes and puts the single-leader simulator beside them.
 
 from replab.real.patroni.cluster import PatroniCluster, check_interpreter
 from replab.real.patroni.config import FAULTS, MIN_TTL_S, MODES, PatroniConfig
-from replab.real.patroni.lab import PatroniResult, run_patroni
+from replab.real.patroni.lab import PatroniResult, load_result, run_patroni
 from replab.real.patroni.measure import completed_writes, failover_metrics, leadership
 
 __all__ = ["PatroniCluster", "PatroniConfig", "PatroniResult", "run_patroni", "FAULTS",
-           "MODES", "MIN_TTL_S", "check_interpreter", "completed_writes", "failover_metrics",
+           "MODES", "MIN_TTL_S", "load_result", "check_interpreter", "completed_writes",
+           "failover_metrics",
            "leadership"]

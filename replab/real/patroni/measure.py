@@ -34,7 +34,7 @@ import pandas as pd
 
 from replab.history import History
 
-__all__ = ["failover_metrics", "leadership", "completed_writes"]
+__all__ = ["failover_metrics", "leadership", "completed_writes", "annotate_writes", "verdict"]
 
 NAN = float("nan")
 
@@ -52,6 +52,20 @@ def completed_writes(history: History) -> pd.DataFrame:
         "invoke_s": out["time_invoke"].to_numpy(dtype=float) / 1000.0,
         "done_s": out["time"].to_numpy(dtype=float) / 1000.0,
         "version": out["version"].to_numpy()})
+
+
+def annotate_writes(history: History, metrics: dict[str, Any],
+                    final_rows: set[tuple[int, int]]) -> pd.DataFrame:
+    """:func:`completed_writes` plus ``lost`` (acknowledged, missing on the final leader)
+    and ``split_brain`` (acknowledged by the old leader after the new one was elected)."""
+    w = completed_writes(history)
+    ok = (w["type"] == "ok").to_numpy()
+    held = np.array([(int(p), int(s)) in final_rows
+                     for p, s in zip(w["process"], w["seq"], strict=True)], dtype=bool)
+    elected = metrics.get("elected_s", NAN)
+    brain = ok & (w["node"] == metrics.get("old_leader")).to_numpy() & \
+        (w["done_s"].to_numpy(dtype=float) >= elected)
+    return w.assign(lost=ok & ~held, split_brain=brain)
 
 
 def leadership(roles: pd.DataFrame, end_s: float) -> pd.DataFrame:
