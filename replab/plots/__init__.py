@@ -44,6 +44,13 @@ from replab.plots.quorum import (
     plot_quorum_heatmap,
     plot_staleness,
 )
+from replab.plots.real_patroni import (
+    OUTCOME_COLORS,
+    plot_failover_timeline,
+    plot_modes,
+    plot_pause_sweep,
+    plot_pause_unavailability,
+)
 from replab.plots.real_postgres import (
     MODE_COLORS,
     ROUTING_COLORS,
@@ -118,3 +125,5 @@ __all__ = [
 ]
 __all__ += ["ROUTING_COLORS", "MODE_COLORS", "plot_measured_vs_simulated",
             "plot_failover_loss", "plot_pg_lag"]
+__all__ += ["OUTCOME_COLORS", "plot_failover_timeline", "plot_pause_sweep",
+            "plot_pause_unavailability", "plot_modes"]

@@ -11,6 +11,7 @@ reads of the ``lost-write`` check) and every node's rows, and measures
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import json
 import threading
 import time
@@ -77,13 +78,19 @@ class PatroniResult:
 
 
 def load_result(path: str | Path) -> PatroniResult:
-    """A run saved by :meth:`PatroniResult.save` (e.g. ``data/patroni/example_async``)."""
+    """A run saved by :meth:`PatroniResult.save` (e.g. ``data/patroni/example_async``,
+    whose history is gzipped: ``history.jsonl.gz`` is read too)."""
     path = Path(path)
+    packed = path / "history.jsonl.gz"
+    if packed.exists():
+        with gzip.open(packed, "rt", encoding="utf-8") as fh:
+            history = History.from_ops([json.loads(line) for line in fh if line.strip()])
+    else:
+        history = History.read_jsonl(path / "history.jsonl")
     metrics = {k: (float("nan") if v is None else v) for k, v in
                json.loads((path / "metrics.json").read_text()).items()}
     frames = {name: pd.read_csv(path / f"{name}.csv")
               for name in ("roles", "leadership", "writes")}
-    history = History.read_jsonl(path / "history.jsonl")
     return PatroniResult(PatroniConfig(**json.loads((path / "config.json").read_text())),
                          history, results_frame(check_history(history, ["lost-write"])),
                          frames["roles"], frames["leadership"], metrics, frames["writes"])
