@@ -59,6 +59,7 @@ def test_the_notebooks_claims_hold_for_the_recorded_sweeps():
     sweeps = load_sweeps(DATA)
     runs = pd.concat([sweeps["pause_sweep"], sweeps["mode_sweep"]])
     ttl, loop_wait = 20.0, 2.0
+    assert sweeps["mode_sweep"]["failover"].all()  # "every run of this sweep failed over"
     quiet = runs[~runs["failover"]]
     # without a failover the clients are unavailable for exactly the pause
     assert ((quiet["unavailable_s"] - quiet["pause_s"]).abs() < 0.5).all()

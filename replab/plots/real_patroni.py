@@ -149,7 +149,7 @@ def plot_modes(measured: pd.DataFrame, ax: Axes | None = None) -> Axes:
             ax.annotate(f"{m:.0f}", (xi, m), ha="center", va="bottom", fontsize=8,
                         xytext=(0, 2), textcoords="offset points")
     ax.set_xticks(range(len(measures)), [w for _, w in measures])
-    ax.set_ylabel("writes per failover")
+    ax.set_ylabel("writes per run")
     ax.set_title("asynchronous vs synchronous replication")
     ax.legend(loc="upper right", fontsize=8)
     return ax
