@@ -71,7 +71,7 @@ def test_the_cluster_runs_as_postgres_on_loopback_ports_below_32768(cluster):
 
 def test_async_failover_loses_or_splits_and_both_loss_counts_agree(async_run):
     m = async_run.metrics
-    assert m["failover"] and m["new_leader"] != m["old_leader"] == "n1"
+    assert m["failover"] and m["new_leader"] != m["old_leader"]
     assert 20.0 - 2.0 - 1.0 <= m["failover_s"] <= 24.0
     assert m["split_brain_writes"] > 0 or m["lost_acknowledged"] > 0, m["verdict"]
     assert m["lost_acknowledged"] == m["lost_in_data"]  # the history and the data agree
