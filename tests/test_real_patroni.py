@@ -21,7 +21,8 @@ from replab.cli import main
 from replab.errors import ConfigError, ReplabError
 from replab.real import processes
 from replab.real.patroni import PatroniCluster, PatroniConfig, check_interpreter, run_patroni
-from replab.real.patroni.cluster import PORT_CEILING, _unreadable_dir
+from replab.real.patroni.cluster import PORT_CEILING
+from replab.real.patroni.interpreter import _unreadable_dir, patroni_python
 from replab.real.patroni.measure import completed_writes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -142,15 +143,33 @@ def test_an_interpreter_postgres_cannot_read_is_named_in_one_line():
     hidden = Path(tempfile.mkdtemp(prefix="replab-home-"))  # mode 700, like a home folder
     try:
         (hidden / "python").symlink_to(sys.executable)
-        with pytest.raises(ReplabError) as info:
-            check_interpreter(str(hidden / "python"))
+        with pytest.raises(ReplabError) as info:  # and no base interpreter to fall back on
+            check_interpreter(str(hidden / "python"), bases=[])
     finally:
         shutil.rmtree(hidden)
     msg = str(info.value)
     assert "\n" not in msg and f"{hidden} is not readable by postgres" in msg
     assert "clone replab under a directory postgres can read" in msg
-    assert _unreadable_dir(Path(sys.executable), processes.user_ids("postgres")) is None
-    check_interpreter()  # this checkout's own interpreter works
+    assert _unreadable_dir(Path(sys.executable)) is None
+    assert patroni_python() == (sys.executable, {})  # this checkout's own interpreter works
+
+
+def test_a_hidden_venv_falls_back_on_a_readable_copy_of_patroni():
+    if os.geteuid() != 0:
+        pytest.skip("only root runs Patroni as another user")
+    hidden = Path(tempfile.mkdtemp(prefix="replab-home-"))
+    try:
+        (hidden / "python").symlink_to(sys.executable)
+        python, env = patroni_python(str(hidden / "python"))
+    finally:
+        shutil.rmtree(hidden)
+    assert Path(env["PYTHONPATH"], "patroni", "__init__.py").is_file()
+    site = Path(env["PYTHONPATH"])
+    assert site.stat().st_mode & 0o005 == 0o005  # others may enter and read it
+    done = subprocess.run([python, "-c", "import patroni, psycopg, pysyncobj, yaml"],
+                          env={"PYTHONPATH": str(site)}, capture_output=True,
+                          **processes.run_as("postgres"))
+    assert done.returncode == 0, done.stderr
 
 
 def test_sigterm_stops_what_the_lab_started_and_runs_its_clean_ups(tmp_path):

@@ -75,8 +75,8 @@ def user_ids(user: str) -> tuple[int, int] | None:
 
 def run_as(user: str) -> dict[str, Any]:
     """``subprocess`` keyword arguments that run a child as ``user`` (when we are root)."""
-    ids = user_ids(user)
-    return {} if ids is None else {"user": ids[0], "group": ids[1]}
+    ids = user_ids(user)  # no supplementary groups: root's (group 0) must not come along
+    return {} if ids is None else {"user": ids[0], "group": ids[1], "extra_groups": []}
 
 
 def chown_tree(path: Path, user: str) -> None:
