@@ -9,7 +9,10 @@ run has no such event):
   less the fault's start;
 - ``detection_s``: from the fault to the first write that failed or timed out (the
   client's view); ``unavailable_s``: from the fault to the first successful write invoked
-  after it; ``to_new_leader_s``: to the first successful write on the new leader;
+  after that first failure (after the fault when no write failed: a paused leader that
+  resumes in time fails nothing; acknowledgements from a resumed old leader that is
+  about to be demoted do not end it); ``to_new_leader_s``: to the first successful write
+  on the new leader;
 - ``split_brain_writes``: writes the old leader acknowledged after the new leader was
   elected; ``split_brain_s``: from the election to the last of them;
 - ``demoted_s``: from the resume to the old leader's REST API no longer calling it the
@@ -105,7 +108,9 @@ def failover_metrics(history: History, roles: pd.DataFrame, fault: dict[str, Any
     promoted = own[(own["role"] == "primary") & (own["node"] != old)]
     new = str(promoted["node"].iloc[0]) if len(promoted) else None
     elected = _first(promoted["time_s"]) if new else NAN
-    after = w[w["done_s"] >= t0] if struck else w.iloc[0:0]
+    after_fault = w[w["done_s"] >= t0] if struck else w.iloc[0:0]
+    failed = after_fault[after_fault["type"] != "ok"]
+    after = _first(failed["done_s"]) if len(failed) else t0
     brain = ok[(ok["node"] == old) & (ok["done_s"] >= elected)] if new else ok.iloc[0:0]
     lost = int(checks.loc[checks["check"] == "lost-write", "count"].iloc[0])
     acked = {(int(p), int(s)) for p, s in zip(ok["process"], ok["seq"], strict=True)}
@@ -123,8 +128,8 @@ def failover_metrics(history: History, roles: pd.DataFrame, fault: dict[str, Any
         "failover": new is not None, "old_leader": old, "new_leader": new,
         "final_leader": final_leader, "fault_start_s": t0, "fault_end_s": t1,
         "elected_s": elected, "failover_s": elected - t0 if new else NAN,
-        "detection_s": _first(after[after["type"] != "ok"]["done_s"]) - t0,
-        "unavailable_s": _first(ok[ok["invoke_s"] >= t0]["done_s"]) - t0,
+        "detection_s": _first(failed["done_s"]) - t0,
+        "unavailable_s": _first(ok[ok["invoke_s"] >= after]["done_s"]) - t0,
         "to_new_leader_s": _first(ok[ok["node"] == new]["done_s"]) - t0 if new else NAN,
         "split_brain_writes": len(brain),
         "split_brain_s": float(brain["done_s"].max() - elected) if len(brain) else 0.0,
