@@ -140,19 +140,21 @@ def _run(cluster: PatroniCluster, config: PatroniConfig, seed: SeedLike) -> Patr
     for t in (monitor, rows, *writers):
         t.start()
     try:
-        fault = _inject(cluster, config, recorder)
-        _sleep_until(recorder, config.duration_s)
-    finally:
-        for node in cluster.nodes:
-            node.thaw()  # whatever happened, nothing stays frozen
-        stop.set()
-        for w in writers:
-            w.join(config.op_timeout_s + 5.0)
-    settle_s = _settle(cluster, config)
-    monitor.halt.set()
-    rows.halt.set()
-    monitor.join(5.0)
-    rows.join(10.0)
+        try:
+            fault = _inject(cluster, config, recorder)
+            _sleep_until(recorder, config.duration_s)
+        finally:
+            for node in cluster.nodes:
+                node.thaw()  # whatever happened, nothing stays frozen
+            stop.set()
+            for w in writers:
+                w.join(config.op_timeout_s + 5.0)
+        settle_s = _settle(cluster, config)
+    finally:  # the watchers stop too, also on an error or Ctrl-C
+        monitor.halt.set()
+        rows.halt.set()
+        monitor.join(5.0)
+        rows.join(10.0)
     leader = cluster.node(cluster.leader() or cluster.nodes[0].name)
     final_rows = _final_reads(leader, recorder)
     held = {n.name: rows.poll(n, everything=True) for n in cluster.nodes}
