@@ -107,8 +107,9 @@ def plot_pause_sweep(measured: pd.DataFrame, model: pd.DataFrame | None = None, 
 @_styled
 def plot_pause_unavailability(measured: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Client-side unavailability (from the fault to the first successful write invoked
-    after the first failed one, or after the fault when none failed) against the pause length, mean with min-max bars over the runs; the dashed line is
-    unavailability = pause (the clients waited the pause out)."""
+    after the first failed one, or after the fault when none failed) against the pause
+    length, mean with min-max bars over the runs; the dashed line is unavailability =
+    pause (the clients waited the pause out)."""
     ax = _axes(ax, figsize=(6, 3.4))
     f = measured.sort_values("pause_s")
     color = COLORS["async"]
