@@ -28,7 +28,7 @@ from replab.real.patroni.measure import completed_writes
 ROOT = Path(__file__).resolve().parents[1]
 # A pause 4 s over ttl: the lock expires (after ttl less up to loop_wait), a replica's next
 # loop takes it, and the old leader is still frozen then.
-FAILOVER = dict(fault="pause-leader", pause_s=24.0, fault_at_s=2.0, duration_s=33.0)
+FAILOVER = dict(fault="pause-leader", pause_s=24.0, fault_at_s=2.0, duration_s=31.0)
 LEFT: dict[str, list[int]] = {}
 
 
