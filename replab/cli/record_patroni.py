@@ -12,15 +12,13 @@ are saved there. Every process is stopped at the end (also on Ctrl-C and SIGTERM
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from pathlib import Path
 from typing import Any
 
-from replab.cli._common import _jsonable, add_format, emit_frame, emit_metrics
+from replab.cli._common import add_format, emit_frame, emit_metrics
 from replab.errors import ReplabError
 
-__all__ = ["register", "run", "save"]
+__all__ = ["register", "run"]
 
 
 def register(sub: Any) -> None:
@@ -54,7 +52,7 @@ def register(sub: Any) -> None:
                    help="a write's client-side timeout, then it is info (default 60)")
     p.add_argument("--seed", type=int, default=None, help="seed of the clients' think times")
     p.add_argument("--out", metavar="DIR",
-                   help="save history.jsonl, roles.csv, leadership.csv, metrics.json here")
+                   help="save history.jsonl, roles/leadership/writes.csv, metrics.json here")
     add_format(p, ("table", "json"))
     p.set_defaults(run=run)
 
@@ -70,7 +68,10 @@ def run(args: argparse.Namespace) -> int:
         op_timeout_s=args.op_timeout_s)
     result = run_patroni(config, seed=args.seed)
     if args.out:
-        save(result, Path(args.out))
+        try:
+            result.save(args.out)
+        except OSError as e:
+            raise ReplabError(f"cannot write {e.filename!r}: {e.strerror or e}") from None
     emit_metrics(result.metrics, args.format)
     if args.format == "table":
         sys.stdout.write("\nleadership (when each node said it was the primary)\n")
@@ -78,15 +79,3 @@ def run(args: argparse.Namespace) -> int:
         if args.out:
             sys.stdout.write(f"\nsaved to {args.out}\n")
     return 0
-
-
-def save(result: Any, out: Path) -> None:
-    """Write the run's history, role samples, leadership and metrics into ``out``."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        result.history.to_jsonl(out / "history.jsonl")
-        result.roles.to_csv(out / "roles.csv", index=False)
-        result.leadership.to_csv(out / "leadership.csv", index=False)
-        (out / "metrics.json").write_text(json.dumps(_jsonable(result.metrics), indent=2))
-    except OSError as e:
-        raise ReplabError(f"cannot write {e.filename!r}: {e.strerror or e}") from None

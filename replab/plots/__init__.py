@@ -68,6 +68,13 @@ from replab.plots.quorum import (
     plot_tradeoff,
     plot_tail,
 )
+from replab.plots.real_patroni import (
+    OUTCOME_COLORS,
+    plot_failover_timeline,
+    plot_modes,
+    plot_pause_sweep,
+    plot_pause_unavailability,
+)
 from replab.plots.real_postgres import (
     MODE_COLORS,
     ROUTING_COLORS,
@@ -174,3 +181,5 @@ from replab.plots.history import (  # noqa: E402
 __all__ += ["plot_history_timeline", "fault_windows", "FAULT_WINDOW_COLUMNS",
             "plot_anomaly", "anomaly_operations"]
 __all__ += ["plot_linearization", "linearization_html", "write_linearization_html"]
+__all__ += ["OUTCOME_COLORS", "plot_failover_timeline", "plot_pause_sweep",
+            "plot_pause_unavailability", "plot_modes"]

@@ -93,7 +93,7 @@ class Server:
                 f"--pid-file={self.dir / 'mariadb.pid'}", f"--log-error={self.log}",
                 f"--server-id={self.server_id}", f"--tmpdir={self._tmpdir()}", *_COMMON,
                 *self.options]
-        self.proc = spawn(args, user=USER)
+        self.proc = spawn(args, user=USER, new_session=False)
 
     def _tmpdir(self) -> Path:
         """The server's own temporary folder: with the default (/tmp) another process

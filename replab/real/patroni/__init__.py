@@ -9,11 +9,12 @@ old leader's rejoin. :mod:`replab.real.patroni.sweeps` repeats runs over pause l
 modes and puts the single-leader simulator beside them.
 """
 
-from replab.real.patroni.cluster import PatroniCluster, check_interpreter
+from replab.real.patroni.cluster import PatroniCluster
 from replab.real.patroni.config import FAULTS, MIN_TTL_S, MODES, PatroniConfig
-from replab.real.patroni.lab import PatroniResult, run_patroni
+from replab.real.patroni.interpreter import check_interpreter, patroni_python
+from replab.real.patroni.lab import PatroniResult, load_result, run_patroni
 from replab.real.patroni.measure import completed_writes, failover_metrics, leadership
 
 __all__ = ["PatroniCluster", "PatroniConfig", "PatroniResult", "run_patroni", "FAULTS",
-           "MODES", "MIN_TTL_S", "check_interpreter", "completed_writes", "failover_metrics",
-           "leadership"]
+           "MODES", "MIN_TTL_S", "load_result", "check_interpreter", "patroni_python",
+           "completed_writes", "failover_metrics", "leadership"]

@@ -3,10 +3,10 @@
 Every node gets three ports of 127.0.0.1 below 32768 (PostgreSQL, the REST API, Raft; Raft's
 ``bind_addr`` is set, or it would listen on every address) and its own folder under one
 temporary directory owned by ``postgres``. Patroni runs as ``postgres`` (its PID is the
-real one: we start it, not a wrapper) from this interpreter, which it also re-runs to
-start the postmaster; :func:`check_interpreter` says in one line what to do when
-``postgres`` cannot. Patroni starts each postmaster in a session of its own, so the
-cluster also tracks the postmasters (from ``postmaster.pid``) and stops them by PID.
+real one: we start it, not a wrapper) from an interpreter that it also re-runs to start
+the postmaster (:mod:`~replab.real.patroni.interpreter` finds one ``postgres`` can run, or
+says in one line what to do). Patroni starts each postmaster in a session of its own, so
+the cluster also tracks the postmasters (from ``postmaster.pid``) and stops them by PID.
 """
 
 from __future__ import annotations
@@ -27,47 +27,15 @@ import psycopg
 
 from replab.errors import ReplabError
 from replab.real import processes
+from replab.real.patroni.interpreter import patroni_python
 from replab.real.postgres.servers import find_bindir
 from replab.real.processes import children, free_port, spawn, stop_process
 
-__all__ = ["PatroniCluster", "Node", "check_interpreter", "USER"]
+__all__ = ["PatroniCluster", "Node", "USER"]
 
 USER = "postgres"
 PORT_CEILING = 32768  # every port below it: the kernel's ephemeral range starts there
 KEYS_TABLE = "replab_writes"
-
-
-def check_interpreter(python: str = sys.executable) -> None:
-    """Raise ReplabError (one line: what to do) when ``postgres`` cannot run this
-    interpreter and import Patroni: Patroni re-runs it to start the postmaster."""
-    if os.geteuid() != 0:
-        return  # we run as ourselves: we can read our own interpreter
-    ids = processes.user_ids(USER)
-    try:
-        done = subprocess.run([python, "-c", "import patroni, psycopg"], capture_output=True,
-                              text=True, timeout=60, cwd="/", **processes.run_as(USER))
-    except (OSError, subprocess.SubprocessError) as e:
-        done = subprocess.CompletedProcess([python], 1, "", str(e))
-    if done.returncode == 0:
-        return
-    blocked = _unreadable_dir(Path(python), ids)
-    where = f"{blocked} is not readable by {USER}" if blocked else "it fails"
-    raise ReplabError(
-        f"Patroni runs {python} as the {USER!r} user, and {where}: clone replab under a "
-        f"directory {USER} can read (e.g. /srv or /opt) and run `python3 tasks.py` there, or "
-        f"`chmod o+rx` the directories on the way ({done.stderr.strip().splitlines()[-1:]})")
-
-
-def _unreadable_dir(path: Path, ids: tuple[int, int] | None) -> Path | None:
-    """The first directory on ``path``'s way that others cannot enter (mode 700 homes)."""
-    for parent in reversed(path.absolute().parents):
-        with contextlib.suppress(OSError):
-            st = parent.stat()
-            if ids is not None and st.st_uid == ids[0]:
-                continue
-            if not st.st_mode & 0o001:
-                return parent
-    return None
 
 
 class Node:
@@ -206,6 +174,8 @@ class PatroniCluster:
         self.base: Path | None = None
         self.nodes: list[Node] = []
         self._forget: Any = None
+        self.python: str = sys.executable
+        self.python_env: dict[str, str] = {}
 
     # -- life cycle ------------------------------------------------------------------------
     def __enter__(self) -> PatroniCluster:
@@ -221,7 +191,7 @@ class PatroniCluster:
         if self.nodes:
             return
         bindir = find_bindir()
-        check_interpreter()
+        self.python, self.python_env = patroni_python()
         self.base = processes.make_temp_dir("replab-patroni-", USER)
         self._forget = processes.on_stop(self.close)
         self.nodes = [Node(f"n{i + 1}", self.base) for i in range(self.n)]
@@ -240,10 +210,10 @@ class PatroniCluster:
 
     def launch(self, node: Node) -> None:
         """Start (again) ``node``'s Patroni as ``postgres``; its PID is the real one."""
-        node.patroni = spawn([sys.executable, "-m", "patroni", str(node.dir / "patroni.yml")],
+        node.patroni = spawn([self.python, "-m", "patroni", str(node.dir / "patroni.yml")],
                              user=USER, log=node.log_path,
                              env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
-                                  "HOME": str(node.dir)})
+                                  "HOME": str(node.dir), **self.python_env})
 
     def close(self) -> None:
         """Stop every node by PID (Patronis first, at once), remove the directory."""

@@ -10,9 +10,13 @@ reads of the ``lost-write`` check) and every node's rows, and measures
 
 from __future__ import annotations
 
+import dataclasses
+import gzip
+import json
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,7 +27,7 @@ from replab.errors import ConfigError, ReplabError
 from replab.history import History
 from replab.real.patroni.cluster import KEYS_TABLE, Node, PatroniCluster
 from replab.real.patroni.config import PatroniConfig
-from replab.real.patroni.measure import failover_metrics, leadership
+from replab.real.patroni.measure import annotate_writes, failover_metrics, leadership
 from replab.real.patroni.workload import (
     ROLE_COLUMNS,
     Monitor,
@@ -34,7 +38,7 @@ from replab.real.patroni.workload import (
 )
 from replab.rng import SeedLike, spawn_seeds
 
-__all__ = ["PatroniResult", "run_patroni"]
+__all__ = ["PatroniResult", "run_patroni", "load_result"]
 
 
 @dataclass
@@ -45,7 +49,9 @@ class PatroniResult:
     monitor's samples (:data:`~replab.real.patroni.workload.ROLE_COLUMNS`; node ``dcs``:
     the lock holder); ``leadership``: intervals ``node, start_s, end_s`` when a node said
     it was the primary; ``metrics``: see :func:`~replab.real.patroni.measure.failover_metrics`;
-    ``rows_by_node``: the rows each node holds at the end.
+    ``writes``: one row a completed write (:func:`~replab.real.patroni.measure.annotate_writes`:
+    node, outcome, times, ``lost``, ``split_brain``); ``rows_by_node``: the rows each node
+    holds at the end.
     """
 
     config: PatroniConfig
@@ -54,7 +60,46 @@ class PatroniResult:
     roles: pd.DataFrame
     leadership: pd.DataFrame
     metrics: dict[str, Any]
+    writes: pd.DataFrame
     rows_by_node: dict[str, int] = field(default_factory=dict)
+
+    def save(self, out: str | Path) -> Path:
+        """Write ``history.jsonl`` (for ``replab check``), ``roles.csv``,
+        ``leadership.csv``, ``writes.csv``, ``metrics.json`` and ``config.json``."""
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        self.history.to_jsonl(out / "history.jsonl")
+        for name in ("roles", "leadership", "writes"):
+            getattr(self, name).to_csv(out / f"{name}.csv", index=False)
+        (out / "metrics.json").write_text(json.dumps(_plain(self.metrics), indent=2) + "\n")
+        (out / "config.json").write_text(json.dumps(dataclasses.asdict(self.config),
+                                                    indent=2) + "\n")
+        return out
+
+
+def load_result(path: str | Path) -> PatroniResult:
+    """A run saved by :meth:`PatroniResult.save` (e.g. ``data/patroni/example_async``,
+    whose history is gzipped: ``history.jsonl.gz`` is read too)."""
+    path = Path(path)
+    packed = path / "history.jsonl.gz"
+    if packed.exists():
+        with gzip.open(packed, "rt", encoding="utf-8") as fh:
+            history = History.from_ops([json.loads(line) for line in fh if line.strip()])
+    else:
+        history = History.read_jsonl(path / "history.jsonl")
+    metrics = {k: (float("nan") if v is None else v) for k, v in
+               json.loads((path / "metrics.json").read_text()).items()}
+    frames = {name: pd.read_csv(path / f"{name}.csv")
+              for name in ("roles", "leadership", "writes")}
+    return PatroniResult(PatroniConfig(**json.loads((path / "config.json").read_text())),
+                         history, results_frame(check_history(history, ["lost-write"])),
+                         frames["roles"], frames["leadership"], metrics, frames["writes"])
+
+
+def _plain(metrics: dict[str, Any]) -> dict[str, Any]:
+    """JSON has no NaN: write it as null."""
+    return {k: None if isinstance(v, float) and v != v else
+            (v.item() if hasattr(v, "item") else v) for k, v in metrics.items()}
 
 
 def run_patroni(config: PatroniConfig | None = None, *, seed: SeedLike = None,
@@ -95,19 +140,21 @@ def _run(cluster: PatroniCluster, config: PatroniConfig, seed: SeedLike) -> Patr
     for t in (monitor, rows, *writers):
         t.start()
     try:
-        fault = _inject(cluster, config, recorder)
-        _sleep_until(recorder, config.duration_s)
-    finally:
-        for node in cluster.nodes:
-            node.thaw()  # whatever happened, nothing stays frozen
-        stop.set()
-        for w in writers:
-            w.join(config.op_timeout_s + 5.0)
-    settle_s = _settle(cluster, config)
-    monitor.halt.set()
-    rows.halt.set()
-    monitor.join(5.0)
-    rows.join(10.0)
+        try:
+            fault = _inject(cluster, config, recorder)
+            _sleep_until(recorder, config.duration_s)
+        finally:
+            for node in cluster.nodes:
+                node.thaw()  # whatever happened, nothing stays frozen
+            stop.set()
+            for w in writers:
+                w.join(config.op_timeout_s + 5.0)
+        settle_s = _settle(cluster, config)
+    finally:  # the watchers stop too, also on an error or Ctrl-C
+        monitor.halt.set()
+        rows.halt.set()
+        monitor.join(5.0)
+        rows.join(10.0)
     leader = cluster.node(cluster.leader() or cluster.nodes[0].name)
     final_rows = _final_reads(leader, recorder)
     held = {n.name: rows.poll(n, everything=True) for n in cluster.nodes}
@@ -118,7 +165,8 @@ def _run(cluster: PatroniCluster, config: PatroniConfig, seed: SeedLike) -> Patr
                                held=held, seen=rows.seen, final_leader=leader.name,
                                settle_s=settle_s)
     return PatroniResult(config, history, checks, roles, leadership(roles, recorder.now_s()),
-                         metrics, {k: len(v) for k, v in held.items()})
+                         metrics, annotate_writes(history, metrics, final_rows),
+                         {k: len(v) for k, v in held.items()})
 
 
 def _truncate(cluster: PatroniCluster) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,7 @@ from replab.rng import SeedLike, spawn_seeds
 from replab.stats import wilson
 
 __all__ = ["RUN_COLUMNS", "pause_sweep", "mode_sweep", "summarize", "model_beside",
-           "compare_model"]
+           "compare_model", "load_sweeps", "describe_pause_sweep", "describe_modes"]
 
 RUN_COLUMNS = ["mode", "ttl", "pause_s", "repeat", "failover", "failover_s", "detection_s",
                "unavailable_s", "to_new_leader_s", "split_brain_writes", "split_brain_s",
@@ -150,3 +151,39 @@ def compare_model(measured: pd.DataFrame, model: pd.DataFrame) -> pd.DataFrame:
     cols = ["p_failover", "split_brain_writes", "lost_acknowledged"]
     return measured[keys + cols].merge(model[keys + cols], on=keys,
                                        suffixes=("_measured", "_model"))
+
+
+def load_sweeps(path: str | Path) -> dict[str, pd.DataFrame]:
+    """The frames ``data/measure_patroni.py`` saved: ``pause_sweep``, ``mode_sweep``
+    (one row a run) and ``model``."""
+    path = Path(path)
+    return {name: pd.read_csv(path / f"{name}.csv")
+            for name in ("pause_sweep", "mode_sweep", "model")}
+
+
+def describe_pause_sweep(summary: pd.DataFrame, ttl: float) -> str:
+    """The pause-vs-ttl result in one sentence, its numbers read from ``summary``."""
+    parts = []
+    for words, sel in (("shorter than ttl", summary["pause_s"] < ttl),
+                       ("equal to ttl", summary["pause_s"] == ttl),
+                       ("longer than ttl", summary["pause_s"] > ttl)):
+        part = summary[sel]
+        if len(part):
+            pauses = ", ".join(f"{p:g}" for p in part["pause_s"])
+            parts.append(f"pauses {words} ({pauses} s) failed over in "
+                         f"{int(part['failovers'].sum())} of {int(part['runs'].sum())} runs")
+    return f"With ttl = {ttl:g} s: " + "; ".join(parts) + "."
+
+
+def describe_modes(summary: pd.DataFrame) -> str:
+    """Async against sync in one sentence a mode, its numbers read from ``summary``."""
+    lines = []
+    for row in summary.sort_values("mode").itertuples(index=False):
+        lines.append(
+            f"{row.mode}: {row.split_brain_writes:.0f} writes acknowledged by the old leader "
+            f"after the election (min-max {row.split_brain_writes_min:.0f}-"
+            f"{row.split_brain_writes_max:.0f}), {row.lost_acknowledged:.0f} acknowledged "
+            f"writes lost (min-max {row.lost_acknowledged_min:.0f}-"
+            f"{row.lost_acknowledged_max:.0f}), failover {row.failover_s:.1f} s after the "
+            f"pause began, over {row.runs} runs")
+    return "\n".join(lines)
