@@ -65,8 +65,8 @@ from replab.plots.quorum import (
     plot_quorum_heatmap,
     plot_staleness,
     plot_staleness_panels,
-    plot_tradeoff,
     plot_tail,
+    plot_tradeoff,
 )
 from replab.plots.real_patroni import (
     OUTCOME_COLORS,

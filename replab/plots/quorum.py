@@ -304,6 +304,9 @@ def plot_latency_cdf(df: pd.DataFrame, ax: Axes | None = None, *, label: str = "
     ax.set_xlabel("latency (ms), log scale")
     ax.set_ylabel("P(operation done)")
     ax.set_ylim(0, 1.02)
+    return ax
+
+
 @_styled
 def plot_tail(df: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Tail t-visibility per profile (from :func:`replab.quorum.tail_visibility`).

@@ -10,8 +10,8 @@ from replab.quorum.closed import (
 from replab.quorum.crossing import first_crossing, pbs_grid
 from replab.quorum.grid import quorum_grid
 from replab.quorum.published import compare_with_pbs, pbs_published
-from replab.quorum.tradeoff import latency_cdf, latency_staleness_tradeoff
 from replab.quorum.tail import TAIL_TARGETS, tail_visibility
+from replab.quorum.tradeoff import latency_cdf, latency_staleness_tradeoff
 from replab.quorum.wars import (
     QuorumConfig,
     WarsStream,
