@@ -63,6 +63,10 @@ def _unseeded(fn: Callable[..., Any], /, *, seed: int, **params: Any) -> Any:
     return fn(**params)
 
 
+#: Estimator arguments that say where or how visibly a run happens, not what it computes.
+_RUN_WHERE = ("executor", "progress")
+
+
 @dataclass(frozen=True)
 class Target:
     """A sweepable function, and how to tell grid points it cannot run.
@@ -87,7 +91,8 @@ class Target:
     def parameters(self) -> list[str]:
         if self.model is not None:
             return model_named(self.model).settings
-        return list(inspect.signature(self.fn).parameters)
+        # where a point runs is the spec's choice ([sweep] executor), never a point's own
+        return [p for p in inspect.signature(self.fn).parameters if p not in _RUN_WHERE]
 
     @property
     def required(self) -> list[str]:

@@ -101,8 +101,8 @@ def durability_tradeoff(
     >>> from replab.models import SingleLeaderConfig
     >>> df = durability_tradeoff(SingleLeaderConfig(duration_ms=400.0, write_rate=200.0,
     ...                          lag="uniform:5,60"), repeats=2, seed=1)
-    >>> df.groupby("mode", sort=False).seed.unique().map(list).tolist() == \
-    ...     [list(df.seed[:2])] * 3
+    >>> seeds = df.groupby("mode", sort=False).seed.unique().map(list).tolist()
+    >>> seeds == [list(df.seed[:2])] * 3
     True
     """
     crash = base.duration_ms / 2 if crash_at_ms is None else crash_at_ms
