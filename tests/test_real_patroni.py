@@ -193,3 +193,15 @@ def test_sigterm_stops_what_the_lab_started_and_runs_its_clean_ups(tmp_path):
             proc.wait(10)
     assert processes.wait_until(lambda: not _alive(pid), 5.0)
     assert marker.read_text() == "yes"
+
+
+def test_cli_offers_every_flag_of_the_issue(capsys):
+    with pytest.raises(SystemExit):
+        main(["record", "patroni", "--help"])
+    text = capsys.readouterr().out
+    for flag in ("--nodes", "--mode", "--ttl", "--loop-wait", "--retry-timeout", "--fault",
+                 "--pause-s", "--fault-at-s", "--duration-s", "--clients", "--seed", "--out",
+                 "--format"):
+        assert flag in text, flag
+    for fault in ("none", "pause-leader", "kill-leader", "pause-replica", "stop-leader"):
+        assert fault in text

@@ -69,7 +69,9 @@ def test_the_notebooks_claims_hold_for_the_recorded_sweeps():
     assert (failed["pause_s"] > failed["failover_s"]).all()  # it came during the pause
     # async loses what the old leader acknowledged after the election; sync loses nothing
     lazy = failed[failed["mode"] == "async"]
-    assert (lazy["lost_acknowledged"] == lazy["split_brain_writes"]).all()
+    # nearly all of them: a commit that reached the standby before the pause survives
+    assert (lazy["lost_acknowledged"] <= lazy["split_brain_writes"]).all()
+    assert (lazy["lost_acknowledged"] >= 0.95 * lazy["split_brain_writes"]).all()
     assert (lazy["lost_acknowledged"] > 0).all() and (lazy["split_brain_s"] > 1.0).all()
     assert (failed[failed["mode"] == "sync"]["lost_acknowledged"] == 0).all()
     assert (runs["lost_acknowledged"] == runs["lost_in_data"]).all()
@@ -77,3 +79,35 @@ def test_the_notebooks_claims_hold_for_the_recorded_sweeps():
     model = sweeps["model"]
     assert model[model["p_failover"] > 0]["split_brain_writes"].max() < \
         lazy["split_brain_writes"].min() / 10
+
+
+def test_the_readmes_numbers_are_the_recorded_ones():
+    sweeps = load_sweeps(DATA)
+    pauses, runs = sweeps["pause_sweep"], pd.concat([sweeps["pause_sweep"],
+                                                     sweeps["mode_sweep"]])
+    short, long = pauses[pauses["pause_s"] <= 20], pauses[pauses["pause_s"] > 20]
+    lazy = runs[(runs["mode"] == "async") & runs["failover"]]
+    sync = runs[runs["mode"] == "sync"]
+    failed = long[long["failover"]]
+    said = " ".join((ROOT / "README.md").read_text().split())
+    for claim in (
+            f"never failed over (0 of {len(short)} runs)",
+            f"always did ({long['failover'].sum()} of {len(long)})",
+            f"{failed['failover_s'].min():.1f}-{failed['failover_s'].max():.1f} s after the "
+            "pause began",
+            f"acknowledging writes for {lazy['split_brain_s'].min():.1f}-"
+            f"{lazy['split_brain_s'].max():.1f} s",
+            f"{lazy['split_brain_writes'].min()}-{lazy['split_brain_writes'].max()} writes a "
+            "run acknowledged after another node was elected",
+            f"{lazy['lost_acknowledged'].min()}-{lazy['lost_acknowledged'].max()} acknowledged "
+            "writes a run lost",
+            f"all but {lazy['split_brain_writes'].sum() - lazy['lost_acknowledged'].sum()} of "
+            f"the {lazy['split_brain_writes'].sum()} split-brain writes of the {len(lazy)} runs",
+            f"In sync mode none was lost (0 in {len(sync)} runs)",
+            f"{runs['rejoin_s'].min():.0f}-{runs['rejoin_s'].max():.0f} s after it resumed"):
+        assert claim in said, claim
+    assert short["failover"].sum() == 0 and (sync["lost_acknowledged"] == 0).all()
+    assert (runs["lost_acknowledged"] == runs["lost_in_data"]).all()
+    model = sweeps["model"]
+    lazy_model = model[(model["p_failover"] > 0) & (model["mode"] == "async")]
+    assert lazy_model["lost_acknowledged"].between(3, 5).all()  # "loses about 4 writes"

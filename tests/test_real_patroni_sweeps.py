@@ -159,7 +159,8 @@ def test_plots_draw_what_they_are_given():
                          held={"n1": final}, seen={}, final_leader="n2", settle_s=1.0)
     ax = plot_failover_timeline(annotate_writes(h, m, final), leadership(roles, 6.0), m)
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert "lost (1)" in labels and "ok (3)" in labels and "info (1)" in labels
+    assert "acked, then lost (1)" in labels and "ok (3)" in labels
+    assert "info (unknown) (1)" in labels
     assert [t.get_text() for t in ax.get_yticklabels()] == ["n1", "n2"]
     s = summarize(_runs())
     ax = plot_pause_sweep(s, None, ttl=20.0)

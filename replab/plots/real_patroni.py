@@ -17,16 +17,18 @@ __all__ = ["OUTCOME_COLORS", "plot_failover_timeline", "plot_pause_sweep",
            "plot_pause_unavailability", "plot_modes"]
 
 #: One colour a write's fate, everywhere in this lab's pictures.
-OUTCOME_COLORS = {"ok": COLORS["available"], "split-brain": COLORS["stale"],
-                  "lost": COLORS["lost"], "info": COLORS["none"], "fail": "#000000"}
+OUTCOME_COLORS = {"ok": COLORS["available"], "acked after the election, kept": COLORS["stale"],
+                  "acked, then lost": COLORS["lost"], "info (unknown)": COLORS["none"],
+                  "fail": "#000000"}
+_PAUSE = FAULT_COLORS[2]
 _LEADER = COLORS["leader"]
 
 
 def _fate(writes: pd.DataFrame) -> pd.Series:
     """The fate a write is drawn with (lost wins over split-brain over its outcome)."""
-    fate = writes["type"].astype(str).copy()
-    fate[writes["split_brain"].astype(bool)] = "split-brain"
-    fate[writes["lost"].astype(bool)] = "lost"
+    fate = writes["type"].astype(str).replace({"info": "info (unknown)"})
+    fate[writes["split_brain"].astype(bool)] = "acked after the election, kept"
+    fate[writes["lost"].astype(bool)] = "acked, then lost"
     return fate
 
 
@@ -44,9 +46,9 @@ def plot_failover_timeline(writes: pd.DataFrame, leadership: pd.DataFrame,
     lane = {n: i for i, n in enumerate(nodes)}
     t0, t1 = metrics.get("fault_start_s"), metrics.get("fault_end_s")
     if t0 is not None and t1 is not None and t0 == t0 and t1 == t1:
-        ax.axvspan(t0, t1, color=FAULT_COLORS[1], alpha=0.45, lw=0)
+        ax.axvspan(t0, t1, color=_PAUSE, alpha=0.5, lw=0)
     for node, start, end in leadership[["node", "start_s", "end_s"]].itertuples(index=False):
-        ax.plot([start, end], [lane[node] - 0.3] * 2, color=_LEADER, lw=4, alpha=0.8,
+        ax.plot([start, end], [lane[node] - 0.32] * 2, color=_LEADER, lw=6, alpha=0.35,
                 solid_capstyle="butt")
     fate = _fate(writes)
     jitter = np.random.default_rng(0).uniform(-0.18, 0.18, len(writes))  # fixed: a picture
@@ -67,9 +69,9 @@ def plot_failover_timeline(writes: pd.DataFrame, leadership: pd.DataFrame,
     handles: list[Any] = [Line2D([], [], color=c, marker="|", ls="none", ms=9, mew=1.5,
                                  label=f"{n} ({counts.get(n, 0)})")
                           for n, c in OUTCOME_COLORS.items()]
-    handles += [Line2D([], [], color=_LEADER, lw=4, label="says it is the primary"),
+    handles += [Line2D([], [], color=_LEADER, lw=6, alpha=0.35, label="says it is the primary"),
                 Line2D([], [], color=_LEADER, ls="--", lw=1, label="new leader elected"),
-                Patch(color=FAULT_COLORS[1], alpha=0.45, label="leader paused")]
+                Patch(color=_PAUSE, alpha=0.5, label="leader paused")]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     return ax
 
@@ -100,7 +102,7 @@ def plot_pause_sweep(measured: pd.DataFrame, model: pd.DataFrame | None = None, 
     ax.set_xlabel("leader paused for (s)")
     ax.set_ylabel("P(failover)")
     ax.set_title("a pause shorter than ttl does not fail over; a longer one does")
-    ax.legend(loc="center left", fontsize=8)
+    ax.legend(loc="upper left", fontsize=8)
     return ax
 
 
