@@ -171,3 +171,16 @@ def test_client_version_vectors_grow_with_the_clients():
     assert m[("client", 16)]["siblings_mean"] > m[("replica", 16)]["siblings_mean"]
     assert max(m[("replica", s)]["version_vector_entries_max"] for s in (2, 16)) <= \
         LeaderlessConfig().nodes
+
+
+def test_eventual_success_is_higher_than_first_attempt_which_matches_the_closed_form():
+    """"It must agree with the closed form at the down fraction the run actually had ...
+    *Eventual success* lets the request wait up to its timeout ..., so it should be
+    higher" (one long run, as in the notebook)."""
+    import replab
+    from replab.models import first_attempt_sweep
+
+    first = first_attempt_sweep((0.3,), duration_ms=12_000.0).iloc[0]
+    closed = replab.quorum.availability(3, 2, 2, first.replica_down_fraction)
+    assert first.ci_low <= closed.p_write_available.item() <= first.ci_high
+    assert first.eventual > first.first_attempt

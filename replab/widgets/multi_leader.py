@@ -67,6 +67,12 @@ class _Painter:
             self.figure = Figure(figsize=(14, 3.8))
             axes = self.figure.subplots(1, 3, gridspec_kw={"width_ratios": [1, 2, 2]})
         self.axes = dict(zip(("topology", "propagation", "staleness"), axes, strict=True))
+        # Labelled before the first paint: a frame found ready (in memory or on disk) is
+        # shown without painting this figure, which must still read as a picture.
+        self.axes["topology"].set_axis_off()
+        self.axes["propagation"].set(xlabel="write accepted at (ms)",
+                                     ylabel="delay until applied (ms)")
+        self.axes["staleness"].set(xlabel="time (ms)", ylabel="writes missing")
         self.view = FigureImage(self.figure, dpi)
         self.lock = threading.Lock()  # one painting at a time (the update thread, a guess)
         self._laid_out = False
