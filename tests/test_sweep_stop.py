@@ -226,11 +226,20 @@ def test_tasks_py_names_an_unknown_command() -> None:
 # ------------------------------------------------------------------ Ctrl-C
 
 
+#: the command line, once its libraries are loaded (Ctrl-C during ``import pandas`` comes
+#: before any replab code runs; on a loaded machine that takes seconds)
+READY = ("import sys; from replab.cli import main; print('ready', flush=True); "
+         "sys.exit(main(sys.argv[1:]))")
+
+
 def start(argv: list[str], cwd: Path) -> subprocess.Popen[str]:
+    """``replab ARGV`` in a new session, returned once it starts running the command."""
     env = dict(os.environ, PYTHONPATH=str(ROOT), REPLAB_MAX_EVENTS="1e12")
-    return subprocess.Popen([sys.executable, "-m", "replab.cli", *argv], cwd=cwd, env=env,
+    proc = subprocess.Popen([sys.executable, "-c", READY, *argv], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
+    assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+    return proc
 
 
 def interrupt(proc: subprocess.Popen[str], after: float, timeout: float = 60
@@ -266,7 +275,7 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path, command) -> None:
                  'duration_ms = 2000\n[grid]\nw = [1, 2, 3]\nr = [1, 2, 3]\n')
     argv = {"simulate": ["simulate", "leaderless", "--set", "duration_ms=10000000"],
             "sweep": ["sweep", spec, "--workers", "2", "--no-progress"]}[command]
-    code, err, left = interrupt(start(argv, tmp_path), after=4.0)
+    code, err, left = interrupt(start(argv, tmp_path), after=2.0)
     if command == "sweep":  # the sweep says what it kept
         assert err.startswith("replab sweep: interrupted") and code == 130 and not left, err
         return
