@@ -244,13 +244,14 @@ def start(argv: list[str], cwd: Path) -> subprocess.Popen[str]:
 
 def interrupt(proc: subprocess.Popen[str], after: float, timeout: float = 60
               ) -> tuple[int, str, list[psutil.Process]]:
-    """Ctrl-C ``proc`` after ``after`` s: its status, stderr, and what it left running."""
+    """Ctrl-C ``proc`` after ``after`` s, as a terminal does: to its whole process group
+    (its worker processes too). Its status, stderr, and what it left running."""
     time.sleep(after)
     try:
         family = psutil.Process(proc.pid).children(recursive=True)
     except psutil.NoSuchProcess:
         family = []
-    proc.send_signal(signal.SIGINT)
+    os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=timeout)
     deadline = time.monotonic() + 5
     alive = [p for p in family if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
