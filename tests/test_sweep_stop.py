@@ -53,11 +53,11 @@ def test_a_grid_of_1e15_points_is_refused_at_once(tmp_path, capsys) -> None:
 
 
 def test_the_memory_limit_bounds_a_grid_too(monkeypatch) -> None:
-    monkeypatch.setenv("REPLAB_MAX_MEMORY_GB", "0.0078125")  # 8 MiB: 1,024 runs of 8 KiB
-    assert check_grid_size({"a": range(512)}, 2, "sweep") == 1024
-    with pytest.raises(ConfigError, match=r"must be at most 1,024 runs to fit the memory "
+    monkeypatch.setenv("REPLAB_MAX_MEMORY_GB", "0.0078125")  # 8 MiB: 512 runs of 16 KiB
+    assert check_grid_size({"a": range(256)}, 2, "sweep") == 512
+    with pytest.raises(ConfigError, match=r"must be at most 512 runs to fit the memory "
                                           r"limit of 0.00781 GiB \(set REPLAB_MAX_MEMORY_GB"):
-        check_grid_size({"a": range(513)}, 2, "sweep")
+        check_grid_size({"a": range(257)}, 2, "sweep")
     monkeypatch.setenv("REPLAB_MAX_POINTS", "ten")
     with pytest.raises(ConfigError, match="REPLAB_MAX_POINTS must be a number >= 1. Got 'ten'"):
         check_grid_size({"a": [1]}, 1, "sweep")
