@@ -336,7 +336,7 @@ CTRL_C = {
 }
 
 
-@settings(max_examples=int(os.environ.get("REPLAB_FUZZ_CTRL_C", "4")), deadline=None,
+@settings(max_examples=int(os.environ.get("REPLAB_FUZZ_CTRL_C", "3")), deadline=None,
           derandomize=not os.environ.get("REPLAB_FUZZ_RANDOM"),
           phases=[Phase.explicit, Phase.reuse, Phase.generate])  # shrinking: minutes
 @given(command=st.sampled_from(sorted(CTRL_C)), delay=st.floats(0.0, 2.5))
