@@ -18,6 +18,7 @@ from replab.sweeps.engine import plan
 from replab.sweeps.model_targets import MODELS, model_named
 from replab.sweeps.spec import SweepSpec, run_spec, spec_from_dict
 from replab.sweeps.summary import PROPORTIONS, _pairs, summarize, t_quantile
+from replab.sweeps.targets import target_names
 
 #: settings that keep every model's run to a fraction of a second
 SMALL = {
@@ -201,3 +202,5 @@ def test_real_labs_must_run_serially() -> None:
     assert spec.executor == "serial"
     with pytest.raises(ConfigError, match="Unknown parameter 'nosuch'"):
         SweepSpec(target="record-mariadb", seed=1, grid={"nosuch": [1]}, executor="serial")
+    names = target_names()  # the labs, loaded now, are listed once
+    assert len(names) == len(set(names)) and {"record-postgres", "record-mariadb"} <= set(names)

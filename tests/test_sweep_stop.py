@@ -53,11 +53,11 @@ def test_a_grid_of_1e15_points_is_refused_at_once(tmp_path, capsys) -> None:
 
 
 def test_the_memory_limit_bounds_a_grid_too(monkeypatch) -> None:
-    monkeypatch.setenv("REPLAB_MAX_MEMORY_GB", "0.0078125")  # 8 MiB: 1,024 runs of 8 KiB
-    assert check_grid_size({"a": range(512)}, 2, "sweep") == 1024
-    with pytest.raises(ConfigError, match=r"must be at most 1,024 runs to fit the memory "
+    monkeypatch.setenv("REPLAB_MAX_MEMORY_GB", "0.0078125")  # 8 MiB: 512 runs of 16 KiB
+    assert check_grid_size({"a": range(256)}, 2, "sweep") == 512
+    with pytest.raises(ConfigError, match=r"must be at most 512 runs to fit the memory "
                                           r"limit of 0.00781 GiB \(set REPLAB_MAX_MEMORY_GB"):
-        check_grid_size({"a": range(513)}, 2, "sweep")
+        check_grid_size({"a": range(257)}, 2, "sweep")
     monkeypatch.setenv("REPLAB_MAX_POINTS", "ten")
     with pytest.raises(ConfigError, match="REPLAB_MAX_POINTS must be a number >= 1. Got 'ten'"):
         check_grid_size({"a": [1]}, 1, "sweep")
@@ -226,22 +226,32 @@ def test_tasks_py_names_an_unknown_command() -> None:
 # ------------------------------------------------------------------ Ctrl-C
 
 
+#: the command line, once its libraries are loaded (Ctrl-C during ``import pandas`` comes
+#: before any replab code runs; on a loaded machine that takes seconds)
+READY = ("import sys; from replab.cli import main; print('ready', flush=True); "
+         "sys.exit(main(sys.argv[1:]))")
+
+
 def start(argv: list[str], cwd: Path) -> subprocess.Popen[str]:
+    """``replab ARGV`` in a new session, returned once it starts running the command."""
     env = dict(os.environ, PYTHONPATH=str(ROOT), REPLAB_MAX_EVENTS="1e12")
-    return subprocess.Popen([sys.executable, "-m", "replab.cli", *argv], cwd=cwd, env=env,
+    proc = subprocess.Popen([sys.executable, "-c", READY, *argv], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
+    assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+    return proc
 
 
 def interrupt(proc: subprocess.Popen[str], after: float, timeout: float = 60
               ) -> tuple[int, str, list[psutil.Process]]:
-    """Ctrl-C ``proc`` after ``after`` s: its status, stderr, and what it left running."""
+    """Ctrl-C ``proc`` after ``after`` s, as a terminal does: to its whole process group
+    (its worker processes too). Its status, stderr, and what it left running."""
     time.sleep(after)
     try:
         family = psutil.Process(proc.pid).children(recursive=True)
     except psutil.NoSuchProcess:
         family = []
-    proc.send_signal(signal.SIGINT)
+    os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=timeout)
     deadline = time.monotonic() + 5
     alive = [p for p in family if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
@@ -266,7 +276,7 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path, command) -> None:
                  'duration_ms = 2000\n[grid]\nw = [1, 2, 3]\nr = [1, 2, 3]\n')
     argv = {"simulate": ["simulate", "leaderless", "--set", "duration_ms=10000000"],
             "sweep": ["sweep", spec, "--workers", "2", "--no-progress"]}[command]
-    code, err, left = interrupt(start(argv, tmp_path), after=4.0)
+    code, err, left = interrupt(start(argv, tmp_path), after=2.0)
     if command == "sweep":  # the sweep says what it kept
         assert err.startswith("replab sweep: interrupted") and code == 130 and not left, err
         return

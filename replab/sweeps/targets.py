@@ -133,7 +133,7 @@ TARGETS: dict[str, Target] = {
 
 def target_names() -> list[str]:
     """Every target a spec can name: estimators, models, real labs."""
-    return sorted([*TARGETS, *REAL_LABS])
+    return sorted({*TARGETS, *REAL_LABS})
 
 
 def get_target(name: str) -> Target:
