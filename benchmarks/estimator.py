@@ -1,44 +1,58 @@
-"""Estimator throughput against its floors, measured in one process.
+"""Estimator throughput against its floors, and the streamed estimator at scale.
 
-For a 10^6-trial N=3 run producing a 101-point t-visibility curve plus latency
-percentiles, prints the time taken and its ratio to
+1. The slider path (one chunk, in memory): for a 10^6-trial N=3 run producing a 101-point
+   t-visibility curve plus latency percentiles, the time taken and its ratio to
+   * the floor: the time NumPy needs just to draw the same random delays, and
+   * the naive approach: re-simulating each of the 101 t points separately.
+2. Streaming (``--stream-trials``, several chunks, one core): the staleness curve and the
+   t-visibility quantiles against the floor of drawing the same chunks.
+3. Parallel (``--parallel-trials``): serial against 2 local processes and a 2-worker Dask
+   LocalCluster, with the results checked identical.
+4. At scale (``--big 1e8 1e9``): ``replab t-visibility`` in a fresh process, its wall time
+   and peak memory (the process and its workers), serial and with ``--workers 2``.
 
-* the floor: the time NumPy needs just to draw the same random delays, and
-* the naive approach: re-simulating each of the 101 t points separately.
+Other engineers share this machine: every section prints the load average beside it.
 
 Usage: python benchmarks/estimator.py [--trials N] [--profile NAME] [--repeat K]
+       [--stream-trials N] [--parallel-trials N] [--big N [N ...]] [--skip-slider]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
+import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
+import pandas as pd
 
 import replab
+from replab.quorum.chunks import chunk_seed
 from replab.quorum.reference import staleness_per_t
 
+TAIL = [0.9999, 0.99999, 0.999999]
 
-def best_of(k: int, *fns):  # type: ignore[no-untyped-def]
+
+def best_of(k: int, *fns, clock=time.perf_counter):  # type: ignore[no-untyped-def]
     """Minimum time of each function over k rounds, run interleaved so load hits all alike."""
     best = [float("inf")] * len(fns)
     for _ in range(k):
         for i, fn in enumerate(fns):
-            t0 = time.perf_counter()
+            t0 = clock()
             fn()
-            best[i] = min(best[i], time.perf_counter() - t0)
+            best[i] = min(best[i], clock() - t0)
     return best if len(fns) > 1 else best[0]
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--trials", type=int, default=1_000_000)
-    ap.add_argument("--profile", default="LNKD-DISK")
-    ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--naive-points", type=int, default=101,
-                    help="t points to time for the naive approach (scaled to 101)")
-    args = ap.parse_args()
+def load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def slider(args: argparse.Namespace) -> None:
     model = replab.profile(args.profile)
     n, r, w = 3, 1, 1
     ts = np.linspace(0, 100, 101)
@@ -60,7 +74,8 @@ def main() -> None:
     pts = ts[: args.naive_points]
     t_naive = best_of(1, lambda: staleness_per_t(n, r, w, model, pts, trials=args.trials, seed=1))
     t_naive *= len(ts) / len(pts)
-    print(f"profile {args.profile}, N={n} R={r} W={w}, {args.trials:,} trials, 101-point curve")
+    print(f"profile {args.profile}, N={n} R={r} W={w}, {args.trials:,} trials, 101-point curve"
+          f" ({load()})")
     print(f"floor (draw the delays only)     {t_floor * 1e3:9.1f} ms")
     print(f"estimator (curve + percentiles)  {t_est * 1e3:9.1f} ms   "
           f"ratio to floor {t_est / t_floor:5.2f}x (target <= 1.5x)")
@@ -68,6 +83,115 @@ def main() -> None:
           f"ratio to floor {t_q / t_floor:5.2f}x")
     print(f"naive, re-simulate every t       {t_naive * 1e3:9.1f} ms   "
           f"estimator is {t_naive / t_est:5.1f}x faster (target >= 20x)")
+
+
+def streaming(args: argparse.Namespace) -> None:
+    trials, model = args.stream_trials, replab.profile(args.profile)
+    res = replab.simulate_wars(3, 1, 1, model, trials=trials, seed=1)
+    plan = res.plan  # type: ignore[union-attr]
+    ts = np.linspace(0, 100, 101)
+
+    def floor() -> None:
+        for i in range(plan.chunks):
+            model.sample(np.random.default_rng(chunk_seed(plan.root, i)), plan.size_of(i), 3)
+
+    # CPU time of this process: the per-core throughput, whatever else the cores run.
+    t_floor, t_curve, t_tvis = best_of(args.repeat, floor, lambda: res.staleness(ts),
+                                       lambda: res.t_visibility(TAIL), clock=time.process_time)
+    print(f"\nstreamed, one core, CPU seconds: {trials:,} trials in {plan.chunks} chunks "
+          f"({load()})")
+    print(f"floor (draw the delays only)     {t_floor:9.2f} s   "
+          f"{t_floor / trials * 1e9:6.1f} ns/trial")
+    print(f"staleness curve (101 t)          {t_curve:9.2f} s   ratio to floor "
+          f"{t_curve / t_floor:5.2f}x (target <= 1.1x)")
+    print(f"t-visibility {TAIL}  {t_tvis:9.2f} s   ratio to floor {t_tvis / t_floor:5.2f}x")
+
+
+def parallel(args: argparse.Namespace) -> None:
+    from replab.sweep import dask_client
+
+    trials = args.parallel_trials
+
+    def run(executor: object) -> tuple[float, pd.DataFrame]:
+        t0 = time.perf_counter()
+        res = replab.simulate_wars(3, 1, 1, args.profile, trials=trials, seed=1,
+                                   executor=executor)
+        return time.perf_counter() - t0 + 0, res.t_visibility(TAIL).assign(
+            seconds=time.perf_counter() - t0)
+
+    print(f"\nparallel: t-visibility {TAIL}, {trials:,} trials ({load()})")
+    _, serial = run(None)
+    base = serial.seconds.iloc[0]
+    print(f"serial                           {base:9.2f} s")
+    with ProcessPoolExecutor(2) as pool:
+        run(pool)  # start the workers
+        _, pooled = run(pool)
+    with dask_client(workers=2) as client:
+        run(client)
+        _, dasked = run(client)
+    for name, df in (("2 processes", pooled), ("Dask LocalCluster, 2 workers", dasked)):
+        same = df.drop(columns="seconds").equals(serial.drop(columns="seconds"))
+        sec = df.seconds.iloc[0]
+        print(f"{name:32s} {sec:9.2f} s   speed-up {base / sec:4.2f}x (target >= 1.7x), "
+              f"identical: {same}")
+    print(serial.drop(columns="seconds").to_string(index=False))
+
+
+CHILD = """
+import json, resource, sys, time
+from replab.cli import main
+t0 = time.perf_counter()
+code = main(sys.argv[1:])
+wall = time.perf_counter() - t0
+use = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+print(json.dumps({"code": code, "wall": wall, "rss_kib": [u.ru_maxrss for u in use],
+                  "cpu": sum(u.ru_utime + u.ru_stime for u in use)}), file=sys.stderr)
+"""
+
+
+def big(args: argparse.Namespace) -> None:
+    for trials in args.big:
+        for workers in (None, 2):
+            argv = ["t-visibility", "--n", "3", "--r", "1", "--w", "1", "--profile",
+                    args.profile, "--p", *map(str, TAIL), "--trials", str(int(trials)),
+                    "--seed", "1", "--no-progress", "--max-seconds", "86400"]
+            if workers:
+                argv += ["--workers", str(workers)]
+            before = load()
+            p = subprocess.run([sys.executable, "-c", CHILD, *argv], capture_output=True,
+                               text=True, check=True)
+            stats = json.loads(p.stderr.strip().splitlines()[-1])
+            print(f"\n{int(trials):,} trials, {workers or 1} worker(s): "
+                  f"{stats['wall']:.1f} s wall, {stats['cpu']:.1f} s CPU (all processes), "
+                  f"peak memory {stats['rss_kib'][0] / 2**20:.2f} "
+                  f"GiB (main), {stats['rss_kib'][1] / 2**20:.2f} GiB (largest worker); "
+                  f"{before} before, {load()} after")
+            print(p.stdout.rstrip())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--trials", type=int, default=1_000_000)
+    ap.add_argument("--profile", default="LNKD-DISK")
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--naive-points", type=int, default=101,
+                    help="t points to time for the naive approach (scaled to 101)")
+    ap.add_argument("--skip-slider", action="store_true", help="skip section 1")
+    ap.add_argument("--stream-trials", type=int, default=0,
+                    help="section 2 at this many trials (e.g. 8388608); 0 skips it")
+    ap.add_argument("--parallel-trials", type=int, default=0,
+                    help="section 3 at this many trials (e.g. 33554432); 0 skips it")
+    ap.add_argument("--big", type=float, nargs="*", default=[],
+                    help="section 4 at these trial counts (e.g. 1e8 1e9)")
+    args = ap.parse_args()
+    if not args.skip_slider:
+        slider(args)
+    if args.stream_trials:
+        streaming(args)
+    if args.parallel_trials:
+        parallel(args)
+    if args.big:
+        big(args)
 
 
 if __name__ == "__main__":

@@ -1,17 +1,22 @@
-"""Resource checks made before a command starts: memory, simulated time, events, folders.
+"""Resource checks made before a command starts: time, memory, simulated time, events, folders.
 
-A command that would need more than the machine can give (745 GiB for a Monte Carlo
-batch, 10^300 simulated milliseconds) is refused at once with the standard message naming
-the parameter and the limit, instead of crashing or running for ever. The limits are
-deliberately generous; raise them with the environment variables ``REPLAB_MAX_MEMORY_GB``
+A command that would need more than the machine can give (a day of Monte Carlo, 10^300
+simulated milliseconds) is refused at once with the standard message naming the parameter
+and the limit, instead of crashing or running for ever. The WARS estimator streams its
+trials in chunks, so its memory does not grow with ``trials``: it is refused only when its
+estimated *time* exceeds ``REPLAB_MAX_SECONDS`` (or the ``--max-seconds`` option), or when
+``n`` is so large that one chunk would not fit. The limits are deliberately generous;
+raise them with the environment variables ``REPLAB_MAX_SECONDS``, ``REPLAB_MAX_MEMORY_GB``
 and ``REPLAB_MAX_EVENTS`` (the Python API itself checks only its parameters' ranges).
 
->>> check_wars_memory(3, 1_000_000, "staleness")  # bytes: 256 MB
+>>> check_wars_memory(3, 1_000_000, "staleness")  # bytes of one chunk: 256 MB
 256000000
->>> check_wars_memory(3, 10**13, "staleness")  # doctest: +ELLIPSIS
+>>> check_wars_memory(3, 10**13, "staleness") == check_wars_memory(3, 2**20, "staleness")
+True
+>>> check_wars_time(3, 10**13, "staleness", limit=3600)  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-replab.errors.ConfigError: The 'trials' parameter of staleness must be at most 8,388,608 with n=3...
+replab.errors.ConfigError: The 'trials' parameter of staleness must be at most ...
 """
 
 from __future__ import annotations
@@ -33,15 +38,23 @@ __all__ = [
     "max_memory_bytes",
     "max_events",
     "check_wars_memory",
+    "SECONDS_PER_REPLICA_TRIAL",
+    "max_seconds",
+    "wars_chunk_trials",
+    "estimate_wars_seconds",
+    "check_wars_time",
     "estimate_events",
     "check_simulation",
     "check_output_file",
     "check_folder",
 ]
 
-#: Peak bytes of ``simulate_wars`` per replica and trial, measured with tracemalloc
-#: (57 for n = 3, 10 and 30), rounded up.
+#: Peak bytes of ``simulate_wars`` per replica and trial of one chunk, measured with
+#: tracemalloc (57 for n = 3, 10 and 30), rounded up.
 BYTES_PER_REPLICA_TRIAL = 64
+#: CPU seconds of one pass of the WARS estimator per replica and trial (66 to 80 ns
+#: measured for the four PBS profiles on one core of the project's machine), rounded up.
+SECONDS_PER_REPLICA_TRIAL = 1e-7
 #: Kernel events per client operation or timer tick (7 to 8 measured at the defaults of
 #: the single-leader, leaderless and multi-leader models), rounded up.
 EVENTS_PER_STEP = 10
@@ -79,23 +92,68 @@ def _env_number(name: str, default: float) -> float:
     return value
 
 
-def check_wars_memory(n: int, trials: int, owner: str) -> int:
-    """Refuse a WARS Monte Carlo batch whose arrays (n x trials floats) would not fit.
+def max_seconds() -> float:
+    """The time one estimator command may plan to take: ``REPLAB_MAX_SECONDS`` (default 3600)."""
+    return _env_number("REPLAB_MAX_SECONDS", 3600.0)
 
-    Returns the bytes it expects the batch to need.
+
+def wars_chunk_trials(n: int) -> int:
+    """Trials in one chunk of the WARS estimator for ``n`` replicas (2**20 up to n = 7,
+    fewer above; the same rule as :func:`replab.quorum.chunks.default_chunk_size`)."""
+    return max(1 << 10, min(1 << 20, 1 << int(math.log2(max(1, (1 << 23) // (n + 1))))))
+
+
+def check_wars_memory(n: int, trials: int, owner: str, *, whole_chunk: bool = True) -> int:
+    """Refuse a WARS Monte Carlo run whose chunk (n x chunk floats) would not fit.
+
+    The run streams its trials, so only ``n`` can exhaust memory. Returns the bytes it
+    expects one chunk to need. With ``whole_chunk=False`` a limit too small for one chunk
+    at any ``n`` is let through (a command checks the run's time first, then that).
     """
-    need = BYTES_PER_REPLICA_TRIAL * (n + 1) * trials
+    chunk = min(trials, wars_chunk_trials(n))
+    need = BYTES_PER_REPLICA_TRIAL * (n + 1) * chunk
     limit = max_memory_bytes()
     if need > limit:
-        most = limit // (BYTES_PER_REPLICA_TRIAL * (n + 1))
-        if most < 1000:  # n is the culprit: not even a useful batch fits
-            raise fail("n", owner, f"at most {limit // BYTES_PER_REPLICA_TRIAL // 1000 - 1:,} "
-                       f"replicas for 1,000 trials (memory limit {limit / _GIB:.3g} GiB; "
-                       "set REPLAB_MAX_MEMORY_GB to raise it)", n)
-        raise fail("trials", owner, f"at most {most:,} with n={n:,} (about "
-                   f"{need / _GIB:,.3g} GiB needed, limit {limit / _GIB:.3g} GiB; set "
-                   "REPLAB_MAX_MEMORY_GB to raise it)", trials)
+        most = limit // (BYTES_PER_REPLICA_TRIAL * chunk) - 1
+        if most < 1 and not whole_chunk:
+            return need
+        if most < 1:
+            raise ConfigError(
+                f"One chunk of {chunk:,} trials needs {need / _GIB:.3g} GiB, over the memory "
+                f"limit of {limit / _GIB:.3g} GiB of {owner}; set REPLAB_MAX_MEMORY_GB to "
+                "raise it.")
+        raise fail("n", owner, f"at most {most:,} replicas with chunks of {chunk:,} trials "
+                   f"(memory limit {limit / _GIB:.3g} GiB; set REPLAB_MAX_MEMORY_GB to raise "
+                   "it)", n)
     return need
+
+
+def estimate_wars_seconds(n: int, trials: int, *, passes: int = 1, workers: int = 1) -> float:
+    """About how long a WARS run takes: ``passes`` over every trial, split over workers."""
+    return SECONDS_PER_REPLICA_TRIAL * n * trials * passes / max(1, workers)
+
+
+def check_wars_time(n: int, trials: int, owner: str, *, passes: int = 1, workers: int = 1,
+                    limit: float | None = None) -> float:
+    """Refuse a WARS run estimated to take longer than ``limit`` seconds (default
+    :func:`max_seconds`), naming the limit and how to raise it. Returns the estimate."""
+    limit = max_seconds() if limit is None else limit
+    need = estimate_wars_seconds(n, trials, passes=passes, workers=workers)
+    if need > limit:
+        most = int(limit / estimate_wars_seconds(n, 1, passes=passes, workers=workers))
+        on = f"{workers} worker" + ("s" if workers > 1 else "")
+        raise fail("trials", owner, f"at most {most:,} with n={n:,} on {on} (about "
+                   f"{_duration(need)} estimated, limit {_duration(limit)}; raise it with "
+                   "--max-seconds or REPLAB_MAX_SECONDS)", trials)
+    return need
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.3g} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.3g} min"
+    return f"{seconds / 3600:,.3g} h"
 
 
 # ------------------------------------------------------------------ simulations

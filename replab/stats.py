@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["Z95", "wilson", "quantile_ci"]
+__all__ = ["Z95", "wilson", "quantile_ci", "quantile_ranks"]
 
 Z95 = 1.959963984540054
 
@@ -58,13 +58,26 @@ def quantile_ci(
     if n == 0:
         nan = np.full(qa.shape, np.nan)
         return nan, nan, nan
-    idx = np.clip(np.ceil(qa * n).astype(np.int64) - 1, 0, n - 1)
-    spread = z * np.sqrt(n * qa * (1 - qa))
-    lo = np.clip(np.floor(qa * n - spread).astype(np.int64) - 1, 0, n - 1)
-    hi = np.clip(np.ceil(qa * n + spread).astype(np.int64), 0, n - 1)
+    idx, lo, hi = quantile_ranks(n, qa, z)
     if not assume_sorted:
         x = _order_statistics(x, lo, hi)
     return x[idx], x[lo], x[hi]
+
+
+def quantile_ranks(
+    n: int, q: np.ndarray, z: float = Z95
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The 0-based ranks (estimate, CI low, CI high) :func:`quantile_ci` reads in a sorted
+    sample of ``n >= 1`` values; for estimators that select order statistics themselves.
+
+    >>> [int(r[0]) for r in quantile_ranks(100, np.array([0.5]))]
+    [49, 39, 60]
+    """
+    idx = np.clip(np.ceil(q * n).astype(np.int64) - 1, 0, n - 1)
+    spread = z * np.sqrt(n * q * (1 - q))
+    lo = np.clip(np.floor(q * n - spread).astype(np.int64) - 1, 0, n - 1)
+    hi = np.clip(np.ceil(q * n + spread).astype(np.int64), 0, n - 1)
+    return idx, lo, hi
 
 
 def _order_statistics(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:

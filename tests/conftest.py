@@ -7,8 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+from hypothesis import HealthCheck, settings
 
 matplotlib.use("Agg")
+# Two cores shared with notebooks and servers: a slow example is the machine, not the code.
+settings.register_profile("replab", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("replab")
 # Explorer results are not kept on disk between test runs (tests that want the cache
 # point REPLAB_CACHE at a temporary directory themselves).
 os.environ.setdefault("REPLAB_CACHE", "off")

@@ -1,12 +1,15 @@
 import json
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from replab.cli import main
-from replab.quorum import availability, staleness
+from replab.quorum import availability, simulate_wars, staleness
 
 
 def run(capsys, *argv):
@@ -86,6 +89,31 @@ def test_latency_and_t_visibility_and_availability(capsys):
          "in [1, inf). Got -5 instead."),
         (["staleness", "--n", "x", "--r", "1", "--w", "1", "--profile", "YMMR"],
          "replab staleness: error: argument --n: invalid int value: 'x'"),
+        (["t-visibility", "--n", "3", "--r", "1", "--w", "1", "--profile", "YMMR",
+          "--trials", "100000000000"],
+         "replab t-visibility: error: The 'trials' parameter of replab t-visibility must be "
+         "at most 6,000,000,000 with n=3 on 1 worker (about 16.7 h estimated, limit 1 h; "
+         "raise it with --max-seconds or REPLAB_MAX_SECONDS). Got 100000000000 instead."),
+        (["staleness", "--n", "3", "--r", "1", "--w", "1", "--profile", "YMMR",
+          "--trials", "100000", "--max-seconds", "0.01"],
+         "replab staleness: error: The 'trials' parameter of replab staleness must be at "
+         "most 33,333 with n=3 on 1 worker (about 0.03 s estimated, limit 0.01 s; raise it "
+         "with --max-seconds or REPLAB_MAX_SECONDS). Got 100000 instead."),
+        (["latency", "--n", "3", "--r", "1", "--w", "1", "--profile", "YMMR",
+          "--workers", "0"],
+         "replab latency: error: The 'workers' parameter of replab latency must be an int "
+         "in [1, inf). Got 0 instead."),
+        (["latency", "--n", "3", "--r", "1", "--w", "1", "--profile", "YMMR",
+          "--max-seconds", "nan"],
+         "replab latency: error: The 'max_seconds' parameter of replab latency must be a "
+         "finite number > 0. Got nan instead."),
+        (["latency", "--n", "3", "--r", "1", "--w", "1", "--profile", "YMMR",
+          "--chunk-size", "-1"],
+         "replab latency: error: The 'chunk_size' parameter of replab latency must be an "
+         "int in [1, inf). Got -1 instead."),
+        (["latency", "--n", "3", "--r", "1", "--w", "1", "--profile", "YMMR",
+          "--workers", "2", "--scheduler", "tcp://127.0.0.1:1"],
+         "replab latency: error: argument --scheduler: not allowed with argument --workers"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(capsys, argv, message):
@@ -120,3 +148,56 @@ def test_console_script_subprocess():
                          "--r", "2", "--w", "2", "--p-fail", "0.5", "--format", "csv"],
                         capture_output=True, text=True, check=True)
     assert ok.stdout.splitlines()[1] == "0.5,0.5,0.5,0.5"
+
+
+BIG = ["--n", "3", "--r", "1", "--w", "1", "--profile", "LNKD-DISK", "--trials", "60000",
+       "--chunk-size", "16384", "--seed", "9", "--format", "json"]
+
+
+@pytest.mark.parametrize("command, extra", [
+    ("staleness", ["--t", "0", "5", "50"]),
+    ("t-visibility", ["--p", "0.5", "0.999"]),
+    ("latency", ["--q", "50", "99.9"]),
+])
+def test_workers_stream_the_same_numbers_as_python(capsys, command, extra):
+    code, serial, err = run(capsys, command, *BIG, *extra)
+    assert code == 0 and err == ""
+    code, pooled, err = run(capsys, command, *BIG, *extra, "--workers", "2")
+    assert code == 0 and err == "" and pooled == serial
+    res = simulate_wars(3, 1, 1, "LNKD-DISK", trials=60_000, chunk_size=16_384, seed=9)
+    want = {"staleness": lambda: res.staleness([0, 5, 50]),
+            "t-visibility": lambda: res.t_visibility([0.5, 0.999]),
+            "latency": lambda: res.latency_percentiles([50, 99.9])}[command]()
+    pd.testing.assert_frame_equal(pd.DataFrame(json.loads(serial)), want, check_dtype=False)
+
+
+def test_ctrl_c_stops_a_long_run_with_one_line():
+    p = subprocess.Popen([sys.executable, "-m", "replab.cli", "t-visibility", "--n", "3",
+                          "--r", "1", "--w", "1", "--profile", "LNKD-DISK", "--trials",
+                          "100000000", "--chunk-size", "65536", "--workers", "2"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        children = Path(f"/proc/{p.pid}/task/{p.pid}/children")
+        deadline = time.monotonic() + 60
+        while not children.read_text().strip() and time.monotonic() < deadline:
+            time.sleep(0.1)  # until the pool's workers run chunks (imports are done)
+        time.sleep(0.5)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(10)
+    assert p.returncode == 130
+    assert err == "replab t-visibility: interrupted\n" and out == ""
+
+
+def test_scheduler_runs_the_chunks_on_a_dask_cluster(capsys):
+    distributed = pytest.importorskip("distributed")
+    argv = ["t-visibility", *BIG, "--p", "0.5", "0.999"]
+    code, serial, _ = run(capsys, *argv)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  host="127.0.0.1", protocol="tcp://",
+                                  dashboard_address=None) as cluster:
+        code, on_dask, err = run(capsys, *argv, "--scheduler", cluster.scheduler_address)
+    assert code == 0 and on_dask == serial

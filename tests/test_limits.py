@@ -20,7 +20,9 @@ from replab.limits import (
     check_output_file,
     check_simulation,
     check_wars_memory,
+    check_wars_time,
     estimate_events,
+    wars_chunk_trials,
 )
 from replab.models import SingleLeaderConfig
 from replab.models.multi_leader import MultiLeaderConfig
@@ -31,19 +33,44 @@ ROOT = Path(__file__).resolve().parents[1]
 # ------------------------------------------------------------------ memory
 
 
-def test_wars_memory_returns_the_estimate_and_refuses_above_the_limit(monkeypatch):
+def test_wars_memory_is_one_chunk_whatever_the_trials(monkeypatch):
     assert check_wars_memory(3, 1000, "x") == 64 * 4 * 1000
-    monkeypatch.setenv("REPLAB_MAX_MEMORY_GB", "1")
-    with pytest.raises(ConfigError, match=re.escape(
-            "The 'trials' parameter of replab staleness must be at most 4,194,304 with n=3 "
-            "(about 2.38e+06 GiB needed, limit 1 GiB; set REPLAB_MAX_MEMORY_GB to raise it). "
-            "Got 10000000000000 instead.")):
-        check_wars_memory(3, 10**13, "replab staleness")
+    one_chunk = 64 * 4 * 2**20
+    assert check_wars_memory(3, 2**20, "x") == one_chunk
+    monkeypatch.setenv("REPLAB_MAX_MEMORY_GB", "0.5")  # 10^13 trials no longer refused
+    assert check_wars_memory(3, 10**13, "replab staleness") == one_chunk < 2**30
 
 
 def test_an_impossible_n_is_blamed_on_n():
-    with pytest.raises(ConfigError, match="^The 'n' parameter of s must be at most 33,553 "):
+    with pytest.raises(ConfigError, match=re.escape(
+            "The 'n' parameter of s must be at most 33,553 replicas with chunks of 1,000 "
+            "trials (memory limit 2 GiB; set REPLAB_MAX_MEMORY_GB to raise it). "
+            "Got 100000000 instead.")):
         check_wars_memory(10**8, 1000, "s")
+    assert check_wars_memory(33_553, 1000, "s") <= 2**31
+    assert check_wars_memory(32_767, 10**9, "s") <= 2**31  # chunks of 1,024 trials
+
+
+def test_chunk_rule_of_the_limits_is_the_estimators():
+    from replab.quorum.chunks import default_chunk_size
+
+    for n in [1, 2, 3, 7, 8, 9, 15, 16, 17, 100, 1000, 8191, 8192, 10**5]:
+        assert wars_chunk_trials(n) == default_chunk_size(n)
+
+
+def test_wars_time_refuses_above_the_limit_naming_it(monkeypatch):
+    assert check_wars_time(3, 10**9, "x", passes=2) == pytest.approx(600.0)
+    with pytest.raises(ConfigError, match=re.escape(
+            "The 'trials' parameter of replab t-visibility must be at most 6,000,000,000 "
+            "with n=3 on 1 worker (about 16.7 h estimated, limit 1 h; raise it with "
+            "--max-seconds or REPLAB_MAX_SECONDS). Got 100000000000 instead.")):
+        check_wars_time(3, 10**11, "replab t-visibility", passes=2)
+    assert check_wars_time(3, 10**11, "x", passes=2, workers=100) == pytest.approx(600.0)
+    with pytest.raises(ConfigError, match=re.escape(
+            "must be at most 6,666 with n=3 on 2 workers (about 1.5 s estimated, limit 0.001 s;")):
+        check_wars_time(3, 10**7, "x", passes=1, workers=2, limit=1e-3)
+    monkeypatch.setenv("REPLAB_MAX_SECONDS", "86400")
+    assert check_wars_time(3, 10**11, "x", passes=2) > 3600
 
 
 @pytest.mark.parametrize("raw", ["0", "-1", "nan", "lots"])
@@ -55,9 +82,9 @@ def test_a_bad_limit_in_the_environment_is_named(monkeypatch, raw):
         check_wars_memory(3, 10, "x")
 
 
-def test_raising_the_limit_lets_a_big_batch_through(monkeypatch):
+def test_raising_the_limit_lets_a_wide_quorum_through(monkeypatch):
     monkeypatch.setenv("REPLAB_MAX_MEMORY_GB", "4096")
-    assert check_wars_memory(3, 10**10, "x") > 2**40
+    assert check_wars_memory(10**7, 10**10, "x") > 2**39
 
 
 # ------------------------------------------------------------------ simulations
@@ -187,7 +214,8 @@ def test_tasks_help_lists_every_command():
 
 
 def test_tasks_without_a_command_prints_usage_and_fails():
-    done = subprocess.run([sys.executable, str(ROOT / "tasks.py"), "nosuch"],
+    # (an unknown command is named instead: tests/test_sweep_stop.py)
+    done = subprocess.run([sys.executable, str(ROOT / "tasks.py")],
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 1 and "usage: python3 tasks.py COMMAND" in done.stderr
 
@@ -249,7 +277,7 @@ def test_a_busy_port_is_refused_before_voila_starts():
 
 
 def test_a_top_level_key_in_a_sweep_spec_names_its_table():
-    from replab.sweep_spec import spec_from_dict
+    from replab.sweeps.spec import spec_from_dict
 
     with pytest.raises(ConfigError, match=re.escape(
             "The key 'target' is at the top of the sweep spec, outside any table; put it "
@@ -261,7 +289,7 @@ def test_a_top_level_key_in_a_sweep_spec_names_its_table():
 
 
 def test_every_shipped_sweep_spec_loads():
-    from replab.sweep_spec import load_spec
+    from replab.sweeps.spec import load_spec
 
     specs = sorted((ROOT / "data" / "sweeps").glob("*.toml"))
     assert len(specs) >= 4

@@ -24,7 +24,7 @@ def test_quorum_staleness_notebook_runs_and_times_sliders():
 
 
 def test_reproduce_pbs_notebook_runs():
-    nb = run_notebook("02_reproduce_pbs.ipynb", {"TRIALS": 20_000})
+    nb = run_notebook("02_reproduce_pbs.ipynb", {"TRIALS": 20_000, "TAIL_TRIALS": 200_000})
     text = cell_text(nb)
     assert "published numbers lie inside replab's 95 % CI" in text
     # issue 12: the authors' first-crossing procedure, beside the true quantile
@@ -39,3 +39,12 @@ def test_reproduce_pbs_notebook_runs():
     shares = re.findall(r"  (\S+): a ([\d.e+-]+) ms gap; the published value is", text)
     assert [s[0] for s in shares] == ["LNKD-SSD", "LNKD-DISK", "YMMR-code", "WAN"]
     assert "at t = 0: P(stale)" in text
+    # issue 23: the tail, every sentence rendered from tail_visibility's own numbers
+    tail = re.findall(r"tail (\S+) ([\d.]+) %: ([\d.e+]+) ms, 95 % CI \[([\d.e+]+), "
+                      r"([\d.e+]+)\] ms, (\d+)% of the time wide", text)
+    assert len(tail) == 12 and {t[1] for t in tail} == {"99.99", "99.999", "99.9999"}
+    assert all(float(lo) <= float(t) <= float(hi) for _, _, t, lo, hi, _ in tail)
+    from replab.quorum import tail_visibility
+
+    want = tail_visibility(trials=200_000, seed=0)
+    assert [float(t[2]) for t in tail] == pytest.approx(want.t.tolist(), rel=1e-3)

@@ -296,12 +296,9 @@ def test_same_seed_same_result_across_processes():
     assert out == here
 
 
-def test_chunked_runs_are_deterministic(monkeypatch):
-    import replab.quorum.wars as wars
-
-    monkeypatch.setattr(wars, "_CHUNK", 1000)
-    a = simulate_wars(3, 1, 1, "LNKD-DISK", trials=3500, seed=1)
-    b = simulate_wars(3, 1, 1, "LNKD-DISK", trials=3500, seed=1)
+def test_chunked_runs_are_deterministic():
+    a = simulate_wars(3, 1, 1, "LNKD-DISK", trials=3500, chunk_size=1000, seed=1).collect()
+    b = simulate_wars(3, 1, 1, "LNKD-DISK", trials=3500, chunk_size=1000, seed=1).collect()
     assert a.wait.shape == (3500,)
     np.testing.assert_array_equal(a.wait, b.wait)
 

@@ -233,9 +233,9 @@ def test_every_research_notebook_has_a_parameters_cell_and_small_sizes():
 # --------------------------------------------------------- the real notebooks, small
 
 
-#: The notebooks on real servers (08, 09) are run, and their drawing cells checked, by their
-#: own tests (tests/test_real_*_notebook.py); here every other numbered notebook runs once.
-REAL_SERVERS = {"08_real_postgres", "09_real_mariadb"}
+#: The notebooks on real servers (08, 09, 10) are run, and their drawing cells checked, by
+#: their own tests (tests/test_real_*_notebook.py); here every other numbered notebook runs once.
+REAL_SERVERS = {"08_real_postgres", "09_real_mariadb", "10_real_failover"}
 SIMULATED = [p.stem for p in research_notebooks(NOTEBOOKS) if p.stem not in REAL_SERVERS]
 
 

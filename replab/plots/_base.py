@@ -61,6 +61,7 @@ FAULT_COLORS = ["#bbbbbb", "#f4a582", "#92c5de", "#c2a5cf"]
 COLORS: dict[str, str] = {
     # operations
     "read": "#1f77b4", "write": "#d62728",
+    "cas": "#9467bd",
     # latency profiles (PBS)
     "LNKD-SSD": "#2ca02c", "LNKD-DISK": "#9467bd", "YMMR": "#8c564b", "WAN": "#17becf",
     # single-leader replication modes
@@ -75,12 +76,28 @@ COLORS: dict[str, str] = {
     # quorum configurations (N=3), in 00, 01, 02 and the quorum explorer alike
     "R=1 W=1": "#1f77b4", "R=1 W=2": "#ff7f0e", "R=2 W=1": "#2ca02c", "R=2 W=2": "#9467bd",
     "R=1 W=3": "#8c564b", "R=3 W=1": "#e377c2",
+    # operation outcomes in history timelines (Jepsen's colours)
+    "ok": "#81bffc", "fail": "#ff1e90", "info": "#ffa400",
+    # fault windows
+    "partition": "#bbbbbb", "node down": "#f4a582", "pause": "#92c5de",
+    "slow network": "#c2a5cf",
+    # anomalies (the checker names)
+    "stale-read": "#ff7f0e", "read-your-writes": "#e377c2", "monotonic-reads": "#8c564b",
+    "consistent-prefix": "#17becf", "lost-write": "#d62728",
     # messages of a read, by what they carry back
     "fresh response": "#2ca02c", "stale response": "#ff7f0e",
     # a number printed in a paper, drawn beside replab's estimate of it
     "published": "#d62728",
 }
 ROLE_COLORS = {k: COLORS[k] for k in ("leader", "follower", "replica", "client")}
+# quorum kinds, repair mechanisms and conflict resolutions (notebooks 05 and 06)
+COLORS.update({
+    "strict": "#1f77b4", "sloppy": "#9467bd",
+    "read repair only": "#8c564b", "anti-entropy only (every 100 ms)": "#17becf",
+    "both": "#2ca02c",
+    "lww": "#d62728", "replica-priority": "#ff7f0e", "merge": "#1f77b4", "siblings": "#2ca02c",
+    "arrival-order": "#7f7f7f", "custom": "#9467bd",
+})
 
 
 #: Words for the columns replab's frames use, for axis labels, legends and tables.

@@ -30,6 +30,7 @@ __all__ = [
     "plot_latency",
     "plot_availability",
     "plot_quorum_heatmap",
+    "plot_tail",
 ]
 
 #: Two curves whose 95 % bands overlap at this share of their points are said to coincide.
@@ -298,4 +299,42 @@ def plot_latency_cdf(df: pd.DataFrame, ax: Axes | None = None, *, label: str = "
     ax.set_xlabel("latency (ms), log scale")
     ax.set_ylabel("P(operation done)")
     ax.set_ylim(0, 1.02)
+    return ax
+
+
+@_styled
+def plot_tail(df: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Tail t-visibility per profile (from :func:`replab.quorum.tail_visibility`).
+
+    One colour a profile, the targets (99.99 %, ...) along x, the time on a log axis with
+    95 % CI whiskers. Where too few trials lie beyond the quantile, the upper end of the
+    interval is only the largest wait seen: that whisker ends in an open triangle, and the
+    legend says what it means.
+    """
+    ax = _axes(ax, figsize=(7, 4))
+    targets = sorted(set(df["p_target"]))
+    names = list(dict.fromkeys(df["profile"]))
+    open_ended = False
+    for i, name in enumerate(names):
+        sub = df[df["profile"] == name].set_index("p_target").loc[targets]
+        x = np.arange(len(targets)) + (i - (len(names) - 1) / 2) * 0.08
+        err = np.vstack([sub.t - sub.ci_low, sub.ci_high - sub.t])
+        color = color_of(name, i)
+        ax.errorbar(x, sub.t, yerr=err, fmt="o-", ms=4, capsize=3, color=color, label=name)
+        loose = ~sub.bounded.to_numpy(dtype=bool)
+        if loose.any():
+            open_ended = True
+            ax.plot(x[loose], sub.ci_high[loose], "^", mfc="white", color=color, ms=7)
+    if open_ended:
+        ax.plot([], [], "^", mfc="white", color="grey",
+                label="CI upper end = largest wait seen\n(too few trials beyond it)")
+    ax.set_xticks(np.arange(len(targets)), [f"{100 * p:.6g} %" for p in targets])
+    ax.set_yscale("log")
+    ax.set_xlabel("target P(consistent read) (95 % CI whiskers)")
+    ax.set_ylabel("t-visibility: time after commit (ms), log scale")
+    handles, labels = ax.get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda i: labels[i] not in names)  # profiles first
+    ax.legend([handles[i] for i in order], [labels[i] for i in order], loc="upper left",
+              bbox_to_anchor=(1.01, 1.0))  # beside the data, never on it
+    ax.grid(True, alpha=0.3)
     return ax

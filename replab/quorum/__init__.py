@@ -10,9 +10,11 @@ from replab.quorum.closed import (
 from replab.quorum.crossing import first_crossing, pbs_grid
 from replab.quorum.grid import quorum_grid
 from replab.quorum.published import compare_with_pbs, pbs_published
+from replab.quorum.tail import TAIL_TARGETS, tail_visibility
 from replab.quorum.tradeoff import latency_cdf, latency_staleness_tradeoff
 from replab.quorum.wars import (
     QuorumConfig,
+    WarsStream,
     WarsTrials,
     fresh_read_probability,
     latency_percentiles,
@@ -25,6 +27,7 @@ from replab.quorum.wars import (
 __all__ = [
     "QuorumConfig",
     "WarsTrials",
+    "WarsStream",
     "simulate_wars",
     "staleness",
     "t_visibility",
@@ -43,4 +46,6 @@ __all__ = [
     "pbs_grid",
     "latency_staleness_tradeoff",
     "latency_cdf",
+    "tail_visibility",
+    "TAIL_TARGETS",
 ]

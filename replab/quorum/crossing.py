@@ -97,7 +97,7 @@ def _report(est: np.ndarray, grid: np.ndarray, p: float, m: int) -> pd.DataFrame
 def _binomial(cfg: QuorumConfig, latency: LatencyLike, grid: np.ndarray, m: int,
               repeats: int, pool_trials: int, rng: np.random.Generator) -> np.ndarray:
     wait = np.sort(simulate_wars(cfg.n, cfg.r, cfg.w, latency, trials=pool_trials,
-                                 seed=rng).wait)
+                                 seed=rng).collect().wait)
     curve = np.searchsorted(wait, grid, side="right") / len(wait)  # F(t): wait <= t
     return rng.binomial(m, curve, size=(repeats, len(grid))) / m
 
@@ -111,7 +111,7 @@ def _direct(cfg: QuorumConfig, latency: LatencyLike, grid: np.ndarray, m: int,
         if not len(live):
             break
         wait = simulate_wars(cfg.n, cfg.r, cfg.w, latency, trials=m * len(live),
-                             seed=rng).wait.reshape(len(live), m)
+                             seed=rng).collect().wait.reshape(len(live), m)
         est[live, j] = (wait <= t).mean(axis=1)
         open_[live] = est[live, j] < p
     return est

@@ -13,22 +13,31 @@ the empirical CDF of ``wait`` and the time to reach a target probability is its 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from replab.latency import Distribution, WarsLatency, as_wars
-from replab.quorum.outcome import _count_at_most, _mark_failed, _outcome_inplace, wars_outcome
-from replab.rng import SeedLike, as_generator
-from replab.stats import quantile_ci, wilson
-from replab.validate import check_float, check_int, check_prob
+from replab.latency import as_wars
+from replab.quorum.chunks import ChunkPlan, default_chunk_size
+from replab.quorum.outcome import wars_outcome
+from replab.quorum.stream import WarsStream
+from replab.quorum.trials import (
+    LatencyLike,
+    QuorumConfig,
+    WarsTrials,
+    _trial_batch,
+    check_times,
+)
+from replab.rng import SeedLike, as_generator, spawn_seeds
+from replab.stats import wilson
+from replab.validate import check_int, check_prob
 
 __all__ = [
     "QuorumConfig",
     "WarsTrials",
+    "WarsStream",
+    "LatencyLike",
     "simulate_wars",
     "wars_outcome",
     "staleness",
@@ -37,152 +46,8 @@ __all__ = [
     "fresh_read_probability",
 ]
 
-#: a profile name, a spec, one distribution for all four delays, four delays (W, A, R, S)
-#: as a tuple or dict, or a WarsLatency (see :func:`replab.latency.as_wars`)
-LatencyLike = str | Distribution | WarsLatency | tuple[Any, ...] | dict[str, Any]
-_CHUNK = 1 << 20  # trials drawn at once; bounds memory for very large runs
 
-
-@dataclass(frozen=True, kw_only=True)
-class QuorumConfig:
-    """Replication factor ``n``, read quorum ``r`` and write quorum ``w``."""
-
-    n: int = 3
-    r: int = 1
-    w: int = 1
-
-    def __post_init__(self) -> None:
-        check_int(self.n, "n", "QuorumConfig", low=1)
-        bound = f"n={self.n}"
-        check_int(self.r, "r", "QuorumConfig", low=1, high=self.n, high_label=bound)
-        check_int(self.w, "w", "QuorumConfig", low=1, high=self.n, high_label=bound)
-
-    @property
-    def strict(self) -> bool:
-        """True when every read quorum overlaps every write quorum (r + w > n)."""
-        return self.r + self.w > self.n
-
-
-def _trial_batch(
-    cfg: QuorumConfig,
-    model: WarsLatency,
-    rng: np.random.Generator,
-    trials: int,
-    p_fail: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    W, A, R, S = model.sample(rng, trials, cfg.n)  # each (n, trials)
-    if p_fail > 0:
-        # A failed replica neither stores the write nor answers the read.
-        down = rng.random(W.shape) < p_fail
-        W[down] = np.inf
-        S[down] = np.inf
-    wait, read_latency, write_latency = _outcome_inplace(W, A, R, S, cfg.r, cfg.w)
-    if p_fail > 0:
-        _mark_failed(wait, read_latency, write_latency)
-    return wait, read_latency, write_latency
-
-
-@dataclass(frozen=True, eq=False)
-class WarsTrials:
-    """The per-trial outcomes of one WARS Monte Carlo batch.
-
-    Attributes
-    ----------
-    config : QuorumConfig
-    latency : WarsLatency
-    wait : ndarray
-        Per trial, the smallest ``t`` (ms after commit) at which the read is consistent;
-        ``<= 0`` means consistent immediately, ``inf`` never (failed read or write).
-    read_latency, write_latency : ndarray
-        Per trial, in ms; ``inf`` where the quorum could not be formed.
-    """
-
-    config: QuorumConfig
-    latency: WarsLatency
-    wait: np.ndarray
-    read_latency: np.ndarray
-    write_latency: np.ndarray
-
-    @property
-    def trials(self) -> int:
-        return int(self.wait.size)
-
-    @cached_property
-    def _committed(self) -> np.ndarray:
-        ok = np.isfinite(self.write_latency)
-        return self.wait if ok.all() else self.wait[ok]
-
-
-    def staleness(self, t: float | Iterable[float], *, k: int = 1) -> pd.DataFrame:
-        """The t-visibility curve: P(consistent) at each ``t``, with Wilson 95 % CIs.
-
-        With ``k > 1``, the probability that the read returns a value at most ``k``
-        versions old (PBS <k,t>-staleness), treating the last ``k`` writes as independent
-        and each committed at least ``t`` ms before the read (the PBS assumption).
-        Trials whose write could not commit are excluded from ``trials``.
-        """
-        ts = _check_times(t)
-        check_int(k, "k", "staleness", low=1)
-        committed = self._committed
-        hits = _count_at_most(committed, ts)
-        m = committed.size
-        p = hits / m if m else np.full(ts.size, np.nan)
-        lo, hi = wilson(hits, m)
-        if k > 1:
-            p, lo, hi = (1 - (1 - x) ** k for x in (p, lo, hi))
-        return pd.DataFrame(
-            {"t": ts, "p_consistent": p, "ci_low": lo, "ci_high": hi, "trials": m}
-        )
-
-    def t_visibility(self, p: float | Iterable[float] = 0.999, *, k: int = 1) -> pd.DataFrame:
-        """The time (ms after commit) by which P(consistent) reaches each target ``p``.
-
-        A true quantile of the per-trial wait, with a distribution-free 95 % CI from order
-        statistics. ``t = 0`` means the target is met immediately; ``inf`` that it is
-        never met (e.g. too many failed reads).
-        """
-        targets = np.atleast_1d(np.asarray(p, dtype=float))
-        for x in targets:
-            check_float(x, "p", "t_visibility", low=0.0, high=1.0, low_open=True, high_open=True)
-        check_int(k, "k", "t_visibility", low=1)
-        level = 1 - (1 - targets) ** (1 / k)
-        q, lo, hi = quantile_ci(self._committed, level)
-        clip = np.maximum  # waits below zero mean "already consistent at t = 0"
-        return pd.DataFrame(
-            {
-                "p_target": targets,
-                "t": clip(q, 0.0),
-                "ci_low": clip(lo, 0.0),
-                "ci_high": clip(hi, 0.0),
-                "trials": self._committed.size,
-            }
-        )
-
-    def latency_percentiles(self, q: Iterable[float] = (50, 99, 99.9)) -> pd.DataFrame:
-        """Read and write latency percentiles (ms) with order-statistic 95 % CIs."""
-        qs = np.atleast_1d(np.asarray(list(q) if not np.isscalar(q) else [q], dtype=float))
-        for x in qs:
-            check_float(x, "q", "latency_percentiles", low=0.0, high=100.0)
-        rows = []
-        for op, values in (("read", self.read_latency), ("write", self.write_latency)):
-            est, lo, hi = quantile_ci(values, qs / 100)
-            for i, qq in enumerate(qs):
-                rows.append((op, qq, est[i], lo[i], hi[i], values.size))
-        return pd.DataFrame(
-            rows, columns=["operation", "percentile", "latency_ms", "ci_low", "ci_high", "trials"]
-        )
-
-
-def _check_times(t: float | Iterable[float]) -> np.ndarray:
-    raw = [t] if np.isscalar(t) else list(t)  # type: ignore[arg-type]
-    if not raw:
-        from replab.validate import fail
-
-        raise fail("t", "staleness", "a non-empty list of finite times >= 0 (ms)", raw)
-    out = np.empty(len(raw))
-    for i, x in enumerate(raw):
-        out[i] = check_float(x, "t", "staleness", low=0.0)
-    return out
+WarsResult = WarsTrials | WarsStream
 
 
 def simulate_wars(
@@ -194,11 +59,17 @@ def simulate_wars(
     trials: int = 100_000,
     p_fail: float = 0.0,
     seed: SeedLike = None,
-) -> WarsTrials:
-    """Run ``trials`` independent WARS trials and keep every per-trial outcome.
+    executor: Any = None,
+    chunk_size: int | None = None,
+    progress: bool | None = None,
+) -> WarsResult:
+    """Run ``trials`` independent WARS trials.
 
-    One call feeds :meth:`WarsTrials.staleness` at any number of ``t``,
-    :meth:`WarsTrials.t_visibility` and :meth:`WarsTrials.latency_percentiles`.
+    One call feeds ``staleness`` at any number of ``t``, ``t_visibility`` and
+    ``latency_percentiles``. Up to one chunk of trials, the result is a
+    :class:`WarsTrials` holding every per-trial outcome (the fast path behind the
+    sliders). A larger run is a :class:`WarsStream`: its chunks are drawn, reduced and
+    dropped, so memory stays flat for any ``trials``, and they run on ``executor``.
 
     Parameters
     ----------
@@ -211,21 +82,38 @@ def simulate_wars(
     p_fail : float
         Probability that each replica is down for the whole trial (it neither stores the
         write nor answers the read).
-    seed : int, Generator or None
+    seed : int, Generator, SeedSequence or None
+        A one-chunk run draws from ``seed`` directly; a longer one gives chunk ``i`` the
+        ``i``-th child of a root ``SeedSequence`` derived from ``seed``.
+    executor : concurrent.futures.Executor or dask.distributed.Client, optional
+        Where the chunks of a streamed run are reduced (serially here if None). The result
+        is the same bit for bit on every executor; keep it open while using the result.
+    chunk_size : int, optional
+        Trials per chunk (default :func:`~replab.quorum.chunks.default_chunk_size`, 2**20
+        for n <= 7). Part of the result's identity: another size draws other trials.
+    progress : bool, optional
+        Show a progress bar with an ETA while chunks stream (default: from 2**25 trials).
+
+    Examples
+    --------
+    >>> small = simulate_wars(3, 1, 1, "LNKD-SSD", trials=1000, seed=1)
+    >>> type(small).__name__, small.trials
+    ('WarsTrials', 1000)
+    >>> big = simulate_wars(3, 1, 1, "LNKD-SSD", trials=5000, chunk_size=2048, seed=1)
+    >>> type(big).__name__, big.plan.chunks
+    ('WarsStream', 3)
     """
     cfg = QuorumConfig(n=n, r=r, w=w)
     check_int(trials, "trials", "simulate_wars", low=1)
     check_prob(p_fail, "p_fail", "simulate_wars")
+    size = default_chunk_size(n) if chunk_size is None else check_int(
+        chunk_size, "chunk_size", "simulate_wars", low=1)
     model = as_wars(latency)
-    rng = as_generator(seed)
-    parts = [
-        _trial_batch(cfg, model, rng, min(_CHUNK, trials - start), p_fail)
-        for start in range(0, trials, _CHUNK)
-    ]
-    wait, read, write = (
-        np.concatenate(x) if len(parts) > 1 else x[0] for x in zip(*parts, strict=True)
-    )
-    return WarsTrials(cfg, model, wait, read, write)
+    if trials <= size:
+        wait, read, write = _trial_batch(cfg, model, as_generator(seed), trials, p_fail)
+        return WarsTrials(cfg, model, wait, read, write)
+    plan = ChunkPlan(cfg, model, trials, size, float(p_fail), spawn_seeds(seed, 1)[0])
+    return WarsStream(plan, executor, progress)
 
 
 def staleness(
@@ -238,11 +126,13 @@ def staleness(
     k: int = 1,
     trials: int = 100_000,
     seed: SeedLike = None,
+    executor: Any = None,
 ) -> pd.DataFrame:
     """Probability that a read ``t`` ms after a write commits returns it (PBS t-visibility).
 
     Returns a DataFrame with columns ``t, p_consistent, ci_low, ci_high, trials``, one row
-    per ``t``; every row comes from the same batch of trials.
+    per ``t``; every row comes from the same batch of trials. ``executor`` runs the chunks
+    of a large batch (see :func:`simulate_wars`).
 
     Examples
     --------
@@ -252,8 +142,9 @@ def staleness(
     >>> bool(df.p_consistent.is_monotonic_increasing)
     True
     """
-    _check_times(t)
-    return simulate_wars(n, r, w, latency, trials=trials, seed=seed).staleness(t, k=k)
+    check_times(t)
+    res = simulate_wars(n, r, w, latency, trials=trials, seed=seed, executor=executor)
+    return res.staleness(t, k=k)
 
 
 def t_visibility(
@@ -266,9 +157,11 @@ def t_visibility(
     k: int = 1,
     trials: int = 100_000,
     seed: SeedLike = None,
+    executor: Any = None,
 ) -> pd.DataFrame:
     """Time after commit at which P(consistent) reaches ``p`` (a quantile, with its CI)."""
-    return simulate_wars(n, r, w, latency, trials=trials, seed=seed).t_visibility(p, k=k)
+    res = simulate_wars(n, r, w, latency, trials=trials, seed=seed, executor=executor)
+    return res.t_visibility(p, k=k)
 
 
 def latency_percentiles(
@@ -280,9 +173,11 @@ def latency_percentiles(
     *,
     trials: int = 100_000,
     seed: SeedLike = None,
+    executor: Any = None,
 ) -> pd.DataFrame:
     """Read and write latency percentiles (ms) for a configuration."""
-    return simulate_wars(n, r, w, latency, trials=trials, seed=seed).latency_percentiles(q)
+    res = simulate_wars(n, r, w, latency, trials=trials, seed=seed, executor=executor)
+    return res.latency_percentiles(q)
 
 
 def fresh_read_probability(
@@ -295,6 +190,7 @@ def fresh_read_probability(
     *,
     trials: int = 100_000,
     seed: SeedLike = None,
+    executor: Any = None,
 ) -> pd.DataFrame:
     """Availability and freshness together when each replica is down with ``p_fail``.
 
@@ -303,26 +199,27 @@ def fresh_read_probability(
     ``p_fresh_read`` = P(read succeeds and returns the write | write committed), each
     with Wilson 95 % bounds.
     """
-    ts = _check_times(t)
-    res = simulate_wars(n, r, w, latency, trials=trials, p_fail=p_fail, seed=seed)
-    write_ok = np.isfinite(res.write_latency)
-    read_ok = np.isfinite(res.read_latency)
-    fresh = res.staleness(ts)
-    wlo, whi = wilson(write_ok.sum(), trials)
-    rlo, rhi = wilson(read_ok.sum(), trials)
+    ts = check_times(t)
+    res = simulate_wars(n, r, w, latency, trials=trials, p_fail=p_fail, seed=seed,
+                        executor=executor)
+    c = res.counts(ts)
+    fresh = np.asarray(c.consistent) / c.committed if c.committed else np.full(ts.size, np.nan)
+    lo, hi = wilson(c.consistent, c.committed)
+    wlo, whi = wilson(c.write_ok, trials)
+    rlo, rhi = wilson(c.read_ok, trials)
     return pd.DataFrame(
         {
             "t": ts,
             "p_fail": p_fail,
-            "p_write_ok": write_ok.mean(),
+            "p_write_ok": c.write_ok / trials,
             "write_ci_low": float(wlo),
             "write_ci_high": float(whi),
-            "p_read_ok": read_ok.mean(),
+            "p_read_ok": c.read_ok / trials,
             "read_ci_low": float(rlo),
             "read_ci_high": float(rhi),
-            "p_fresh_read": fresh.p_consistent,
-            "ci_low": fresh.ci_low,
-            "ci_high": fresh.ci_high,
+            "p_fresh_read": fresh,
+            "ci_low": lo,
+            "ci_high": hi,
             "trials": trials,
         }
     )

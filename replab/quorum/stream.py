@@ -1,0 +1,190 @@
+"""A WARS run too large to hold: its chunks are drawn again for every reduction.
+
+:class:`WarsStream` answers the same questions as :class:`~replab.quorum.trials.WarsTrials`
+(the staleness curve, t-visibility, latency percentiles, counts) with the same tables,
+from chunks streamed through an executor: memory stays flat whatever ``trials`` is.
+Counts add across chunks, so the staleness curve takes one pass; quantiles are exact
+order statistics found in two passes (:mod:`replab.quorum.ranks`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from replab.latency import WarsLatency
+from replab.quorum.chunks import (
+    ChunkPlan,
+    count_chunk,
+    keep_chunk,
+    outcomes,
+    run_chunks,
+    window_chunk,
+)
+from replab.quorum.ranks import Selection, Windows, bin_counts, keep_windows, pilot_windows
+from replab.quorum.trials import (
+    QuorumConfig,
+    WarsCounts,
+    WarsTrials,
+    check_percentiles,
+    check_targets,
+    check_times,
+    latency_frame,
+    staleness_frame,
+    t_visibility_frame,
+)
+from replab.stats import quantile_ranks
+from replab.validate import check_int
+
+__all__ = ["WarsStream"]
+
+#: Values the windows of one quantile pass may keep in all (256 MiB of float64).
+KEEP_CAP = 1 << 25
+#: Trials above which a run shows a progress bar when ``progress=None`` (auto).
+PROGRESS_FROM = 1 << 25
+
+
+@dataclass(frozen=True, eq=False)
+class WarsStream:
+    """The chunks of a WARS run, reduced on demand without holding the trials.
+
+    Every method streams all chunks again (through ``executor``: serial when None, a
+    ``concurrent.futures`` executor or a Dask ``Client``, which must stay open while the
+    methods are called). Each chunk is drawn from its own seed, so every call sees the same
+    trials and the answer does not depend on the executor.
+    """
+
+    plan: ChunkPlan
+    executor: Any = None
+    progress: bool | None = None
+
+    @property
+    def config(self) -> QuorumConfig:
+        return self.plan.config
+
+    @property
+    def latency(self) -> WarsLatency:
+        return self.plan.latency
+
+    @property
+    def trials(self) -> int:
+        return self.plan.trials
+
+    @property
+    def chunk_size(self) -> int:
+        return self.plan.chunk_size
+
+    def collect(self) -> WarsTrials:
+        """Every trial in memory, chunk after chunk (only for runs that fit)."""
+        parts = [self.plan.draw(i) for i in range(self.plan.chunks)]
+        wait, read, write = (np.concatenate(x) for x in zip(*parts, strict=True))
+        return WarsTrials(self.config, self.latency, wait, read, write)
+
+    def counts(self, t: float | Iterable[float]) -> WarsCounts:
+        """The counts behind :meth:`staleness` and the availability of reads and writes."""
+        ts = check_times(t)
+        total = {"trials": 0, "write_ok": 0, "read_ok": 0, "committed": 0}
+        consistent = np.zeros(ts.size, dtype=np.int64)
+        for out in self._pass(count_chunk, (ts, ()), "counting"):
+            for key in total:
+                total[key] += out[key]
+            consistent += out["consistent"]
+        return WarsCounts(total["trials"], total["write_ok"], total["read_ok"],
+                          total["committed"], ts, consistent)
+
+    def staleness(self, t: float | Iterable[float], *, k: int = 1) -> pd.DataFrame:
+        """As :meth:`WarsTrials.staleness <replab.quorum.trials.WarsTrials.staleness>`."""
+        ts = check_times(t)
+        check_int(k, "k", "staleness", low=1)
+        c = self.counts(ts)
+        return staleness_frame(ts, c.consistent, c.committed, k)
+
+    def t_visibility(self, p: float | Iterable[float] = 0.999, *, k: int = 1) -> pd.DataFrame:
+        """As :meth:`WarsTrials.t_visibility`: exact order statistics, in two passes."""
+        targets, level = check_targets(p, k)
+        (q, lo, hi), m = self._quantiles({"wait": level})["wait"]
+        return t_visibility_frame(targets, q, lo, hi, m)
+
+    def latency_percentiles(self, q: Iterable[float] = (50, 99, 99.9)) -> pd.DataFrame:
+        """As :meth:`WarsTrials.latency_percentiles`: exact order statistics, two passes."""
+        qs = check_percentiles(q)
+        found = self._quantiles({"read": qs / 100, "write": qs / 100})
+        return latency_frame(qs, {op: (*est, m) for op, (est, m) in found.items()})
+
+    # -------------------------------------------------------------- the passes
+
+    def _quantiles(self, levels: dict[str, np.ndarray]) -> dict[str, Any]:
+        """Per sample: ((estimates, ci lows, ci highs), sample size) at ``levels``.
+
+        Usually one pass: chunk 0 is a pilot whose quantiles guess a window of values
+        around each wanted rank, and every chunk keeps its values inside the windows. If a
+        rank fell outside them (or they would hold too much), a second pass keeps the
+        values of the bins that hold the ranks (:class:`~replab.quorum.ranks.Selection`).
+        """
+        names = tuple(levels)
+        pilot = outcomes(self.plan, 0)
+        picks = {name: Selection() for name in names}
+        windows = {name: Windows(self._windows(pilot, name, levels[name]),
+                                 KEEP_CAP // len(names)) for name in names}
+        cap = self.plan.chunk_size // 4
+        for name in names:
+            picks[name].add_counts(*bin_counts(pilot[name]))
+            windows[name].add(keep_windows(pilot[name], windows[name].windows, cap))
+        passes = "pass 1 of 1 or 2: counting and keeping"
+        for out in self._pass(window_chunk, ({n: w.windows for n, w in windows.items()},),
+                              passes, first=1):
+            for name in names:
+                picks[name].add_counts(*out["bins"][name])
+                windows[name].add(out["windows"][name])
+        ranks = {name: np.stack(quantile_ranks(picks[name].size, levels[name]))
+                 for name in names if picks[name].size}
+        found = {name: windows[name].values_at(r.ravel()) for name, r in ranks.items()}
+        wanted = {name: picks[name].bins_for(ranks[name].ravel())
+                  for name, got in found.items() if got is None}
+        if wanted:
+            for out in self._pass(keep_chunk, (wanted,), "pass 2 of 2: selecting"):
+                for name, kept in out["kept"].items():
+                    picks[name].kept.append(kept)
+            for name in wanted:
+                found[name] = picks[name].values_at(ranks[name].ravel())
+        result = {}
+        for name in names:
+            if name not in ranks:
+                nan = np.full(levels[name].shape, np.nan)
+                result[name] = ((nan, nan, nan), 0)
+                continue
+            values = np.asarray(found[name]).reshape(ranks[name].shape)
+            result[name] = ((values[0], values[1], values[2]), picks[name].size)
+        return result
+
+    def _windows(self, pilot: dict[str, np.ndarray], name: str, level: np.ndarray
+                 ) -> list[tuple[float, float]]:
+        sample = np.sort(pilot[name])
+        if not sample.size:
+            return []
+        # The whole sample's size, guessed from the pilot (exact without failures).
+        m = max(1, round(self.trials * sample.size / self.plan.size_of(0)))
+        idx, lo, hi = quantile_ranks(m, level)
+        return pilot_windows(sample, [(a / m, (b + 1) / m) for a, b in zip(
+            np.minimum(lo, idx).tolist(), np.maximum(hi, idx).tolist(), strict=True)])
+
+    def _pass(self, fn: Any, args: tuple[Any, ...], desc: str, first: int = 0
+              ) -> Iterator[dict[str, Any]]:
+        with self._bar(desc) as bar:
+            if bar is not None and first:
+                bar.update(sum(self.plan.size_of(i) for i in range(first)))
+            yield from run_chunks(fn, self.plan, args, self.executor, bar, first)
+
+    def _bar(self, desc: str) -> Any:
+        show = self.progress if self.progress is not None else self.trials >= PROGRESS_FROM
+        if not show:
+            return contextlib.nullcontext(None)
+        from tqdm.auto import tqdm
+
+        return tqdm(total=self.trials, desc=desc, unit=" trials", unit_scale=True,
+                    leave=False, dynamic_ncols=True)

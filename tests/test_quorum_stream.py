@@ -1,0 +1,180 @@
+"""Streaming WARS runs: chunk seeds, exact reductions, executor independence (issue 23)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import replab.quorum.ranks as ranks
+import replab.quorum.stream as stream
+from replab.quorum import WarsStream, WarsTrials, fresh_read_probability, simulate_wars
+from replab.quorum.chunks import ChunkPlan, chunk_seed, default_chunk_size
+from replab.stats import quantile_ci
+
+P = [0.001, 0.5, 0.9, 0.999, 0.99999]
+Q = [0, 50, 99, 99.9, 100]
+T = [0.0, 1.0, 5.0, 20.0, 100.0]
+
+
+def _reductions(res: WarsTrials | WarsStream) -> list[pd.DataFrame]:
+    return [res.staleness(T), res.staleness(T, k=3), res.t_visibility(P),
+            res.t_visibility([0.99], k=2), res.latency_percentiles(Q)]
+
+
+def _assert_same(a: list[pd.DataFrame], b: list[pd.DataFrame]) -> None:
+    for x, y in zip(a, b, strict=True):
+        pd.testing.assert_frame_equal(x, y, check_exact=True)
+
+
+@pytest.fixture(scope="module")
+def disk() -> WarsStream:
+    res = simulate_wars(3, 1, 1, "LNKD-DISK", trials=150_000, chunk_size=1 << 15, seed=11)
+    assert isinstance(res, WarsStream)
+    return res
+
+
+@pytest.fixture(scope="module")
+def disk_serial(disk: WarsStream) -> list[pd.DataFrame]:
+    return _reductions(disk)
+
+
+def test_chunk_seeds_are_the_roots_spawned_children():
+    root = np.random.SeedSequence(42).spawn(1)[0]
+    kids = root.spawn(5)
+    for i, kid in enumerate(kids):
+        a = np.random.default_rng(chunk_seed(root, i)).random(3)
+        np.testing.assert_array_equal(a, np.random.default_rng(kid).random(3))
+
+
+def test_one_chunk_is_todays_in_memory_path_and_draws_from_the_seed():
+    small = simulate_wars(3, 1, 1, "LNKD-DISK", trials=1000, seed=3)
+    assert isinstance(small, WarsTrials)
+    rng = np.random.default_rng(3)  # the seed itself draws the delays, as before issue 23
+    W, A, R, S = small.latency.sample(rng, 1000, 3)
+    np.testing.assert_array_equal(small.write_latency,
+                                  np.sort(W + A, axis=0)[0])
+    big = simulate_wars(3, 1, 1, "LNKD-DISK", trials=default_chunk_size(3) + 1, seed=3)
+    assert isinstance(big, WarsStream) and big.plan.chunks == 2
+
+
+def test_chunked_equals_unchunked_bit_for_bit(disk, disk_serial):
+    # the same trials held in memory give the same tables, to the last bit
+    _assert_same(disk_serial, _reductions(disk.collect()))
+
+
+def test_failures_and_freshness_stream_exactly():
+    res = simulate_wars(5, 2, 3, "YMMR", trials=70_000, chunk_size=1 << 14, p_fail=0.2,
+                        seed=5)
+    _assert_same(_reductions(res), _reductions(res.collect()))
+    c, m = res.counts(T), res.collect().counts(T)
+    assert (c.trials, c.write_ok, c.read_ok, c.committed) == (
+        m.trials, m.write_ok, m.read_ok, m.committed)
+    np.testing.assert_array_equal(c.consistent, m.consistent)
+    assert 0 < c.write_ok < c.trials and c.committed == c.write_ok
+    fresh = fresh_read_probability(5, 2, 3, "YMMR", T, 0.2, trials=70_000, seed=5)
+    assert fresh.trials.iloc[0] == 70_000 and fresh.p_fresh_read.is_monotonic_increasing
+
+
+def test_exact_quantiles_match_numpy_inverted_cdf(disk):
+    wait = disk.collect().wait
+    got = disk.t_visibility(P)
+    want = np.maximum(np.quantile(wait, P, method="inverted_cdf"), 0.0)
+    np.testing.assert_array_equal(got.t.to_numpy(), want)
+    lat = disk.latency_percentiles(Q).set_index(["operation", "percentile"]).latency_ms
+    read = disk.collect().read_latency
+    np.testing.assert_array_equal(lat["read"].to_numpy(),
+                                  np.quantile(read, np.array(Q) / 100, method="inverted_cdf"))
+
+
+@pytest.mark.parametrize("make", [lambda: ThreadPoolExecutor(2),
+                                  lambda: ProcessPoolExecutor(2)], ids=["threads", "processes"])
+def test_executors_give_the_same_bits(disk, disk_serial, make):
+    with make() as ex:
+        res = simulate_wars(3, 1, 1, "LNKD-DISK", trials=150_000, chunk_size=1 << 15, seed=11,
+                            executor=ex)
+        _assert_same(disk_serial, _reductions(res))
+
+
+def test_dask_gives_the_same_bits(disk_serial):
+    pytest.importorskip("distributed")
+    from replab.sweep import dask_client
+
+    with dask_client(workers=2, processes=False) as client:
+        res = simulate_wars(3, 1, 1, "LNKD-DISK", trials=150_000, chunk_size=1 << 15,
+                            seed=11, executor=client)
+        _assert_same(disk_serial, _reductions(res))
+
+
+def test_completion_order_does_not_matter(disk, disk_serial, monkeypatch):
+    # chunks reduced in reverse order (as a slow first worker would finish them)
+    real = stream.run_chunks
+
+    def backwards(*args, **kwargs):  # type: ignore[no-untyped-def]
+        return reversed(list(real(*args, **kwargs)))
+
+    monkeypatch.setattr(stream, "run_chunks", backwards)
+    _assert_same(disk_serial, _reductions(disk))
+
+
+def test_the_second_pass_is_exact_when_the_windows_miss(disk, disk_serial, monkeypatch):
+    calls = []
+    real = stream.keep_chunk
+    monkeypatch.setattr(stream, "keep_chunk", lambda *a: calls.append(1) or real(*a))
+    disk.t_visibility(P)
+    assert not calls  # the pilot's windows held every rank: one pass
+    monkeypatch.setattr(ranks, "SIGMAS", -40.0)  # windows too narrow to hold the ranks
+    _assert_same(disk_serial[2:], _reductions(disk)[2:])
+    assert len(calls) == 3 * disk.plan.chunks  # t-visibility twice, latency once
+
+
+def test_ties_are_selected_exactly():
+    res = simulate_wars(3, 2, 2, "const:1", trials=9000, chunk_size=1000, seed=1)
+    _assert_same(_reductions(res), _reductions(res.collect()))
+    assert res.latency_percentiles([50]).latency_ms.tolist() == [2.0, 2.0]
+
+
+@settings(max_examples=25, deadline=None)
+@given(trials=st.integers(2, 3000), chunk=st.integers(40, 700), seed=st.integers(0, 2**32))
+def test_chunk_boundaries_lose_or_repeat_no_trial(trials, chunk, seed):
+    res = simulate_wars(3, 1, 2, "exp:1", trials=trials, chunk_size=chunk, seed=seed)
+    if trials <= chunk:
+        assert isinstance(res, WarsTrials)
+        return
+    plan = res.plan
+    sizes = [plan.size_of(i) for i in range(plan.chunks)]
+    assert sum(sizes) == trials and min(sizes) >= 1 and max(sizes) == chunk
+    every = res.collect()
+    parts = [plan.draw(i)[0] for i in range(plan.chunks)]
+    np.testing.assert_array_equal(every.wait, np.concatenate(parts))
+    # no chunk repeats another's draws
+    assert len({p[0] for p in parts}) == len(parts)
+    counts = res.counts([0.5])
+    assert counts.trials == counts.committed == trials
+    est, lo, hi = quantile_ci(every.wait, [0.5])
+    got = res.t_visibility([0.5])
+    assert got.t.iloc[0] == max(est[0], 0.0) and got.ci_high.iloc[0] == max(hi[0], 0.0)
+
+
+def test_bins_are_ordered_like_the_values():
+    x = np.array([-np.inf, -1e300, -2.0, -1.0, -1e-300, -0.0, 0.0, 1e-300, 1.0, 1.5, 2.0,
+                  1e300, np.inf])
+    b = ranks.bin_of(x)
+    assert (np.diff(b) >= 0).all() and b.min() >= 0 and b.max() < 1 << ranks.BITS
+
+
+def test_memory_per_chunk_does_not_grow_with_trials():
+    plan = ChunkPlan(simulate_wars(3, 1, 1, "exp:1", trials=10).config,
+                     simulate_wars(3, 1, 1, "exp:1", trials=10).latency, 10**12, 1 << 20,
+                     0.0, np.random.SeedSequence(1))
+    assert plan.chunks == 953_675 and plan.size_of(plan.chunks - 1) == 10**12 % (1 << 20)
+
+
+def test_bad_chunk_size_is_named():
+    with pytest.raises(ValueError, match=r"^The 'chunk_size' parameter of simulate_wars "
+                       r"must be an int in \[1, inf\)\. Got 0 instead\.$"):
+        simulate_wars(3, 1, 1, "exp:1", trials=10, chunk_size=0)
