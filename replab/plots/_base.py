@@ -25,6 +25,7 @@ __all__ = [
     "plot_style",
     "use_style",
     "legend_above",
+    "legend_over_titles",
     "format_probability",
 ]
 
@@ -179,8 +180,21 @@ def legend_above(fig: Any, axes: Any = None, *, ncol: int | None = None) -> Any:
             ax.get_legend().remove()
         if notes:
             ax.set_title("\n".join([ax.get_title(), *notes]), fontsize=9)
-    return fig.legend(list(entries.values()), list(entries), loc="outside upper center",
-                      ncol=ncol or len(entries))
+    return legend_over_titles(fig, axes, list(entries.values()), list(entries), ncol=ncol)
+
+
+def legend_over_titles(fig: Any, axes: Any, handles: list[Any], labels: list[str], *,
+                       ncol: int | None = None) -> Any:
+    """A figure legend in one row above the axes' titles: in the figure's own room under
+    constrained layout, else just above the highest title (no layout engine to pay for;
+    a notebook shows the figure with a tight bounding box, so nothing is cut)."""
+    ncol = ncol or len(labels)
+    if fig.get_layout_engine() is not None:
+        return fig.legend(handles, labels, loc="outside upper center", ncol=ncol)
+    renderer = fig.canvas.get_renderer()
+    top = max(max(ax.title.get_window_extent(renderer).y1, ax.bbox.y1) for ax in axes)
+    return fig.legend(handles, labels, loc="lower center", ncol=ncol,
+                      bbox_to_anchor=(0.5, top / fig.bbox.height + 0.01))
 
 
 def use_style() -> None:

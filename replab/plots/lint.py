@@ -183,7 +183,8 @@ def _shrunk(box: Bbox, by: float = SLACK_PX) -> Bbox:
 
 
 def _legend_over_data(ax: Axes, renderer: RendererBase) -> Iterator[str]:
-    legends = [lg for lg in [ax.get_legend(), *_figure_legends(ax.figure)] if lg is not None]
+    legends = [lg for lg in [ax.get_legend(), *getattr(ax.figure, "legends", [])]
+               if lg is not None]
     for legend in legends:
         if not legend.get_visible():
             continue
@@ -192,10 +193,6 @@ def _legend_over_data(ax: Axes, renderer: RendererBase) -> Iterator[str]:
         if covered:
             what = ", ".join(sorted({_describe(a) for a in covered}))
             yield f"the legend covers data ({what})"
-
-
-def _figure_legends(fig: object) -> list[Legend]:
-    return list(getattr(fig, "legends", []))
 
 
 def _describe(artist: object) -> str:

@@ -19,6 +19,7 @@ from replab.plots._base import (
     color_of,
     format_probability,
     human,
+    legend_over_titles,
 )
 
 __all__ = [
@@ -248,13 +249,7 @@ def plot_staleness_panels(df: pd.DataFrame, axes: Iterable[Axes] | None = None) 
     fig = cast(Figure, axes[0].figure)
     handles, labels = axes[0].get_legend_handles_labels()
     clean = [lb.split(" (")[0] for lb in labels]
-    if fig.get_layout_engine() is not None:
-        fig.legend(handles, clean, loc="outside upper center", ncol=len(clean))
-    else:  # above the titles (shown with a tight bounding box, as notebooks do)
-        top = max(ax.title.get_window_extent(fig.canvas.get_renderer()).y1  # type: ignore[attr-defined]
-                  for ax in axes) / fig.bbox.height
-        fig.legend(handles, clean, loc="lower center", bbox_to_anchor=(0.5, top + 0.01),
-                   ncol=len(clean))
+    legend_over_titles(fig, axes, handles, clean)
     return fig
 
 
