@@ -131,8 +131,12 @@ def main() -> None:
     if len(sys.argv) >= 2 and sys.argv[1] in ("-h", "--help", "help"):
         print(usage())
         return
-    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+    if len(sys.argv) < 2:
         sys.exit(usage())
+    if sys.argv[1] not in COMMANDS:
+        print(f"tasks.py: error: unknown command {sys.argv[1]!r}; commands: "
+              f"{', '.join(COMMANDS)} (python3 tasks.py --help)", file=sys.stderr)
+        sys.exit(2)
     try:
         COMMANDS[sys.argv[1]][0](sys.argv[2:])
     except subprocess.CalledProcessError as e:

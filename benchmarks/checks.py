@@ -10,6 +10,11 @@ PostgreSQL lab records them, unless ``--no-versions``), writes it to a temporary
 file, then times in one process ``pandas.read_json(path, lines=True)`` (the baseline) and
 what ``replab check`` does (``History.read`` then :func:`replab.checks.check_report`), and
 prints the ratio in wall-clock and CPU time; the target (issue 16) is at most 2.
+
+It then writes the first ``--edn-ops`` operations again as a Jepsen ``history.edn`` (one
+op map a line: keywords, ``:time`` in ns, independent keys as ``:value [k v]``) and the
+same ops as JSONL, and times ``History.read`` of the EDN against ``pandas.read_json`` of
+the JSONL (issue 25: EDN load at most 2x pandas; ``edn_format`` alone managed ~2,500 ops/s).
 """
 
 from __future__ import annotations
@@ -111,6 +116,8 @@ def main() -> None:
     ap.add_argument("--no-versions", action="store_true")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--breakdown", action="store_true", help="time each stage as well")
+    ap.add_argument("--edn-ops", type=int, default=100_000,
+                    help="operations in the EDN load comparison (0: skip it)")
     args = ap.parse_args()
     fd, path = tempfile.mkstemp(suffix=".jsonl")
     os.close(fd)
@@ -128,8 +135,54 @@ def main() -> None:
         print(f"replab check   {check:6.2f}  {check_cpu:6.2f} s")
         print(f"ratio          {check / load:6.2f}  {check_cpu / load_cpu:6.2f}    "
               "(target <= 2)")
+        if args.edn_ops:
+            edn_load(path, args.edn_ops)
     finally:
         os.unlink(path)
+
+
+def edn_line(op: dict[str, Any], index: int) -> str:
+    """One op as Jepsen writes it in ``history.edn``."""
+    proc = ":nemesis" if op["process"] == "nemesis" else str(op["process"])
+    parts = [f":index {index}", f":time {int(op['time'] * 1e6)}", f":type :{op['type']}",
+             f":process {proc}", f":f :{op['f']}"]
+    v = op.get("value")
+    val = "nil" if v is None else json.dumps(v)
+    if "key" in op:
+        val = f"[{op['key'][1:]} {val}]"  # independent key: k12 -> [12 v]
+    parts.append(f":value {val}")
+    if op.get("version") is not None:
+        parts.append(f":version {op['version']}")
+    if op.get("node") is not None:
+        parts.append(f":node {json.dumps(op['node'])}")
+    return "{" + ", ".join(parts) + "}"
+
+
+def edn_load(jsonl: str, n_ops: int) -> None:
+    """Time History.read of an EDN history against pandas' read of the same ops as JSONL."""
+    with open(jsonl, encoding="utf-8") as fh:
+        ops = [json.loads(line) for _, line in zip(range(n_ops), fh, strict=False)]
+    fd, edn = tempfile.mkstemp(suffix=".edn")
+    os.close(fd)
+    fd, small = tempfile.mkstemp(suffix=".jsonl")
+    os.close(fd)
+    try:
+        with open(edn, "w", encoding="utf-8") as fh:
+            fh.writelines(edn_line(op, i) + "\n" for i, op in enumerate(ops))
+        with open(small, "w", encoding="utf-8") as fh:
+            fh.writelines(json.dumps(op, separators=(",", ":")) + "\n" for op in ops)
+        load, load_cpu = _timed(lambda: pd.read_json(small, lines=True))
+        read, read_cpu = _timed(lambda: History.read(edn))
+        assert len(History.read(edn)) == len(ops)
+        print(f"EDN load of {len(ops)} ops    wall     cpu")
+        print(f"pandas JSONL load   {load:6.2f}  {load_cpu:6.2f} s")
+        print(f"History.read EDN    {read:6.2f}  {read_cpu:6.2f} s   "
+              f"({len(ops) / read:,.0f} ops/s)")
+        print(f"ratio               {read / load:6.2f}  {read_cpu / load_cpu:6.2f}    "
+              "(target <= 2)")
+    finally:
+        os.unlink(edn)
+        os.unlink(small)
 
 
 def _timed(fn: Any) -> tuple[float, float]:

@@ -6,15 +6,21 @@ histories feed consistency checkers.
 
 from replab import checks, latency, models, quorum, replog, sim
 from replab._version import __version__
-from replab.checks import check_history
+from replab.checks import check_history, linearizable
 from replab.errors import ConfigError, HistoryError, ReplabError
 from replab.history import History
 from replab.latency import as_wars, parse_spec, profile, profile_names
 from replab.models import (
     LagAnomalyConfig,
+    LeaderlessConfig,
+    MultiLeaderConfig,
+    PartitionedConfig,
     SingleLeaderConfig,
     anomaly_sweep,
     simulate_lag_anomalies,
+    simulate_leaderless,
+    simulate_multi_leader,
+    simulate_partitioned,
     simulate_single_leader,
 )
 from replab.quorum import (
@@ -29,7 +35,9 @@ from replab.quorum import (
 )
 from replab.replog import ReplogConfig, simulate_replog
 from replab.sweep import sweep
-from replab.sweep_spec import SweepSpec, load_spec, run_spec
+from replab.sweeps.model_sweep import sweep_model
+from replab.sweeps.spec import SweepSpec, load_spec, run_spec
+from replab.sweeps.summary import summarize
 
 __all__ = [
     "__version__",
@@ -39,6 +47,7 @@ __all__ = [
     "History",
     "checks",
     "check_history",
+    "linearizable",
     "latency",
     "quorum",
     "profile",
@@ -67,4 +76,12 @@ __all__ = [
     "LagAnomalyConfig",
     "simulate_lag_anomalies",
     "anomaly_sweep",
+    "LeaderlessConfig",
+    "simulate_leaderless",
+    "PartitionedConfig",
+    "simulate_partitioned",
+    "MultiLeaderConfig",
+    "simulate_multi_leader",
+    "sweep_model",
+    "summarize",
 ]

@@ -103,17 +103,25 @@ def wars_chunk_trials(n: int) -> int:
     return max(1 << 10, min(1 << 20, 1 << int(math.log2(max(1, (1 << 23) // (n + 1))))))
 
 
-def check_wars_memory(n: int, trials: int, owner: str) -> int:
+def check_wars_memory(n: int, trials: int, owner: str, *, whole_chunk: bool = True) -> int:
     """Refuse a WARS Monte Carlo run whose chunk (n x chunk floats) would not fit.
 
     The run streams its trials, so only ``n`` can exhaust memory. Returns the bytes it
-    expects one chunk to need.
+    expects one chunk to need. With ``whole_chunk=False`` a limit too small for one chunk
+    at any ``n`` is let through (a command checks the run's time first, then that).
     """
     chunk = min(trials, wars_chunk_trials(n))
     need = BYTES_PER_REPLICA_TRIAL * (n + 1) * chunk
     limit = max_memory_bytes()
     if need > limit:
         most = limit // (BYTES_PER_REPLICA_TRIAL * chunk) - 1
+        if most < 1 and not whole_chunk:
+            return need
+        if most < 1:
+            raise ConfigError(
+                f"One chunk of {chunk:,} trials needs {need / _GIB:.3g} GiB, over the memory "
+                f"limit of {limit / _GIB:.3g} GiB of {owner}; set REPLAB_MAX_MEMORY_GB to "
+                "raise it.")
         raise fail("n", owner, f"at most {most:,} replicas with chunks of {chunk:,} trials "
                    f"(memory limit {limit / _GIB:.3g} GiB; set REPLAB_MAX_MEMORY_GB to raise "
                    "it)", n)

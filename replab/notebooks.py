@@ -34,6 +34,9 @@ __all__ = [
     "TRANSPORT_ENCRYPTION",
     "notebook_index",
     "notebook_client",
+    "LINT_TAG",
+    "inject_lint",
+    "pop_lint_report",
 ]
 
 INJECTED_TAG = "injected-parameters"
@@ -222,3 +225,115 @@ def notebook_index(folder: Path) -> pd.DataFrame:
                         for line in c.source.splitlines() if line.startswith("#")), "")
         rows.append({"notebook": path.name, "title": heading, "small": small_parameters(nb)})
     return pd.DataFrame(rows, columns=["notebook", "title", "small"])
+
+
+LINT_TAG = "replab-lint"
+_LINT_MARK = "REPLAB-LINT "
+#: Runs first in the kernel: every figure drawn during a cell (pyplot's, shown inline, and
+#: an explorer's, drawn off pyplot) is linted with replab.plots.lint_figure after the cell,
+#: in the state the cell left it. post_run_cell comes after post_execute, where the inline
+#: backend shows (draws) and closes pyplot's figures; the pending dict keeps them alive.
+LINT_SETUP_SOURCE = """\
+def _replab_lint_install():
+    import matplotlib
+    from matplotlib.backend_bases import FigureCanvasBase
+    from matplotlib.figure import Figure
+    from replab.plots.lint import lint_figure
+
+    pending, problems, busy = {}, [], [False]
+    draw, print_figure = Figure.draw, FigureCanvasBase.print_figure
+
+    def drawn(self, renderer):
+        result = draw(self, renderer)
+        if not busy[0]:
+            pending[id(self)] = self
+        return result
+
+    def printed(self, *args, **kwargs):
+        bbox = kwargs.get("bbox_inches", matplotlib.rcParams["savefig.bbox"])
+        self.figure._replab_tight = bbox == "tight"
+        return print_figure(self, *args, **kwargs)
+
+    def after_cell(result):
+        figures = list(pending.values())
+        pending.clear()
+        busy[0] = True
+        try:
+            for k, fig in enumerate(figures, start=1):
+                try:
+                    found = lint_figure(fig, tight=getattr(fig, "_replab_tight", False))
+                except Exception as e:  # a lint crash is a finding, not a lost notebook
+                    found = [f"the lint failed: {type(e).__name__}: {e}"]
+                problems.extend({"execution_count": result.execution_count, "figure": k,
+                                 "problem": p} for p in found)
+        finally:
+            busy[0] = False
+
+    Figure.draw, FigureCanvasBase.print_figure = drawn, printed
+    get_ipython().events.register("post_run_cell", after_cell)
+    return problems
+
+_replab_lint_problems = _replab_lint_install()
+"""
+LINT_REPORT_SOURCE = f"import json\nprint({_LINT_MARK!r} + json.dumps(_replab_lint_problems))"
+LINT_COLUMNS = ["cell", "name", "figure", "problem"]
+
+
+def inject_lint(nb: Any) -> Any:
+    """A copy of ``nb`` that lints every figure it draws (see :func:`pop_lint_report`).
+
+    A first cell installs the hook (:func:`replab.plots.lint_figure` on every figure drawn
+    during a cell, after the cell), a last one prints what it found.
+    """
+    import nbformat
+
+    out = copy.deepcopy(nb)
+    meta = {"tags": [LINT_TAG]}
+    out.cells.insert(0, nbformat.v4.new_code_cell(LINT_SETUP_SOURCE, metadata=meta))
+    out.cells.append(nbformat.v4.new_code_cell(LINT_REPORT_SOURCE, metadata=dict(meta)))
+    return out
+
+
+def pop_lint_report(nb: Any) -> pd.DataFrame:
+    """The figure problems of a notebook executed after :func:`inject_lint`; the lint
+    cells are removed from ``nb``.
+
+    Returns
+    -------
+    DataFrame
+        One row a problem, columns ``cell`` (1-based position in the notebook file),
+        ``name`` (the cell's ``metadata.replab.name``, else ``cellNN``), ``figure`` (the
+        k-th figure drawn during that cell) and ``problem``.
+
+    Raises
+    ------
+    ConfigError
+        If ``nb`` has no lint report (it was not injected, or the run stopped early).
+    """
+    import json
+
+    report = None
+    for cell in nb.cells:
+        if LINT_TAG in cell.metadata.get("tags", []):
+            for out in cell.get("outputs", []):
+                text = "".join(out.get("text", ""))
+                if text.startswith(_LINT_MARK):
+                    report = json.loads(text[len(_LINT_MARK):])
+    if report is None:
+        raise ConfigError("The notebook has no figure-lint report: run it after inject_lint "
+                          "(and to its end).")
+    nb.cells = [c for c in nb.cells if LINT_TAG not in c.metadata.get("tags", [])]
+    where = {}
+    position = 0
+    for cell in nb.cells:
+        if any(t == INJECTED_TAG or t.startswith("replab-") for t in cell.metadata.get(
+                "tags", [])):
+            continue
+        position += 1
+        if cell.cell_type == "code" and cell.get("execution_count") is not None:
+            name = cell.metadata.get("replab", {}).get("name") or f"cell{position:02d}"
+            where[cell.execution_count] = (position, name)
+    rows = [{"cell": where.get(r["execution_count"], (0, "?"))[0],
+             "name": where.get(r["execution_count"], (0, "?"))[1],
+             "figure": r["figure"], "problem": r["problem"]} for r in report]
+    return pd.DataFrame(rows, columns=LINT_COLUMNS)

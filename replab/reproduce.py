@@ -5,8 +5,9 @@ the files are exactly what the notebook shows, never a second copy of its plotti
 
 * every matplotlib figure -> ``<prefix>-fig<k>.png`` and ``.svg`` (the kernel is told to
   emit both formats),
-* every displayed DataFrame (or Series) -> ``<prefix>-table<k>.csv`` (a display formatter
-  installed in the kernel adds a ``text/csv`` rendering beside the HTML one),
+* every displayed DataFrame, Series or Styler (a styled table) -> ``<prefix>-table<k>.csv``
+  (a display formatter installed in the kernel adds a ``text/csv`` rendering beside the
+  HTML one; a Styler's CSV is its underlying frame),
 * every image inside a displayed widget (a dashboard's plots, in their final state) ->
   ``<prefix>-widget<k>.png``,
 * the executed notebook itself -> ``executed.ipynb``, and the list of files ->
@@ -32,10 +33,12 @@ import pandas as pd
 from replab.errors import ConfigError, ReplabError
 from replab.notebooks import (
     INJECTED_TAG,
+    inject_lint,
     inject_parameters,
     kernel_env,
     notebook_client,
     notebook_dir,
+    pop_lint_report,
     research_notebooks,
     select_notebooks,
     small_parameters,
@@ -56,16 +59,24 @@ def _replab_csv(obj):
     frame = obj.to_frame() if isinstance(obj, _replab_pd.Series) else obj
     return {"text/csv": frame.to_csv(index=not isinstance(frame.index, _replab_pd.RangeIndex))}
 
+def _replab_styled_csv(styler):
+    return _replab_csv(styler.data)  # a Styler's table: the frame under the styling
+
 for _replab_type in (_replab_pd.DataFrame, _replab_pd.Series):
     get_ipython().display_formatter.mimebundle_formatter.for_type(_replab_type, _replab_csv)
+get_ipython().display_formatter.mimebundle_formatter.for_type_by_name(
+    "pandas.io.formats.style", "Styler", _replab_styled_csv)  # without importing jinja2 now
 """
 _WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 _WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 
 def execute_notebook(path: Path, overrides: dict[str, Any] | None = None, *,
-                     timeout: int = 1800) -> Any:
+                     timeout: int = 1800, lint: bool = False) -> Any:
     """Run ``path`` in a fresh kernel (cwd = its folder) and return the executed notebook.
+
+    With ``lint``, every figure drawn is checked by :func:`replab.plots.lint_figure`; the
+    report is taken with :func:`replab.notebooks.pop_lint_report`.
 
     Raises
     ------
@@ -76,6 +87,8 @@ def execute_notebook(path: Path, overrides: dict[str, Any] | None = None, *,
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     nb = inject_parameters(nbformat.read(path, as_version=4), overrides or {})
+    if lint:
+        nb = inject_lint(nb)
     nb.cells.insert(0, nbformat.v4.new_code_cell(SETUP_SOURCE, metadata={"tags": [SETUP_TAG]}))
     client = notebook_client(nb, timeout=timeout, kernel_name="python3",
                              store_widget_state=True,
@@ -246,12 +259,18 @@ def _clear_previous(dest: Path) -> None:
 
 
 def _run_one(path: Path, dest: Path, overrides: dict[str, Any], timeout: int,
-             html: bool = False) -> pd.DataFrame:
+             html: bool = False, lint: bool = False) -> pd.DataFrame:
     import nbformat
 
-    nb = execute_notebook(path, overrides, timeout=timeout)
+    nb = execute_notebook(path, overrides, timeout=timeout, lint=lint)
+    problems = pop_lint_report(nb) if lint else None
     _clear_previous(dest)
     rows = harvest(nb, dest, path.stem)
+    if problems is not None:
+        report = dest / "lint.csv"
+        problems.to_csv(report, index=False)
+        rows.append({"notebook": path.stem, "cell": 0, "kind": "lint", "path": str(report),
+                     "bytes": report.stat().st_size})
     executed = dest / "executed.ipynb"
     nbformat.write(nb, executed)
     rows.append({"notebook": path.stem, "cell": 0, "kind": "notebook", "path": str(executed),
@@ -270,7 +289,7 @@ def _run_one(path: Path, dest: Path, overrides: dict[str, Any], timeout: int,
 def reproduce(
     names: Sequence[str] = (), *, out: str | Path = "out/reproduce", small: bool = False,
     notebooks: str | Path | None = None, timeout: int = 1800,
-    log: Callable[[str], None] | None = None, html: bool = False,
+    log: Callable[[str], None] | None = None, html: bool = False, lint: bool = False,
 ) -> pd.DataFrame:
     """Execute notebooks headless and write their figures and tables under ``out``.
 
@@ -292,6 +311,10 @@ def reproduce(
     html : bool
         Also write each executed notebook as an offline HTML page and ``out/index.html``
         linking them.
+    lint : bool
+        Check every figure drawn (explorers included) with :func:`replab.plots.lint_figure`
+        and write the problems to ``out/<stem>/lint.csv`` (columns cell, name, figure,
+        problem; the log line counts them).
 
     Returns
     -------
@@ -322,7 +345,7 @@ def reproduce(
         overrides = small_parameters(nbformat.read(path, as_version=4)) if small else {}
         start = time.perf_counter()
         try:
-            frame = _run_one(path, Path(out) / path.stem, overrides, timeout, html)
+            frame = _run_one(path, Path(out) / path.stem, overrides, timeout, html, lint)
         except ReplabError as e:
             failures.append(str(e))
             _log(log, f"{path.stem}: FAILED ({e})")
@@ -331,7 +354,8 @@ def reproduce(
         kinds = frame.kind.value_counts()
         _log(log, f"{path.stem}: {kinds.get('figure', 0)} figure files, "
                   f"{kinds.get('table', 0)} tables, {kinds.get('widget', 0)} widget images "
-                  f"in {time.perf_counter() - start:.1f} s" + (" (small)" if small else ""))
+                  f"in {time.perf_counter() - start:.1f} s" + (" (small)" if small else "")
+                  + (f", {_lint_count(frame)} figure problems" if lint else ""))
     manifest = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=MANIFEST_COLUMNS)
     if html and frames:
@@ -343,6 +367,11 @@ def reproduce(
         raise ReplabError(f"{len(failures)} of {len(chosen)} notebooks failed: "
                           + "; ".join(failures))
     return manifest
+
+
+def _lint_count(frame: pd.DataFrame) -> int:
+    reports = frame.path[frame.kind == "lint"]
+    return sum(len(pd.read_csv(p)) for p in reports)
 
 
 def _reproducible(nb: Any) -> bool:

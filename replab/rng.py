@@ -38,7 +38,13 @@ def spawn_seeds(seed: SeedLike, k: int) -> list[np.random.SeedSequence]:
     """``k`` independent SeedSequences derived from ``seed``.
 
     A Generator is consumed once (one draw) to derive the root; an int or None
-    becomes the root SeedSequence directly, so ``spawn_seeds(7, k)`` is stable.
+    becomes the root SeedSequence directly, so ``spawn_seeds(7, k)`` is stable. A
+    SeedSequence gives the same children every time (``SeedSequence.spawn`` would give
+    new ones on each call), so the same seed object always means the same run.
+
+    >>> s = np.random.SeedSequence(5)
+    >>> [c.spawn_key for c in spawn_seeds(s, 2)] == [c.spawn_key for c in spawn_seeds(s, 2)]
+    True
     """
     _check_seed(seed)
     if isinstance(seed, np.random.SeedSequence):
@@ -47,7 +53,8 @@ def spawn_seeds(seed: SeedLike, k: int) -> list[np.random.SeedSequence]:
         root = np.random.SeedSequence(int(seed.integers(0, 2**63)))
     else:
         root = np.random.SeedSequence(seed)
-    return root.spawn(k)
+    return [np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, i),
+                                   pool_size=root.pool_size) for i in range(k)]
 
 
 def spawn(seed: SeedLike, k: int) -> list[np.random.Generator]:

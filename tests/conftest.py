@@ -7,8 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+from hypothesis import HealthCheck, settings
 
 matplotlib.use("Agg")
+# Two cores shared with notebooks and servers: a slow example is the machine, not the code.
+settings.register_profile("replab", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("replab")
 # Explorer results are not kept on disk between test runs (tests that want the cache
 # point REPLAB_CACHE at a temporary directory themselves).
 os.environ.setdefault("REPLAB_CACHE", "off")
@@ -26,15 +30,17 @@ def run_notebook(name: str, overrides: dict[str, Any] | None = None, timeout: in
     ``overrides`` (default: the notebook's own ``metadata.replab.small``) are injected as a
     cell right after the cell tagged ``parameters`` (papermill's convention), so the
     notebook file stays unchanged. The kernel imports this checkout's replab.
+    Every figure the notebook draws is linted (``replab.plots.lint_figure``); the problems
+    are in ``nb.metadata["replab_lint"]`` (see ``tests/test_notebook_figures.py``).
     """
     import nbformat
 
-    from replab.notebooks import inject_parameters, notebook_client
+    from replab.notebooks import inject_lint, inject_parameters, notebook_client, pop_lint_report
 
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     if overrides is None:
         overrides = nb.metadata.get("replab", {}).get("small", {})
-    nb = inject_parameters(nb, overrides)
+    nb = inject_lint(inject_parameters(nb, overrides))
     saved = {k: os.environ.get(k) for k in ("MPLBACKEND", "PYTHONPATH")}
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), saved["PYTHONPATH"]]))
@@ -47,6 +53,7 @@ def run_notebook(name: str, overrides: dict[str, Any] | None = None, timeout: in
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+    nb.metadata["replab_lint"] = pop_lint_report(nb).to_dict("records")
     return nb
 
 

@@ -24,7 +24,8 @@ from tests.checks_oracle import cas, hist, oracle, r, seq, w
 
 
 def counts(ops: list[dict]) -> dict[str, tuple[int, int]]:
-    got = {name: (res.count, res.examined) for name, res in check_history(ops).items()}
+    got = {name: (res.count, res.examined)
+           for name, res in check_history(ops, settle_ms=0).items()}
     assert got == oracle(ops)  # every hand-built case also agrees with the oracle
     return got
 
@@ -310,7 +311,7 @@ def test_consistent_prefix_needs_a_certain_reads_from() -> None:
 
 def test_lost_write_final_read_shows_an_older_write() -> None:
     ops = hist(w(0, "x", 1), w(1, "x", 2), r(2, "x", 1))
-    res = lost_write(ops)
+    res = lost_write(ops, settle_ms=0)
     assert (res.count, res.examined) == (1, 2)
     assert indices(res) == [2, 3, 4, 5]
     assert res.examples[0]["message"] == (
@@ -327,7 +328,7 @@ def test_lost_write_concurrent_writes_may_end_either_way() -> None:
 
 def test_lost_write_null_final_read_loses_everything() -> None:
     ops = hist(w(0, "x", 1), w(1, "x", 2), w(1, "x", 3, type="fail"), r(2, "x", None))
-    res = lost_write(ops)
+    res = lost_write(ops, settle_ms=0)
     assert (res.count, res.examined) == (2, 2)
 
 

@@ -25,26 +25,28 @@ def stale_file(tmp_path: Path) -> Path:
 
 
 def test_json_output(stale_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["check", str(stale_file), "--format", "json"]) == 0
+    assert main(["check", str(stale_file), "--format", "json", "--settle-ms", "0"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert list(doc) == ["history", "checks"]
+    assert list(doc) == ["history", "checks", "linearizable"]
     assert doc["history"] == {"operations": 6, "client_reads": 2, "client_writes": 1,
                               "skipped_unknown": 0, "reads_flagged_more_than_once": 0,
                               "nemesis_ops": 0, "nemesis_windows": []}
     assert list(doc["checks"]) == NAMES
     for entry in doc["checks"].values():
-        assert list(entry) == ["count", "examined", "rate", "examples"]
+        assert list(entry) == ["count", "examined", "rate", "examples", "ci_low", "ci_high"]
     assert doc["checks"]["stale-read"]["count"] == 1
     assert doc["checks"]["stale-read"]["examined"] == 2
     assert doc["checks"]["stale-read"]["rate"] == 0.5
     ex = doc["checks"]["stale-read"]["examples"][0]
     assert ex["indices"] == [op["index"] for op in ex["ops"]] == [0, 1, 2, 3]
     assert doc["checks"]["lost-write"] == {"count": 0, "examined": 1, "rate": 0.0,
-                                           "examples": []}
+                                           "examples": [], "ci_low": 0.0,
+                                           "ci_high": pytest.approx(0.7934506)}
+    assert doc["checks"]["stale-read"]["ci_low"] == pytest.approx(0.0945312, abs=1e-7)
 
 
 def test_table_output(stale_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["check", str(stale_file)]) == 0
+    assert main(["check", str(stale_file), "--settle-ms", "0"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"6 operations in {stale_file} (2 reads, 1 writes, 0 nemesis ops)"
     assert out[1].split() == ["check", "count", "examined", "rate", "ci_low", "ci_high"]
@@ -143,8 +145,8 @@ def test_foreign_history_via_subprocess(tmp_path: Path) -> None:
     ]
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
     proc = subprocess.run([sys.executable, "-m", "replab.cli", "check", str(path),
-                           "--format", "json"], capture_output=True, text=True, check=False,
-                          cwd=Path(__file__).resolve().parents[1])
+                           "--format", "json", "--settle-ms", "0"], capture_output=True,
+                          text=True, check=False, cwd=Path(__file__).resolve().parents[1])
     assert proc.returncode == 0, proc.stderr
     checks = json.loads(proc.stdout)["checks"]
     assert {n: checks[n]["count"] for n in NAMES} == {

@@ -18,14 +18,14 @@ from tests.checks_oracle import causal_history, linearizable_history, oracle, ra
 @settings(max_examples=150, deadline=None)
 @given(linearizable_history())
 def test_linearizable_history_has_no_violations(ops: list[dict[str, Any]]) -> None:
-    res = check_history(ops)
+    res = check_history(ops, settle_ms=0)
     assert {name: r.count for name, r in res.items()} == dict.fromkeys(res, 0)
 
 
 @settings(max_examples=100, deadline=None)
 @given(linearizable_history())
 def test_linearizable_history_agrees_with_the_oracle(ops: list[dict[str, Any]]) -> None:
-    res = check_history(ops)
+    res = check_history(ops, settle_ms=0)
     assert {name: (r.count, r.examined) for name, r in res.items()} == oracle(ops)
 
 
@@ -56,7 +56,7 @@ def test_injected_stale_read_is_detected(ops: list[dict[str, Any]], data: Any) -
 @settings(max_examples=600, deadline=None)
 @given(random_history())
 def test_checkers_agree_with_the_oracle(ops: list[dict[str, Any]]) -> None:
-    res = check_history(ops)
+    res = check_history(ops, settle_ms=0)
     assert {name: (r.count, r.examined) for name, r in res.items()} == oracle(ops)
     for r in res.values():
         assert r.rate == (r.count / r.examined if r.examined else 0.0)
@@ -66,7 +66,7 @@ def test_checkers_agree_with_the_oracle(ops: list[dict[str, Any]]) -> None:
 @settings(max_examples=400, deadline=None)
 @given(causal_history())
 def test_consistent_prefix_agrees_with_the_oracle(ops: list[dict[str, Any]]) -> None:
-    res = check_history(ops)
+    res = check_history(ops, settle_ms=0)
     assert {name: (r.count, r.examined) for name, r in res.items()} == oracle(ops)
 
 

@@ -15,13 +15,14 @@ import contextlib
 import dataclasses
 import io
 import os
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from replab.cli import main
@@ -52,9 +53,11 @@ value = st.one_of(number, word)
 
 @pytest.fixture(scope="module", autouse=True)
 def small_limits():
-    saved = {k: os.environ.get(k) for k in ("REPLAB_MAX_MEMORY_GB", "REPLAB_MAX_EVENTS")}
+    names = ("REPLAB_MAX_MEMORY_GB", "REPLAB_MAX_EVENTS", "REPLAB_MAX_POINTS")
+    saved = {k: os.environ.get(k) for k in names}
     os.environ["REPLAB_MAX_MEMORY_GB"] = "0.05"
     os.environ["REPLAB_MAX_EVENTS"] = "200000"
+    os.environ["REPLAB_MAX_POINTS"] = "60"  # model sweeps: a few dozen short runs at most
     yield
     for key, old in saved.items():
         if old is None:
@@ -185,20 +188,41 @@ def _toml_value(v: str) -> str:
 
 SPEC_KEYS = ["n", "r", "w", "latency", "t", "trials", "k", "p", "q", "p_fail", "groups",
              "p_group", "target", "seed", "nosuch"]
+#: settings of the model targets (the fuzz keeps their runs short with duration_ms)
+MODEL_KEYS = ["n", "r", "w", "followers", "lag_ms", "mitigation", "partitions", "mode",
+              "transactions", "topology", "faults", "failover_timeout_ms", "sloppy", "keys"]
+MODEL_TARGETS = ["single-leader", "lag-anomalies", "partitioned", "leaderless",
+                 "multi-leader", "replog", "record-postgres", "record-mariadb"]
+#: grid sizes from one point to 10^15 (refused before a point is built)
+GRID_SIZES = st.sampled_from(["{ from = 1, to = 3 }", "{ from = 1, to = 1000 }",
+                              "{ from = 0, to = 1000000000000000 }", "{ from = 5, to = 1 }",
+                              "{ from = 1, to = 4, step = 0 }", "[]", "[1, 2]"])
 
 
 @st.composite
 def sweep_spec(draw) -> str:
-    target = draw(st.sampled_from(["staleness", "t_visibility", "availability",
-                                   "k_staleness", "latency_percentiles", "nosuch"]))
+    model = draw(st.booleans())
+    target = draw(st.sampled_from(MODEL_TARGETS if model else [
+        "staleness", "t_visibility", "availability", "k_staleness", "latency_percentiles",
+        "nosuch"]))
+    keys = MODEL_KEYS if model else SPEC_KEYS
     lines = []
     if draw(st.booleans()):
         lines.append(f'target = "{target}"')  # at the top, outside any table
     seed = draw(st.sampled_from(["1", "-1", "1.5", '"x"']))
     lines += ["[sweep]", f'target = "{target}"', f"seed = {seed}"]
+    if draw(st.booleans()):
+        lines.append(f"replications = {draw(st.sampled_from(['1', '2', '0', '1000000']))}")
+    if draw(st.booleans()):
+        lines.append(f'executor = "{draw(st.sampled_from(["serial", "threads", "x"]))}"')
     for table in ("fixed", "grid"):
         lines.append(f"[{table}]")
-        for key in draw(st.lists(st.sampled_from(SPEC_KEYS), max_size=5, unique=True)):
+        if model and table == "fixed":
+            lines.append("duration_ms = 200")
+        for key in draw(st.lists(st.sampled_from(keys), max_size=4, unique=True)):
+            if table == "grid" and draw(st.booleans()):
+                lines.append(f"{key} = {draw(GRID_SIZES)}")
+                continue
             values = draw(st.lists(value.map(_toml_value), min_size=0, max_size=3))
             shown = f"[{', '.join(values)}]" if table == "grid" or len(values) != 1 else values[0]
             lines.append(f"{key} = {shown}")
@@ -217,9 +241,10 @@ def test_sweep(spec, data, tmp_path_factory):
                                   str(folder)]),
         "--workers": st.sampled_from(["0", "-1", "x", "1e9"]),
         "--executor": st.sampled_from(["serial", "threads", "nosuch"]),
+        "--summary": st.just("--no-progress"),  # a flag: stands alone before a repeat
     }))
     target = data.draw(st.sampled_from([str(path), str(folder / "missing.toml"), str(folder)]))
-    for leftover in folder.glob("r.csv*"):
+    for leftover in [*folder.glob("r.csv*"), *folder.glob("spec.csv*")]:
         subprocess.run(["rm", "-rf", str(leftover)], check=True)
     assert_clean(["sweep", target, "--no-progress", *opts])
 
@@ -273,6 +298,14 @@ ISSUE_CASES = [
      "'nan' in exp is not a finite number"),
     (["simulate", "single-leader", "--set", "faults=garbage"],
      "On the command line write --set faults=ITEM;ITEM;..."),
+    (["simulate", "single-leader", "--set", "faults=-5,crash,node=0"],
+     "The 'time' parameter of Fault must be a finite number in [0, inf). Got -5 instead. "
+     "(in the 'faults' setting)"),
+    (["record", "postgres", "--fault", "stall", "--fault-at-s", "10", "--duration-s", "2",
+      "--out", "/nonexistent/h.jsonl"],
+     "The 'fault_at_s' parameter of PgLabConfig must be a float in [0, duration_s=2)"),
+    (["simulate", "leaderless", "--replications", "0"],
+     "argument --replications: must be an int >= 1, got '0'"),
 ]
 
 
@@ -285,3 +318,57 @@ def test_the_issue_invocations_are_one_line_and_exit_2(argv, message):
     assert done.returncode == 2, done.stderr
     assert done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
     assert not Path("/nonexistent").exists()
+
+
+# ------------------------------------------------------------------ Ctrl-C at any moment
+
+#: starts the command line once the libraries are loaded and says so (Ctrl-C during the
+#: imports themselves happens before replab's code runs)
+READY = ("import sys; from replab.cli import main; print('ready', flush=True); "
+         "sys.exit(main(sys.argv[1:]))")
+CTRL_C_SPEC = ('[sweep]\ntarget = "leaderless"\nseed = 1\nreplications = 2\n[fixed]\n'
+               'duration_ms = 600\n[grid]\nr = [1, 2, 3]\nw = [1, 2, 3]\n')
+CTRL_C = {
+    "simulate": ["simulate", "leaderless", "--set", "duration_ms=100000"],
+    "replications": ["simulate", "lag-anomalies", "--replications", "40"],
+    "sweep": ["sweep", "{spec}", "--no-progress"],
+    "sweep-workers": ["sweep", "{spec}", "--workers", "2", "--no-progress", "--out", "{out}"],
+}
+
+
+@settings(max_examples=int(os.environ.get("REPLAB_FUZZ_CTRL_C", "4")), deadline=None,
+          derandomize=not os.environ.get("REPLAB_FUZZ_RANDOM"),
+          phases=[Phase.explicit, Phase.reuse, Phase.generate])  # shrinking: minutes
+@given(command=st.sampled_from(sorted(CTRL_C)), delay=st.floats(0.0, 2.5))
+def test_ctrl_c_at_any_moment_stops_everything(command, delay, tmp_path_factory):
+    import uuid
+
+    import psutil
+
+    folder = tmp_path_factory.mktemp("ctrl-c")
+    (folder / "spec.toml").write_text(CTRL_C_SPEC)
+    argv = [a.format(spec=folder / "spec.toml", out=folder / f"{uuid.uuid4().hex}.csv")
+            for a in CTRL_C[command]]
+    proc = subprocess.Popen([sys.executable, "-c", READY, *argv], cwd=folder, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=dict(os.environ, PYTHONPATH=str(ROOT), REPLAB_MAX_EVENTS="1e12",
+                                     REPLAB_MAX_POINTS="1000000"),
+                            start_new_session=True)
+    assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+    time.sleep(delay)
+    family = psutil.Process(proc.pid).children(recursive=True) if proc.poll() is None else []
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    deadline = time.monotonic() + 5
+    left = family
+    while left and time.monotonic() < deadline:
+        left = [p for p in left if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        time.sleep(0.05)
+    for p in left:
+        p.kill()
+    assert left == [], (command, delay, left)
+    # -2: the command had ended and the interpreter was exiting (Python's own handler)
+    assert proc.returncode in (0, 130, -signal.SIGINT), (command, delay, proc.returncode, err)
+    assert "Traceback" not in err and err.count("\n") <= 1, (command, delay, err)
+    if proc.returncode == 130:
+        assert err.startswith(f"replab {argv[0]}: interrupted"), err

@@ -26,7 +26,10 @@ def test_json_metrics_and_history(tmp_path, capsys):
         assert key in metrics
     assert metrics["acked_writes_lost"] == 0 and metrics["failovers"] == 1
     h = History.read_jsonl(path)
-    assert len(h) == 2 * metrics["writes"] + 2 * metrics["reads"]
+    final = [op for op in h if op.get("final")]  # the final-read phase: after the metrics
+    assert len(h) - len(final) == 2 * metrics["writes"] + 2 * metrics["reads"]
+    keys = {op["key"] for op in h if op["f"] == "write"}
+    assert len(final) == 2 * len(keys) * len({op["process"] for op in final})
 
 
 def test_table_output_is_deterministic(capsys):

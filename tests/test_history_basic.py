@@ -3,9 +3,9 @@ import json
 import pandas as pd
 import pytest
 
-from replab._history_edn import to_plain
 from replab.errors import HistoryError
 from replab.history import FIELDS, History
+from replab.history._edn import to_plain
 
 
 def sample():

@@ -25,6 +25,8 @@ from replab.models import (
 from replab.models.anomalies.sweeps import SWEEP_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
+from tests.figures import clipped  # noqa: E402
+
 SMALL = LagAnomalyConfig(duration_ms=1500.0)
 
 
@@ -37,7 +39,10 @@ def ryw():
 def test_sweep_frame_columns_and_meaning(ryw):
     assert list(ryw.columns) == SWEEP_COLUMNS
     assert len(ryw) == 6 and set(ryw.anomaly) == {"read-your-writes"}
-    assert ryw.seed.nunique() == 6  # every point its own seed
+    # common random numbers: each lag its own seed, the same for every mitigation
+    assert ryw.seed.nunique() == 2 and (ryw.groupby("lag_ms").seed.nunique() == 1).all()
+    assert ((ryw.read_p99_ms_ci_low <= ryw.read_p99_ms)
+            & (ryw.read_p99_ms <= ryw.read_p99_ms_ci_high)).all()
     none = ryw[ryw.mitigation == "none"].set_index("lag_ms")
     assert none.loc[0.0, "count"] == 0 and none.loc[50.0, "count"] > 20
     assert (ryw[ryw.mitigation != "none"]["count"] == 0).all()
@@ -76,6 +81,9 @@ def test_consistent_prefix_and_monotonic_sweeps():
     assert list(cp.mitigation) == ["none", "co-partition"]
     assert cp["count"].iloc[0] > 0 and cp["count"].iloc[1] == 0
     assert cp.lag_mean_ms.isna().all() and (cp.reads_waited == 0).all()
+    # same seeds: co-partition moves keys, not reads, so its costs are those of none
+    costs = ["leader_read_share", "read_p50_ms", "read_p99_ms", "reads"]
+    assert cp[costs].iloc[0].tolist() == cp[costs].iloc[1].tolist()
     mono = anomaly_sweep("monotonic-reads", lags=[60.0], seed=1,
                          base=LagAnomalyConfig(duration_ms=2000.0))
     assert list(mono.mitigation) == list(ANOMALY_MITIGATIONS["monotonic-reads"])
@@ -107,17 +115,26 @@ def test_sweep_rejects_a_base_of_the_wrong_model_and_unknown_grid_fields():
 
 
 # -- plots -------------------------------------------------------------------------------------
-def test_plots_draw_one_line_and_band_per_mitigation(ryw):
+def test_plots_draw_one_line_with_bars_per_mitigation(ryw):
     ax = plots.plot_anomaly_rates(ryw)
     assert [t.get_text() for t in ax.get_legend().get_texts()] == \
-        ["none", "position-wait", "position-redirect"]
-    line = ax.get_lines()[0]
-    np.testing.assert_allclose(line.get_ydata(), ryw[ryw.mitigation == "none"].rate)
+        ["none", "position-wait (0 at every lag)", "position-redirect (0 at every lag)"]
+    data = {c.get_label(): c.lines[0] for c in ax.containers}
+    np.testing.assert_allclose(data["none"].get_ydata(), ryw[ryw.mitigation == "none"].rate)
+    xs = {float(line.get_xdata()[0]) for line in data.values()}
+    assert len(xs) == 3  # dodged: lines that coincide at 0 stay apart
     assert len(ax.collections) == 3 and "read-your-writes" in ax.get_ylabel()
+    assert ax.get_legend().get_window_extent().x0 >= ax.get_window_extent().x1  # outside
     ax2 = plots.plot_mitigation_costs(ryw, cost="read_p99_ms")
-    assert ax2.get_ylabel() == "read latency p99 (ms)" and len(ax2.collections) == 0
+    assert ax2.get_ylabel() == "read latency p99 (ms)" and len(ax2.collections) == 3
+    assert ax2.get_ylim()[0] == 0  # noise is not zoomed into a trend
     ax3 = plots.plot_mitigation_costs(ryw)
-    assert len(ax3.collections) == 3  # the leader share has a CI band
+    assert len(ax3.collections) == 3 and ax3.get_ylim() == (-0.03, 1.03)
+    axes = plots.plot_mitigation_panels(ryw, title="read-your-writes")
+    assert len(axes) == 3 and axes[0].get_legend() is None
+    assert "position-wait (0 at every lag)" in [t.get_text() for t in
+                                                axes[-1].get_legend().get_texts()]
+    assert not clipped(axes[0].figure)
     plt.close("all")
 
 

@@ -5,6 +5,7 @@ import nbformat
 import pytest
 
 from tests.conftest import NOTEBOOKS, cell_text, run_notebook
+from tests.test_notebook_figures import cells_missing_images
 
 NAME = "04_replication_lag.ipynb"
 pytestmark = pytest.mark.timeout(600)
@@ -28,3 +29,7 @@ def test_notebook_runs_small():
     assert "(c) stale monitor (300 ms): read-your-writes" in text
     assert "breaks consistent prefix" in text  # the answer-before-question example
     assert "last result: co-partition" in text
+    assert "misses its own" in text  # the read-your-writes example drawn as a diagram
+    assert "sticky-user with a follower crash: monotonic-reads violations" in text
+    assert "(95 % CI" in text  # the leak counts carry their intervals
+    assert not cells_missing_images(out)

@@ -1,5 +1,10 @@
 """Every notebook cell that draws shows an image when the notebook runs headless.
 
+The figure lint (``replab.plots.lint_figure``, issue 21) runs on every figure of the same
+runs: ``replab reproduce --lint`` writes ``lint.csv`` per notebook, and
+``tests.conftest.run_notebook`` keeps the problems in ``nb.metadata["replab_lint"]``
+(:func:`figure_problems`).
+
 The check runs on notebooks that are executed anyway (no notebook runs twice for it):
 ``tests/test_reproduce.py`` applies it to every notebook ``replab reproduce --small``
 executes, and the real-server notebooks' own tests (08, 09) apply it to their runs.
@@ -44,6 +49,13 @@ def cells_missing_images(nb: Any) -> list[str]:
     return missing
 
 
+def figure_problems(nb: Any) -> list[str]:
+    """The lint problems of a notebook run by ``tests.conftest.run_notebook``, one line
+    each: "name (cell N) figure K: problem"."""
+    return [f"{r['name']} (cell {r['cell']}) figure {r['figure']}: {r['problem']}"
+            for r in nb.metadata["replab_lint"]]
+
+
 def test_a_cell_without_outputs_is_reported() -> None:
     import nbformat
 
@@ -54,3 +66,17 @@ def test_a_cell_without_outputs_is_reported() -> None:
     assert cells_missing_images(nb) == ["cell 1: plots.plot_lag(df)"]
     nb.cells[0].outputs = [nbformat.v4.new_output("display_data", {"image/png": "iVBOR"})]
     assert cells_missing_images(nb) == []
+
+
+def test_every_research_notebook_applies_replabs_style() -> None:
+    """Issue 21: 02 never applied the style, so its (R, W) colours differed from 00's."""
+    import nbformat
+
+    from replab.notebooks import research_notebooks
+    from tests.conftest import NOTEBOOKS
+
+    for path in research_notebooks(NOTEBOOKS):
+        nb = nbformat.read(path, as_version=4)
+        calls = [c for c in nb.cells if c.cell_type == "code"
+                 and re.search(r"^(plots\.)?use_style\(\)", c.source, re.M)]
+        assert calls, f"{path.name} never calls replab.plots.use_style()"

@@ -33,7 +33,8 @@ def test_log_staleness_draws_zero_at_the_resolution_instead_of_dropping_it():
                               label="LNKD-DISK", logy=True)
     line = next(ln for ln in ax.get_lines() if ln.get_label().startswith("LNKD-DISK"))
     assert np.asarray(line.get_ydata()).tolist() == pytest.approx([0.5, 0.1, 1e-3])
-    assert "resolution: 1 in 1,000 trials" in legend_texts(ax)
+    assert "floor 1/1,000: no stale read in the trials" in legend_texts(ax)
+    assert ax.get_ylim()[0] <= 1e-3 / 2  # the floor is in view (issue 21)
     assert ax.get_ylabel() == "P(stale read), log scale"
 
 
@@ -69,8 +70,8 @@ def test_read_and_write_have_one_colour_everywhere_and_r_equals_w_is_noted():
 def test_axis_labels_are_words_not_column_names():
     df = pd.DataFrame({"minute": [0.0, 1.0], "p_fresh_read": [0.9, 0.8]})
     ax = plots.plot_timeseries(df, "minute", "p_fresh_read")
-    assert ax.get_ylabel() == "P(read returns the write)"
-    assert legend_texts(ax) == ["P(read returns the write)"]
+    assert ax.get_ylabel() == "P(read returns the write | write committed)"
+    assert legend_texts(ax) == ["P(read returns the write | write committed)"]
     assert plots.human("lost_writes_fraction") == "acknowledged writes lost"
     assert plots.human("some_new_column") == "some new column"
 
@@ -87,6 +88,6 @@ def test_tidy_table_rounds_renames_and_replaces_a_meaningless_index():
     assert rows.index.tolist() == [0, 0]  # what concat of one-row frames gives
     table = plots.tidy_table(rows)
     assert table.index.tolist() == [1, 2]
-    assert list(table.columns) == ["r", "P(read returns the write)"]
+    assert list(table.columns) == ["r", "P(read returns the write | write committed)"]
     assert table.iloc[0, 1] == 0.333
     assert plots.tidy_table(rows, index="r").index.name == "r"

@@ -148,7 +148,7 @@ def run_block(block: Block, sandbox: Path) -> None:
     if block.skip:
         pytest.skip(block.skip)
     if block.lang == "toml":
-        from replab.sweep_spec import spec_from_dict
+        from replab.sweeps.spec import spec_from_dict
 
         spec_from_dict(tomllib.loads(block.code))
         return

@@ -17,9 +17,9 @@ from replab.cli import main
 from replab.errors import ConfigError
 from replab.history import History
 from replab.real.mariadb import MariaDBConfig, run_mariadb
-from replab.real.mariadb_experiments import conflicting_updates, ring_write_once
-from replab.real.mariadb_server import LIVE, ServerSet
-from replab.real.mariadb_topology import links, parse_gtids
+from replab.real.mariadb.experiments import conflicting_updates, ring_write_once
+from replab.real.mariadb.server import LIVE, ServerSet
+from replab.real.mariadb.topology import links, parse_gtids
 
 pytestmark = pytest.mark.skipif(
     shutil.which("mariadbd", path="/usr/sbin:/usr/bin") is None,
@@ -147,6 +147,7 @@ def test_semi_sync_falls_back_to_async_when_the_replicas_stall():
 
 def test_cli_runs_a_ring_with_a_broken_link_and_saves_a_checkable_history(tmp_path, capsys):
     out = tmp_path / "run"
+    out.mkdir()  # --out names the history file; a folder means FOLDER/history.jsonl
     code = main(["record", "mariadb", "--topology", "circular", "--fault", "break-link",
                  "--duration-s", "0.6", "--seed", "1", "--out", str(out), "--format", "json"])
     assert code == 0
@@ -156,9 +157,10 @@ def test_cli_runs_a_ring_with_a_broken_link_and_saves_a_checkable_history(tmp_pa
     history = History.read_jsonl(out / "history.jsonl")
     nemesis = [op for op in history if op["process"] == "nemesis"]
     assert [op["f"] for op in nemesis] == ["break-link", "heal-link"]
-    assert {"positions.csv", "writes.csv", "metrics.json"} <= {p.name for p in out.iterdir()}
+    assert {"history.positions.csv", "history.writes.csv", "history.metrics.json"} <= {
+        p.name for p in out.iterdir()}
     assert main(["check", str(out / "history.jsonl")]) == 0
-    positions = pd.read_csv(out / "positions.csv")
+    positions = pd.read_csv(out / "history.positions.csv")
     assert set(positions["server"]) == {"db1", "db2", "db3"}
     assert set(positions["domain"]) == {0, 1, 2}  # one GTID domain a leader
     for _, g in positions.groupby(["server", "domain"]):
@@ -172,7 +174,7 @@ def test_cli_bad_value_is_one_line_exit_2(capsys):
 
 
 def test_sigterm_handler_stops_servers():
-    from replab.real import mariadb_server
+    from replab.real.mariadb import server as mariadb_server
 
     lab = ServerSet(1)
     lab.start([[]])

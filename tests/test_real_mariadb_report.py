@@ -7,7 +7,7 @@ import pytest
 
 from replab.errors import HistoryError
 from replab.history import History
-from replab.real.mariadb_report import (
+from replab.real.mariadb.report import (
     divergence,
     function_divergence,
     lost_writes,
@@ -16,7 +16,7 @@ from replab.real.mariadb_report import (
     unsafe_reasons,
     writes_frame,
 )
-from replab.real.mariadb_workload import next_txn, schema_sql
+from replab.real.mariadb.workload import next_txn, schema_sql
 
 
 def _orders(**cols):

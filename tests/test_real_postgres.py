@@ -17,9 +17,9 @@ import pytest
 from replab.cli import main
 from replab.errors import ConfigError, ReplabError
 from replab.real.postgres import PgLabConfig, run_postgres_lab
-from replab.real.postgres_cluster import PgCluster
-from replab.real.postgres_compare import compare_with_simulator, intervals_overlap
-from replab.real.postgres_faults import NEMESIS_FS
+from replab.real.postgres.cluster import PgCluster
+from replab.real.postgres.compare import compare_with_simulator, intervals_overlap
+from replab.real.postgres.faults import NEMESIS_FS
 
 pytestmark = pytest.mark.timeout(120)
 ROOT = Path(__file__).resolve().parents[1]
@@ -176,7 +176,7 @@ def test_ctrl_c_inside_the_cluster_stops_every_server():
 
 
 def test_sigterm_stops_every_server():
-    code = ("from replab.real.postgres_cluster import PgCluster\n"
+    code = ("from replab.real.postgres.cluster import PgCluster\n"
             "import json, time\n"
             "with PgCluster(standbys=1) as c:\n"
             "    print(json.dumps([c.pids(), c.ports(), str(c.base)]), flush=True)\n"
@@ -212,7 +212,7 @@ def test_cli_records_a_history_that_replab_check_reads(tmp_path, capsys):
 
 
 def test_server_error_is_fail_and_lost_connection_is_info(cluster):
-    from replab.real.postgres_workload import _outcome
+    from replab.real.postgres.workload import _outcome
 
     primary = cluster.get_primary()
     with primary.connect() as conn, primary.connect() as killer:
@@ -265,7 +265,7 @@ def test_a_cluster_of_another_size_is_refused(cluster):
 
 
 def test_a_port_taken_before_the_server_binds_it_is_chosen_again(monkeypatch):
-    from replab.real import postgres_servers as servers
+    from replab.real.postgres import servers as servers
 
     with socket.socket() as blocker:
         blocker.bind(("127.0.0.1", 0))

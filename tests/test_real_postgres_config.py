@@ -10,11 +10,11 @@ import pytest
 from replab.cli import main
 from replab.cli.record_postgres import parse_delays
 from replab.errors import ConfigError, ReplabError
-from replab.real import postgres_servers
 from replab.real.postgres import PgLabConfig
-from replab.real.postgres_cluster import standby_names
-from replab.real.postgres_compare import intervals_overlap, simulator_config
-from replab.real.postgres_sweeps import agreement, agreement_table, explain_agreement
+from replab.real.postgres import servers as postgres_servers
+from replab.real.postgres.cluster import standby_names
+from replab.real.postgres.compare import intervals_overlap, simulator_config
+from replab.real.postgres.sweeps import agreement, agreement_table, explain_agreement
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [

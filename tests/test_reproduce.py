@@ -132,6 +132,19 @@ def test_a_notebook_opted_out_runs_when_named(demo_folder: Path, tmp_path: Path)
     assert pd.read_csv(tmp_path / "02_guide" / "cell01-table1.csv").columns.tolist() == ["s"]
 
 
+def test_a_styled_table_is_exported_as_the_frame_under_its_style(tmp_path: Path):
+    """Issue 21: 07's and 08's key tables are Stylers, and had no CSV."""
+    folder = tmp_path / "nb"
+    folder.mkdir()
+    write_notebook(folder, "01_styled.ipynb", [new_code_cell(
+        "import pandas as pd\n"
+        "pd.DataFrame({'kind': ['a', 'b'], 'x': [0.123456, 2.0]}).style.format(precision=1)"
+    )])
+    reproduce(out=tmp_path / "out", notebooks=folder)
+    table = pd.read_csv(tmp_path / "out" / "01_styled" / "cell01-table1.csv")
+    pd.testing.assert_frame_equal(table, pd.DataFrame({"kind": ["a", "b"], "x": [0.123456, 2.0]}))
+
+
 def test_a_failing_cell_is_one_error_line_naming_the_cell(tmp_path: Path, capsys):
     folder = tmp_path / "nb"
     folder.mkdir()
@@ -220,9 +233,9 @@ def test_every_research_notebook_has_a_parameters_cell_and_small_sizes():
 # --------------------------------------------------------- the real notebooks, small
 
 
-#: The notebooks on real servers (08, 09) are run, and their drawing cells checked, by their
-#: own tests (tests/test_real_*_notebook.py); here every other numbered notebook runs once.
-REAL_SERVERS = {"08_real_postgres", "09_real_mariadb"}
+#: The notebooks on real servers (08, 09, 10) are run, and their drawing cells checked, by
+#: their own tests (tests/test_real_*_notebook.py); here every other numbered notebook runs once.
+REAL_SERVERS = {"08_real_postgres", "09_real_mariadb", "10_real_failover"}
 SIMULATED = [p.stem for p in research_notebooks(NOTEBOOKS) if p.stem not in REAL_SERVERS]
 
 
@@ -233,7 +246,8 @@ def real_run(tmp_path_factory: pytest.TempPathFactory):
     from contextlib import redirect_stdout
 
     with redirect_stdout(stdout):
-        code = main(["reproduce", *SIMULATED, "--small", "--out", str(out), "--format", "csv"])
+        code = main(["reproduce", *SIMULATED, "--small", "--out", str(out), "--format", "csv",
+                     "--lint"])
     assert code == 0
     return out, pd.read_csv(io.StringIO(stdout.getvalue()))
 
@@ -289,6 +303,25 @@ def test_every_drawing_cell_of_every_notebook_shows_an_image(real_run):
     for stem in SIMULATED:
         nb = nbformat.read(out / stem / "executed.ipynb", as_version=4)
         assert cells_missing_images(nb) == [], f"{stem}: drawing cells without a figure"
+
+
+#: Notebooks whose figures do not pass the lint yet (issue 21 is fixing them); remove a
+#: notebook from here as soon as its figures pass.
+LINT_PENDING = {"03_single_leader",
+                "04_replication_lag", "05_leaderless", "06_multi_leader",
+                "07_replication_logs"}
+
+
+@pytest.mark.parametrize("stem", [
+    pytest.param(s, marks=pytest.mark.xfail(reason="issue 21: figures being fixed"))
+    if s in LINT_PENDING else s for s in SIMULATED])
+def test_every_figure_of_every_notebook_passes_the_lint(real_run, stem):
+    """Issue 21: replab.plots.lint_figure on every figure drawn, explorers included."""
+    out, manifest = real_run
+    assert (manifest.kind == "lint").sum() == len(SIMULATED)
+    found = pd.read_csv(out / stem / "lint.csv")
+    assert found.empty, f"{stem}:\n" + "\n".join(
+        f"  {r.name} (cell {r.cell}) figure {r.figure}: {r.problem}" for r in found.itertuples())
 
 
 def test_the_real_server_notebooks_are_checked_by_their_own_tests():

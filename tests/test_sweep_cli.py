@@ -18,7 +18,7 @@ import replab
 from replab.cli import main
 from replab.cli.sweep_cmd import store_path
 from replab.sweep import ResultStore
-from replab.sweep_spec import load_spec, run_spec
+from replab.sweeps.spec import load_spec, run_spec
 
 ROOT = Path(replab.__file__).resolve().parents[1]
 SPEC = """
@@ -97,7 +97,9 @@ def test_dask_local_cluster_from_the_cli(tmp_path: Path,
     (["{bad}"],
      "replab sweep: error: The 'sweep.target' parameter of SweepSpec must be one of "
      "'availability', 'availability_correlated', 'fresh_read_probability', 'k_staleness', "
-     "'latency_percentiles', 'staleness', 't_visibility'. Got 'nope' instead.\n"),
+     "'lag-anomalies', 'latency_percentiles', 'leaderless', 'multi-leader', 'partitioned', "
+     "'record-mariadb', 'record-postgres', 'replog', 'single-leader', 'staleness', "
+     "'t_visibility'. Got 'nope' instead.\n"),
 ])
 def test_errors_are_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                     monkeypatch: pytest.MonkeyPatch, args: list[str],

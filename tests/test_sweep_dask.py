@@ -12,7 +12,7 @@ from replab.cli import main
 from replab.errors import ConfigError
 from replab.quorum import staleness
 from replab.sweep import dask_client, sweep
-from replab.sweep_spec import SweepSpec, run_spec
+from replab.sweeps.spec import SweepSpec, run_spec
 
 STALENESS = functools.partial(staleness, latency="LNKD-SSD", t=[0.0, 1.0, 10.0], trials=3_000)
 GRID = {"n": [3, 5], "r": [1, 2, 3], "w": [1, 3]}
@@ -66,7 +66,7 @@ def test_cli_on_a_running_scheduler(client, tmp_path: Path, capsys) -> None:  # 
 
 
 def test_unreachable_scheduler_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="Could not connect to the Dask scheduler at "
+    with pytest.raises(ConfigError, match="Could not reach the Dask scheduler at "
                                           "'tcp://127.0.0.1:1'"), \
             dask_client("tcp://127.0.0.1:1", timeout=0.5):
         pass

@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import replab
-from replab._sweep_store import ResultStore, fn_identity, point_key
 from replab.errors import ConfigError
 from replab.quorum import staleness
 from replab.sweep import sweep
+from replab.sweeps.store import ResultStore, fn_identity, point_key
 
 STALENESS = functools.partial(staleness, latency="LNKD-SSD", t=[0.0, 2.0], trials=2_000)
 GRID = {"n": [3], "r": [1, 2, 3], "w": [1, 2, 3]}

@@ -66,14 +66,20 @@ def test_a_new_sweep_replaces_the_lines_and_keeps_the_background():
     e.followers.value = 3
     same = limits == [(ax.get_xlim(), ax.get_ylim()) for ax in e.axes]
     assert e.view.full_draws == draws + (0 if same else 1)
-    for ax in e.axes:  # one line per mitigation and the lag marker: nothing stale
-        assert len(ax.lines) == 3 and len(ax.collections) <= 2
-        assert [t.get_text() for t in ax.get_legend().get_texts()] == ["none", "position-wait"]
+    for ax in e.axes:  # per mitigation a line, two caps, one bar set; the lag marker
+        assert len(ax.containers) == 2 and len(ax.collections) == 2
+        assert len(ax.lines) == 2 * 3 + 1
+    assert len(e.fig.legends) == 1  # one legend for the three panels: nothing stale
+    labels = [t.get_text() for t in e.fig.legends[0].get_texts()]
+    assert labels[0] == "none" and labels[1].startswith("position-wait")
     top = e.result.sweep["ci_high"].max()
     assert top <= e.axes[0].get_ylim()[1]
     e.anomaly.value = "monotonic-reads"  # new titles: a full draw
     assert e.axes[0].get_title() == "monotonic-reads anomalies"
     assert e.view.full_draws > draws
+    assert len(e.fig.legends) == 1 and all(len(ax.containers) == 2 for ax in e.axes)
+    assert [t.get_text() for t in e.fig.legends[0].get_texts()] == \
+        ["none", "sticky-user (0 at every lag)"]
 
 
 def test_guesses_follow_the_way_a_slider_moved():

@@ -59,7 +59,9 @@ def test_moving_controls_recomputes_and_redraws_in_place():
     assert hist.get_data().values.sum() == e.result.metrics["writes_ok"]
     e.followers.value = 4
     assert e.result.config.followers == 4
-    assert sum(ln.get_visible() for ln in e.lag_lines) == e.result.lag.node.nunique()
+    lag = e.result.lag
+    lagging = lag[lag["up"].astype(bool) & lag["time_behind_ms"].notna()].node.nunique()
+    assert sum(ln.get_visible() for ln in e.lag_lines) == lagging  # not the node that led
     e.leader_crash_at_ms.value = DUR / 4
     assert e.result.config.leader_crash_at_ms == DUR / 4
     assert list(e.crash_marker.get_xdata()) == [DUR / 4]
@@ -68,6 +70,18 @@ def test_moving_controls_recomputes_and_redraws_in_place():
     assert (e.result.config.failover_timeout_ms, e.result.config.lag) == (100.0, "10+exp:0.05")
     heights = [b.get_height() for b in e.bad_bars]
     assert heights == [e.result.lost_fraction, e.result.unavailable_fraction]
+    r = e.result
+    segments = [[tuple(p) for p in seg] for seg in e.bad_err.get_segments()]
+    assert segments == [[(0, r.lost_ci[0]), (0, r.lost_ci[1])],
+                        [(1, r.unavailable_ci[0]), (1, r.unavailable_ci[1])]]
+    assert r.lost_ci[0] <= r.lost_fraction <= r.lost_ci[1]
+    assert r.unavailable_ci[0] <= r.unavailable_fraction <= r.unavailable_ci[1]
+    ev = simulate_single_leader(r.config, seed=1).events
+    promoted = ev[(ev.kind == "leader") & (ev.time > DUR / 4)].time
+    assert e.failover_marker.get_visible() and \
+        list(e.failover_marker.get_xdata()) == [promoted.iloc[0]]
+    assert [t.get_text() for t in e.ax_lag.get_legend().get_texts()][-2:] == \
+        ["leader crash", "failover"]
 
 
 def test_errors_are_shown_not_raised_and_cleared_on_recovery():

@@ -51,11 +51,20 @@ a single candidate write; a cas does not read its own write), ``W``
 certainly took effect, and every write the read could have returned precedes ``W``. A read
 already flagged by ``P``'s read-your-writes or monotonic-reads is reported there only.
 
-**lost-write**: an ``ok`` write ``W`` to ``k`` is lost when ``k`` has final reads (``ok``
-reads invoked after every write to ``k`` ended) and every final read returns a value that
-only writes preceding ``W`` (or the initial value) could have written. One final read
-showing ``W``, or a write not preceding ``W``, proves ``W`` survived, whichever node
-served it.
+**lost-write**: the *final reads* of key ``k`` are its ``ok`` reads marked final
+(``final: true``, or a Jepsen ``:final-read``) and those invoked at least ``settle_ms``
+(default 1000) after ``k``'s last write ended and after the last fault window closed. An
+``ok`` write ``W`` to ``k`` is lost when ``k`` has final reads and every final read returns
+a value that could only have come from writes that completed ``ok`` before ``W`` was
+invoked, or from writes concurrent with ``W`` with a lower ``version`` (or the initial
+value): precedence for loss is real time first, so a write discarded by last-write-wins
+under clock skew after a write that completed before it is lost. One final read showing
+``W``, or a write not preceding ``W``, proves ``W`` survived, whichever node served it.
+Without any final read the result is *not examined* (a ``note``; count unknown, not 0).
+
+**linearizable** (:func:`linearizable`, :mod:`replab.checks.linearizability`): per key,
+whether some order of the ops, each at an instant between its invoke and its completion,
+is a legal run of a register (or cas-register); a verdict per key with a witness.
 
 Each result reports ``count``, ``examined`` and up to five examples; an example names the
 op indices involved and says in one sentence why. ``nemesis`` operations are fault events:
@@ -74,11 +83,12 @@ from typing import Any
 from replab.checks._collect import as_prepared
 from replab.checks._prepare import gc_paused
 from replab.checks.causal import consistent_prefix
+from replab.checks.linearizability import LinearizabilityResult, linearizable
 from replab.checks.report import summary
 from replab.checks.result import CheckResult, results_frame
 from replab.checks.session import monotonic_reads, read_your_writes
-from replab.checks.staleness import lost_write, stale_read
-from replab.validate import check_choice
+from replab.checks.staleness import DEFAULT_SETTLE_MS, lost_write, lost_write_ops, stale_read
+from replab.validate import check_choice, check_float
 
 __all__ = [
     "CHECKS",
@@ -91,6 +101,9 @@ __all__ = [
     "monotonic_reads",
     "consistent_prefix",
     "lost_write",
+    "linearizable",
+    "LinearizabilityResult",
+    "lost_write_ops",
 ]
 
 CHECKS: dict[str, Callable[[Any], CheckResult]] = {
@@ -103,7 +116,8 @@ CHECKS: dict[str, Callable[[Any], CheckResult]] = {
 
 
 @gc_paused
-def check_history(history: Any, names: Sequence[str] | None = None) -> dict[str, CheckResult]:
+def check_history(history: Any, names: Sequence[str] | None = None, *,
+                  settle_ms: float = DEFAULT_SETTLE_MS) -> dict[str, CheckResult]:
     """Run checkers over a history.
 
     Parameters
@@ -112,6 +126,9 @@ def check_history(history: Any, names: Sequence[str] | None = None) -> dict[str,
         The operations (a plain iterable is validated as :class:`~replab.History` does).
     names : sequence of str, optional
         Which checkers to run, from :data:`CHECKS`; all five by default.
+    settle_ms : float, default 1000
+        ``lost-write``'s settle time: how long after a key's last write (and the last
+        fault) a read counts as final (see :func:`lost_write`).
 
     Returns
     -------
@@ -132,12 +149,15 @@ def check_history(history: Any, names: Sequence[str] | None = None) -> dict[str,
     chosen = list(CHECKS) if names is None else list(names)
     for name in chosen:
         check_choice(name, "names", "check_history", tuple(CHECKS))
+    check_float(settle_ms, "settle_ms", "check_history", low=0.0)
     prep = as_prepared(history)
-    return {name: CHECKS[name](prep) for name in dict.fromkeys(chosen)}
+    return {name: lost_write(prep, settle_ms=settle_ms) if name == "lost-write"
+            else CHECKS[name](prep) for name in dict.fromkeys(chosen)}
 
 
 @gc_paused
-def check_report(history: Any, names: Sequence[str] | None = None) \
+def check_report(history: Any, names: Sequence[str] | None = None, *,
+                 settle_ms: float = DEFAULT_SETTLE_MS) \
         -> tuple[dict[str, CheckResult], dict[str, Any]]:
     """Run checkers and summarise the history (what ``replab check`` prints).
 
@@ -151,5 +171,5 @@ def check_report(history: Any, names: Sequence[str] | None = None) \
         indices, ``closed_by``, ``value``; see :mod:`replab.checks.report`).
     """
     prep = as_prepared(history)
-    results = check_history(prep, names)
+    results = check_history(prep, names, settle_ms=settle_ms)
     return results, summary(prep, list(results))

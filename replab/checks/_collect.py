@@ -24,6 +24,7 @@ from replab.history import History
 __all__ = ["prepare", "as_prepared"]
 
 VER = "\0version"
+NAN = float("nan")
 
 
 def as_prepared(history: Any) -> Prepared:
@@ -54,7 +55,7 @@ def _columns(prep: Prepared, inv: list[int], comp: list[int]) -> None:
     pid: dict[Any, int] = {}
     settle: dict[int, float] = {}
     w: list[tuple[int, int, bool, int, int, Any, Any]] = []
-    r: list[tuple[int, int, int, int, Any, Any, int]] = []
+    r: list[tuple[int, int, int, int, Any, Any, int, float, bool]] = []
     # Pairs come in completion order, never-completed ones last: the latest end of a
     # key's writes is simply the last one seen.
     for j, i in zip(inv, comp, strict=True):
@@ -63,13 +64,14 @@ def _columns(prep: Prepared, inv: list[int], comp: list[int]) -> None:
         t = b["type"] if i >= 0 else "info"
         f = a["f"]
         k = kid.setdefault(a.get("key"), len(kid))
-        if f != "read":
-            settle[k] = i if i >= 0 else INF
+        if f != "read":  # when the key's last write ended (a time; inf: it never did)
+            settle[k] = max(settle.get(k, NEG), _time(b) if i >= 0 else INF)
         if t == "fail" or (f == "read" and t != "ok"):
             continue
         p = pid.setdefault(a["process"], len(pid))
         if f == "read":
-            r.append((j, i, k, p, b.get("value"), b.get("version"), -1))
+            r.append((j, i, k, p, b.get("value"), b.get("version"), -1, _time(a, NAN),
+                      a.get("final") is True or b.get("final") is True))
             continue
         val: Any = b.get("value")
         if val is None or (f == "cas" and i >= 0 and b is not a and not _pair_value(val)):
@@ -81,13 +83,18 @@ def _columns(prep: Prepared, inv: list[int], comp: list[int]) -> None:
             if not _pair_value(val):
                 raise HistoryError(f"{where(j)}: a cas value must be [old, new], got {val!r}")
             if t == "ok":
-                r.append((j, i, k, p, val[0], None, len(w)))
+                r.append((j, i, k, p, val[0], None, len(w), NAN, False))
             val = val[1]
         w.append((j, i, t == "ok", k, p, val, ver))
     prep.keys, prep.procs = list(kid), list(pid)
     prep.settle = np.array([settle.get(k, NEG) for k in range(len(kid))], dtype=np.float64)
     set_columns(prep, list(zip(*w, strict=True)) if w else [()] * 7,
-                list(zip(*r, strict=True)) if r else [()] * 7)
+                list(zip(*r, strict=True)) if r else [()] * 9)
+
+
+def _time(op: dict[str, Any], missing: float = INF) -> float:
+    t = op.get("time")
+    return missing if t is None else float(t)
 
 
 def _pair_value(v: Any) -> bool:
@@ -154,6 +161,7 @@ def _resolve(prep: Prepared) -> None:
     matched = found | q_null
     unique = found & (first == last) & ~q_null
     prep.reads_from = (q_read[unique], first[unique].astype(np.int64))
+    prep.queries = (q_read, q_g, q_null, e_g, e_w)
     _reduce(prep, q_read, lmax, smin, matched)
 
 

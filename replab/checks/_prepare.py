@@ -100,7 +100,11 @@ class Prepared:
     r_lmax: np.ndarray
     r_smin: np.ndarray
     r_matched: np.ndarray
+    r_time: np.ndarray  # invoke time (nan: none)
+    r_final: np.ndarray  # marked final (``final: true`` or a Jepsen ``:final-read``)
     versioned: np.ndarray  # per key: ordered by versions
+    # one query a value a read returned: (read, group, null?) and every write's groups
+    queries: tuple[np.ndarray, ...]
     reads_from: tuple[np.ndarray, np.ndarray]  # (read, write) where the source is certain
 
     def __init__(self, history: History) -> None:
@@ -109,7 +113,7 @@ class Prepared:
         self.nemesis: list[int] = []
         self.keys: list[Any] = []
         self.procs: list[Any] = []
-        self.settle: np.ndarray = np.zeros(0)  # per key: when its last write ended
+        self.settle: np.ndarray = np.zeros(0)  # per key: time its last write ended
         self.cache: dict[str, Any] = {}  # verdict masks shared between checkers
 
 
@@ -132,6 +136,8 @@ def set_columns(prep: Prepared, wc: list[Any], rc: list[Any]) -> None:
     prep.r_value = list(rc[4])
     prep.r_ver = list(rc[5])
     prep.r_cas = np.array(rc[6], dtype=np.int64)
+    prep.r_time = np.array(rc[7], dtype=np.float64)
+    prep.r_final = np.array(rc[8], dtype=bool)
 
 
 def pair(prep: Prepared) -> tuple[list[int], list[int]]:

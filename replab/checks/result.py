@@ -36,6 +36,10 @@ class CheckResult:
         Up to five violations, each ``{"message", "indices", "ops"}``: one sentence naming
         the op indices involved, those indices, and the operations themselves (invokes and
         completions, as dicts in the history format, in history order).
+    note : str
+        Empty, or why the checker could not judge at all (``lost-write`` without final
+        reads: "not examined: ..."); the count is then unknown, not 0 (``None`` in
+        :meth:`to_dict`, missing in :func:`results_frame`).
     """
 
     name: str
@@ -43,32 +47,46 @@ class CheckResult:
     examined: int
     rate: float
     examples: tuple[dict[str, Any], ...] = field(default=())
+    note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"count", "examined", "rate", "examples"}`` (the JSON form of ``replab check``)."""
+        """``{"count", "examined", "rate", "examples"}`` (the JSON form of ``replab check``),
+        and ``note`` when set (``count`` and ``rate`` are then ``None``)."""
+        if self.note:
+            return {"count": None, "examined": self.examined, "rate": None, "examples": [],
+                    "note": self.note}
         return {"count": self.count, "examined": self.examined, "rate": self.rate,
                 "examples": [dict(e) for e in self.examples]}
 
 
-def make_result(name: str, count: int, examined: int, examples: list[dict[str, Any]]) -> \
-        CheckResult:
+def make_result(name: str, count: int, examined: int, examples: list[dict[str, Any]],
+                note: str = "") -> CheckResult:
     rate = count / examined if examined else 0.0
     return CheckResult(name=name, count=int(count), examined=int(examined), rate=rate,
-                       examples=tuple(examples[:MAX_EXAMPLES]))
+                       examples=tuple(examples[:MAX_EXAMPLES]), note=note)
 
 
 def results_frame(results: dict[str, CheckResult]) -> pd.DataFrame:
-    """One row per checker: ``check, count, examined, rate, ci_low, ci_high`` (Wilson 95 %)."""
+    """One row per checker: ``check, count, examined, rate, ci_low, ci_high`` (Wilson 95 %).
+
+    A checker that could not judge at all (a ``note``) has a missing count (``<NA>``) and
+    NaN rate and interval: unknown, not 0.
+    """
     rows = list(results.values())
     lo, hi = wilson(np.array([r.count for r in rows], dtype=np.int64),
                     np.array([r.examined for r in rows], dtype=np.int64))
+    unknown = np.array([bool(r.note) for r in rows], dtype=bool)
+    counts = pd.array([r.count for r in rows], dtype="Int64" if unknown.any() else "int64")
+    if unknown.any():
+        counts[unknown] = pd.NA
+    nan_if = np.where(unknown, np.nan, 1.0)
     return pd.DataFrame({
         "check": [r.name for r in rows],
-        "count": pd.array([r.count for r in rows], dtype="int64"),
+        "count": counts,
         "examined": pd.array([r.examined for r in rows], dtype="int64"),
-        "rate": pd.array([r.rate for r in rows], dtype="float64"),
-        "ci_low": np.asarray(lo, dtype=np.float64),
-        "ci_high": np.asarray(hi, dtype=np.float64),
+        "rate": pd.array([r.rate for r in rows], dtype="float64") * nan_if,
+        "ci_low": np.asarray(lo, dtype=np.float64) * nan_if,
+        "ci_high": np.asarray(hi, dtype=np.float64) * nan_if,
     })
 
 

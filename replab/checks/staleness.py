@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from replab.checks._collect import as_prepared
+from replab.checks._faults import last_fault_end
 from replab.checks._prepare import NEG, Prepared, gc_paused, prefix_agg
 from replab.checks.result import (
     MAX_EXAMPLES,
@@ -15,11 +16,13 @@ from replab.checks.result import (
     describe_write,
     example,
     make_result,
+    op_dict,
     read_pos,
     write_pos,
 )
 
-__all__ = ["stale_read", "lost_write", "verdicts", "witness"]
+__all__ = ["stale_read", "lost_write", "lost_write_ops", "final_reads", "verdicts", "witness",
+           "DEFAULT_SETTLE_MS"]
 
 
 def verdicts(prep: Prepared, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -88,31 +91,56 @@ def _first(prep: Prepared, mask: np.ndarray) -> list[int]:
     return idx[np.argsort(prep.r_inv[idx], kind="stable")][:MAX_EXAMPLES].tolist()
 
 
+#: The default ``settle_ms`` of :func:`lost_write` (``replab check --settle-ms``): a read
+#: invoked this long after the key's last write ended and the last fault window closed is
+#: a final read. One second is well above the replication lag of the labs and models
+#: (a lagging PostgreSQL standby with a 200 ms apply delay, asynchronous followers with
+#: tens of ms) and below the pause before a Jepsen final-read phase.
+DEFAULT_SETTLE_MS = 1000.0
+NOT_EXAMINED = ("not examined: no key has a final read (one invoked --settle-ms after the "
+                "key's last write and the last fault window, or marked final)")
+
+
+def final_reads(prep: Prepared, settle_ms: float = DEFAULT_SETTLE_MS) -> np.ndarray:
+    """Mask over reads: the plain ``ok`` reads that are final (see :func:`lost_write`)."""
+    ref = np.maximum(prep.settle[prep.r_key], last_fault_end(prep)) + settle_ms
+    with np.errstate(invalid="ignore"):
+        timed = prep.r_time >= ref  # nan (no time) and inf (never settled) are not final
+    return (prep.r_cas < 0) & (prep.r_final | timed)
+
+
 @gc_paused
-def lost_write(history: Any) -> CheckResult:
+def lost_write(history: Any, *, settle_ms: float = DEFAULT_SETTLE_MS) -> CheckResult:
     """``lost-write``: an acknowledged write that every final read shows was lost.
 
-    The *final reads* of a key are its ``ok`` reads invoked after every write of it had
-    ended (completed ``ok``/``fail``/``info``; a write never completed never ends). An ``ok``
-    write ``W`` is lost when the key has final reads and each returns a value that only
-    writes preceding ``W`` (or the initial value) could have written. One final read showing
-    ``W``, or a write not preceding ``W``, proves ``W`` survived, whichever node served it.
+    The *final reads* of a key are its ``ok`` reads marked final (``final: true``, or a
+    Jepsen ``:final-read``), and those invoked at least ``settle_ms`` after the key's last
+    write ended (``ok``, ``fail`` or ``info``; a write never completed never ends, nor does
+    an op without ``time``) and after the last fault window closed. An ``ok`` write ``W``
+    is lost when the key has final reads and each returns a value that could only have
+    come from writes that completed ``ok`` before ``W`` was invoked, or from writes
+    concurrent with ``W`` whose ``version`` is lower than ``W``'s (or from the initial
+    value). Precedence is real time first: a write acknowledged after another completed
+    and then discarded (last-write-wins under clock skew) is lost, whatever the store's
+    own order says. One final read showing ``W``, or a write that does not precede it,
+    proves ``W`` survived, whichever node served it.
+
+    Parameters
+    ----------
+    history : History, Prepared or iterable of dict
+    settle_ms : float, default :data:`DEFAULT_SETTLE_MS`
+        How long after the last write (and fault) a read counts as final.
 
     Returns
     -------
     CheckResult
         ``examined`` counts the ``ok`` writes of keys with final reads, except keys where a
-        final read returned a value no write wrote.
+        final read returned a value no write wrote. With writes but no final read at all
+        the result is *not examined* (``note`` says so; count and rate are not 0 but
+        unknown).
     """
     prep = as_prepared(history)
-    nk = len(prep.keys)
-    final = prep.r_inv > prep.settle[prep.r_key] if len(prep.r_inv) else prep.r_matched
-    has_final = np.bincount(prep.r_key[final], minlength=nk) > 0
-    junk = np.bincount(prep.r_key[final & ~prep.r_matched], minlength=nk) > 0
-    newest = np.full(nk, NEG)
-    np.maximum.at(newest, prep.r_key[final], prep.r_lmax[final])
-    judged = (has_final & ~junk)[prep.w_key] & prep.w_ok
-    lost = judged & (newest[prep.w_key] < prep.w_start)
+    final, has_final, judged, lost = _lost_masks(prep, settle_ms)
     examples = []
     order = np.flatnonzero(lost)
     for w in order[np.argsort(prep.w_inv[order], kind="stable")][:MAX_EXAMPLES].tolist():
@@ -125,4 +153,75 @@ def lost_write(history: Any) -> CheckResult:
                + ") returned a value only writes preceding it could have written")
         pos = write_pos(prep, w) + [p for x in finals[:3].tolist() for p in read_pos(prep, x)]
         examples.append(example(prep, msg, pos))
-    return make_result("lost-write", lost.sum(), judged.sum(), examples)
+    note = NOT_EXAMINED if prep.w_ok.any() and not has_final.any() else ""
+    return make_result("lost-write", lost.sum(), judged.sum(), examples, note=note)
+
+
+def _lost_masks(prep: Prepared, settle_ms: float) -> tuple[np.ndarray, ...]:
+    """(final reads, keys with final reads, judged writes, lost writes)."""
+    name = f"lost {settle_ms!r}"
+    if name in prep.cache:
+        return prep.cache[name]  # type: ignore[no-any-return]
+    nk = len(prep.keys)
+    final = final_reads(prep, settle_ms)
+    has_final = np.bincount(prep.r_key[final], minlength=nk) > 0
+    junk = np.bincount(prep.r_key[final & ~prep.r_matched], minlength=nk) > 0
+    judged = (has_final & ~junk)[prep.w_key] & prep.w_ok
+    out = final, has_final, judged, judged & _shown_only_older(prep, final)
+    prep.cache[name] = out
+    return out
+
+
+@gc_paused
+def lost_write_ops(history: Any, *, settle_ms: float = DEFAULT_SETTLE_MS) \
+        -> list[dict[str, Any]]:
+    """Every write :func:`lost_write` finds lost (not only five examples): the ``ok``
+    completion of each, as a dict in the history format, in history order.
+
+    >>> ops = [
+    ...     {"time": 0, "process": 0, "type": "invoke", "f": "write", "key": "x", "value": 1},
+    ...     {"time": 1, "process": 0, "type": "ok", "f": "write", "key": "x", "value": 1},
+    ...     {"time": 2, "process": 1, "type": "invoke", "f": "read", "key": "x",
+    ...      "value": None, "final": True},
+    ...     {"time": 3, "process": 1, "type": "ok", "f": "read", "key": "x", "value": None},
+    ... ]
+    >>> [(op["index"], op["value"]) for op in lost_write_ops(ops)]
+    [(1, 1)]
+    """
+    prep = as_prepared(history)
+    lost = _lost_masks(prep, settle_ms)[3]
+    return [op_dict(prep, p) for p in sorted(prep.w_done[lost].tolist())]
+
+
+def _shown_only_older(prep: Prepared, final: np.ndarray) -> np.ndarray:
+    """Mask over writes: every write the key's final reads could have returned precedes
+    it (completed ok before it was invoked, or concurrent with a lower version).
+
+    The candidates ``C`` of a key are the writes of each value a final read returned,
+    invoked before that read completed. ``W`` survives when some ``c`` in ``C`` was
+    invoked after ``W`` completed, or has not completed ok before ``W``'s invoke and has
+    no version lower than ``W``'s: a suffix maximum over ``C`` sorted by completion.
+    """
+    q_read, q_g, q_null, e_g, e_w = prep.queries
+    nw, n = len(prep.w_inv), len(prep.ops)
+    fq = final[q_read] & ~q_null & (q_g >= 0)
+    groups, reach = q_g[fq], prep.r_comp[q_read[fq]]
+    ug = np.unique(groups)
+    gmax = np.full(len(ug), -1)
+    np.maximum.at(gmax, np.searchsorted(ug, groups), reach)
+    at = np.minimum(np.searchsorted(ug, e_g), max(len(ug) - 1, 0))
+    hit = (ug[at] == e_g) & (gmax[at] > prep.w_inv[e_w]) if len(ug) else e_g < 0
+    cand = np.zeros(nw, dtype=bool)
+    cand[e_w[hit]] = True
+    c = np.flatnonzero(cand)
+    key = prep.w_key
+    after = np.full(len(prep.keys), -1)
+    np.maximum.at(after, key[c], prep.w_inv[c])
+    rt_end = np.where(prep.w_ok, prep.w_done, n + 1)[c]
+    vkey = np.where(np.isnan(prep.w_ver), np.inf, prep.w_ver)[c]
+    # max version over candidates completed at or after W's invoke: n + 1 - pos flips it
+    # into prefix_agg's "before"
+    top = prefix_agg(key[c], n + 1 - rt_end, vkey, key, n + 1 - prep.w_inv)
+    ver = np.where(np.isnan(prep.w_ver), NEG, prep.w_ver)
+    concurrent_older = (top == NEG) | (top < ver)
+    return (after[key] <= prep.w_done) & concurrent_older

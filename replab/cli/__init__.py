@@ -1,13 +1,19 @@
 """The ``replab`` command.
 
 Each subcommand lives in its own module with ``register(subparsers)``; bad input becomes
-one line on stderr and exit status 2, never a traceback.
+one line on stderr and exit status 2, never a traceback. Ctrl-C becomes one line and exit
+status 130 once everything the command started (servers, kernels, workers) is stopped.
 """
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 from replab.cli import (
     _common,
@@ -50,17 +56,67 @@ def build_parser() -> _common.Parser:
     return parser
 
 
+#: exit status after Ctrl-C (128 + SIGINT), as shells report it
+INTERRUPTED = 130
+#: set by the first Ctrl-C: whatever a library raises while it is being interrupted (nbclient
+#: turns it into an AssertionError or a CancelledError while a kernel starts) is the Ctrl-C,
+#: not a new error
+_CTRL_C = threading.Event()
+
+
+@contextmanager
+def first_ctrl_c_only() -> Iterator[None]:
+    """The first Ctrl-C raises KeyboardInterrupt; later ones are ignored while the command
+    stops what it started (a second Ctrl-C would otherwise break off that cleanup and
+    leave servers running). Only in the main thread, where signals are delivered."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _CTRL_C.set()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def interrupted(prog: str) -> int:
+    """Say that ``prog`` (``replab COMMAND``) was stopped by Ctrl-C; the exit status."""
+    print(f"{prog}: interrupted (Ctrl-C); everything it started is stopped", file=sys.stderr)
+    return INTERRUPTED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    _CTRL_C.clear()
+    words = list(sys.argv[1:] if argv is None else argv)
+    prog = f"replab {words[0]}" if words and not words[0].startswith("-") else "replab"
     try:
-        return int(args.run(args) or 0)
+        with first_ctrl_c_only():
+            args = build_parser().parse_args(words)
+            prog = f"replab {args.command}"
+            return int(args.run(args) or 0)
+    except KeyboardInterrupt:
+        return interrupted(prog)
     except ReplabError as e:
-        print(f"replab {args.command}: error: {e}", file=sys.stderr)
+        if _CTRL_C.is_set():
+            return interrupted(prog)
+        print(f"{prog}: error: {e}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. `replab staleness ... | head`
         return 0
+    except BaseException as e:
+        # asyncio (nbclient's loop) takes SIGINT over and cancels its task: the Ctrl-C
+        # arrives as a CancelledError, which is no Exception
+        if isinstance(e, asyncio.CancelledError) or (_CTRL_C.is_set()
+                                                      and not isinstance(e, SystemExit)):
+            return interrupted(prog)
+        raise
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,18 +1,20 @@
-"""Shared pieces of the command line: the parser, output formats, ``--set`` parsing."""
+"""Shared pieces of the command line: the parser, output formats, configs from ``--set``."""
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import math
+import os
 import sys
-import typing
+from pathlib import Path
 from typing import Any, NoReturn
 
 import pandas as pd
 
 from replab.errors import ConfigError
+from replab.limits import check_output_file
+from replab.sweeps.settings import parse_settings, with_cause
 
 FORMATS = ("table", "csv", "json")
 
@@ -37,7 +39,7 @@ class Parser(argparse.ArgumentParser):
 
 def add_settings_help(p: argparse.ArgumentParser, config_cls: type) -> None:
     """Make ``p --help`` list every setting of ``config_cls`` (type, default, allowed)."""
-    from replab.cli._settings import settings_help
+    from replab.sweeps.settings import settings_help
 
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.epilog_factory = lambda: settings_help(config_cls)  # type: ignore[attr-defined]
@@ -45,16 +47,17 @@ def add_settings_help(p: argparse.ArgumentParser, config_cls: type) -> None:
 
 def build_config(config_cls: type, pairs: list[str] | None, owner: str | None = None) -> Any:
     """The config from ``--set`` pairs; a bad list setting's error shows the syntax."""
-    from replab.cli._settings import TUPLE_SYNTAX
+    from replab.sweeps.settings import TUPLE_SYNTAX
 
     owner = owner or config_cls.__name__
     settings = parse_settings(pairs, config_cls, owner)
     try:
         return config_cls(**settings)
     except ConfigError as e:
+        named = with_cause(e)
         lists = [k for k, v in settings.items() if isinstance(v, tuple) and f"'{k}'" in str(e)]
-        if not lists:
-            raise
+        if not lists or named is not e:
+            raise named from None
         raise ConfigError(f"{e} On the command line write --set {lists[0]}={TUPLE_SYNTAX}."
                           ) from None
 
@@ -103,54 +106,30 @@ def _jsonable(x: Any) -> Any:
     return x
 
 
-def parse_settings(pairs: list[str] | None, config_cls: type, owner: str) -> dict[str, Any]:
-    """Turn ``--set KEY=VALUE`` pairs into keyword arguments for a config dataclass.
-
-    Values are converted by the field's annotated type (bool, int, float, str); unknown
-    keys and unconvertible values raise ConfigError naming the key. A config may declare
-    ``SETTING_ALIASES`` (a ClassVar dict of short name -> field name).
-    """
-    fields = {f.name: f for f in dataclasses.fields(config_cls)}
-    hints = typing.get_type_hints(config_cls)
-    aliases: dict[str, str] = getattr(config_cls, "SETTING_ALIASES", {})
-    out: dict[str, Any] = {}
-    for pair in pairs or []:
-        key, sep, raw = pair.partition("=")
-        key = key.strip().replace("-", "_")
-        key = aliases.get(key, key)
-        if not sep:
-            raise ConfigError(f"--set expects KEY=VALUE. Got {pair!r} instead.")
-        if key not in fields:
-            raise ConfigError(
-                f"Unknown setting {key!r} for {owner}; known settings: "
-                f"{', '.join(sorted(fields))}."
-            )
-        out[key] = _convert(raw.strip(), hints[key], key, owner)
-    return out
 
 
-def _convert(raw: str, hint: Any, key: str, owner: str) -> Any:
-    args = [a for a in typing.get_args(hint) if a is not type(None)]
-    kinds = args or [hint]
-    if raw.lower() in ("none", "null") and type(None) in typing.get_args(hint):
-        return None
-    if tuple in kinds:
-        from replab.cli._settings import parse_list
+def output_file(path: str | os.PathLike[str], option: str, command: str, *,
+                default_name: str, overwrite: bool = False, note: bool = True) -> Path:
+    """Where a command writes: ``--out`` always names a file, checked before anything
+    starts (servers, workers). A folder is accepted too, with a note on stderr (unless
+    ``note`` is False: the caller says it once it has written): the file ``default_name``
+    inside it. An existing file is refused unless ``overwrite``."""
+    p = Path(path)
+    if p.is_dir() or os.fspath(path).endswith(("/", os.sep)):
+        if not p.is_dir():
+            raise ConfigError(f"The '{option}' option names the folder {os.fspath(path)!r}, "
+                              "which does not exist.")
+        p = p / default_name
+        if note:
+            print(folder_note(path, p, option, command), file=sys.stderr)
+    check_output_file(p, option)
+    if p.exists() and not overwrite:
+        raise ConfigError(f"The '{option}' option names an existing file {str(p)!r}; remove "
+                          "it or choose another name (nothing was started).")
+    return p
 
-        return parse_list(raw, key, owner)
-    for kind in (bool, int, float, str):
-        if kind in kinds:
-            try:
-                if kind is bool:
-                    if raw.lower() in ("true", "yes", "1", "on"):
-                        return True
-                    if raw.lower() in ("false", "no", "0", "off"):
-                        return False
-                    raise ValueError(raw)
-                return kind(raw)
-            except ValueError:
-                continue
-    allowed = " or ".join(getattr(k, "__name__", str(k)) for k in kinds)
-    raise ConfigError(
-        f"The {key!r} parameter of {owner} must be {allowed}. Got {raw!r} instead."
-    )
+
+def folder_note(given: str | os.PathLike[str], written: Path, option: str, command: str) -> str:
+    """The note saying a folder given to a file option means a file inside it."""
+    return (f"replab {command}: note: {option} names a file; {os.fspath(given)!r} is a "
+            f"folder, so writing {str(written)!r}")

@@ -99,9 +99,10 @@ def _run(args: argparse.Namespace, passes: int, reduce: Callable[[Any], pd.DataF
     try:
         with _executor(args) as (executor, workers):
             if args.n > 0 and args.trials > 0:  # else the estimator names the bad value
-                check_wars_memory(args.n, args.trials, owner)
+                check_wars_memory(args.n, args.trials, owner, whole_chunk=False)  # n too big
                 check_wars_time(args.n, args.trials, owner, passes=passes, workers=workers,
                                 limit=args.max_seconds)
+                check_wars_memory(args.n, args.trials, owner)  # no chunk fits the limit
             res = simulate_wars(args.n, args.r, args.w, model, trials=args.trials,
                                 seed=args.seed, executor=executor, chunk_size=args.chunk_size,
                                 progress=not args.no_progress and sys.stderr.isatty())

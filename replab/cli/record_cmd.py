@@ -1,14 +1,14 @@
 """``replab record SYSTEM ...``: run a lab on real servers and record a history.
 
 Each system has its own module with ``register(subparsers)``: ``record_postgres``,
-``record_mariadb``.
+``record_mariadb``, ``record_patroni``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from replab.cli import _common, record_mariadb, record_postgres
+from replab.cli import _common, record_mariadb, record_patroni, record_postgres
 
 __all__ = ["register"]
 
@@ -20,5 +20,5 @@ def register(sub: Any) -> None:
     )
     systems = p.add_subparsers(dest="system", metavar="SYSTEM", parser_class=_common.Parser)
     systems.required = True
-    for module in (record_postgres, record_mariadb):
+    for module in (record_postgres, record_mariadb, record_patroni):
         module.register(systems)

@@ -14,8 +14,9 @@ import json
 import sys
 from typing import Any
 
-from replab.cli._common import _jsonable, add_format, emit_frame, emit_metrics
+from replab.cli._common import _jsonable, add_format, emit_frame, emit_metrics, output_file
 from replab.errors import ConfigError, ReplabError
+from replab.validate import fail
 
 __all__ = ["register", "run", "parse_delays"]
 
@@ -30,10 +31,19 @@ def parse_delays(text: str) -> float | tuple[float, ...]:
     return values[0] if len(values) == 1 else values
 
 
+def check_fault_time(args: argparse.Namespace) -> None:
+    """A fault after the run ends is the fault time's error, not the stall's."""
+    at, duration = args.fault_at_s, args.duration_s
+    if at is not None and args.fault != "none" and isinstance(duration, float) and at >= duration:
+        raise fail("fault_at_s", "PgLabConfig", f"a float in [0, duration_s={duration:g}) "
+                   "(the fault must start before the run ends)", at)
+
+
 def run(args: argparse.Namespace) -> int:
     from replab.real.postgres import PgLabConfig, run_postgres_lab
-    from replab.real.postgres_compare import compare_with_simulator
+    from replab.real.postgres.compare import compare_with_simulator
 
+    check_fault_time(args)
     config = PgLabConfig(
         standbys=args.standbys, mode=args.mode, commit_level=args.commit_level,
         apply_delay_ms=parse_delays(args.apply_delay_ms), routing=args.routing,
@@ -43,18 +53,22 @@ def run(args: argparse.Namespace) -> int:
     if args.compare and args.fault != "none":
         raise ConfigError("--compare needs --fault none: the simulator models no walsender "
                           f"stall or failover. Got --fault {args.fault} instead.")
+    # Both outputs are checked before a server starts.
+    out = output_file(args.out, "--out", "record postgres", default_name="history.jsonl")
+    lag_out = (output_file(args.lag_out, "--lag-out", "record postgres", default_name="lag.csv")
+               if args.lag_out else None)
     result = run_postgres_lab(config, seed=args.seed)
     try:
-        result.history.to_jsonl(args.out)
-        if args.lag_out:
-            result.lag.to_csv(args.lag_out, index=False)
+        result.history.to_jsonl(out)
+        if lag_out is not None:
+            result.lag.to_csv(lag_out, index=False)
     except OSError as e:
         raise ReplabError(f"cannot write {e.filename!r}: {e.strerror or e}") from None
     compared = compare_with_simulator(result, seed=args.seed) if args.compare else None
     if args.format == "json":
         _json_report(result, compared)
     else:
-        _table_report(result, compared, args.out)
+        _table_report(result, compared, str(out))
     return 0
 
 
@@ -85,7 +99,7 @@ def _table_report(result: Any, compared: Any, out: str) -> None:
 
 def register(sub: Any) -> None:
     """Add the ``postgres`` subcommand to ``replab record``."""
-    from replab.real.postgres_names import COMMIT_LEVELS, FAULTS, MODES, ROUTINGS
+    from replab.real.postgres.names import COMMIT_LEVELS, FAULTS, MODES, ROUTINGS
 
     p = sub.add_parser(
         "postgres",
@@ -115,7 +129,8 @@ def register(sub: Any) -> None:
     p.add_argument("--think-ms", type=float, default=10.0,
                    help="mean think time between a client's ops (default 10)")
     p.add_argument("--seed", type=int, default=None, help="seed of the clients' choices")
-    p.add_argument("--out", required=True, metavar="HISTORY.jsonl", help="history file")
+    p.add_argument("--out", required=True, metavar="HISTORY.jsonl",
+                   help="the history file (a folder is accepted: FOLDER/history.jsonl)")
     p.add_argument("--lag-out", metavar="LAG.csv", help="also write the lag samples")
     p.add_argument("--compare", action="store_true",
                    help="also run the simulator with the measured lag and compare")

@@ -28,6 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--html", action="store_true",
                    help="also write each executed notebook as an HTML page (figures inline, "
                         "offline) and OUT/index.html linking them")
+    p.add_argument("--lint", action="store_true",
+                   help="check every figure drawn (explorers included) with "
+                        "replab.plots.lint_figure; problems go to OUT/<notebook>/lint.csv")
     add_format(p)
     p.set_defaults(run=run_reproduce)
 
@@ -40,6 +43,6 @@ def run_reproduce(args: argparse.Namespace) -> int:
 
     manifest = reproduce(args.names, out=args.out, small=args.small,
                          notebooks=args.notebooks, timeout=args.timeout, log=log,
-                         html=args.html)
+                         html=args.html, lint=args.lint)
     emit_frame(manifest, args.format, title=f"{len(manifest)} files written:")
     return 0

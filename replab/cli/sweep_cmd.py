@@ -1,8 +1,9 @@
 """``replab sweep SPEC.toml``: run a sweep spec, serially, on local processes or on Dask.
 
-With ``--out PATH`` every finished batch is kept in ``PATH.parts/`` as it completes; an
-interrupted run continues with ``--resume``, and the folder is removed once ``PATH`` is
-written. Without ``--out`` the frame goes to stdout.
+With ``--out PATH`` (a CSV file) every finished batch is kept in ``PATH.parts/`` as it
+completes; an interrupted run continues with ``--resume``, and the folder is removed once
+``PATH`` is written. Without ``--out`` the frame goes to stdout. ``--summary`` gives one
+row per grid point (mean and 95 % interval of every metric) instead of one per run.
 """
 
 from __future__ import annotations
@@ -15,11 +16,22 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from replab.cli._common import add_format, emit_frame, emit_metrics
+import pandas as pd
+
+from replab.cli._common import (
+    add_format,
+    emit_frame,
+    emit_metrics,
+    folder_note,
+    output_file,
+)
 from replab.errors import ConfigError
-from replab.limits import MAX_AVAILABILITY_N, check_output_file, check_wars_memory
-from replab.sweep import EXECUTORS, ResultStore, open_executor
-from replab.sweep_spec import TARGETS, SweepResult, SweepSpec, load_spec, run_spec
+from replab.limits import MAX_AVAILABILITY_N, check_wars_memory
+from replab.sweeps.engine import EXECUTORS, ResultStore, open_executor
+from replab.sweeps.executors import check_scheduler
+from replab.sweeps.model_sweep import summarize_result
+from replab.sweeps.spec import SweepResult, SweepSpec, get_target, load_spec, run_spec
+from replab.sweeps.targets import target_names
 from replab.validate import check_int
 
 __all__ = ["register", "run_sweep", "store_path", "check_resources"]
@@ -30,10 +42,18 @@ def store_path(out: str | os.PathLike[str]) -> Path:
     return Path(f"{os.fspath(out)}.parts")
 
 
-def _executor_kind(args: argparse.Namespace) -> str:
+def _executor_kind(args: argparse.Namespace, spec: SweepSpec) -> str:
     if args.workers is not None and args.workers < 1:
         raise ConfigError(f"The '--workers' parameter must be an int in [1, inf). "
                           f"Got {args.workers} instead.")
+    if spec.executor is not None:
+        asked = [f"--{k} {v}" for k, v in (("executor", args.executor),
+                 ("workers", args.workers), ("scheduler", args.scheduler)) if v is not None]
+        if asked and (spec.executor == "serial" or args.executor not in (None, spec.executor)):
+            raise ConfigError(f"The sweep spec runs on executor = {spec.executor!r}; drop "
+                              f"{asked[0]} (or change [sweep] executor).")
+        if args.executor is None and args.scheduler is None:
+            return spec.executor
     if args.scheduler is not None:
         if args.executor not in (None, "dask"):
             raise ConfigError(f"--scheduler runs on Dask; it cannot be combined with "
@@ -44,13 +64,13 @@ def _executor_kind(args: argparse.Namespace) -> str:
     return "serial" if args.workers is None else "processes"
 
 
-def _open_store(args: argparse.Namespace) -> ResultStore | None:
-    if args.out is None:
-        if args.resume:
+def _open_store(out: Path | None, resume: bool) -> ResultStore | None:
+    if out is None:
+        if resume:
             raise ConfigError("--resume needs --out PATH (the sweep's results live beside it).")
         return None
-    folder = store_path(args.out)
-    if folder.exists() and any(folder.iterdir()) and not args.resume:
+    folder = store_path(out)
+    if folder.exists() and any(folder.iterdir()) and not resume:
         raise ConfigError(
             f"The results store {str(folder)!r} holds an interrupted sweep; pass --resume to "
             "continue it, or delete the folder to start again."
@@ -58,9 +78,9 @@ def _open_store(args: argparse.Namespace) -> ResultStore | None:
     return ResultStore(folder)
 
 
-def _write_atomically(result: SweepResult, out: Path) -> None:
+def _write_atomically(frame: pd.DataFrame, out: Path) -> None:
     tmp = out.with_name(f".{out.name}.tmp")
-    result.frame.to_csv(tmp, index=False)
+    frame.to_csv(tmp, index=False)
     os.replace(tmp, out)
 
 
@@ -81,7 +101,10 @@ def _values(spec: SweepSpec, name: str) -> list[Any]:
         return list(spec.grid[name])
     if name in spec.fixed:
         return [spec.fixed[name]]
-    default = inspect.signature(TARGETS[spec.target].fn).parameters.get(name)
+    target = get_target(spec.target)
+    if target.model is not None:
+        return []
+    default = inspect.signature(target.fn).parameters.get(name)
     has_default = default is not None and default.default is not inspect.Parameter.empty
     return [default.default] if has_default else []  # type: ignore[union-attr]
 
@@ -101,12 +124,17 @@ def check_resources(spec: SweepSpec) -> None:
 def run_sweep(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     check_resources(spec)
-    if args.out is not None:
-        check_output_file(args.out, "--out")
-    kind = _executor_kind(args)
-    store = _open_store(args)
+    kind = _executor_kind(args, spec)
+    out = None
+    if args.out is not None:  # a note about a folder waits for success: errors are 1 line
+        out = output_file(args.out, "--out", "sweep", overwrite=True, note=False,
+                          default_name=f"{Path(args.spec).stem}.csv")
+    if args.scheduler is not None:
+        check_scheduler(args.scheduler, timeout=args.scheduler_timeout)  # before any work
+    store = _open_store(out, args.resume)
     try:
-        with open_executor(kind, workers=args.workers, scheduler=args.scheduler) as executor:
+        with open_executor(kind, workers=args.workers, scheduler=args.scheduler,
+                           timeout=args.scheduler_timeout) as executor:
             result = run_spec(spec, executor=executor, store=store,
                               progress=not args.no_progress)
     except KeyboardInterrupt:
@@ -115,20 +143,33 @@ def run_sweep(args: argparse.Namespace) -> int:
         print(f"replab sweep: interrupted{kept}", file=sys.stderr)
         return 130
     _note_skipped(result)
-    if args.out is None:
-        emit_frame(result.frame, args.format)
+    frame = summarize_result(result, spec) if args.summary else result.frame
+    if out is None:
+        emit_frame(frame, args.format)
         return 0
-    out = Path(args.out)
-    _write_atomically(result, out)
+    _write_atomically(frame, out)
     shutil.rmtree(store_path(out), ignore_errors=True)
+    if str(out) != str(args.out):
+        print(folder_note(args.out, out, "--out", "sweep"), file=sys.stderr)
     summary: dict[str, Any] = {
         "target": spec.target, "points": result.computed + result.reused,
         "computed": result.computed, "reused": result.reused,
-        "skipped": len(result.skipped), "rows": len(result.frame),
+        "skipped": len(result.skipped), "rows": len(frame),
         "seconds": round(result.seconds, 3), "executor": kind, "out": str(out),
     }
     emit_metrics(summary, "json" if args.format == "json" else "table")
     return 0
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds in (0, 3600], got "
+                                         f"{text!r}")
+    return value
 
 
 def register(sub: Any) -> None:
@@ -137,7 +178,8 @@ def register(sub: Any) -> None:
         description="Run a sweep spec: a TOML file with a [sweep] table (target, seed; optional "
         "replications, skip_invalid), a [fixed] table of parameters passed to every point "
         "and a [grid] table of lists (or {from, to, step} int ranges) whose Cartesian "
-        f"product is swept. Targets: {', '.join(sorted(TARGETS))}. Examples: "
+        f"product is swept. Targets: {', '.join(target_names())}; a model target takes the "
+        "model's settings (replab simulate MODEL --help). Examples: "
         "data/sweeps/*.toml in the repository.",
     )
     p.add_argument("spec", help="the sweep spec, a TOML file")
@@ -150,8 +192,14 @@ def register(sub: Any) -> None:
                    help="where points run: serial (default without --workers), threads, "
                    "processes (default with --workers) or dask (a local cluster of "
                    "--workers workers, or the --scheduler's cluster)")
+    p.add_argument("--scheduler-timeout", metavar="SECONDS", type=_positive_seconds,
+                   default=10.0, help="give up on --scheduler after this long (default 10)")
     p.add_argument("--out", metavar="PATH", default=None,
-                   help="write the results as CSV; finished points are kept in PATH.parts/")
+                   help="write the results to this CSV file (a folder means "
+                        "FOLDER/SPEC.csv); finished points are kept in PATH.parts/")
+    p.add_argument("--summary", action="store_true",
+                   help="one row per grid point: every metric's mean and 95 %% interval "
+                        "over the replications (Wilson for proportions)")
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted sweep from PATH.parts/")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -2,32 +2,49 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any, cast
+
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from replab.plots._base import (
     COLORS,
     _axes,
     _styled,
     color_of,
+    format_probability,
     human,
 )
 
 __all__ = [
     "plot_staleness",
+    "plot_staleness_panels",
+    "plot_tradeoff",
+    "plot_latency_cdf",
     "plot_latency",
     "plot_availability",
     "plot_quorum_heatmap",
     "plot_tail",
 ]
 
+#: Two curves whose 95 % bands overlap at this share of their points are said to coincide.
+COINCIDE_SHARE = 0.9
+#: On a log axis, curves within this ratio of each other draw as one line.
+CLOSE_ON_LOG = 0.2
 #: A band narrower than this (in axis units, or as a ratio on log axes) cannot be seen.
 VISIBLE_BAND = 0.004
 
 
-def _coinciding(ax: Axes, x: np.ndarray, y: np.ndarray) -> str | None:
-    """The label of a line already on ``ax`` that this one would hide, if any."""
+def _coinciding(ax: Axes, x: np.ndarray, y: np.ndarray,
+                band: tuple[np.ndarray, np.ndarray] | None = None) -> str | None:
+    """The label of a line already on ``ax`` that this one would hide, if any: the same
+    values, a 95 % band overlapping the other's at :data:`COINCIDE_SHARE` of ``x``, or, on
+    a log axis, values within :data:`CLOSE_ON_LOG` of the other's at that share."""
     for line in ax.get_lines():
         lx, ly = (np.asarray(v, dtype=float) for v in line.get_data())
         label = str(line.get_label())
@@ -36,20 +53,35 @@ def _coinciding(ax: Axes, x: np.ndarray, y: np.ndarray) -> str | None:
         scale = max(float(np.nanmax(np.abs(ly))), 1e-12)
         if float(np.nanmax(np.abs(ly - y))) <= 0.005 * scale:
             return label.split(" (")[0]
+        other = getattr(line, "_replab_band", None)
+        if band is not None and other is not None:
+            share = float(np.mean((band[0] <= other[1]) & (other[0] <= band[1])))
+            if share >= COINCIDE_SHARE:
+                return f"{label.split(' (')[0]}: 95 % bands overlap at {share:.0%} of t"
+        if ax.get_yscale() == "log":  # on a log axis, lines this close draw as one
+            both = (ly > 0) & (y > 0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                close = np.abs(np.log(y[both] / ly[both])) <= np.log(1 + CLOSE_ON_LOG)
+            share = float(close.mean()) if both.any() else 0.0
+            if share >= COINCIDE_SHARE:
+                return (f"{label.split(' (')[0]}: within {CLOSE_ON_LOG:.0%} at "
+                        f"{share:.0%} of t")
     return None
 
 
 @_styled
 def plot_staleness(
     df: pd.DataFrame, ax: Axes | None = None, *, label: str | None = None,
-    color: str | None = None, logy: bool = False,
+    color: str | None = None, logy: bool = False, legend: bool = True,
 ) -> Axes:
     """A t-visibility curve from :func:`replab.staleness`: P(consistent) with its CI band.
 
     With ``logy``, plots P(stale) = 1 - P(consistent) on a log scale, which shows the tail;
     a stale probability of zero (no stale read in ``trials``) is drawn at the resolution
     1 / trials, marked by a dotted line, instead of vanishing. A band too narrow to see is
-    said so in the legend, and so is a line that coincides with one already drawn.
+    said so in the legend, and so is a line that coincides with one already drawn (equal
+    values, or 95 % bands overlapping at every ``t``). ``legend=False`` leaves the legend
+    to the caller (e.g. one for a row of panels).
     """
     ax = _axes(ax)
     t = df["t"].to_numpy()
@@ -60,15 +92,15 @@ def plot_staleness(
         p, lo, hi = (np.maximum(v, floor) for v in (1 - p, 1 - hi, 1 - lo))
         ax.set_yscale("log")
         ax.set_ylabel("P(stale read), log scale")
-        if not any(str(ln.get_label()).startswith("resolution") for ln in ax.get_lines()):
+        if not any(str(ln.get_label()).startswith("floor") for ln in ax.get_lines()):
             ax.axhline(floor, color="grey", ls=":", lw=0.8,
-                       label=f"resolution: 1 in {1 / floor:,.0f} trials")
+                       label=f"floor 1/{1 / floor:,.0f}: no stale read in the trials")
         narrow = float(np.nanmax(hi / lo)) < 1 + 10 * VISIBLE_BAND
     else:
         ax.set_ylabel("P(consistent read)")
         narrow = float(np.nanmax(hi - lo)) < VISIBLE_BAND
     notes = []
-    same = _coinciding(ax, t, p) if label else None
+    same = _coinciding(ax, t, p, (lo, hi)) if label else None
     if same:
         notes.append(f"coincides with {same}")
     if narrow:
@@ -76,10 +108,14 @@ def plot_staleness(
     full = f"{label} ({'; '.join(notes)})" if label and notes else label
     (line,) = ax.plot(t, p, label=full, color=color,
                       ls="--" if same else "-")  # dashed: the line it hides shows through
+    line._replab_band = (lo, hi)  # type: ignore[attr-defined]
     ax.fill_between(t, lo, hi, alpha=0.25, color=line.get_color(), linewidth=0)
+    if logy:  # the floor line stays in view, with room below it
+        bottom, top = ax.get_ylim()
+        ax.set_ylim(min(bottom, floor / 2), max(top, 1.0))
     ax.set_xlabel("t: time after the write commits (ms)")
     ax.grid(True, alpha=0.3)
-    if label:
+    if label and legend:
         ax.legend(loc="upper right" if logy else "lower right")
     return ax
 
@@ -130,15 +166,28 @@ def plot_quorum_heatmap(
     df: pd.DataFrame, value: str = "p_stale", ax: Axes | None = None, *,
     cmap: str = "viridis", vmin: float | None = 0.0, vmax: float | None = 1.0,
 ) -> Axes:
-    """A heatmap of one column of :func:`replab.quorum.quorum_grid` over (r, w)."""
+    """A heatmap of one column of :func:`replab.quorum.quorum_grid` over (r, w).
+
+    Each cell is labelled with its value (:func:`format_probability`: never a rounded "1"
+    for 0.99988); for ``p_stale`` with ``ci_low``/``ci_high`` columns, also "±" the 95 %
+    interval's larger half-width.
+    """
     ax = _axes(ax)
     table = df.pivot(index="r", columns="w", values=value)
     im = ax.imshow(table.to_numpy(), origin="lower", cmap=cmap, vmin=vmin, vmax=vmax,
                    extent=(0.5, table.shape[1] + 0.5, 0.5, table.shape[0] + 0.5))
+    size = max(table.shape)  # smaller text in smaller cells; the CI only where it fits
+    fontsize = 8 if size <= 4 else 7 if size <= 6 else 6
+    with_ci = (value == "p_stale" and {"ci_low", "ci_high"} <= set(df.columns)
+               and size <= 5)
+    if with_ci:  # the Wilson interval's larger half-width, under the estimate
+        half = df.assign(_h=np.maximum(df.p_stale - df.ci_low, df.ci_high - df.p_stale))
+        halves = half.pivot(index="r", columns="w", values="_h").to_numpy()
     for (r, w), v in np.ndenumerate(table.to_numpy()):
         red, green, blue, _ = im.cmap(im.norm(v))
         dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
-        ax.text(w + 1, r + 1, f"{v:.3g}", ha="center", va="center", fontsize=8,
+        text = format_probability(v) + (f"\n±{halves[r, w]:.2g}" if with_ci else "")
+        ax.text(w + 1, r + 1, text, ha="center", va="center", fontsize=fontsize,
                 color="white" if dark else "black")
     ax.set_xticks(np.arange(1, table.shape[1] + 1), [str(w) for w in table.columns])
     ax.set_yticks(np.arange(1, table.shape[0] + 1), [str(r) for r in table.index])
@@ -147,6 +196,114 @@ def plot_quorum_heatmap(
     ax.set_ylabel("r (read quorum)")
     ax.set_title(human(value))
     ax.figure.colorbar(im, ax=ax, shrink=0.8, label=human(value))
+    return ax
+
+
+def _config_label(r: int, w: int) -> str:
+    return f"R={r} W={w}"
+
+
+def _coincide_note(label: str) -> str:
+    """'R=1 W=2 (coincides with R=1 W=1: 95 % bands ...; ...)' -> 'R=1 W=2 = R=1 W=1 (95 %
+    bands ...)': the note a panel's title carries."""
+    name, rest = label.split(" (", 1)
+    other, _, why = rest.rstrip(")").split(";")[0].removeprefix("coincides with ").partition(": ")
+    return f"{name} ≈ {other}" + (f": {why.replace('95 % bands', 'bands')}" if why else "")
+
+
+def _plain_log_ticks(axis: Any) -> None:
+    """Ticks at 1, 2, 5 x 10^k labelled as plain numbers (no colliding 3x10^0, 4x10^0)."""
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+@_styled
+def plot_staleness_panels(df: pd.DataFrame, axes: Iterable[Axes] | None = None) -> Figure:
+    """t-visibility curves, one panel a latency profile, one curve an (R, W), P(stale) on
+    a log scale with 95 % bands, and one legend above the panels (never over data).
+
+    ``df`` has the columns of :meth:`WarsTrials.staleness` plus ``profile``, ``r`` and
+    ``w``. A curve that hides another (equal, or inside its 95 % band everywhere) is named
+    in its panel's title; the resolution floor (zero stale reads in the trials) is drawn
+    and named in the legend.
+    """
+    profiles = list(dict.fromkeys(df["profile"]))
+    if axes is None:
+        # No layout engine: constrained layout made the figure ~40 % slower to show.
+        _, created = plt.subplots(1, len(profiles), figsize=(4.2 * len(profiles), 3.6),
+                                  sharey=True, squeeze=False)
+        axes = list(created[0])
+    axes = list(axes)
+    for ax, profile in zip(axes, profiles, strict=True):
+        sub = df[df["profile"] == profile]
+        for (r, w), curve in sub.groupby(["r", "w"], sort=False):
+            plot_staleness(curve, ax=ax, label=_config_label(int(r), int(w)), logy=True,
+                           legend=False)
+        notes = [_coincide_note(str(ln.get_label())) for ln in ax.get_lines()
+                 if "coincides with" in str(ln.get_label())]
+        ax.set_title("\n".join([profile, *notes]), fontsize=10 if not notes else 9)
+        if ax is not axes[0]:
+            ax.set_ylabel("")
+    fig = cast(Figure, axes[0].figure)
+    handles, labels = axes[0].get_legend_handles_labels()
+    clean = [lb.split(" (")[0] for lb in labels]
+    if fig.get_layout_engine() is not None:
+        fig.legend(handles, clean, loc="outside upper center", ncol=len(clean))
+    else:  # above the titles (shown with a tight bounding box, as notebooks do)
+        top = max(ax.title.get_window_extent(fig.canvas.get_renderer()).y1  # type: ignore[attr-defined]
+                  for ax in axes) / fig.bbox.height
+        fig.legend(handles, clean, loc="lower center", bbox_to_anchor=(0.5, top + 0.01),
+                   ncol=len(clean))
+    return fig
+
+
+@_styled
+def plot_tradeoff(df: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """PBS's trade-off: the 99.9 % t-visibility against 99.9th-percentile read and write
+    latency, one colour an (R, W), 95 % interval whiskers on both axes
+    (:func:`replab.quorum.latency_staleness_tradeoff`)."""
+    ax = _axes(ax)
+    for i, rec in enumerate(df.to_dict("records")):
+        row = {k: float(v) for k, v in rec.items()}
+        label = _config_label(int(row["r"]), int(row["w"]))
+        color = color_of(label, i)
+        t = row["t_visibility"]
+        xerr = [[t - row["t_ci_low"]], [row["t_ci_high"] - t]]
+        for op, marker, face in (("write", "o", color), ("read", "s", "white")):
+            y = row[f"{op}_ms"]
+            yerr = [[y - row[f"{op}_ci_low"]], [row[f"{op}_ci_high"] - y]]
+            ax.errorbar([t], [y], xerr=xerr, yerr=yerr, fmt=marker, color=color,
+                        mfc=face, ms=6, capsize=2, lw=1,
+                        label=label if op == "write" else None)
+    ax.plot([], [], "o", color="0.3", label="write p99.9 (filled)")
+    ax.plot([], [], "s", color="0.3", mfc="white", label="read p99.9 (open)")
+    ax.set_xlabel("time until 99.9 % of reads are consistent (ms)")
+    ax.set_ylabel("99.9th-percentile latency (ms)")
+    ax.set_yscale("log")
+    _plain_log_ticks(ax.yaxis)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), title="95 % CI whiskers")
+    return ax
+
+
+@_styled
+def plot_latency_cdf(df: pd.DataFrame, ax: Axes | None = None, *, label: str = "",
+                     color: str | None = None) -> Axes:
+    """Read (solid) and write (dashed) latency CDFs from
+    :func:`replab.quorum.latency_cdf`, with their 95 % DKW bands, on a log latency axis."""
+    ax = _axes(ax)
+    for op, style in (("read", "-"), ("write", "--")):
+        sub = df[df["operation"] == op]
+        name = f"{label} {op}".strip()
+        (line,) = ax.plot(sub.latency_ms, sub.cdf, ls=style, label=name,
+                          color=color or color_of(op))
+        ax.fill_between(sub.latency_ms, sub.ci_low, sub.ci_high, color=line.get_color(),
+                        alpha=0.2, linewidth=0)
+    ax.set_xscale("log")
+    _plain_log_ticks(ax.xaxis)
+    ax.set_xlabel("latency (ms), log scale")
+    ax.set_ylabel("P(operation done)")
+    ax.set_ylim(0, 1.02)
     return ax
 
 

@@ -28,7 +28,7 @@ def plot_measured_vs_simulated(df: pd.DataFrame, check: str = "stale-read",
     bars), simulated at the measured lag (solid line, 95 % CI band) and at the configured
     delay (dotted line), one colour a routing.
 
-    ``df``: the rows of :func:`replab.real.postgres_sweeps.delay_sweep`."""
+    ``df``: the rows of :func:`replab.real.postgres.sweeps.delay_sweep`."""
     ax = _axes(ax, figsize=(6, 3.6))
     sub = df[df["check"] == check]
     for routing, part in sub.groupby("routing", sort=False):
@@ -65,7 +65,7 @@ def plot_failover_loss(df: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Acknowledged writes lost in a failover against the replication stall before it,
     one colour a mode; hollow markers: the count confirmed from the old primary's data.
 
-    ``df``: :func:`replab.real.postgres_sweeps.failover_sweep`."""
+    ``df``: :func:`replab.real.postgres.sweeps.failover_sweep`."""
     ax = _axes(ax, figsize=(6, 3.6))
     for mode, part in df.groupby("mode", sort=False):
         part = part.sort_values("stall_s")

@@ -13,6 +13,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, Patch
 
 from replab.plots._base import (
+    COLORS,
     FAULT_COLORS,
     PALETTE,
     ROLE_COLORS,
@@ -42,6 +43,8 @@ def _fault_windows(faults: Any) -> list[tuple[float, float, str]]:
 def plot_timeseries(
     df: pd.DataFrame, x: str, y: str | Sequence[str], faults: Any = None,
     ax: Axes | None = None, *, hue: str | None = None,
+    bands: dict[str, tuple[str, str]] | None = None, steps: bool = False,
+    colors: dict[str, str] | None = None,
 ) -> Axes:
     """Lines of ``y`` against ``x`` with fault windows shaded behind them.
 
@@ -58,6 +61,14 @@ def plot_timeseries(
         one colour and legend entry per kind.
     hue : str, optional
         A column splitting the rows into one line per value (e.g. ``node``).
+    bands : dict, optional
+        ``{y column: (low column, high column)}``: a shaded interval around that line
+        (e.g. its 95 % CI); the legend entry says "95 % CI shaded".
+    colors : dict, optional
+        ``{y column: colour}``, e.g. ``COLORS["write"]`` for a write probability.
+    steps : bool
+        Draw each sample as holding until the next (``steps-post``) instead of a straight
+        line between samples, so a change shows where the sample that saw it starts.
 
     Returns
     -------
@@ -68,11 +79,19 @@ def plot_timeseries(
     columns = [y] if isinstance(y, str) else list(y)
     groups: list[tuple[str | None, pd.DataFrame]] = (
         [(str(k), sub) for k, sub in df.groupby(hue, sort=False)] if hue else [(None, df)])
+    bands = bands or {}
+    drawstyle = "steps-post" if steps else "default"
     for key, sub in groups:
-        for col in columns:
+        for i, col in enumerate(columns):
             name = human(col)
             label = name if key is None else (key if len(columns) == 1 else f"{name} {key}")
-            ax.plot(sub[x], sub[col], label=label)
+            (line,) = ax.plot(sub[x], sub[col], label=label, drawstyle=drawstyle,
+                              color=(colors or {}).get(col, PALETTE[i % len(PALETTE)])
+                              if key is None else None)
+            if col in bands:
+                low, high = bands[col]
+                ax.fill_between(sub[x], sub[low], sub[high], color=line.get_color(),
+                                alpha=0.2, linewidth=0, step="post" if steps else None)
     windows = _fault_windows(faults)
     kinds = list(dict.fromkeys(k for _, _, k in windows))
     right = float(df[x].max()) if len(df) else 1.0
@@ -83,7 +102,8 @@ def plot_timeseries(
     handles += [Patch(color=FAULT_COLORS[i % 4], alpha=0.45, label=k) for i, k in
                 enumerate(kinds)]
     # Outside the axes, on the right: a legend never covers the data.
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              title="95 % CI shaded" if bands else None)
     ax.set_xlabel(human(x))
     ax.set_ylabel(human(columns[0]) if len(columns) == 1 else "value")
     return ax
@@ -172,7 +192,9 @@ def plot_message_timeline(
         dict.fromkeys(np.ravel(events_df[["src", "dst"]].to_numpy())))
     lane = {node: -i for i, node in enumerate(lanes)}
     kinds = list(dict.fromkeys(events_df["kind"]))
-    color = {k: PALETTE[i % len(PALETTE)] for i, k in enumerate(kinds)}
+    color = {k: COLORS[k] for k in kinds if k in COLORS}  # named concepts keep theirs
+    spare = iter([c for c in PALETTE if c not in color.values()] + PALETTE)
+    color.update({k: next(spare) for k in kinds if k not in color})
     delays = (events_df["time"] - events_df["send_time"]).dropna()
     stub = 0.5 * float(delays.median()) if len(delays) else 1.0
     for node in lanes:

@@ -11,6 +11,7 @@ from replab.quorum.crossing import first_crossing, pbs_grid
 from replab.quorum.grid import quorum_grid
 from replab.quorum.published import compare_with_pbs, pbs_published
 from replab.quorum.tail import TAIL_TARGETS, tail_visibility
+from replab.quorum.tradeoff import latency_cdf, latency_staleness_tradeoff
 from replab.quorum.wars import (
     QuorumConfig,
     WarsStream,
@@ -43,6 +44,8 @@ __all__ = [
     "compare_with_pbs",
     "first_crossing",
     "pbs_grid",
+    "latency_staleness_tradeoff",
+    "latency_cdf",
     "tail_visibility",
     "TAIL_TARGETS",
 ]

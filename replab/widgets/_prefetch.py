@@ -77,6 +77,22 @@ def _pool() -> ProcessPoolExecutor | None:
         return _POOL
 
 
+def submit_shielded(pool: ProcessPoolExecutor, fn: Callable[..., Any], *args: Any
+                    ) -> Future[Any]:
+    """``pool.submit(fn, *args)`` with SIGINT blocked while it may spawn the worker.
+
+    A kernel's shutdown interrupts its whole process group; a worker still starting up
+    (importing, before its initializer ignores SIGINT) died of it and printed a
+    KeyboardInterrupt traceback into ``replab reproduce``'s output (issue 21). A blocked
+    signal mask is inherited by the spawned process, so the worker is shielded from birth.
+    """
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        return pool.submit(fn, *args)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 def _broken() -> None:
     global _POOL_BROKEN
     _POOL_BROKEN = True
@@ -258,7 +274,7 @@ class Prefetcher:
         if pool is None:
             return None
         try:
-            return pool.submit(compute, self.fn, self.disk, key)
+            return submit_shielded(pool, compute, self.fn, self.disk, key)
         except RuntimeError:  # shut down (interpreter exit) or broken: no more guesses
             _broken()
             return None

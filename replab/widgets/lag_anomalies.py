@@ -268,19 +268,27 @@ class LagAnomalyExplorer:
                 for artist in self._data:
                     self.view.forget(artist)
                     artist.remove()
-                plot_anomaly_rates(view.sweep, self.axes[0])
-                plot_mitigation_costs(view.sweep, self.axes[1], cost="leader_read_share")
-                plot_mitigation_costs(view.sweep, self.axes[2], cost="read_p99_ms")
+                for ax in self.axes:  # the error-bar containers feed the legend
+                    ax.containers.clear()
+                plot_anomaly_rates(view.sweep, self.axes[0], legend=False)
+                plot_mitigation_costs(view.sweep, self.axes[1], cost="leader_read_share",
+                                      legend=False)
+                plot_mitigation_costs(view.sweep, self.axes[2], cost="read_p99_ms",
+                                      legend=False)
                 self.axes[0].set_title(f"{view.anomaly} anomalies")
                 # (the title names the anomaly; its name in the label would be clipped)
-                self.axes[0].set_ylabel("rate (share of examined reads)")
-                self._data = [a for ax in self.axes
-                              for a in [*ax.lines, *ax.collections, ax.get_legend()]
-                              if a is not None and a not in self.lag_markers]
+                self.axes[0].set_ylabel("violating reads (share of examined)")
+                # one legend for the three panels, right of them (never over data)
+                legend = self.fig.legend(*self.axes[0].get_legend_handles_labels(),
+                                         loc="upper left", bbox_to_anchor=(0.79, 0.97),
+                                         fontsize=8, title="95 % intervals",
+                                         title_fontsize=8)
+                self._data = [a for ax in self.axes for a in [*ax.lines, *ax.collections]
+                              if a not in self.lag_markers] + [legend]
                 self.view.animate(self._data)
                 self._fix_limits(view.sweep)
                 if self._static is None:  # laid out once: it costs more than a draw
-                    self.fig.tight_layout()
+                    self.fig.tight_layout(rect=(0.0, 0.0, 0.78, 1.0))
             self._drawn = view.sweep
         for marker in self.lag_markers:
             marker.set_xdata([float(self.lag.value)])
@@ -291,7 +299,8 @@ class LagAnomalyExplorer:
         lags = [*self.lags, float(self.lag.max)]
         pad = 0.04 * (max(lags) - min(lags) or 1.0)
         tops = (sweep["ci_high"].max(), sweep["leader_read_share_ci_high"].max(),
-                sweep["read_p99_ms"].max())
+                sweep["read_p99_ms_ci_high"].max())
         for ax, top in zip(self.axes, tops, strict=True):
             ax.set_xlim(min(lags) - pad, max(lags) + pad)
-            ax.set_ylim(0.0, nice_ceiling(float(top) * 1.05))
+            ceiling = 1.0 if ax is self.axes[1] else nice_ceiling(float(top) * 1.05)
+            ax.set_ylim(-0.03 * ceiling, ceiling)  # a zero line stays above the axis

@@ -16,8 +16,8 @@ from IPython.display import display
 
 from replab.plots.mariadb import plot_gtid_positions
 from replab.real.mariadb import FAULTS, MariaDBConfig, MariaDBResult, run_mariadb
-from replab.real.mariadb_topology import BINLOG_FORMATS, TOPOLOGIES
-from replab.real.mariadb_workload import WORKLOADS
+from replab.real.mariadb.topology import BINLOG_FORMATS, TOPOLOGIES
+from replab.real.mariadb.workload import WORKLOADS
 from replab.widgets._render import show_traceback
 
 __all__ = ["SHOWN_METRICS", "compute_mariadb_view", "MariaDBExplorer"]

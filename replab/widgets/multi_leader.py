@@ -23,6 +23,8 @@ from replab.models.multi_leader import (
 )
 from replab.models.multi_leader.topology import as_topology
 from replab.plots import (
+    fault_marks,
+    mark_events,
     plot_node_staleness,
     plot_propagation_delays,
     plot_style,
@@ -65,6 +67,12 @@ class _Painter:
             self.figure = Figure(figsize=(14, 3.8))
             axes = self.figure.subplots(1, 3, gridspec_kw={"width_ratios": [1, 2, 2]})
         self.axes = dict(zip(("topology", "propagation", "staleness"), axes, strict=True))
+        # Labelled before the first paint: a frame found ready (in memory or on disk) is
+        # shown without painting this figure, which must still read as a picture.
+        self.axes["topology"].set_axis_off()
+        self.axes["propagation"].set(xlabel="write accepted at (ms)",
+                                     ylabel="delay until applied (ms)")
+        self.axes["staleness"].set(xlabel="time (ms)", ylabel="writes missing")
         self.view = FigureImage(self.figure, dpi)
         self.lock = threading.Lock()  # one painting at a time (the update thread, a guess)
         self._laid_out = False
@@ -81,7 +89,16 @@ class _Painter:
                                    base=as_topology(cfg.topology, cfg.datacenters),
                                    failed=failed, title=f"{topology} at the end")
                 plot_propagation_delays(result.propagation, self.axes["propagation"])
+                legend = self.axes["propagation"].get_legend()
+                if legend is not None:  # the leaders' colours are the topology's
+                    legend.remove()
                 plot_node_staleness(result.staleness, self.axes["staleness"])
+                marks = fault_marks(result.events)
+                if marks:  # where the leader failed and the topology was repaired
+                    mark_events(self.axes["staleness"], marks)
+                staleness = self.axes["staleness"]
+                staleness.set_ylim(0, 1.5 * max(staleness.get_ylim()[1], 1.0))
+                staleness.legend(fontsize=7, loc="upper right", ncol=3)
                 m = result.metrics
                 self.figure.suptitle(
                     f"{topology}, {resolution}, WAN {wan_delay}, "

@@ -12,10 +12,11 @@ from typing import Any
 import ipywidgets as widgets
 import numpy as np
 import pandas as pd
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
 from replab.latency import profile_names
-from replab.plots import COLORS, plot_quorum_heatmap, plot_style
+from replab.plots import COLORS, format_probability, plot_quorum_heatmap, plot_style
 from replab.quorum import availability, quorum_grid, simulate_wars
 from replab.widgets._render import (
     FigureImage,
@@ -158,7 +159,10 @@ class QuorumExplorer:
                                             color=[COLORS["read"]] * 3 + [COLORS["write"]] * 3)
             self.ax_lat.set_xticks(np.arange(6), ["read\np50", "read\np99", "read\np99.9",
                                                   "write\np50", "write\np99", "write\np99.9"])
-            self.ax_lat.set(ylabel="latency (ms)", title="read / write latency")
+            self.lat_whiskers = LineCollection([], colors="black", linewidths=1.2)
+            self.ax_lat.add_collection(self.lat_whiskers)
+            self.ax_lat.set(ylabel="latency (ms)",
+                            title="read / write latency (95 % CI whiskers)")
             self.av_lines = [self.ax_av.plot(P_FAIL_AXIS, np.zeros_like(P_FAIL_AXIS), label=k,
                                              color=COLORS[k], ls=ls)[0]
                              for k, ls in (("read", "-"), ("write", "--"))]
@@ -174,7 +178,8 @@ class QuorumExplorer:
                                            transform=self.ax_av.transAxes)  # over the legend
             self.fig.tight_layout()
         self.view = FigureImage(self.fig, self.dpi)
-        self.view.animate([self.curve_line, *self.lat_bars, *self.av_lines, self.av_marker,
+        self.view.animate([self.curve_line, *self.lat_bars, self.lat_whiskers, *self.av_lines,
+                           self.av_marker,
                            self.ci_note, self.av_note])
         self.heat_view = FigureImage(self.fig_heat, self.dpi)
         self._heat_key: tuple[Any, ...] | None = None
@@ -232,7 +237,11 @@ class QuorumExplorer:
         heights = list(view.latency.latency_ms)
         for bar, h in zip(self.lat_bars, heights, strict=True):
             bar.set_height(h)
-        self.ax_lat.set_ylim(0, nice_ceiling(max(heights) * 1.05))
+        lows, highs = (view.latency[c].to_numpy(dtype=float) for c in ("ci_low", "ci_high"))
+        self.lat_whiskers.set_segments([[(x, lo), (x, hi)] for x, lo, hi
+                                        in zip(range(len(heights)), lows, highs, strict=True)])
+        tallest = max([*heights, *highs[np.isfinite(highs)]])
+        self.ax_lat.set_ylim(0, nice_ceiling(tallest * 1.05))
         for line, col in zip(self.av_lines, ["p_read_available", "p_write_available"],
                              strict=True):
             line.set_ydata(view.availability[col])
@@ -254,7 +263,7 @@ class QuorumExplorer:
         image = self.ax_heat_av.images[0]
         image.set_data(table)
         for text, value in zip(self._heat_texts, table.ravel(), strict=True):
-            text.set_text(f"{value:.3g}")
+            text.set_text(format_probability(value))
             text.set_color(_ink(image, value))
         self.ax_heat_av.set_title(self._heat_title())
         self.heat_view.show()

@@ -17,8 +17,8 @@ import pandas as pd
 
 from replab.plots.real_postgres import plot_pg_lag
 from replab.real.postgres import MODES, ROUTINGS, PgLabConfig, PgLabResult, run_postgres_lab
-from replab.real.postgres_cluster import PgCluster
-from replab.real.postgres_compare import compare_with_simulator
+from replab.real.postgres.cluster import PgCluster
+from replab.real.postgres.compare import compare_with_simulator
 from replab.widgets._render import render_png, show_traceback
 
 __all__ = ["PostgresView", "compute_postgres_view", "PostgresExplorer"]

@@ -211,8 +211,13 @@ class ReplogExplorer:
         self._title.set_text(f"workload {m['workload']}, {_followers(view.result)}, "
                              f"{self.transactions} transactions; highlighted: {kind}")
         for metric in BAR_METRICS:  # the chosen kind stands out
-            for patch, k in zip(self._bars[metric], view.comparison["kind"], strict=False):
-                patch.set_alpha(1.0 if k == kind else 0.35)
+            alphas = [1.0 if k == kind else 0.35 for k in view.comparison["kind"]]
+            marks = self._bars[metric]
+            if len(marks) == 1 and len(alphas) > 1:  # dots (a log axis): one collection
+                marks[0].set_alpha(alphas)
+                continue
+            for patch, alpha in zip(marks, alphas, strict=False):
+                patch.set_alpha(alpha)
 
     def _plot_bars(self, comparison: pd.DataFrame) -> None:
         for artist in self._data:
@@ -230,7 +235,8 @@ class ReplogExplorer:
                        if a not in before]
                 for container in ax.containers[old_containers:]:
                     ax.containers.remove(container)  # the artists are tracked above
-                self._bars[metric] = [a for a in ax.patches if a not in before]
+                self._bars[metric] = ([a for a in ax.patches if a not in before]
+                                      or [a for a in ax.collections if a not in before][:1])
                 self._data += new
                 _fix_limits(ax, comparison, metric)
             if not self._laid_out:  # laid out once: it costs more than a draw

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from replab.models import SingleLeaderConfig, simulate_single_leader
 from replab.models.single_leader import op_latencies
 from replab.plots import COLORS, PALETTE, plot_style
+from replab.stats import wilson
 from replab.widgets._render import (
     FigureImage,
     Updater,
@@ -51,6 +52,8 @@ class SingleLeaderView:
     lost : DataFrame -- history rows of acknowledged writes that were lost.
     lost_fraction : float -- acknowledged writes lost over acknowledged writes.
     unavailable_fraction : float -- ``1 - write_availability``.
+    failover_at_ms : float -- when a new leader took over after the crash (NaN: none).
+    lost_ci, unavailable_ci : (float, float) -- their 95 % Wilson intervals.
     """
 
     config: SingleLeaderConfig
@@ -60,6 +63,9 @@ class SingleLeaderView:
     lost: pd.DataFrame
     lost_fraction: float
     unavailable_fraction: float
+    failover_at_ms: float = float("nan")
+    lost_ci: tuple[float, float] = (0.0, 0.0)
+    unavailable_ci: tuple[float, float] = (0.0, 0.0)
 
 
 @lru_cache(maxsize=64)
@@ -80,10 +86,17 @@ def compute_single_leader_view(
     lat = op_latencies(res.history)
     writes = lat[(lat.f == "write") & (lat.type == "ok")].latency_ms.to_numpy(dtype=float)
     m = res.metrics
+    ev = res.events
+    after = ev[(ev.kind == "leader") & (ev.time > (leader_crash_at_ms or 0.0))]
+    lo, hi = wilson(int(m["acked_writes_lost"]), max(int(m["writes_ok"]), 1))
     return SingleLeaderView(
         config=cfg, metrics=m, lag=res.lag, write_latency_ms=writes, lost=res.lost,
         lost_fraction=m["acked_writes_lost"] / max(m["writes_ok"], 1),
         unavailable_fraction=1.0 - m["write_availability"],
+        failover_at_ms=float(after.time.iloc[0]) if len(after) else float("nan"),
+        lost_ci=(float(lo), float(hi)),
+        unavailable_ci=(1.0 - m["write_availability_ci_high"],
+                        1.0 - m["write_availability_ci_low"]),
     )
 
 
@@ -152,9 +165,11 @@ class SingleLeaderExplorer:
             self.lag_lines = [self.ax_lag.plot([], [], lw=1, color=PALETTE[i % len(PALETTE)],
                                                label=f"node {i}")[0]
                               for i in range(MAX_FOLLOWERS + 1)]
-            self.crash_marker = self.ax_lag.axvline(0.0, color="grey", ls=":", lw=1)
-            self.ax_lag.set(xlabel="simulated time (ms)", ylabel="replication lag (ms)",
-                            title="replication lag per node")
+            self.crash_marker = self.ax_lag.axvline(0.0, color="black", ls=":", lw=1.2,
+                                                    label="leader crash")
+            self.failover_marker = self.ax_lag.axvline(0.0, color="black", ls="--", lw=1.2,
+                                                       label="failover")
+            self.ax_lag.set(xlabel="simulated time (ms)", ylabel="replication lag (ms)")
             self.lat_hist = self.ax_lat.stairs(np.zeros(HIST_BINS),
                                                np.arange(HIST_BINS + 1.0), fill=True,
                                                color=COLORS["write"])
@@ -162,11 +177,14 @@ class SingleLeaderExplorer:
                             title="write latency")
             self.bad_bars = self.ax_bad.bar(["acknowledged,\nthen lost", "unavailable"],
                                             [0.0, 0.0], color=[COLORS["lost"], COLORS["none"]])
-            self.ax_bad.set(ylabel="fraction of writes", title="lost / unavailable writes")
-            self.fig.tight_layout()
+            self.bad_err = self.ax_bad.vlines([0, 1], [0.0, 0.0], [0.0, 0.0], color="black",
+                                              lw=1.2)
+            self.ax_bad.set(ylabel="fraction of writes\n(bars: 95 % Wilson interval)",
+                            title="lost / unavailable writes")
+            self.fig.tight_layout(rect=(0.0, 0.0, 1.0, 0.93))
         self.view = FigureImage(self.fig, self.dpi)
-        self.view.animate([*self.lag_lines, self.crash_marker, self.lat_hist,
-                           *self.bad_bars])
+        self.view.animate([*self.lag_lines, self.crash_marker, self.failover_marker,
+                           self.lat_hist, *self.bad_bars, self.bad_err])
 
     def update(self) -> None:
         """Recompute for the current controls and redraw the existing artists."""
@@ -184,20 +202,28 @@ class SingleLeaderExplorer:
         by_node = dict(tuple(view.lag.groupby("node", sort=True)))
         for node, line in enumerate(self.lag_lines):
             sub = by_node.get(node)
-            line.set_visible(sub is not None)
+            y = None if sub is None else sub["time_behind_ms"].where(sub["up"].astype(bool))
+            # a node that only led or was down has no lag to draw: no line, no legend entry
+            line.set_visible(y is not None and bool(y.notna().any()))
             if sub is not None:
-                line.set_data(sub["time"], sub["time_behind_ms"].where(sub["up"].astype(bool)))
+                line.set_data(sub["time"], y)
         self.crash_marker.set_xdata([float(self.leader_crash_at_ms.value)])
+        self.failover_marker.set_visible(not np.isnan(view.failover_at_ms))
+        self.failover_marker.set_xdata([0.0 if np.isnan(view.failover_at_ms)
+                                        else view.failover_at_ms])
         self.ax_lag.set_xlim(0.0, self.duration_ms)
         up = view.lag["up"].astype(bool)
         top = float(view.lag.loc[up, "time_behind_ms"].max()) if up.any() else 0.0
         self.ax_lag.set_ylim(0.0, nice_ceiling(max(top, 1.0) * 1.05))
-        nodes = tuple(int(k) for k in by_node)  # type: ignore[arg-type]
+        nodes = tuple(i for i, ln in enumerate(self.lag_lines) if ln.get_visible())
         full = nodes != self._legend_nodes  # the legend (in the background) lists the nodes
         if full:
             self._legend_nodes = nodes
-            self.ax_lag.legend(handles=[ln for ln in self.lag_lines if ln.get_visible()],
-                               fontsize=8, loc="upper left", ncols=2)
+            # above the panel, never over the lines; a gap in a line: down or leading
+            self.ax_lag.legend(handles=[ln for ln in self.lag_lines if ln.get_visible()]
+                               + [self.crash_marker, self.failover_marker], fontsize=8,
+                               loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=4,
+                               borderaxespad=0.2)
         lat = view.write_latency_ms
         hi = nice_ceiling(float(lat.max()) if lat.size else 1.0)
         counts, edges = np.histogram(lat, bins=HIST_BINS, range=(0.0, hi))
@@ -207,5 +233,8 @@ class SingleLeaderExplorer:
         heights = [view.lost_fraction, view.unavailable_fraction]
         for bar, h in zip(self.bad_bars, heights, strict=True):
             bar.set_height(h)
-        self.ax_bad.set_ylim(0.0, nice_ceiling(max(max(heights) * 1.15, 0.01)))
+        cis = [view.lost_ci, view.unavailable_ci]
+        self.bad_err.set_segments([[(i, lo), (i, hi)] for i, (lo, hi) in enumerate(cis)])
+        top = max(max(heights), max(hi for _, hi in cis))
+        self.ax_bad.set_ylim(0.0, nice_ceiling(max(top * 1.15, 0.01)))
         self.view.show(full=full)

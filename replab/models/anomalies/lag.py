@@ -62,7 +62,7 @@ from replab.models.single_leader import Cluster, SingleLeaderConfig
 from replab.models.single_leader.metrics import op_latencies
 from replab.rng import SeedLike, spawn_seeds
 from replab.sim import ClientPool, Session, Workload, as_distribution
-from replab.stats import percentile, wilson
+from replab.stats import percentile, quantile_ci, wilson
 from replab.validate import check_choice, check_float, check_int, check_prob, fail
 
 __all__ = [
@@ -255,9 +255,10 @@ def simulate_lag_anomalies(
     if not isinstance(config, LagAnomalyConfig):
         raise fail("config", "simulate_lag_anomalies", "a LagAnomalyConfig", config)
     cluster = _LagCluster(config, seed)
-    res = cluster.run()
+    res = cluster.run(final_reads=False)
     checks = run_checks(res.history, cluster.pool.process_user)
     metrics = {**check_metrics(checks), **_costs(cluster, res.history), **_lag(res.lag)}
+    cluster.final_reads()  # the history ends as Jepsen's do, after the metrics
     return LagAnomalyResult(config=config, history=res.history, checks=checks,
                             metrics=metrics, lag=res.lag, events=res.events)
 
@@ -298,6 +299,7 @@ def _costs(cluster: _LagCluster, history: History) -> dict[str, Any]:
         "leader_read_share": on_leader / n_ok if n_ok else math.nan,
         "leader_read_share_ci_low": float(lo), "leader_read_share_ci_high": float(hi),
         "read_p50_ms": percentile(latency, 50), "read_p99_ms": percentile(latency, 99),
+        **p99_ci(latency),
         "reads_failed": failed,
         "read_failure_rate": failed / (len(reads) + abandoned) if len(reads) else math.nan,
         "reads_waited": stats.waited, "reads_wait_failed": stats.wait_failed,
@@ -311,3 +313,10 @@ def _lag(lag: pd.DataFrame) -> dict[str, float]:
     values = up.time_behind_ms.to_numpy(dtype=float) if len(up) else np.array([])
     return {"lag_mean_ms": float(values.mean()) if len(values) else math.nan,
             "lag_p99_ms": percentile(values, 99)}
+
+
+def p99_ci(latency: np.ndarray) -> dict[str, float]:
+    """``read_p99_ms_ci_low/high``: a distribution-free 95 % interval of the p99 latency
+    (order statistics, :func:`replab.stats.quantile_ci`); NaN without reads."""
+    _, lo, hi = quantile_ci(np.asarray(latency, dtype=float), 0.99)
+    return {"read_p99_ms_ci_low": float(lo[0]), "read_p99_ms_ci_high": float(hi[0])}

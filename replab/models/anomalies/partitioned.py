@@ -32,7 +32,8 @@ import pandas as pd
 
 from replab.checks import check_history, results_frame
 from replab.history import History
-from replab.models.anomalies.lag import LAG_DISTS, check_metrics, lag_distribution
+from replab.models.anomalies.lag import LAG_DISTS, check_metrics, lag_distribution, p99_ci
+from replab.models.final_reads import final_read_phase
 from replab.models.single_leader.metrics import op_latencies
 from replab.rng import SeedLike, spawn
 from replab.sim import ClientPool, Network, Request, Response, Session, Simulation, Workload
@@ -270,6 +271,10 @@ class _Store:
         h = self.pool.history
         checks = results_frame(check_history(h, list(PARTITION_CHECKS)))
         metrics = {**check_metrics(checks), **self._metrics(h)}
+        # after the metrics, which keep their meaning; the history ends as Jepsen's do
+        final_read_phase(h, self.sim, self.network,
+                         [(r.id, r, _reader(r)) for replicas in self.shards for r in replicas],
+                         settle_ms=None)  # the run went on until nothing was left to do
         return PartitionedResult(config=self.cfg, history=h, checks=checks, metrics=metrics)
 
     def _metrics(self, h: History) -> dict[str, Any]:
@@ -291,12 +296,19 @@ class _Store:
             "leader_read_share": on_leader / len(ok) if len(ok) else math.nan,
             "leader_read_share_ci_low": float(lo), "leader_read_share_ci_high": float(hi),
             "read_p50_ms": percentile(latency, 50),
-            "read_p99_ms": percentile(latency, 99),
+            "read_p99_ms": percentile(latency, 99), **p99_ci(latency),
             "reads_failed": failed,
             "read_failure_rate": failed / len(reads) if len(reads) else math.nan,
             "partition_write_imbalance": float(writes.max() / writes.mean())
             if writes.sum() else math.nan,
         }
+
+
+def _reader(replica: ShardReplica) -> Any:
+    def read(key: str) -> tuple[Any, None] | None:
+        got = replica.data.get(key)
+        return None if got is None else (got[0], None)
+    return read
 
 
 class _ParticipantPool(ClientPool):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from functools import partial
 from typing import Any
@@ -15,7 +15,7 @@ from replab.models.anomalies.lag import LagAnomalyConfig, simulate_lag_anomalies
 from replab.models.anomalies.partitioned import PartitionedConfig, simulate_partitioned
 from replab.models.anomalies.routing import MONOTONIC_MITIGATIONS, READ_YOUR_WRITES_MITIGATIONS
 from replab.rng import SeedLike
-from replab.sweep import sweep
+from replab.sweep import grid_points, plan, sweep
 from replab.validate import check_choice, check_float, fail
 
 __all__ = ["ANOMALY_MITIGATIONS", "SWEEP_COLUMNS", "anomaly_sweep", "default_base"]
@@ -28,12 +28,13 @@ ANOMALY_MITIGATIONS: dict[str, tuple[str, ...]] = {
     "consistent-prefix": ("none", "co-partition"),
 }
 _COSTS = ["leader_read_share", "leader_read_share_ci_low", "leader_read_share_ci_high",
-          "read_p50_ms", "read_p99_ms", "reads", "reads_failed", "read_failure_rate",
+          "read_p50_ms", "read_p99_ms", "read_p99_ms_ci_low", "read_p99_ms_ci_high",
+          "reads", "reads_failed", "read_failure_rate",
           "reads_waited", "reads_redirected", "lag_mean_ms"]
 #: The columns of :func:`anomaly_sweep` (swept config fields of ``grid`` follow ``lag_ms``).
 SWEEP_COLUMNS = ["anomaly", "mitigation", "lag_ms", "seed", "count", "examined", "rate",
-                 "ci_low", "ci_high", *_COSTS[:5], "extra_read_p50_ms", "extra_read_p99_ms",
-                 *_COSTS[5:]]
+                 "ci_low", "ci_high", *_COSTS[:7], "extra_read_p50_ms", "extra_read_p99_ms",
+                 *_COSTS[7:]]
 
 
 def default_base(anomaly: str) -> LagAnomalyConfig | PartitionedConfig:
@@ -58,6 +59,18 @@ def _point(base: Any, anomaly: str, *, mitigation: str, lag_ms: float, seed: int
     for col in _COSTS:
         row[col] = m.get(col, 0 if col.startswith("reads_") else math.nan)
     return row
+
+
+def _crn_key(point: Mapping[str, Any], grid: Iterable[str]) -> tuple[Any, ...]:
+    return (float(point["lag_ms"]), *(repr(point[k]) for k in grid))
+
+
+def _crn_point(base: Any, anomaly: str, seeds: dict[tuple[Any, ...], int],
+               grid: tuple[str, ...], *, mitigation: str, lag_ms: float, seed: int,
+               **extra: Any) -> dict[str, Any]:
+    own = seeds[_crn_key({"lag_ms": lag_ms, **extra}, grid)]
+    row = _point(base, anomaly, mitigation=mitigation, lag_ms=lag_ms, seed=own, **extra)
+    return {**row, "_seed": own}
 
 
 def _check(anomaly: str, mitigations: Sequence[str] | None, lags: Sequence[float],
@@ -96,8 +109,10 @@ def anomaly_sweep(
 ) -> pd.DataFrame:
     """The rate of one anomaly and the cost of each mitigation, against replication lag.
 
-    Every (mitigation, lag, ``grid`` point) is one simulation with its own seed
-    (:func:`replab.sweep.sweep`); the anomaly is counted by its checker on the history.
+    Every (mitigation, lag, ``grid`` point) is one simulation; the mitigations share
+    their seeds (common random numbers: lag and grid point ``i`` get the ``i``-th seed of
+    :func:`replab.sweep.sweep`, whatever the mitigation), so that a mitigation compared
+    with ``none`` differs by the mitigation only. The anomaly is counted by its checker.
 
     Parameters
     ----------
@@ -138,9 +153,15 @@ def anomaly_sweep(
     """
     grid = dict(grid or {})
     chosen, base = _check(anomaly, mitigations, lags, base, grid)
-    full: dict[str, Sequence[Any]] = {"mitigation": chosen,
-                                      "lag_ms": [float(x) for x in lags], **grid}
-    df = sweep(partial(_point, base, anomaly), full, seed=seed, executor=executor)
+    points: dict[str, Sequence[Any]] = {"lag_ms": [float(x) for x in lags], **grid}
+    # common random numbers: lag (and grid) point i runs with the i-th seed of a sweep
+    # without mitigations, whatever the mitigation, so a difference between mitigations
+    # is the mitigation's, not the seed's
+    common = [t.seed for t in plan(grid_points(points), seed)]
+    seeds = {_crn_key(p, grid): s for p, s in zip(grid_points(points), common, strict=True)}
+    df = sweep(partial(_crn_point, base, anomaly, seeds, tuple(grid)),
+               {"mitigation": chosen, **points}, seed=0, executor=executor)
+    df["seed"] = df.pop("_seed")
     keys = ["lag_ms", *grid]
     none = df[df.mitigation == "none"].drop_duplicates(keys)
     ref = df[keys].merge(none[[*keys, "read_p50_ms", "read_p99_ms"]], on=keys, how="left")

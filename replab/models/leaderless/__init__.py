@@ -16,6 +16,11 @@ from replab.models.leaderless.config import (
     WORKLOADS,
     LeaderlessConfig,
 )
+from replab.models.leaderless.linearizability import (
+    REGISTER_WORKLOAD,
+    linearizability_sweep,
+    register_run,
+)
 from replab.models.leaderless.metrics import (
     LeaderlessResult,
     write_relations,
@@ -28,10 +33,13 @@ from replab.models.leaderless.scenarios import (
     ScenarioResult,
     ops_frame,
     quorum_edge_cases,
+    repair_comparison,
     scenario_failed_write_visible,
+    scenario_lww_concurrent,
     scenario_rarely_read_keys,
     scenario_read_during_write,
     scenario_restore_from_stale,
+    scenario_shopping_cart,
     scenario_sloppy_stale_read,
 )
 from replab.models.leaderless.sweeps import (
@@ -64,6 +72,9 @@ __all__ = [
     "scenario_restore_from_stale",
     "scenario_sloppy_stale_read",
     "scenario_rarely_read_keys",
+    "repair_comparison",
+    "scenario_lww_concurrent",
+    "scenario_shopping_cart",
     "quorum_edge_cases",
     "ops_frame",
     "availability_sweep",
@@ -72,4 +83,7 @@ __all__ = [
     "sibling_sweep",
     "anti_entropy_sweep",
     "pbs_staleness",
+    "REGISTER_WORKLOAD",
+    "register_run",
+    "linearizability_sweep",
 ]

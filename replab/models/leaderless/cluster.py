@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from replab.latency import as_wars
+from replab.models.final_reads import final_read_phase
 from replab.models.leaderless.attempts import FirstAttempts, ProbedPool, probe_quorum
 from replab.models.leaderless.book import Draws, WriteMeta
 from replab.models.leaderless.config import LeaderlessConfig
@@ -114,6 +115,7 @@ class Cluster:
         self.actor_counts: dict[tuple[Any, Any], int] = {}  # (actor, key or None) -> dots
         self.hinted: list[tuple[Any, Any, str, Version]] = []  # (fallback, home, key, version)
         self.read_repairs = self.hinted_handoffs = 0
+        self.read_repair_bytes = 0  # what read repair wrote back (version_bytes)
         self.ae_rounds: list[tuple] = []
         self.ae_sent: dict[int, list[Any]] = {}  # round -> [messages, bytes, node, peer]
         self.pbs_down: set[tuple[int, str]] = set()
@@ -245,11 +247,13 @@ class Cluster:
 
     # -- versions and bookkeeping -----------------------------------------------------------
     def new_version(self, coord: Node, actor: Any, key: str, value: Any,
-                    context: VersionVector | None = None) -> Version:
+                    context: VersionVector | None = None,
+                    min_ts: float = float("-inf")) -> Version:
         """The version a coordinator gives a new write: a timestamp, or the client's
         ``context`` plus a new dot -- ``(coordinator, counter)`` with one counter per
         replica and key (dotted version vectors, Riak 2.0), or ``(client, counter)``
-        with ``version_vectors="client"``."""
+        with ``version_vectors="client"``. The timestamp is at least ``min_ts`` (a write
+        that read first); ties go to the newer write id."""
         wid = len(self.writes) + 1
         vv = dot = past = None
         if self.resolution == "siblings":
@@ -259,7 +263,7 @@ class Cluster:
             dot = (slot[0], count)
             past = context or VersionVector()
             vv = past.merge({slot[0]: count})
-        v = Version(wid, value, coord.clock.now(), vv, dot, past)
+        v = Version(wid, value, max(coord.clock.now(), min_ts), vv, dot, past)
         self.writes.append(WriteMeta(v, key, actor, coord.id, self.sim.now))
         self.value_ids[(key, value)] = wid
         return v
@@ -325,7 +329,21 @@ class Cluster:
         for pool in self.pools:
             pool.start()
         self.sim.run(until=self.end_time)
-        return finish_clients(self)
+        result = finish_clients(self)
+        if self.pools:  # after the metrics, which keep their meaning
+            final_read_phase(self.pools[0].history, self.sim, self.network,
+                             [(rep.id, rep, self._final_reader(rep)) for rep in self.replicas],
+                             settle_ms=None)  # the run ended with the config's settle_ms
+        return result
+
+    def _final_reader(self, rep: Replica) -> Any:
+        """What ``rep`` holds for a key (its data and its hints), read when called."""
+        def read(key: str) -> tuple[Any, None] | None:
+            held = rep.store.get(key, ())
+            for hinted in rep.hints.values():
+                held = self.merge(held, hinted.get(key, ()))
+            return (read_value(held), None) if held else None
+        return read
 
 
 def build_leaderless(config: LeaderlessConfig, *, seed: SeedLike = None) -> Cluster:

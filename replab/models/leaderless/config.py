@@ -43,7 +43,12 @@ class LeaderlessConfig:
     chance that a replica is down for a whole trial.
 
     Repair: ``read_repair`` is the probability (or True/False) that a read writes the
-    newest versions back to stale responders; ``anti_entropy_interval_ms`` (None = off)
+    newest versions back to stale responders, after answering. ``write_back`` makes every
+    read *block*: before it answers, it writes what it will return back to the replicas
+    and waits for ``w`` acks (ABD's second phase). ``write_reads_first`` makes every
+    write first read a quorum and take a timestamp above the highest it saw (ABD's
+    multi-writer form), so the version order respects real time whatever the clocks say
+    (``lww`` only). ``anti_entropy_interval_ms`` (None = off)
     runs Merkle-tree exchanges. ``sloppy`` quorums send to the next reachable nodes on the
     ring with a hint when home nodes are unreachable (hinted handoff every
     ``handoff_interval_ms``). Conflicts: ``resolution="lww"`` (node clocks skewed by up
@@ -84,6 +89,8 @@ class LeaderlessConfig:
     sloppy: bool = False
     handoff_interval_ms: float = 50.0
     read_repair: bool | float = False
+    write_back: bool = False
+    write_reads_first: bool = False
     anti_entropy_interval_ms: float | None = None
     merkle_leaves: int = 64
     resolution: str = "lww"
@@ -166,6 +173,8 @@ class LeaderlessConfig:
 
     def _check_repair(self) -> None:
         check_bool(self.sloppy, "sloppy", _O)
+        check_bool(self.write_back, "write_back", _O)
+        check_bool(self.write_reads_first, "write_reads_first", _O)
         if not isinstance(self.read_repair, bool):
             check_prob(self.read_repair, "read_repair", _O)
         if self.anti_entropy_interval_ms is not None:
@@ -175,6 +184,9 @@ class LeaderlessConfig:
         if self.merkle_leaves & (self.merkle_leaves - 1):
             raise fail("merkle_leaves", _O, "a power of two in [1, 65536]", self.merkle_leaves)
         check_choice(self.resolution, "resolution", _O, RESOLUTIONS)
+        if self.write_reads_first and self.resolution != "lww":
+            raise fail("write_reads_first", _O, "False with resolution='siblings'",
+                       self.write_reads_first)
         check_choice(self.version_vectors, "version_vectors", _O, VERSION_VECTORS)
         check_float(self.clock_skew_ms, "clock_skew_ms", _O, low=0.0)
         if self.workload == "pbs":
@@ -182,7 +194,8 @@ class LeaderlessConfig:
 
     def _check_pbs(self) -> None:
         """The pbs workload is the WARS model: one datacenter, strict quorums, no repair."""
-        off: dict[str, Any] = {"sloppy": False, "read_repair": False,
+        off: dict[str, Any] = {"sloppy": False, "read_repair": False, "write_back": False,
+                               "write_reads_first": False,
                                "anti_entropy_interval_ms": None, "datacenters": 1,
                                "faults": (), "loss": 0.0}
         for name, want in off.items():

@@ -9,7 +9,11 @@ failed write is *not* rolled back on the replicas that did store it.
 
 After answering a read, the coordinator may repair (read repair): it waits for the other
 responses until the timeout and writes the merged versions back to every replica whose
-answer lacked something.
+answer lacked something. With ``write_back`` the repair comes *before* the answer: the
+read writes what it will return to every target and answers only after ``w`` of them
+acknowledged (ABD's second phase), so no later read can return anything older. With
+``write_reads_first`` a write first reads a quorum and takes a timestamp above the
+newest it saw (ABD's multi-writer form).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from replab.models.leaderless.versions import Version, Versions
+from replab.models.leaderless.versions import Version, Versions, version_bytes
 from replab.sim import Node
 
 if TYPE_CHECKING:
@@ -56,7 +60,7 @@ class Op:
     """A write or read in progress at a coordinator."""
 
     __slots__ = ("id", "f", "key", "hints", "counted", "need", "got", "merged", "responses",
-                 "done", "repair", "version", "on_done", "timer", "start")
+                 "done", "repair", "version", "on_done", "timer", "start", "writing_back")
 
     def __init__(self, op_id: int, f: str, key: str, targets: list[tuple[Any, Any]],
                  counted: frozenset, need: int, on_done: Callable[..., Any],
@@ -73,6 +77,7 @@ class Op:
         self.on_done = on_done
         self.timer: Any = None
         self.start = start
+        self.writing_back: bool | None = None  # None: a read that may still write back
 
 
 class Coordinating(Node):
@@ -100,7 +105,20 @@ class Coordinating(Node):
         """Write ``value`` with the client's causal ``context`` (version vectors);
         ``on_done(op, "ok" | "fail", versions)`` reports the outcome."""
         c = self.cluster
-        version = c.new_version(self, actor, key, value, context)
+        if c.config.write_reads_first:
+            def then_write(read: Op, outcome: str, seen: Versions) -> None:
+                if outcome != "ok":
+                    on_done(read, "fail", ())
+                    return
+                floor = max((v.ts for v in seen), default=float("-inf"))
+                self._write(key, value, actor, on_done, context, floor)
+            return self.start_read(key, then_write, internal=True)
+        return self._write(key, value, actor, on_done, context)
+
+    def _write(self, key: str, value: Any, actor: Any, on_done: Callable[..., Any],
+               context: Any = None, floor: float = float("-inf")) -> Op:
+        c = self.cluster
+        version = c.new_version(self, actor, key, value, context, min_ts=floor)
         targets = c.write_targets(self.id, key)
         op = self._open("write", key, targets, c.w, on_done)
         op.version = version
@@ -123,12 +141,16 @@ class Coordinating(Node):
         c.note_stored(key, merged)
         return merged
 
-    def start_read(self, key: str, on_done: Callable[[Op, str, Versions], Any]) -> Op:
-        """Read ``key``; ``on_done(op, "ok" | "fail", merged versions)``."""
+    def start_read(self, key: str, on_done: Callable[[Op, str, Versions], Any],
+                   internal: bool = False) -> Op:
+        """Read ``key``; ``on_done(op, "ok" | "fail", merged versions)``. An ``internal``
+        read (a write's first phase) neither repairs nor writes back."""
         c = self.cluster
         targets = c.read_targets(self.id, key)
         op = self._open("read", key, targets, c.r, on_done)
-        op.repair = c.draw_read_repair()
+        op.repair = not internal and c.draw_read_repair()
+        if internal:
+            op.writing_back = False
         for dst, hint in targets:
             c.transmit(self, dst, Get(op.id, key, hint), "R")
         return op
@@ -139,21 +161,34 @@ class Coordinating(Node):
             return
         op.got += 1
         if op.got >= op.need:
-            self._finish(op, "ok", (op.version,))  # type: ignore[arg-type]
+            done = op.merged if op.f == "read" else (op.version,)
+            self._finish(op, "ok", done)  # type: ignore[arg-type]
 
     def on_GetReply(self, src: Any, msg: GetReply) -> None:
         op = self.pending.get(msg.op)
         if op is None:
             return
         op.responses[src] = msg.versions
+        if op.writing_back:
+            return  # the answer is fixed; only acks of the write-back count now
         if not op.done and src in op.counted:
             op.got += 1
             op.merged = self.cluster.merge(op.merged, msg.versions)
             if op.got >= op.need:
-                self._finish(op, "ok", op.merged)
+                if op.writing_back is None and self.cluster.config.write_back and op.merged:
+                    self._write_back(op)
+                else:
+                    self._finish(op, "ok", op.merged)
                 return
         if op.done and len(op.responses) == len(op.hints):
             self._repair(op)
+
+    def _write_back(self, op: Op) -> None:
+        """ABD's second phase: store what the read will return on ``w`` replicas first."""
+        c = self.cluster
+        op.writing_back, op.got, op.need = True, 0, c.w
+        for dst, hint in op.hints.items():
+            c.transmit(self, dst, Put(op.id, op.key, op.merged, hint), "W")
 
     def _finish(self, op: Op, outcome: str, versions: Versions) -> None:
         op.done = True
@@ -191,6 +226,7 @@ class Coordinating(Node):
         for node, held in op.responses.items():
             if {v.write_id for v in held} != ids:
                 c.read_repairs += 1
+                c.read_repair_bytes += version_bytes(op.key, best)
                 c.transmit(self, node, Put(-1, op.key, best, op.hints[node]), "W")
 
     def on_crash(self) -> None:

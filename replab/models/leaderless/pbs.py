@@ -142,7 +142,7 @@ class PbsDriver:
         m["stale_reads"] = reads_ok - fresh
         m |= proportion("stale_read_rate", reads_ok - fresh, reads_ok)
         m |= proportion("p_consistent", fresh, committed)
-        m |= {"lost_writes": 0, "hinted_handoffs": 0, "read_repairs": 0}
+        m |= {"lost_writes": 0, "hinted_handoffs": 0, "read_repairs": 0, "read_repair_bytes": 0}
         for f, col in (("read", df.read_ms[df.read_ok].to_numpy()),
                        ("write", df.write_ms[df.committed].to_numpy())):
             m[f"{f}_p50_ms"], m[f"{f}_p99_ms"] = percentile(col, 50), percentile(col, 99)

@@ -21,8 +21,8 @@ import pandas as pd
 from replab.models.leaderless.cluster import build_leaderless
 from replab.models.leaderless.config import LeaderlessConfig
 from replab.models.leaderless.metrics import LeaderlessResult
-from replab.rng import SeedLike, spawn
-from replab.sim import Workload
+from replab.rng import SeedLike, spawn, spawn_seeds
+from replab.sim import PhysicalClock, Workload
 
 __all__ = [
     "ScenarioResult",
@@ -31,7 +31,12 @@ __all__ = [
     "scenario_restore_from_stale",
     "scenario_sloppy_stale_read",
     "scenario_rarely_read_keys",
+    "repair_comparison",
+    "REPAIRS",
+    "COLD_RESTART_MS",
     "quorum_edge_cases",
+    "scenario_lww_concurrent",
+    "scenario_shopping_cart",
     "ops_frame",
 ]
 
@@ -215,6 +220,57 @@ def scenario_sloppy_stale_read() -> ScenarioResult:
     return _done(c, "sloppy quorum stale read", scenario_sloppy_stale_read.__doc__ or "", facts)
 
 
+def scenario_lww_concurrent(*, skew_ms: float = 0.0) -> ScenarioResult:
+    """Last write wins: two acknowledged writes, one silently discarded.
+
+    Client A writes 1 through coordinator x; client B writes 2 through coordinator y,
+    whose clock runs ``skew_ms`` behind. With ``skew_ms=0`` the writes are concurrent
+    (both sent at once) and the larger timestamp wins; with a skew, B writes 2 only after
+    A's write was acknowledged, yet 2 gets the smaller timestamp and loses. Both clients
+    are told ``ok``; a later read returns only the survivor.
+    """
+    c = _cluster(3)
+    h0, h1, h2 = c.home_all(_KEY)
+    x, y = [i for i in c.replicas_ids if i not in (h0, h1, h2)]
+    _fix_routes(c, [x, y, x])
+    if skew_ms:
+        c.replicas[y].clock = PhysicalClock(c.sim, offset_ms=-float(skew_ms))
+    b_at = 20.0 if skew_ms else 0.0
+    _script(c, [(0.0, 0, "write", 1), (b_at, 1, "write", 2), (100.0, 2, "read", None)])
+
+    def facts(ops: pd.DataFrame) -> dict[str, Any]:
+        writes = ops[ops.f == "write"]
+        return {"writes_ok": int((writes.type == "ok").sum()), "read": _value(ops, 2),
+                "concurrent": bool(writes.invoke_ms.max() < writes.complete_ms.min())}
+
+    name = "LWW concurrent writes" if not skew_ms else "LWW write lost to clock skew"
+    return _done(c, name, scenario_lww_concurrent.__doc__ or "", facts)
+
+
+def scenario_shopping_cart() -> ScenarioResult:
+    """Version vectors keep concurrent writes as siblings, and the client merges them.
+
+    Two clients add to one cart at the same moment, neither having seen the other: A
+    writes ``milk``, B writes ``eggs``. Both are kept (siblings). A reads both, and its
+    next write (``milk+eggs+flour``, carrying what it read) supersedes them; B's later read
+    returns that one value.
+    """
+    c = _cluster(2, resolution="siblings")
+    h0, h1, h2 = c.home_all(_KEY)
+    x, y = [i for i in c.replicas_ids if i not in (h0, h1, h2)]
+    _fix_routes(c, [x, y])
+    _script(c, [(0.0, 0, "write", "milk"), (0.0, 1, "write", "eggs"),
+                (30.0, 0, "read", None), (60.0, 0, "write", "milk+eggs+flour"),
+                (120.0, 1, "read", None)])
+
+    def facts(ops: pd.DataFrame) -> dict[str, Any]:
+        return {"siblings_read": _value(ops, 2), "merged_read": _value(ops, 4),
+                "writes_ok": int(((ops.f == "write") & (ops.type == "ok")).sum())}
+
+    return _done(c, "shopping cart with siblings", scenario_shopping_cart.__doc__ or "",
+                 facts)
+
+
 def quorum_edge_cases() -> pd.DataFrame:
     """Run the four edge cases; one row each: ``scenario, anomaly, facts``."""
     out = []
@@ -232,6 +288,31 @@ def quorum_edge_cases() -> pd.DataFrame:
     return pd.DataFrame(out, columns=["scenario", "anomaly", "facts"])
 
 
+def _cold_keys_run(*, read_repair: bool, anti_entropy_interval_ms: float | None, keys: int,
+                   seed: SeedLike) -> LeaderlessResult:
+    """Node 0 is down while every key is written (0-1000 ms, back at 1100 ms); from
+    1200 ms to 3000 ms clients only read, with Zipf popularity."""
+    cfg = LeaderlessConfig(write_rate=0.0, read_rate=0.0, keys=keys, duration_ms=3000.0,
+                           read_repair=read_repair,
+                           anti_entropy_interval_ms=anti_entropy_interval_ms,
+                           settle_ms=200.0, sample_interval_ms=100.0,
+                           faults=((0.0, "crash", {"node": 0}), (COLD_RESTART_MS, "restart",
+                                                                  {"node": 0})))
+    root, w_rng, r_rng = spawn(seed, 3)
+    c = build_leaderless(cfg, seed=root)
+    c.add_clients(Workload(write_rate=300.0, read_rate=0.0, keys=keys, users=4,
+                           stop_ms=1000.0), rng=w_rng, prefix="w")
+    c.add_clients(Workload(write_rate=0.0, read_rate=60.0, keys=keys, key_dist="zipf",
+                           zipf_s=1.2, users=4, start_ms=1200.0, stop_ms=3000.0),
+                  rng=r_rng, prefix="r")
+    result: LeaderlessResult = c.run()
+    return result
+
+
+#: When node 0 comes back in :func:`scenario_rarely_read_keys` and :func:`repair_comparison`.
+COLD_RESTART_MS = 1100.0
+
+
 def scenario_rarely_read_keys(
     *, anti_entropy_interval_ms: float | None = None, keys: int = 30,
     seed: SeedLike = None,
@@ -243,19 +324,8 @@ def scenario_rarely_read_keys(
     reads, stale_replicas`` (home replicas still behind at the end) and ``on_node_0``
     (node 0 is one of the key's home replicas).
     """
-    cfg = LeaderlessConfig(write_rate=0.0, read_rate=0.0, keys=keys, duration_ms=3000.0,
-                           read_repair=True, anti_entropy_interval_ms=anti_entropy_interval_ms,
-                           settle_ms=200.0, sample_interval_ms=100.0,
-                           faults=((0.0, "crash", {"node": 0}), (1100.0, "restart",
-                                                                  {"node": 0})))
-    root, w_rng, r_rng = spawn(seed, 3)
-    c = build_leaderless(cfg, seed=root)
-    c.add_clients(Workload(write_rate=300.0, read_rate=0.0, keys=keys, users=4,
-                           stop_ms=1000.0), rng=w_rng, prefix="w")
-    c.add_clients(Workload(write_rate=0.0, read_rate=60.0, keys=keys, key_dist="zipf",
-                           zipf_s=1.2, users=4, start_ms=1200.0, stop_ms=3000.0),
-                  rng=r_rng, prefix="r")
-    res = c.run()
+    res = _cold_keys_run(read_repair=True, anti_entropy_interval_ms=anti_entropy_interval_ms,
+                         keys=keys, seed=seed)
     lag = res.final_lag
     per_key = lag.groupby("key").agg(reads=("reads", "first"),
                                      stale_replicas=("versions_behind", lambda s: int((s > 0)
@@ -263,3 +333,41 @@ def scenario_rarely_read_keys(
     per_key["on_node_0"] = per_key.index.isin(lag.key[lag.node == 0])
     return per_key.reset_index().sort_values(["reads", "key"], ascending=[False, True],
                                              ignore_index=True)
+
+
+#: The repair strategies :func:`repair_comparison` runs: (read repair, anti-entropy ms).
+REPAIRS: dict[str, tuple[bool, float | None]] = {
+    "read repair only": (True, None),
+    "anti-entropy only (every 100 ms)": (False, 100.0),
+    "both": (True, 100.0),
+}
+
+
+def repair_comparison(*, runs: int = 3, keys: int = 30,
+                      seed: SeedLike = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read repair against anti-entropy after node 0 missed every write (the scenario of
+    :func:`scenario_rarely_read_keys`), ``runs`` runs per strategy of :data:`REPAIRS`;
+    run ``j`` of every strategy uses the same seed (the same writes, reads and delays).
+
+    Returns ``(timeline, totals)``. ``timeline``: ``strategy, run, time, stale_pairs``
+    ((key, home replica) pairs behind, sampled every 100 ms). ``totals``: one row per
+    strategy and run with ``stale_pairs_end``, ``repair_bytes`` (read-repair write-backs
+    plus anti-entropy exchanges), ``read_repair_bytes``, ``anti_entropy_bytes`` and
+    ``converged``.
+    """
+    timeline, totals = [], []
+    for run, s in enumerate(spawn_seeds(seed, runs)):
+        for name, (rr, ae) in REPAIRS.items():
+            res = _cold_keys_run(read_repair=rr, anti_entropy_interval_ms=ae, keys=keys,
+                                 seed=s)
+            behind = (res.staleness.versions_behind > 0).groupby(res.staleness.time).sum()
+            timeline.append(pd.DataFrame({"strategy": name, "run": run, "time": behind.index,
+                                          "stale_pairs": behind.to_numpy()}))
+            m = res.metrics
+            totals.append({"strategy": name, "run": run,
+                           "stale_pairs_end": int((res.final_lag.versions_behind > 0).sum()),
+                           "repair_bytes": m["read_repair_bytes"] + m["anti_entropy_bytes"],
+                           "read_repair_bytes": m["read_repair_bytes"],
+                           "anti_entropy_bytes": m["anti_entropy_bytes"],
+                           "converged": m["converged"]})
+    return pd.concat(timeline, ignore_index=True), pd.DataFrame(totals)

@@ -92,6 +92,7 @@ def summarize(cluster: ClusterView, history: History, writes: pd.DataFrame, ae: 
     m["hinted_handoffs"] = cluster.hinted_handoffs
     m["hints_pending"] = cluster.hints_pending()
     m["read_repairs"] = cluster.read_repairs
+    m["read_repair_bytes"] = cluster.read_repair_bytes
     m["anti_entropy_rounds"] = len(ae)
     m["anti_entropy_keys"] = int(ae.keys_exchanged.sum()) if len(ae) else 0
     m["anti_entropy_bytes"] = int(ae.bytes.sum()) if len(ae) else 0

@@ -50,6 +50,7 @@ class ClusterView(Protocol):
     value_ids: dict[tuple[str, Any], int]
     hinted: list[tuple[Any, Any, str, Version]]
     read_repairs: int
+    read_repair_bytes: int
     hinted_handoffs: int
     ae_rounds: list[tuple[Any, ...]]
     pbs_down: set[tuple[int, str]]
@@ -71,7 +72,8 @@ class ClusterView(Protocol):
     def draw_read_repair(self) -> bool: ...
 
     def new_version(self, coord: Node, actor: Any, key: str, value: Any,
-                    context: VersionVector | None = None) -> Version: ...
+                    context: VersionVector | None = None,
+                    min_ts: float = float("-inf")) -> Version: ...
 
     def note_stored(self, key: str, versions: Versions) -> None: ...
 

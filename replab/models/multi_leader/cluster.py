@@ -27,6 +27,7 @@ from typing import Any
 import pandas as pd
 
 from replab.models.collab.conflicts import Write
+from replab.models.final_reads import final_read_phase
 from replab.models.multi_leader.config import (
     MODEL_ACTIONS,
     RESOLUTIONS,
@@ -36,7 +37,7 @@ from replab.models.multi_leader.config import (
     split_faults,
     strategy_of,
 )
-from replab.models.multi_leader.messages import ORCHESTRATOR, Change
+from replab.models.multi_leader.messages import ORCHESTRATOR, Change, read_value
 from replab.models.multi_leader.metrics import (
     CONFLICT_COLUMNS,
     PROPAGATION_COLUMNS,
@@ -329,7 +330,7 @@ class MultiLeaderCluster:
         stale = staleness_frame(prop, end, down_intervals(events, math.inf))
         conflicts = self.conflicts_frame()
         record_ts(self)
-        return MultiLeaderResult(
+        result = MultiLeaderResult(
             config=cfg, history=self.pool.history,
             metrics=summarize(self, prop, stale, conflicts), propagation=prop,
             staleness=stale, records=records_frame(self), conflicts=conflicts,
@@ -337,6 +338,26 @@ class MultiLeaderCluster:
             apply_orders={n: tuple(self.orders[n]) for n in self.leader_ids},
             writes=tuple(self.writes.values()),
         )
+        # after the metrics, which keep their meaning; the history ends as Jepsen's do
+        final_read_phase(self.pool.history, self.sim, self.network,
+                         [*((d, ld, _leader_reader(ld)) for d, ld in self.leaders.items()),
+                          *((f, fo, _follower_reader(fo)) for f, fo in self.followers.items())],
+                         settle_ms=None)  # the run ended with the config's settle_ms
+        return result
+
+
+def _leader_reader(leader: Leader) -> Any:
+    def read(key: str) -> tuple[Any, None] | None:
+        state = leader.records.get(key)
+        return None if state is None else (read_value(state.value), None)
+    return read
+
+
+def _follower_reader(follower: Follower) -> Any:
+    def read(key: str) -> tuple[Any, None] | None:
+        value = follower.values.get(key)
+        return None if value is None else (read_value(value), None)
+    return read
 
 
 def build_multi_leader(config: MultiLeaderConfig, *, seed: SeedLike = None) -> MultiLeaderCluster:

@@ -66,10 +66,15 @@ def strategy_outcomes(
 
     One row per strategy: ``resolution, runs, converged`` (fraction of runs in which every
     replica ended equal) with Wilson ``ci_low``/``ci_high``, and the means of
-    ``conflicts, lost_writes, lost_acked_writes, divergent_keys`` per run.
+    ``conflicts, lost_writes, lost_acked_writes, divergent_keys`` per run, the first two
+    also with ``_min`` and ``_max`` over the runs. Run ``j`` of every strategy uses the
+    same seed (common random numbers: the same writes, delays and clocks).
     """
-    runs = sweep_multi_leader(base, {"resolution": list(strategies)}, repeats=repeats,
-                              seed=seed, executor=executor)
+    if not isinstance(seed, int):  # one root for every strategy
+        seed = int(as_generator(seed).integers(0, 2**63))
+    runs = pd.concat([sweep_multi_leader(base, {"resolution": [name]}, repeats=repeats,
+                                         seed=seed, executor=executor)
+                      for name in strategies], ignore_index=True)
     rows = []
     for name in strategies:
         sub = runs[runs["resolution"] == name]
@@ -78,7 +83,9 @@ def strategy_outcomes(
         rows.append({"resolution": name, "runs": len(sub), "converged": k / len(sub),
                      "ci_low": float(lo), "ci_high": float(hi),
                      **{m: float(sub[m].mean()) for m in
-                        ("conflicts", "lost_writes", "lost_acked_writes", "divergent_keys")}})
+                        ("conflicts", "lost_writes", "lost_acked_writes", "divergent_keys")},
+                     **{f"{m}_{f}": float(getattr(sub[m], f)()) for m in
+                        ("conflicts", "lost_writes") for f in ("min", "max")}})
     return pd.DataFrame(rows)
 
 

@@ -22,6 +22,8 @@ from replab.models.single_leader.metrics import (
     op_latencies,
 )
 from replab.models.single_leader.sweeps import (
+    DURABILITY_COLUMNS,
+    durability_tradeoff,
     failover_tradeoff,
     sweep_single_leader,
 )
@@ -42,4 +44,6 @@ __all__ = [
     "op_latencies",
     "sweep_single_leader",
     "failover_tradeoff",
+    "durability_tradeoff",
+    "DURABILITY_COLUMNS",
 ]

@@ -22,10 +22,12 @@ stale one.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 
+from replab.models.final_reads import final_read_phase
 from replab.models.single_leader.config import SingleLeaderConfig, SingleLeaderResult
 from replab.models.single_leader.controller import Controller
 from replab.models.single_leader.metrics import (
@@ -202,19 +204,35 @@ class Cluster:
         ends = ends[ends > t0]
         return float(ends.min() - t0) if len(ends) else math.nan
 
-    def run(self) -> SingleLeaderResult:
+    def run(self, final_reads: bool = True) -> SingleLeaderResult:
         """Run to the end: arrivals stop at ``duration_ms``; every operation then completes
         (a queued one starts within the client timeout or is abandoned, and a started
-        one ends within it), so the history has no pending operation."""
+        one ends within it), so the history has no pending operation. The metrics are
+        taken then; with ``final_reads`` the history ends with :meth:`final_reads`."""
         self.pool.start()
         self.sim.run(until=self.config.duration_ms + 2 * self.config.client_timeout_ms + 1.0)
         lag = self.sampler.frame()
         final = self.replicas[self.controller.leader].log
-        return SingleLeaderResult(
+        result = SingleLeaderResult(
             config=self.config, history=self.pool.history, metrics=summarize(self, lag),
             lag=lag, events=self.network.events_frame(),
             lost=lost_writes(self.pool.history, final),
         )
+        if final_reads:  # after the metrics, which keep their meaning
+            self.final_reads()
+        return result
+
+    def final_reads(self) -> float:
+        """End the history as Jepsen's end: heal, settle, read every key on every replica
+        that is up (:func:`~replab.models.final_reads.final_read_phase`)."""
+        return final_read_phase(self.pool.history, self.sim, self.network,
+                                [(i, r, _reader(r)) for i, r in enumerate(self.replicas)
+                                 if i in self.replica_ids])
+
+
+def _reader(replica: Replica) -> Callable[[str], tuple[Any, int] | None]:
+    """Reads the replica's data as it is when called (``data`` is replaced on truncation)."""
+    return lambda key: replica.data.get(key)
 
 
 def build_single_leader(config: SingleLeaderConfig, *, seed: SeedLike = None) -> Cluster:

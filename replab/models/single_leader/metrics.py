@@ -55,7 +55,10 @@ class LagSampler:
 
 
 def op_latencies(history: History) -> pd.DataFrame:
-    """One row per completed operation: ``process``, ``f``, ``type``, ``start``, ``latency_ms``."""
+    """One row per completed client operation: ``process``, ``f``, ``type``, ``start``,
+    ``latency_ms`` (the final-read phase, ops marked ``final``, is not the clients')."""
+    if any(op.get("final") for op in history.ops):
+        history = history.without_final_reads()
     pairs = pair_operations(history)
     done = pairs[pairs["type"] != "none"]
     return done[["process", "f", "type", "start", "latency_ms"]].reset_index(drop=True)

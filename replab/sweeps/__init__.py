@@ -1,0 +1,45 @@
+"""Parameter sweeps: grids -> one tidy DataFrame, for every estimator and model target.
+
+The package, one module a concern:
+
+- ``engine``: grids, per-point seeds, batching, :func:`sweep`;
+- ``executors``: serial, threads, processes, Dask (and the scheduler check);
+- ``store``: the resumable on-disk results store;
+- ``bounds``: a grid's size checked before it starts;
+- ``settings``: a model's settings by name (shared with ``replab simulate --set``);
+- ``targets`` (estimators) and ``model_targets`` (simulations, real labs): what a spec
+  can sweep; ``spec``: TOML sweep specs; ``summary``: means and 95 % intervals over
+  replications; ``models``: :func:`sweep_model`.
+
+This ``__init__`` exports the engine only (which imports no model), so the models can use
+:func:`sweep` themselves; import the targets, specs and summaries from their modules (the
+public ones are also in the ``replab`` namespace).
+"""
+
+from replab.sweeps.engine import (
+    EXECUTORS,
+    ResultStore,
+    RunStats,
+    Task,
+    dask_client,
+    grid_points,
+    iter_points,
+    open_executor,
+    plan,
+    run_tasks,
+    sweep,
+)
+
+__all__ = [
+    "sweep",
+    "grid_points",
+    "iter_points",
+    "ResultStore",
+    "dask_client",
+    "open_executor",
+    "EXECUTORS",
+    "plan",
+    "run_tasks",
+    "Task",
+    "RunStats",
+]
