@@ -87,7 +87,7 @@ def slider(args: argparse.Namespace) -> None:
 
 def streaming(args: argparse.Namespace) -> None:
     trials, model = args.stream_trials, replab.profile(args.profile)
-    res = replab.simulate_wars(3, 1, 1, model, trials=trials, seed=1)
+    res = replab.simulate_wars(3, 1, 1, model, trials=trials, seed=1, progress=False)
     plan = res.plan  # type: ignore[union-attr]
     ts = np.linspace(0, 100, 101)
 
@@ -115,8 +115,8 @@ def parallel(args: argparse.Namespace) -> None:
     def run(executor: object) -> tuple[float, pd.DataFrame]:
         t0 = time.perf_counter()
         res = replab.simulate_wars(3, 1, 1, args.profile, trials=trials, seed=1,
-                                   executor=executor)
-        return time.perf_counter() - t0 + 0, res.t_visibility(TAIL).assign(
+                                   executor=executor, progress=False)
+        return time.perf_counter() - t0, res.t_visibility(TAIL).assign(
             seconds=time.perf_counter() - t0)
 
     print(f"\nparallel: t-visibility {TAIL}, {trials:,} trials ({load()})")

@@ -52,8 +52,9 @@ __all__ = [
 #: Peak bytes of ``simulate_wars`` per replica and trial of one chunk, measured with
 #: tracemalloc (57 for n = 3, 10 and 30), rounded up.
 BYTES_PER_REPLICA_TRIAL = 64
-#: CPU seconds of one pass of the WARS estimator per replica and trial (66 to 80 ns
-#: measured for the four PBS profiles on one core of the project's machine), rounded up.
+#: CPU seconds of one pass of the WARS estimator per replica and trial: about 97 ns
+#: measured on the project's machine (10^9 LNKD-DISK trials at n = 3, t-visibility in one
+#: streamed pass: 290 CPU seconds), rounded up.
 SECONDS_PER_REPLICA_TRIAL = 1e-7
 #: Kernel events per client operation or timer tick (7 to 8 measured at the defaults of
 #: the single-leader, leaderless and multi-leader models), rounded up.
