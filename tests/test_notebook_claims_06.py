@@ -76,18 +76,34 @@ def test_the_timeline_of_the_reconfigured_ring(outage):
                                                      reconfigure_after_ms=fix),
                                  seed=int(row.seed.iloc[0]))
     ops = ring.history.without_final_reads()
-    invoked = {}
+    invoked: dict = {}
+    invoked_at: dict = {}
     timed_out = []
     for op in ops:
         if op["type"] == "invoke":
             invoked[op["process"]] = op
-        elif op["type"] != "ok":
+        else:
+            invoked_at[op["index"]] = invoked[op["process"]]["time"]
+        if op["type"] not in ("invoke", "ok"):
             timed_out.append((invoked[op["process"]], op))
     assert timed_out  # the seed the notebook uses has some
     for inv, op in timed_out:
         assert op["type"] == ("fail" if op["f"] == "read" else "info")
         assert op["time"] - inv["time"] == pytest.approx(failure.client_timeout_ms)
         assert abs(inv["time"] - failure.fail_at_ms) < failure.client_timeout_ms
+    # "carries on under a new process id ..., served by another datacenter's leader
+    # across the WAN": every op of a process first seen after the crash came from dc1-3
+    # and took at least a WAN round trip (2 x 10 ms at least here)
+    first_seen: dict = {}
+    for op in ops:
+        first_seen.setdefault(op["process"], op["time"])
+    new_ids = {p for p, t in first_seen.items() if t > failure.fail_at_ms}
+    assert 1 <= len(new_ids) <= len(timed_out)  # none once the run has ended
+    assert min(first_seen[p] for p in new_ids) >= min(op["time"] for _, op in timed_out)
+    for op in ops:
+        if op["process"] in new_ids and op["type"] == "ok":
+            assert op["node"] != "dc0"
+            assert op["time"] - invoked_at[op["index"]] >= 20.0
     windows = fault_windows(ring.events, end=DURATION_MS)
     down = windows[windows.kind == "crash"]
     assert set(down.label) == {"crash dc0", "node dc0 down", "crash dc0.f1",
