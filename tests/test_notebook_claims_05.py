@@ -184,3 +184,90 @@ def test_eventual_success_is_higher_than_first_attempt_which_matches_the_closed_
     closed = replab.quorum.availability(3, 2, 2, first.replica_down_fraction)
     assert first.ci_low <= closed.p_write_available.item() <= first.ci_high
     assert first.eventual > first.first_attempt
+
+
+def _diagram(s, message="", anomaly=None):
+    """What the notebook's ``diagram`` draws: the scenario's client operations."""
+    from replab.plots import plot_anomaly
+
+    h = s.result.history.without_final_reads()
+    return plot_anomaly(h, {"indices": [op["index"] for op in h], "message": message},
+                        anomaly=anomaly)
+
+
+def test_lww_diagram_marks_the_discarded_acknowledged_write():
+    """"Both are told ok; a later read returns only the value with the larger timestamp.
+    The other acknowledged write is gone (drawn in the lost-write colour)"."""
+    from matplotlib.colors import to_hex
+
+    from replab.models.leaderless import scenario_lww_concurrent
+    from replab.plots import COLORS, lint_figure
+
+    conc = scenario_lww_concurrent()
+    acked = [op for op in conc.result.history.without_final_reads()
+             if op["f"] == "write" and op["type"] == "ok"]
+    lost = [op for op in acked if op["value"] != conc.facts["read"]]
+    assert len(acked) == 2 and len(lost) == 1
+    # the write the notebook calls discarded is the one the simulator discarded
+    w = conc.result.writes
+    assert w[w.discarded].value.tolist() == [lost[0]["value"]]
+    ax = _diagram(conc, f"op {lost[0]['index']}: write x = 1 acknowledged, then discarded",
+                  "lost-write")
+    red = {t.get_text() for t in ax.texts
+           if t.get_text() and to_hex(t.get_color()) == COLORS["lost-write"]
+           and t.get_fontweight() == "bold"}
+    assert red == {f"write x = {lost[0]['value']}", "ok"}
+    assert lint_figure(ax.figure) == []
+
+
+def test_edge_case_diagrams_mark_the_read_of_the_old_value():
+    """"the read that returns the old value 1 is drawn in the stale-read colour", one
+    diagram per edge case, each observing its anomaly (the table's ``anomaly`` column)."""
+    from replab.models.leaderless import quorum_edge_cases
+    from replab.models.leaderless.scenarios import (
+        scenario_failed_write_visible,
+        scenario_read_during_write,
+        scenario_restore_from_stale,
+        scenario_shopping_cart,
+        scenario_sloppy_stale_read,
+    )
+    from replab.plots import lint_figure
+
+    assert quorum_edge_cases().anomaly.all()
+    for scenario in (scenario_read_during_write, scenario_failed_write_visible,
+                     scenario_restore_from_stale, scenario_sloppy_stale_read):
+        s = scenario()
+        h = s.result.history.without_final_reads()
+        reads = [op for op in h if op["f"] == "read" and op["type"] == "ok"]
+        bad = next(op for op in reads if op["value"] == 1)
+        # the old value: a write of 2 was acknowledged or a read returned 2 before it,
+        # or (the failed write) 1 was never acknowledged at all
+        before = [op for op in h if op["index"] < bad["index"] and op["type"] != "invoke"]
+        assert (any(op["value"] == 2 for op in before)
+                or not any(op["f"] == "write" and op["type"] == "ok" for op in before))
+        ax = _diagram(s, f"op {bad['index']} reads 1", "stale-read")
+        assert "violates stale-read" in [t.get_text() for t in ax.get_legend().get_texts()]
+        assert lint_figure(ax.figure) == [], s.name
+    assert lint_figure(_diagram(scenario_shopping_cart()).figure) == []
+
+
+@pytest.mark.parametrize("duration_ms", [300.0, 2000.0])  # the notebook's small and default
+def test_outage_timeline_every_operation_succeeds(duration_ms):
+    """"the operations keep succeeding through the outage", with the outage shaded from
+    the crash to the restart."""
+    from replab.plots import fault_windows, lint_figure, plot_history_timeline
+
+    outage = ((0.0, "crash", {"node": 0}), (0.6 * duration_ms, "restart", {"node": 0}))
+    mon = simulate_leaderless(LeaderlessConfig(faults=outage, duration_ms=duration_ms,
+                                               read_repair=0.3), seed=2)
+    ops = mon.history.without_final_reads()
+    done = [op for op in ops if op["type"] != "invoke"]
+    during = [op for op in done if op["time"] < outage[1][0]]
+    assert len(during) > 0 and len(done) > len(during)
+    assert all(op["type"] == "ok" for op in done)
+    windows = fault_windows(mon.events, end=duration_ms)
+    down = windows[windows.start < windows.end]
+    assert down[["start", "end"]].values.tolist() == [[0.0, 0.6 * duration_ms]]
+    ax = plot_history_timeline(ops, faults=mon.events)
+    ax.set_title("one run with node 0 down (shaded)")
+    assert lint_figure(ax.figure) == []

@@ -61,6 +61,60 @@ def test_the_figure_draws_the_runs_of_the_table(outage):
     assert again.metrics["writes_not_propagated"] == row.writes_not_propagated
 
 
+
+def test_the_timeline_of_the_reconfigured_ring(outage):
+    """"An operation in flight to `dc0` at the crash gets no answer: the client gives up
+    after `client_timeout_ms`; a read that timed out ... is reported `fail`, a write's
+    outcome is unknown (`info`). Every other operation is acknowledged by a live leader";
+    dc0 is down in the shaded window, the crash and the reconfiguration are marked."""
+    from replab.plots import fault_windows, lint_figure, plot_history_timeline
+
+    failure = dataclasses.replace(BASE, fail_node="dc0", fail_at_ms=DURATION_MS / 4)
+    fix = DURATION_MS / 4
+    row = outage[(outage.topology == "circular") & (outage.reconfigure_after_ms == fix)]
+    ring = simulate_multi_leader(dataclasses.replace(failure, topology="circular",
+                                                     reconfigure_after_ms=fix),
+                                 seed=int(row.seed.iloc[0]))
+    ops = ring.history.without_final_reads()
+    invoked: dict = {}
+    invoked_at: dict = {}
+    timed_out = []
+    for op in ops:
+        if op["type"] == "invoke":
+            invoked[op["process"]] = op
+        else:
+            invoked_at[op["index"]] = invoked[op["process"]]["time"]
+        if op["type"] not in ("invoke", "ok"):
+            timed_out.append((invoked[op["process"]], op))
+    assert timed_out  # the seed the notebook uses has some
+    for inv, op in timed_out:
+        assert op["type"] == ("fail" if op["f"] == "read" else "info")
+        assert op["time"] - inv["time"] == pytest.approx(failure.client_timeout_ms)
+        assert abs(inv["time"] - failure.fail_at_ms) < failure.client_timeout_ms
+    # "carries on under a new process id ..., served by another datacenter's leader
+    # across the WAN": every op of a process first seen after the crash came from dc1-3
+    # and took at least a WAN round trip (2 x 10 ms at least here)
+    first_seen: dict = {}
+    for op in ops:
+        first_seen.setdefault(op["process"], op["time"])
+    new_ids = {p for p, t in first_seen.items() if t > failure.fail_at_ms}
+    assert 1 <= len(new_ids) <= len(timed_out)  # none once the run has ended
+    assert min(first_seen[p] for p in new_ids) >= min(op["time"] for _, op in timed_out)
+    for op in ops:
+        if op["process"] in new_ids and op["type"] == "ok":
+            assert op["node"] != "dc0"
+            assert op["time"] - invoked_at[op["index"]] >= 20.0
+    windows = fault_windows(ring.events, end=DURATION_MS)
+    down = windows[windows.kind == "crash"]
+    assert set(down.label) == {"crash dc0", "node dc0 down", "crash dc0.f1",
+                               "node dc0.f1 down"}
+    assert (down.start == failure.fail_at_ms).all()
+    assert windows[windows.kind == "reconfigure"].start.tolist() == [failure.fail_at_ms + fix]
+    ax = plot_history_timeline(ops, faults=ring.events)
+    ax.set_title("circular, dc0 crashes, reconfigured: every client operation")
+    assert lint_figure(ax.figure) == []
+
+
 def test_winner_takes_all_loses_writes_merge_and_siblings_keep_them():
     """"The winner-takes-all strategies lose writes; merge and siblings keep them. Applying
     writes in arrival order does not converge", the others do; common seeds: the same

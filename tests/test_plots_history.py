@@ -21,6 +21,7 @@ from replab.plots import (  # noqa: E402
     COLORS,
     anomaly_operations,
     fault_windows,
+    lint_figure,
     plot_anomaly,
     plot_history_timeline,
 )
@@ -202,3 +203,18 @@ def test_anomaly_real_time_and_bad_input():
     with pytest.raises(ValueError, match="The 'time' parameter of plot_anomaly must be "
                                          "'order' or 'real'. Got 'wall' instead."):
         plot_anomaly(h, [1], time="wall")
+
+
+def test_anomaly_long_first_and_last_labels_stay_inside_the_axes():
+    """A long label at the first or last event (the shopping cart's merged read) is
+    aligned to its arrow instead of centred on it, so it is not clipped."""
+    h = History()
+    h.record(0.0, 0, "invoke", "write", "cart", "milk+eggs+flour+butter+jam")
+    h.record(3.0, 0, "ok", "write", "cart", "milk+eggs+flour+butter+jam", node=1)
+    h.record(10.0, 1, "invoke", "read", "cart", None)
+    h.record(13.0, 1, "ok", "read", "cart", "milk+eggs+flour+butter+jam", node=2)
+    ax = plot_anomaly(h, [0, 1, 2, 3])
+    aligned = {t.get_text(): t.get_horizontalalignment() for t in ax.texts if t.get_text()}
+    assert aligned == {'write cart = "milk+eggs+flour+butter+jam"': "left", "ok": "center",
+                       "read cart": "center", '→ "milk+eggs+flour+butter+jam"': "right"}
+    assert lint_figure(ax.figure) == []

@@ -307,7 +307,7 @@ def test_every_drawing_cell_of_every_notebook_shows_an_image(real_run):
 
 #: Notebooks whose figures do not pass the lint yet (issue 21 is fixing them); remove a
 #: notebook from here as soon as its figures pass.
-LINT_PENDING = {"05_leaderless"}
+LINT_PENDING: set[str] = set()
 
 
 @pytest.mark.parametrize("stem", [

@@ -180,8 +180,9 @@ def plot_anomaly(
     bad = _violator(example)
     color_bad = COLORS.get(str(anomaly), COLORS["lost"])
     rows: dict[Any, int] = {}
+    edges = (min(x.values()), max(x.values()))
     for op in sorted(ops, key=lambda o: x[(o.index, "inv")]):
-        _draw_op(ax, op, x, y_of, bad, color_bad, rows)
+        _draw_op(ax, op, x, y_of, bad, color_bad, rows, edges)
     ax.set_yticks(range(len(lanes)), list(reversed(lanes)))
     ax.set_ylim(-0.5, len(lanes) - 0.35)
     _time_axis(ax, ops, x, time)
@@ -199,8 +200,11 @@ def _node_name(node: Any, names: Mapping[Any, str] | None) -> str:
 
 def _draw_op(ax: Axes, op: _Op, x: dict[tuple[int, str], float],
              y_of: dict[tuple[str, Any], float], bad: int | None, color_bad: str,
-             rows: dict[Any, int]) -> None:
-    """The request and response arrows of ``op`` and their labels above the client lane."""
+             rows: dict[Any, int], edges: tuple[float, float]) -> None:
+    """The request and response arrows of ``op`` and their labels above the client lane.
+
+    A label at the first (last) event starts (ends) at its arrow, so that a long one
+    stays inside the axes."""
     yc, yn = y_of[("c", op.process)], y_of[("n", op.node)]
     x0, xs, x1 = x[(op.index, "inv")], x[(op.index, "srv")], x[(op.index, "comp")]
     violating = bad is not None and bad in (op.index, op.done)
@@ -217,8 +221,15 @@ def _draw_op(ax: Axes, op: _Op, x: dict[tuple[int, str], float],
         row = rows.get(op.process, 0)
         rows[op.process] = row + 1
         ax.annotate(text, (xt, yc), xytext=(0, 4 + 12 * (row % 2)), textcoords="offset points",
-                    ha="center", va="bottom", fontsize=8, color=color,
+                    ha=_align(xt, edges), va="bottom", fontsize=8, color=color,
                     fontweight="bold" if violating else "normal")
+
+
+def _align(xt: float, edges: tuple[float, float]) -> str:
+    lo, hi = edges
+    if lo < hi and xt == hi:
+        return "right"
+    return "left" if lo < hi and xt == lo else "center"
 
 
 def _time_axis(ax: Axes, ops: list[_Op], x: dict[tuple[int, str], float], time: str) -> None:
