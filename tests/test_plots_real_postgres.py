@@ -96,6 +96,7 @@ def _loss() -> pd.DataFrame:
     lo, hi = wilson(3, 30)
     return pd.DataFrame({"mode": ["async", "semi-sync"], "stall_s": [0.5, 0.5],
                          "writes_ok": [30, 4], "lost_acknowledged": [3, 0],
+                         "lost_in_data_acknowledged": [3, 0],
                          "writes_in_doubt": [0, 2], "lost_share": [0.1, 0.0],
                          "ci_low": [float(lo), 0.0], "ci_high": [float(hi), 0.49]})
 
@@ -107,6 +108,8 @@ def test_failover_figures_use_the_mode_colours_and_plot_the_cost():
     fig, (a, b) = plt.subplots(1, 2, figsize=(13, 3.6), layout="constrained")
     plot_failover_loss(_loss(), ax=a)
     plot_failover_cost(_loss(), ax=b)
+    squares = {line.get_label(): list(line.get_ydata()) for line in a.get_lines()}
+    assert squares["async: only in the old primary's data"] == [0.1]
     colors = {line.get_label(): line.get_color() for line in b.get_lines()}
     assert colors["semi-sync: acknowledged"] == COLORS["semi-sync"]
     ys = {line.get_label(): list(line.get_ydata()) for line in b.get_lines()}

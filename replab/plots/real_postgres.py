@@ -78,7 +78,9 @@ def _style_keys() -> list[Line2D]:
 @_styled
 def plot_failover_loss(df: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """The share of acknowledged writes lost in a failover (Wilson 95 % bars) against the
-    replication stall before it, one colour a mode (``replab.plots.COLORS``).
+    replication stall before it, one colour a mode (``replab.plots.COLORS``); hollow
+    squares: the acknowledged writes found only in the old primary's data (the same loss,
+    counted from the data instead of the history).
 
     ``df``: :func:`replab.real.postgres.sweeps.failover_sweep` (one run per setting)."""
     ax = _axes(ax, figsize=(6, 3.6), layout="constrained")
@@ -89,13 +91,20 @@ def plot_failover_loss(df: pd.DataFrame, ax: Axes | None = None) -> Axes:
         ax.errorbar(part["stall_s"], share,
                     yerr=[share - part["ci_low"].to_numpy(dtype=float),
                           part["ci_high"].to_numpy(dtype=float) - share],
-                    fmt="o-", color=color, capsize=3, label=f"{mode}")
+                    fmt="o-", color=color, capsize=3, label=f"{mode}: per the history")
+        if "lost_in_data_acknowledged" in part:  # the same loss, read from the data
+            acked = part["writes_ok"].to_numpy(dtype=float)
+            data = part["lost_in_data_acknowledged"].to_numpy(dtype=float)
+            ax.plot(part["stall_s"], np.divide(data, acked, out=np.zeros_like(data),
+                                               where=acked > 0),
+                    "s", color=color, mfc="none", ms=10,
+                    label=f"{mode}: only in the old primary's data")
     ax.set_xlabel("replication stalled before the crash (s)")
     ax.set_ylabel("acknowledged writes lost\n(share, Wilson 95 %)")
     ax.set_title("what a failover loses (one run a point)")
     ax.set_ylim(bottom=-0.03)  # a zero stays visible above the axis
     if len(df):
-        ax.legend(title="mode", loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     return ax
 
 
