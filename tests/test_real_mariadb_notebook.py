@@ -58,6 +58,12 @@ def check_claims(text: str) -> None:
                      r"divergent_rows (\d+) of (\d+): rows whose content differs", text)
     assert ring and said
     assert (said.group(1), said.group(2)) == (ring.group(2), ring.group(1))
+    # the format's effect alone (both with offsets): statements keep both increments, row
+    # images one; the offsets' effect alone (both row): no key clash with them
+    assert len(re.findall(r"^statement, offsets +db\d +2 ", text, flags=re.M)) == 3
+    assert len(re.findall(r"^row, offsets +db\d +1 ", text, flags=re.M)) == 3
+    assert not re.search(r"^row, offsets +.*: 1062", text, flags=re.M)
+    assert re.search(r"^row, no offsets +from db\d: 1062", text, flags=re.M)
 
 
 @needs_mariadb
