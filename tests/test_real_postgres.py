@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import psycopg
 import pytest
 
@@ -50,8 +51,9 @@ def run(cluster, seed=1, **kw):
     return run_postgres_lab(cfg, seed=seed, cluster=cluster)
 
 
-def counts(result) -> dict[str, tuple[int, int]]:
-    return {r["check"]: (int(r["count"]), int(r["examined"]))
+def counts(result) -> dict[str, tuple[int | None, int]]:
+    """check -> (count, examined); count None when the check did not examine (pd.NA)."""
+    return {r["check"]: (None if pd.isna(r["count"]) else int(r["count"]), int(r["examined"]))
             for r in result.checks.to_dict("records")}
 
 

@@ -36,3 +36,24 @@ def test_notebook_runs_small_and_stops_its_servers():
     assert re.search(r"last run: async, delay 50 ms, reads to standby: \d+ operations", text)
     assert "stopped: True" in text
     assert not [pid for pid in pids if Path(f"/proc/{pid}").exists()]
+    check_claims(text)
+
+
+def check_claims(text: str) -> None:
+    """The text's claims against the numbers the notebook printed: semi-sync loses no
+    acknowledged write in a failover (async may); primary reads are linearizable per key;
+    the sentences are rendered from the checker (counts consistent with the table)."""
+    loss = {m: (int(lost), int(ok), int(doubt)) for m, lost, ok, doubt in re.findall(
+        r"(async|semi-sync), stall [\d.]+ s: (\d+) of (\d+) acknowledged writes lost "
+        r"\([\d.]+-[\d.]+ %, Wilson 95 %\), (\d+) in doubt", text)}
+    assert set(loss) == {"async", "semi-sync"}
+    assert loss["semi-sync"][0] == 0 and loss["semi-sync"][1] > 0
+    assert loss["async"][1] > loss["semi-sync"][1]  # semi-sync's cost: writers blocked
+    linz = {name: tuple(int(x) for x in rest) for name, *rest in re.findall(
+        r"reads from (primary|standbys) \([^)]*\): (\d+) reads; (\d+) of (\d+) keys not "
+        r"linearizable, (\d+) undecided", text)}
+    assert set(linz) == {"primary", "standbys"}
+    assert linz["primary"][0] > 0 and linz["primary"][1] == 0 and linz["primary"][3] == 0
+    assert linz["standbys"][2] == linz["primary"][2]  # the same keys, judged twice
+    if linz["standbys"][1]:
+        assert re.search(r"first failing key on a standby, k\d+: read ", text)

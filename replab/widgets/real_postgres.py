@@ -60,7 +60,7 @@ class PostgresExplorer:
         self.table = widgets.HTML()
         self.image = widgets.Image(format="png")
         self.errors = widgets.Output()
-        self.figure, self.ax = plt.subplots(figsize=(6.4, 3.2))
+        self.figure, self.ax = plt.subplots(figsize=(7.4, 3.2))
         plt.close(self.figure)  # shown through the Image widget, redrawn in place
         self.view: PostgresView | None = None
         self.button.on_click(self.update)

@@ -261,7 +261,9 @@ def _pos(server: Server) -> dict[int, tuple[int, int]]:
 
 def _final_reads(lab: ServerSet, rec: Recorder, reference: str, workload: str
                  ) -> dict[str, dict[str, pd.DataFrame]]:
-    """Read every compared table on every live server; the reference server last."""
+    """Read every compared table on every live server; the reference server last. With
+    ``counters``, each register read is recorded as a final read (``final: true``, process
+    ``"final"``), so lost-write judges the history; the shop's rows are not registers."""
     alive = [s for s in lab.servers if s.running]
     alive.sort(key=lambda s: s.name == reference)
     tables = {}
@@ -271,8 +273,8 @@ def _final_reads(lab: ServerSet, rec: Recorder, reference: str, workload: str
         if workload == "counters":
             for k, v in tables[s.name]["counters"]["v"].items():
                 value = None if pd.isna(v) else int(v)
-                rec.op("final", "invoke", "read", str(k), None, s.name, t0)
-                rec.op("final", "ok", "read", str(k), value, s.name)
+                rec.op("final", "invoke", "read", str(k), None, s.name, t0, final=True)
+                rec.op("final", "ok", "read", str(k), value, s.name, final=True)
     return tables
 
 

@@ -90,11 +90,13 @@ SEMI_SYNC_COLUMNS = ["semi_sync", "semi_sync_timeout_ms", "fault", "acked_writes
 
 
 def compare_semi_sync(config: MariaDBConfig | None = None, *, seed: SeedLike = None,
-                      timeouts_ms: tuple[int, ...] = (100,)) -> pd.DataFrame:
+                      timeouts_ms: tuple[int, ...] = (100,),
+                      runs: dict[str, MariaDBResult] | None = None) -> pd.DataFrame:
     """Async, semi-sync with a timeout longer than the run, and semi-sync with each of
     ``timeouts_ms``, all under ``config.fault`` (default ``crash``) on leader-follower.
 
-    Columns: ``SEMI_SYNC_COLUMNS``.
+    Columns: ``SEMI_SYNC_COLUMNS``. Pass a dict as ``runs`` to keep each run's full
+    result, keyed ``"async"``, ``"semi-sync"`` and ``"semi-sync, timeout T ms"``.
     """
     base = MariaDBConfig(fault="crash") if config is None else config
     base = dataclasses.replace(base, topology="leader-follower")
@@ -105,8 +107,12 @@ def compare_semi_sync(config: MariaDBConfig | None = None, *, seed: SeedLike = N
     variants += [dataclasses.replace(base, semi_sync=True, semi_sync_timeout_ms=t)
                  for t in timeouts_ms]
     rows = []
-    for cfg in variants:
-        m = run_mariadb(cfg, seed=seed).metrics
+    for i, cfg in enumerate(variants):
+        result = run_mariadb(cfg, seed=seed)
+        m = result.metrics
+        if runs is not None:
+            runs[("async", "semi-sync")[i] if i < 2
+                 else f"semi-sync, timeout {cfg.semi_sync_timeout_ms} ms"] = result
         rows.append({"semi_sync": cfg.semi_sync, "semi_sync_timeout_ms":
                      cfg.semi_sync_timeout_ms if cfg.semi_sync else None, **{
                          k: m[k] for k in SEMI_SYNC_COLUMNS[2:]}})

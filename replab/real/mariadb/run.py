@@ -46,10 +46,14 @@ class Recorder:
         return 1000.0 * (time.monotonic() - self.t0)
 
     def op(self, process: int | str, type: str, f: str, key: str, value: Any = None,
-           node: str | None = None, time_ms: float | None = None) -> float:
+           node: str | None = None, time_ms: float | None = None, *, final: bool = False
+           ) -> float:
+        """Record one op; ``final`` marks it as part of the final-read phase."""
         t = self.now_ms() if time_ms is None else time_ms
         with self._lock:
             self.history.record(round(t, 3), process, type, f, key, value, node=node)
+            if final:
+                self.history.ops[-1]["final"] = True
         return t
 
     def nemesis(self, f: str, key: str, value: Any = None) -> None:

@@ -315,11 +315,15 @@ def _final_reads(lab: _Lab) -> None:
     cfg = lab.config
     reader = Client(cfg.clients, lab, np.random.default_rng(0))
     primary = lab.cluster.get_primary()
+    history = lab.recorder.history
+    start = len(history)
     try:
         for k in range(cfg.keys):
             reader.read(f"k{k}", server=primary)
     finally:
         reader.close()
+    for op in history.ops[start:]:  # both ops of each final read (lost-write's final reads)
+        op["final"] = True
 
 
 def _metrics(history: History, clients: list[Client], lag: pd.DataFrame, workload_end: int,
@@ -354,6 +358,8 @@ def _loss(checks: pd.DataFrame, history: History, failover: dict[str, Any]) -> d
     lost = checks.loc[checks["check"] == "lost-write", "count"].iloc[0]
     df = history.df
     in_doubt = int(((df["f"] == "write") & (df["type"] == "info")).sum())
-    return {"lost_acknowledged": int(lost), "lost_in_data": int(failover["lost_in_data"]),
+    # pd.NA: lost-write did not examine the history (no final read succeeded)
+    return {"lost_acknowledged": None if pd.isna(lost) else int(lost),
+            "lost_in_data": int(failover["lost_in_data"]),
             "lost_in_data_acknowledged": int(failover["lost_in_data_acknowledged"]),
             "writes_in_doubt": in_doubt}
