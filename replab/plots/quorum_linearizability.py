@@ -17,23 +17,21 @@ __all__ = ["plot_linearizability", "plot_read_latency_cost"]
 def plot_linearizability(df: pd.DataFrame, ax: Axes | None = None, *,
                          title: str | None = None) -> Axes:
     """One row per setting: the fraction of keys whose history is not linearizable, with
-    its Wilson 95 % interval. A setting where no key failed is drawn at 0 with its upper
-    bound, and says so."""
+    its Wilson 95 % interval; each row's label gives the counts ("2/12 keys"). A setting
+    where no key failed is drawn at 0 with its upper bound."""
     ax = _axes(ax, figsize=(6.4, 0.45 * len(df) + 1.2))
     y = np.arange(len(df))[::-1]
     frac = df["fraction"].to_numpy(float)
     err = np.vstack([frac - df["ci_low"].to_numpy(float), df["ci_high"].to_numpy(float) - frac])
     ax.errorbar(frac, y, xerr=err, fmt="o", color=COLORS["stale"], ecolor=COLORS["stale"],
                 capsize=3, label="non-linearizable keys (95 % Wilson CI)")
-    counts = zip(df["not_linearizable"].astype(int), df["keys"].astype(int),
-                 df["unknown"].astype(int), strict=True)
-    for yi, (bad, keys, unknown) in zip(y, counts, strict=True):
-        note = f"{bad}/{keys - unknown} keys"
-        if unknown:
-            note += f", {unknown} undecided"
-        ax.annotate(note, (1.02, yi), xycoords=("axes fraction", "data"), va="center",
-                    fontsize=8, color="#444444")
-    ax.set_yticks(y, list(df["setting"]))
+    labels = []
+    for name, bad, keys, unknown in zip(df["setting"], df["not_linearizable"].astype(int),
+                                        df["keys"].astype(int), df["unknown"].astype(int),
+                                        strict=True):
+        note = f"{bad}/{keys - unknown} keys" + (f", {unknown} undecided" if unknown else "")
+        labels.append(f"{name}: {note}")
+    ax.set_yticks(y, labels)
     ax.set_xlim(-0.02, 1.02)
     ax.set_ylim(-0.7, len(df) - 0.3)
     ax.set_xlabel("fraction of keys not linearizable")
