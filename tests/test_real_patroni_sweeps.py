@@ -52,8 +52,10 @@ def _story():
     final = {(0, 1), (0, 2), (0, 4)}
     for p, seq in [(0, 1), (0, 2), (1, 1), (0, 3), (0, 4)]:
         h.record(4000.0, "final", "invoke", "read", key_of(p, seq), None)
+        h.ops[-1]["final"] = True
         h.record(4000.0, "final", "ok", "read", key_of(p, seq), seq if (p, seq) in final
                  else None)
+        h.ops[-1]["final"] = True
     roles = pd.DataFrame([(0.0, "n1", "primary", "running", None, 1),
                           (0.0, "n2", "replica", "running", "streaming", 1),
                           (2.5, "n2", "primary", "running", None, 2),

@@ -254,7 +254,7 @@ def _final_reads(leader: Node, recorder: Recorder) -> set[tuple[int, int]]:
     found = {(int(c), int(s)): int(i) for c, s, i in rows}
     for c, s in keys:
         key = key_of(c, s)
-        recorder.add("final", "invoke", "read", key, None, node=leader.name)
+        recorder.add("final", "invoke", "read", key, None, node=leader.name, final=True)
         recorder.add("final", "ok", "read", key, s if (c, s) in found else None,
-                     version=found.get((c, s)), node=leader.name)
+                     version=found.get((c, s)), node=leader.name, final=True)
     return set(found)

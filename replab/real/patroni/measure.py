@@ -112,7 +112,8 @@ def failover_metrics(history: History, roles: pd.DataFrame, fault: dict[str, Any
     failed = after_fault[after_fault["type"] != "ok"]
     after = _first(failed["done_s"]) if len(failed) else t0
     brain = ok[(ok["node"] == old) & (ok["done_s"] >= elected)] if new else ok.iloc[0:0]
-    lost = int(checks.loc[checks["check"] == "lost-write", "count"].iloc[0])
+    count = checks.loc[checks["check"] == "lost-write", "count"].iloc[0]
+    lost = None if pd.isna(count) else int(count)  # None: no final reads to judge by
     acked = {(int(p), int(s)) for p, s in zip(ok["process"], ok["seq"], strict=True)}
     missing = acked - final_rows
     elsewhere: set[tuple[int, int]] = set()

@@ -45,10 +45,13 @@ class Recorder:
         return time.monotonic() - self.t0
 
     def add(self, process: int | str, type: str, f: str, key: str | None, value: Any = None,
-            *, version: int | None = None, node: str | None = None) -> None:
+            *, version: int | None = None, node: str | None = None,
+            final: bool = False) -> None:
         with self.lock:
             self.history.record(round(self.now_s() * 1000.0, 3), process, type, f,
                                 key, value, version=version, node=node)  # type: ignore[arg-type]
+            if final:  # a final read, after the cluster settled (lost-write's evidence)
+                self.history.ops[-1]["final"] = True
 
 
 class _Watchdog:
