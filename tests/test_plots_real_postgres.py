@@ -10,15 +10,17 @@ import pytest
 from replab.history import History
 from replab.plots import COLORS, lint_figure
 from replab.plots.real_postgres import (
-    LINEARIZABILITY_COLUMNS,
     MODE_COLORS,
     ROUTING_COLORS,
-    linearizability_by_server,
     pg_fault_windows,
     plot_failover_cost,
     plot_failover_loss,
     plot_linearizability_by_server,
     plot_pg_lag,
+)
+from replab.real.postgres.linearizability import (
+    LINEARIZABILITY_COLUMNS,
+    linearizability_by_server,
     reads_served_by,
 )
 from replab.stats import wilson
