@@ -272,8 +272,9 @@ def assert_stopped(code: int, err: str, left: list[psutil.Process], command: str
 
 @pytest.mark.parametrize("command", ["simulate", "sweep"])
 def test_ctrl_c_is_one_line_and_exit_130(tmp_path, command) -> None:
+    # long enough points that the sweep is still running at the Ctrl-C on a quiet machine
     spec = _spec(tmp_path, '[sweep]\ntarget = "leaderless"\nseed = 1\n[fixed]\n'
-                 'duration_ms = 2000\n[grid]\nw = [1, 2, 3]\nr = [1, 2, 3]\n')
+                 'duration_ms = 60000\n[grid]\nw = [1, 2, 3]\nr = [1, 2, 3]\n')
     argv = {"simulate": ["simulate", "leaderless", "--set", "duration_ms=10000000"],
             "sweep": ["sweep", spec, "--workers", "2", "--no-progress"]}[command]
     code, err, left = interrupt(start(argv, tmp_path), after=2.0)

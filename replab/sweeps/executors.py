@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import struct
 import sys
@@ -136,10 +137,18 @@ def open_executor(
     elif kind == "dask":
         with dask_client(scheduler, workers=workers, timeout=timeout) as client:
             yield client
-    else:
-        pool_cls = ThreadPoolExecutor if kind == "threads" else ProcessPoolExecutor
-        with pool_cls(max_workers=workers) as pool:
+    elif kind == "threads":
+        with ThreadPoolExecutor(max_workers=workers) as pool:
             yield pool
+    else:  # a Ctrl-C goes to the whole process group: the parent alone answers it
+        with ProcessPoolExecutor(max_workers=workers, initializer=ignore_sigint) as pool:
+            yield pool
+
+
+def ignore_sigint() -> None:
+    """A worker process's initializer: leave Ctrl-C to the parent, which stops the pool
+    (an idle worker would otherwise print a KeyboardInterrupt traceback of its own)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 #: The largest first message a Dask scheduler sends (its handshake: a few hundred bytes).
