@@ -76,7 +76,9 @@ def test_async_failover_loses_or_splits_and_both_loss_counts_agree(async_run):
     assert 20.0 - 2.0 - 1.0 <= m["failover_s"] <= 24.0
     assert m["split_brain_writes"] > 0 or m["lost_acknowledged"] > 0, m["verdict"]
     assert m["lost_acknowledged"] == m["lost_in_data"]  # the history and the data agree
-    assert m["lost_seen_on_old_leader"] == m["lost_in_data"]  # read before the rewind
+    # the row watcher samples every node, so it may miss rows acknowledged in the old
+    # leader's last moments before pg_rewind erases them: a lower bound, seen if any lost
+    assert m["lost_in_data"] == 0 or 0 < m["lost_seen_on_old_leader"] <= m["lost_in_data"]
     # rejoin_s is NaN when the role monitor stopped before the old leader streamed again
     assert m["nodes_agree"] and not m["rejoin_s"] <= 0 and m["settle_s"] == m["settle_s"]
     assert f"{m['split_brain_writes']} writes" in m["verdict"]
