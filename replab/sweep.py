@@ -4,30 +4,6 @@ Everything lives in :mod:`replab.sweeps`; ``from replab.sweep import sweep, dask
 keeps working.
 """
 
-from replab.sweeps.engine import (
-    EXECUTORS,
-    ResultStore,
-    RunStats,
-    Task,
-    dask_client,
-    grid_points,
-    iter_points,
-    open_executor,
-    plan,
-    run_tasks,
-    sweep,
-)
-
-__all__ = [
-    "sweep",
-    "grid_points",
-    "iter_points",
-    "ResultStore",
-    "dask_client",
-    "open_executor",
-    "EXECUTORS",
-    "plan",
-    "run_tasks",
-    "Task",
-    "RunStats",
-]
+# the engine's public names, listed once (in replab.sweeps.engine)
+from replab.sweeps.engine import *  # noqa: F403
+from replab.sweeps.engine import __all__ as __all__

@@ -57,6 +57,16 @@ def run_notebook(name: str, overrides: dict[str, Any] | None = None, timeout: in
     return nb
 
 
+def notebook_parameters(name: str) -> dict[str, Any]:
+    """The default parameters of ``notebooks/<name>``, as its first code cell sets them."""
+    import nbformat
+
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    ns: dict[str, Any] = {}
+    exec(next(c for c in nb.cells if c.cell_type == "code").source, ns)
+    return ns
+
+
 def cell_text(nb: Any) -> str:
     """All stream and text/plain output of an executed notebook, joined."""
     parts = []

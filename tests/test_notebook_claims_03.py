@@ -7,9 +7,6 @@ calling the same library functions with the notebook's own default parameters.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import nbformat
 import numpy as np
 import pytest
 
@@ -19,17 +16,13 @@ from replab.models import (
     failover_tradeoff,
     simulate_single_leader,
 )
-
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "03_single_leader.ipynb"
+from tests.conftest import notebook_parameters
 
 
 @pytest.fixture(scope="module")
 def p() -> dict:
-    """The notebook's parameters, as its first code cell sets them."""
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    ns: dict = {}
-    exec(next(c for c in nb.cells if c.cell_type == "code").source, ns)
-    return ns
+    """The notebook's default parameters (its first code cell)."""
+    return notebook_parameters("03_single_leader.ipynb")
 
 
 def test_async_crash_loses_only_what_was_acknowledged_just_before_it(p):

@@ -7,9 +7,7 @@ parameters (its first code cell), and checks one sentence of its prose.
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
-import nbformat
 import pytest
 
 from replab.models import (
@@ -18,16 +16,13 @@ from replab.models import (
     anomaly_sweep,
     simulate_lag_anomalies,
 )
-
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "04_replication_lag.ipynb"
+from tests.conftest import notebook_parameters
 
 
 @pytest.fixture(scope="module")
 def p() -> dict:
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    ns: dict = {}
-    exec(next(c for c in nb.cells if c.cell_type == "code").source, ns)
-    return ns
+    """The notebook's default parameters (its first code cell)."""
+    return notebook_parameters("04_replication_lag.ipynb")
 
 
 def _ryw(p: dict, **change) -> dict:

@@ -16,30 +16,6 @@ This ``__init__`` exports the engine only (which imports no model), so the model
 public ones are also in the ``replab`` namespace).
 """
 
-from replab.sweeps.engine import (
-    EXECUTORS,
-    ResultStore,
-    RunStats,
-    Task,
-    dask_client,
-    grid_points,
-    iter_points,
-    open_executor,
-    plan,
-    run_tasks,
-    sweep,
-)
-
-__all__ = [
-    "sweep",
-    "grid_points",
-    "iter_points",
-    "ResultStore",
-    "dask_client",
-    "open_executor",
-    "EXECUTORS",
-    "plan",
-    "run_tasks",
-    "Task",
-    "RunStats",
-]
+# the engine's public names, listed once (in replab.sweeps.engine)
+from replab.sweeps.engine import *  # noqa: F403
+from replab.sweeps.engine import __all__ as __all__
