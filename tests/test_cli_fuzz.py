@@ -373,3 +373,30 @@ def test_ctrl_c_at_any_moment_stops_everything(command, delay, tmp_path_factory)
     assert "Traceback" not in err and err.count("\n") <= 1, (command, delay, err)
     if proc.returncode == 130:
         assert err.startswith(f"replab {argv[0]}: interrupted"), err
+
+
+def test_the_entry_point_imports_nothing_heavy_before_it_takes_over_ctrl_c():
+    # `replab ...` imports replab.cli and calls main(); main takes over Ctrl-C first and only
+    # then imports the commands (numpy, pandas, the models). So the window in which a Ctrl-C
+    # is Python's traceback is the interpreter's own start, not a second of imports.
+    probe = ("import sys; import replab, replab.cli; "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+             "('numpy', 'pandas', 'matplotlib', 'scipy') or m.startswith('replab.models')))")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_the_lazy_namespace_gives_every_public_name():
+    import types
+
+    import replab
+
+    for name in replab.__all__:
+        assert getattr(replab, name) is not None, name
+    import replab.sweep  # the submodule must not hide the function of the same name
+
+    assert isinstance(replab.sweep, types.FunctionType)
+    with pytest.raises(AttributeError, match="module 'replab' has no attribute 'nope'"):
+        replab.nope  # noqa: B018

@@ -13,35 +13,32 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from replab.cli import (
-    _common,
-    check_cmd,
-    dashboard_cmd,
-    quorum_cmds,
-    record_cmd,
-    reproduce_cmd,
-    simulate_cmd,
-    sweep_cmd,
-)
 from replab.errors import ReplabError
+
+if TYPE_CHECKING:
+    from replab.cli._common import Parser
 
 __all__ = ["main", "build_parser"]
 
-# Modules that add subcommands. Later features append theirs here.
+# Modules (in replab.cli) that add subcommands, imported only once main() has taken over
+# Ctrl-C. Later features append theirs here.
 COMMAND_MODULES = [
-    quorum_cmds,
-    simulate_cmd,
-    check_cmd,
-    sweep_cmd,
-    reproduce_cmd,
-    dashboard_cmd,
-    record_cmd,
+    "quorum_cmds",
+    "simulate_cmd",
+    "check_cmd",
+    "sweep_cmd",
+    "reproduce_cmd",
+    "dashboard_cmd",
+    "record_cmd",
 ]
 
 
-def build_parser() -> _common.Parser:
+def build_parser() -> Parser:
+    from replab.cli import _common
+
     parser = _common.Parser(
         prog="replab",
         description="replab: a research workbench for database replication.",
@@ -51,8 +48,8 @@ def build_parser() -> _common.Parser:
     parser.add_argument("--version", action="version", version=f"replab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_common.Parser)
     sub.required = True
-    for module in COMMAND_MODULES:
-        module.register(sub)
+    for name in COMMAND_MODULES:
+        import_module(f"replab.cli.{name}").register(sub)
     return parser
 
 
@@ -93,11 +90,13 @@ def interrupted(prog: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    _CTRL_C.clear()
-    words = list(sys.argv[1:] if argv is None else argv)
-    prog = f"replab {words[0]}" if words and not words[0].startswith("-") else "replab"
-    try:
+    prog = "replab"
+    try:  # first: a Ctrl-C from here on is one line, even while the commands are imported
         with first_ctrl_c_only():
+            _CTRL_C.clear()
+            words = list(sys.argv[1:] if argv is None else argv)
+            if words and not words[0].startswith("-"):
+                prog = f"replab {words[0]}"
             args = build_parser().parse_args(words)
             prog = f"replab {args.command}"
             return int(args.run(args) or 0)
