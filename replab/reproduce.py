@@ -23,6 +23,7 @@ the cell's 1-based position in the notebook file. Files go to ``<out>/<notebook 
 from __future__ import annotations
 
 import base64
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -94,13 +95,21 @@ def execute_notebook(path: Path, overrides: dict[str, Any] | None = None, *,
                              store_widget_state=True,
                              resources={"metadata": {"path": str(path.parent)}})
     env = kernel_env({"MPLBACKEND": "module://matplotlib_inline.backend_inline"})
-    try:
-        client.execute(env=env)
-    except (CellExecutionError, CellTimeoutError, DeadKernelError) as e:
-        cell = _failed_cell(nb)
-        first = str(getattr(e, "ename", type(e).__name__))
-        detail = str(getattr(e, "evalue", "")) or str(e).strip().splitlines()[0]
-        raise ReplabError(f"{path.stem}: cell {cell} failed: {first}: {detail}") from e
+    # The kernel's stderr is its own: on Ctrl-C jupyter_client interrupts the kernel before
+    # shutting it down, and a kernel interrupted while it starts prints a traceback there.
+    # What the kernel said is shown only if it died.
+    with tempfile.TemporaryFile("w+") as kernel_stderr:
+        try:
+            client.execute(env=env, stderr=kernel_stderr)
+        except (CellExecutionError, CellTimeoutError, DeadKernelError) as e:
+            cell = _failed_cell(nb)
+            first = str(getattr(e, "ename", type(e).__name__))
+            detail = str(getattr(e, "evalue", "")) or str(e).strip().splitlines()[0]
+            if isinstance(e, DeadKernelError):
+                kernel_stderr.seek(0)
+                said = kernel_stderr.read().strip().splitlines()[-1:]
+                detail += f" (the kernel's last words: {said[0]})" if said else ""
+            raise ReplabError(f"{path.stem}: cell {cell} failed: {first}: {detail}") from e
     return nb
 
 

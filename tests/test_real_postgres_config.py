@@ -35,6 +35,9 @@ from replab.real.postgres.sweeps import agreement, agreement_table, explain_agre
     ({"fault": "failover", "duration_s": 3.0, "stall_s": 2.5},
      "The 'stall_s' parameter of PgLabConfig must be a float in (0, duration_s - "
      "fault_at_s = 2]. Got 2.5 instead."),
+    ({"fault": "stall", "fault_at_s": 10.0, "duration_s": 2.0},
+     "The 'fault_at_s' parameter of PgLabConfig must be a float in [0, duration_s=2) when "
+     "there is a fault. Got 10.0 instead."),
     ({"clients": 8, "keys": 4},
      "The 'keys' parameter of PgLabConfig must be an int in [clients=8, inf). Got 4 "
      "instead."),

@@ -88,6 +88,10 @@ class PgLabConfig:
         check_float(self.stall_s, "stall_s", o, low=0.0, low_open=True)
         if self.fault_at_s is not None:
             check_float(self.fault_at_s, "fault_at_s", o, low=0.0)
+        if (self.fault != "none" and self.fault_at_s is not None
+                and self.fault_at_s >= self.duration_s):
+            raise fail("fault_at_s", o, f"a float in [0, duration_s={self.duration_s:g}) when "
+                       f"there is a fault", self.fault_at_s)
         if self.fault != "none" and self.fault_start_s() + self.stall_s > self.duration_s:
             raise fail("stall_s", o, f"a float in (0, duration_s - fault_at_s = "
                        f"{self.duration_s - self.fault_start_s():g}]", self.stall_s)
