@@ -233,21 +233,30 @@ _LINT_MARK = "REPLAB-LINT "
 #: an explorer's, drawn off pyplot) is linted with replab.plots.lint_figure after the cell,
 #: in the state the cell left it. post_run_cell comes after post_execute, where the inline
 #: backend shows (draws) and closes pyplot's figures; the pending dict keeps them alive.
+#: An explorer's image drawn over a cached background (``restore_region``, then only its
+#: animated artists: no Figure.draw) counts as a drawing of its figure too.
 LINT_SETUP_SOURCE = """\
 def _replab_lint_install():
     import matplotlib
     from matplotlib.backend_bases import FigureCanvasBase
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from replab.plots.lint import lint_figure
 
     pending, problems, busy = {}, [], [False]
     draw, print_figure = Figure.draw, FigureCanvasBase.print_figure
+    restore_region = FigureCanvasAgg.restore_region
 
     def drawn(self, renderer):
         result = draw(self, renderer)
         if not busy[0]:
             pending[id(self)] = self
         return result
+
+    def restored(self, *args, **kwargs):
+        if not busy[0]:
+            pending[id(self.figure)] = self.figure
+        return restore_region(self, *args, **kwargs)
 
     def printed(self, *args, **kwargs):
         bbox = kwargs.get("bbox_inches", matplotlib.rcParams["savefig.bbox"])
@@ -270,6 +279,7 @@ def _replab_lint_install():
             busy[0] = False
 
     Figure.draw, FigureCanvasBase.print_figure = drawn, printed
+    FigureCanvasAgg.restore_region = restored
     get_ipython().events.register("post_run_cell", after_cell)
     return problems
 

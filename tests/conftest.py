@@ -1,12 +1,17 @@
-"""Shared test helpers: headless matplotlib and running notebooks small."""
+"""Shared test helpers: headless matplotlib and running notebooks small (each research
+notebook once per session: the ``notebook_runs`` fixture)."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import matplotlib
+import pytest
 from hypothesis import HealthCheck, settings
 
 matplotlib.use("Agg")
@@ -55,6 +60,79 @@ def run_notebook(name: str, overrides: dict[str, Any] | None = None, timeout: in
                 os.environ[key] = value
     nb.metadata["replab_lint"] = pop_lint_report(nb).to_dict("records")
     return nb
+
+
+@contextlib.contextmanager
+def _locked(path: Path, *, wait: bool = True) -> Iterator[bool]:
+    """An exclusive lock on ``path`` (across processes); yields False at once when another
+    process holds it and not ``wait``."""
+    with open(path, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+class NotebookRuns:
+    """Each research notebook executed at most once per test session, shared by every test
+    that needs it (``replab reproduce``'s harvest in ``tests/test_reproduce.py`` and the
+    notebook's own tests), across xdist workers.
+
+    A notebook runs as ``replab reproduce --small --lint`` runs it
+    (:func:`replab.reproduce.execute_notebook` at its ``metadata.replab.small`` sizes, every
+    figure linted); the executed notebook is kept as a file in the session's temporary
+    folder, which every worker of the session shares, with one lock a notebook.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def executed(self, name: str, *, wait: bool = True) -> Any | None:
+        """The executed notebook as ``execute_notebook(path, small, lint=True)`` returns it
+        (its lint cells still in); None if another worker is running it and not ``wait``."""
+        import nbformat
+
+        from replab.notebooks import small_parameters
+        from replab.reproduce import execute_notebook
+
+        stem = Path(name).stem
+        done = self.folder / f"{stem}.ipynb"
+        with _locked(self.folder / f"{stem}.lock", wait=wait) as mine:
+            if not mine:
+                return None
+            if not done.exists():
+                path = NOTEBOOKS / f"{stem}.ipynb"
+                small = small_parameters(nbformat.read(path, as_version=4))
+                nb = execute_notebook(path, small, timeout=600, lint=True)
+                partial = done.with_suffix(".partial")
+                nbformat.write(nb, partial)
+                partial.replace(done)
+        return nbformat.read(done, as_version=4)
+
+    def __call__(self, name: str) -> Any:
+        """The executed notebook as :func:`run_notebook` returns it: the figure-lint
+        problems in ``nb.metadata["replab_lint"]``, the lint cells removed."""
+        from replab.notebooks import pop_lint_report
+
+        nb = self.executed(name)
+        nb.metadata["replab_lint"] = pop_lint_report(nb).to_dict("records")
+        return nb
+
+
+@pytest.fixture(scope="session")
+def notebook_runs(tmp_path_factory: pytest.TempPathFactory) -> NotebookRuns:
+    """:class:`NotebookRuns` for this test session (one folder for all xdist workers)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the session's folder; each worker's own is below it
+    folder = root / "notebook-runs"
+    folder.mkdir(exist_ok=True)
+    return NotebookRuns(folder)
 
 
 def notebook_parameters(name: str) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from replab.history import History
 from replab.models import MultiLeaderConfig, simulate_multi_leader, strategy_outcomes
 from replab.models.multi_leader import topology_graph
 from replab.widgets.multi_leader import MultiLeaderExplorer
-from tests.conftest import cell_text, run_notebook
+from tests.conftest import NotebookRuns, cell_text
 
 matplotlib.use("Agg")
 
@@ -170,8 +170,8 @@ def test_notebook_committed_clean_with_parameters_first():
 
 
 @pytest.mark.timeout(600)
-def test_notebook_runs_small():
-    nb = run_notebook(NOTEBOOK.name)  # its metadata.replab.small sizes
+def test_notebook_runs_small(notebook_runs: NotebookRuns):
+    nb = notebook_runs(NOTEBOOK.name)  # its metadata.replab.small sizes
     text = cell_text(nb)
     assert "circular, never reconfigured:" in text and "after None ms" not in text
     assert "all-to-all, never reconfigured: " in text

@@ -5,7 +5,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.conftest import cell_text, run_notebook
+from tests.conftest import NotebookRuns, cell_text
 from tests.test_notebook_figures import cells_missing_images
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "03_single_leader.ipynb"
@@ -27,8 +27,8 @@ def _markdown(nb) -> str:
                      for out in c.get("outputs", []) if "text/markdown" in out.get("data", {}))
 
 
-def test_notebook_runs_small():
-    nb = run_notebook(NOTEBOOK.name)
+def test_notebook_runs_small(notebook_runs: NotebookRuns):
+    nb = notebook_runs(NOTEBOOK.name)  # its metadata.replab.small sizes
     text = cell_text(nb)
     assert "last result: sync 0" in text
     assert "acknowledged writes lost" in text  # the metrics, as a table in words

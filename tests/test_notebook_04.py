@@ -4,7 +4,7 @@
 import nbformat
 import pytest
 
-from tests.conftest import NOTEBOOKS, cell_text, run_notebook
+from tests.conftest import NOTEBOOKS, NotebookRuns, cell_text
 from tests.test_notebook_figures import cells_missing_images
 
 NAME = "04_replication_lag.ipynb"
@@ -22,8 +22,8 @@ def test_notebook_is_committed_clean_with_parameters_first():
     assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)
 
 
-def test_notebook_runs_small():
-    out = run_notebook(NAME)  # its metadata.replab.small sizes
+def test_notebook_runs_small(notebook_runs: NotebookRuns):
+    out = notebook_runs(NAME)  # its metadata.replab.small sizes
     text = cell_text(out)
     assert "read-your-writes" in text and "position-redirect" in text
     assert "(c) stale monitor (300 ms): read-your-writes" in text

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import nbformat
 
-from tests.conftest import cell_text, run_notebook
+from tests.conftest import NotebookRuns, cell_text
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "05_leaderless.ipynb"
 
@@ -18,8 +18,8 @@ def test_committed_clean_with_parameters_first():
                                                      .replace("=", "\n").split())
 
 
-def test_runs_headless_small():
-    nb = run_notebook(NOTEBOOK.name)
+def test_runs_headless_small(notebook_runs: NotebookRuns):
+    nb = notebook_runs(NOTEBOOK.name)  # its metadata.replab.small sizes
     text = cell_text(nb)
     assert "stale replicas without anti-entropy" in text
     assert "lost writes with siblings: 0" in text

@@ -2,15 +2,14 @@ import re
 
 import pytest
 
-from tests.conftest import cell_text, run_notebook
+from tests.conftest import NotebookRuns, cell_text
 from tests.test_notebook_figures import figure_problems
 
 pytestmark = pytest.mark.timeout(900)
 
 
-def test_quorum_staleness_notebook_runs_and_times_sliders():
-    nb = run_notebook("01_quorum_staleness.ipynb",
-                      {"TRIALS": 20_000, "GRID_TRIALS": 2_000, "SLIDER_MOVES": 3})
+def test_quorum_staleness_notebook_runs_and_times_sliders(notebook_runs: NotebookRuns):
+    nb = notebook_runs("01_quorum_staleness.ipynb")  # TRIALS 20_000, GRID_TRIALS 2_000, ...
     text = cell_text(nb)
     m = re.search(r"slider move -> redrawn image, in the kernel: median (\d+) ms", text)
     assert m, text[:2000]
@@ -23,8 +22,8 @@ def test_quorum_staleness_notebook_runs_and_times_sliders():
     assert "nowhere" not in verdicts[1][1:]  # writes: worse while rare, better when common
 
 
-def test_reproduce_pbs_notebook_runs():
-    nb = run_notebook("02_reproduce_pbs.ipynb", {"TRIALS": 20_000, "TAIL_TRIALS": 200_000})
+def test_reproduce_pbs_notebook_runs(notebook_runs: NotebookRuns):
+    nb = notebook_runs("02_reproduce_pbs.ipynb")  # TRIALS 20_000, TAIL_TRIALS 200_000
     text = cell_text(nb)
     assert "published numbers lie inside replab's 95 % CI" in text
     # issue 12: the authors' first-crossing procedure, beside the true quantile

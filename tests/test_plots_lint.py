@@ -164,6 +164,25 @@ def test_a_figure_outside_pyplot_is_drawn_for_the_check():
 # ------------------------------------------------------ the hook in a notebook's kernel
 
 
+EXPLORER_DRAWN_ONCE = """\
+from replab.widgets._render import FigureImage
+
+fig = Figure(figsize=(4, 3), layout="constrained")
+ax = fig.add_subplot()
+ax.set(xlabel="time after the write (ms)", ylabel="P(stale read)", xlim=(0, 10), ylim=(0, 1))
+line, = ax.plot([0, 10], [0.1, 0.1], label="stale reads")
+ax.legend(loc="upper right")
+image = FigureImage(fig, dpi=60)
+image.animate([line])
+image.show()
+"""
+EXPLORER_MOVED = """\
+line.set_ydata([0.92, 0.92])  # the same axes limits: drawn over the cached background
+image.show()
+print("full draws:", image.full_draws)
+"""
+
+
 def test_every_figure_of_a_notebook_is_linted_explorers_included(tmp_path: Path):
     """pyplot figures shown inline and figures drawn off pyplot (as explorers draw) are
     both linted, after their cell, and named by the cell's position and name."""
@@ -178,6 +197,10 @@ def test_every_figure_of_a_notebook_is_linted_explorers_included(tmp_path: Path)
                       "ax.set_xlabel('delay')\n"
                       "from matplotlib.backends.backend_agg import FigureCanvasAgg\n"
                       "FigureCanvasAgg(off).draw()"),
+        # an explorer's image: clean when first drawn in full; then, drawn over its cached
+        # background (no Figure.draw), its animated line runs under the legend
+        new_code_cell(EXPLORER_DRAWN_ONCE, metadata={"replab": {"name": "explorer"}}),
+        new_code_cell(EXPLORER_MOVED, metadata={"replab": {"name": "moved"}}),
     ])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
@@ -192,8 +215,11 @@ def test_every_figure_of_a_notebook_is_linted_explorers_included(tmp_path: Path)
          "problem": "axes 1: the x axis label 'delay' names no unit"},
         {"cell": 4, "name": "cell04", "figure": 1,
          "problem": "axes 1: the y axis shows numbers but has no label"},
+        {"cell": 6, "name": "moved", "figure": 1,
+         "problem": "axes 1: the legend covers data (Line2D 'stale reads')"},
     ]
-    assert len(executed.cells) == 5  # the setup cell stays, the lint cells are gone
+    assert "full draws: 1" in executed.cells[-1].outputs[0]["text"]  # the cached path
+    assert len(executed.cells) == 7  # the setup cell stays, the lint cells are gone
     with pytest.raises(ConfigError, match="no figure-lint report"):
         pop_lint_report(executed)
 

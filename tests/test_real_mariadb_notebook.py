@@ -10,7 +10,7 @@ import nbformat
 import pytest
 
 from tests.conftest import cell_text, run_notebook
-from tests.test_notebook_figures import cells_missing_images
+from tests.test_notebook_figures import cells_missing_images, figure_problems
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "09_real_mariadb.ipynb"
 needs_mariadb = pytest.mark.skipif(
@@ -31,6 +31,8 @@ def test_notebook_is_committed_with_outputs_cleared_and_parameters_first():
 def test_notebook_runs_small():
     out = run_notebook(NOTEBOOK.name)
     assert cells_missing_images(out) == []
+    problems = figure_problems(out)  # issue 21: the figure lint on every figure
+    assert not problems, "figure lint:\n" + "\n".join(problems)
     text = cell_text(out)
     assert "binlog_format=STATEMENT" in text and "UUID()" in text
     assert "unreplicated_before_heal" in text

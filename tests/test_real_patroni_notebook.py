@@ -10,7 +10,7 @@ import pytest
 from replab.real.patroni import load_result
 from replab.real.patroni.sweeps import describe_modes, describe_pause_sweep, load_sweeps, summarize
 from tests.conftest import NOTEBOOKS, ROOT, cell_text, run_notebook
-from tests.test_notebook_figures import cells_missing_images
+from tests.test_notebook_figures import cells_missing_images, figure_problems
 
 NAME = "10_real_failover.ipynb"
 DATA = ROOT / "data" / "patroni"
@@ -37,6 +37,8 @@ def test_notebook_is_committed_clean_with_parameters_first():
 @pytest.mark.timeout(120)
 def test_notebook_draws_every_figure_and_prints_the_recorded_numbers(executed):
     assert cells_missing_images(executed) == []
+    problems = figure_problems(executed)  # issue 21: the figure lint on every figure
+    assert not problems, "figure lint:\n" + "\n".join(problems)
     text = cell_text(executed)
     run = load_result(DATA / "example_async")
     assert run.metrics["verdict"] in text

@@ -7,7 +7,7 @@ import nbformat
 import pytest
 
 from tests.conftest import NOTEBOOKS, cell_text, run_notebook
-from tests.test_notebook_figures import cells_missing_images
+from tests.test_notebook_figures import cells_missing_images, figure_problems
 
 NAME = "08_real_postgres.ipynb"
 
@@ -27,6 +27,8 @@ def test_notebook_is_committed_clean_with_parameters_first():
 def test_notebook_runs_small_and_stops_its_servers():
     out = run_notebook(NAME)
     assert cells_missing_images(out) == []
+    problems = figure_problems(out)  # issue 21: the figure lint on every figure
+    assert not problems, "figure lint:\n" + "\n".join(problems)
     text = cell_text(out)
     pids = [int(p) for p in re.findall(r"\(PID (\d+)\)", text)]
     assert len(pids) == 3  # primary + 2 standbys

@@ -9,7 +9,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from tests.conftest import run_notebook
+from tests.conftest import NotebookRuns
 
 matplotlib.use("Agg")
 
@@ -24,8 +24,8 @@ def test_notebook_is_committed_with_outputs_cleared_and_parameters_first():
 
 
 @pytest.mark.timeout(600)
-def test_notebook_runs_small():
-    nb = run_notebook(NOTEBOOK.name, {"TRANSACTIONS": 30, "FOLLOWERS": 1})
+def test_notebook_runs_small(notebook_runs: NotebookRuns):
+    nb = notebook_runs(NOTEBOOK.name)  # TRANSACTIONS 30, FOLLOWERS 1, APPLY_RUNS 2
     text = "\n".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
     assert "apply errors; follower1 cannot apply the physical log" in text
     assert "dataframe follower divergent rows: 0" in text

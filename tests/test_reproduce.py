@@ -23,9 +23,10 @@ from replab.notebooks import (
     notebook_index,
     research_notebooks,
     select_notebooks,
+    small_parameters,
 )
 from replab.reproduce import MANIFEST_COLUMNS, reproduce
-from tests.conftest import NOTEBOOKS, ROOT
+from tests.conftest import NOTEBOOKS, ROOT, NotebookRuns
 from tests.test_notebook_figures import cells_missing_images
 
 pytestmark = pytest.mark.timeout(600)
@@ -240,15 +241,37 @@ SIMULATED = [p.stem for p in research_notebooks(NOTEBOOKS) if p.stem not in REAL
 
 
 @pytest.fixture(scope="module")
-def real_run(tmp_path_factory: pytest.TempPathFactory):
+def real_run(tmp_path_factory: pytest.TempPathFactory, notebook_runs: NotebookRuns):
+    """``replab reproduce SIMULATED --small --lint``, harvesting the session's executions:
+    each notebook runs once for the whole suite (``notebook_runs``), and its own tests
+    read the same run."""
+    import replab.reproduce
+
+    pending = list(SIMULATED)  # first those no other worker is running now
+    while pending:
+        stem = next((s for s in pending if notebook_runs.executed(s, wait=False) is not None),
+                    pending[0])
+        notebook_runs.executed(stem)
+        pending.remove(stem)
+    execute, executed_here = replab.reproduce.execute_notebook, []
+
+    def shared(path: Path, overrides: dict | None = None, **options) -> object:
+        if (options.get("lint") and path.resolve().parent == NOTEBOOKS.resolve()
+                and overrides == small_parameters(nbformat.read(path, as_version=4))):
+            return notebook_runs.executed(path.name)
+        executed_here.append(path.stem)
+        return execute(path, overrides, **options)
+
     out = tmp_path_factory.mktemp("reproduce")
     stdout = io.StringIO()
     from contextlib import redirect_stdout
 
-    with redirect_stdout(stdout):
+    with pytest.MonkeyPatch.context() as patch, redirect_stdout(stdout):
+        patch.setattr(replab.reproduce, "execute_notebook", shared)
         code = main(["reproduce", *SIMULATED, "--small", "--out", str(out), "--format", "csv",
                      "--lint"])
     assert code == 0
+    assert executed_here == []  # every notebook was the session's run
     return out, pd.read_csv(io.StringIO(stdout.getvalue()))
 
 
@@ -324,7 +347,8 @@ def test_every_figure_of_every_notebook_passes_the_lint(real_run, stem):
 
 def test_the_real_server_notebooks_are_checked_by_their_own_tests():
     assert {p.stem for p in research_notebooks(NOTEBOOKS)} - set(SIMULATED) == REAL_SERVERS
+    own = {"08_real_postgres": "postgres", "09_real_mariadb": "mariadb",
+           "10_real_failover": "patroni"}
     for stem in REAL_SERVERS:
-        name = "postgres" if "postgres" in stem else "mariadb"
-        assert "cells_missing_images" in (ROOT / "tests" /
-                                          f"test_real_{name}_notebook.py").read_text()
+        test = (ROOT / "tests" / f"test_real_{own[stem]}_notebook.py").read_text()
+        assert "cells_missing_images(" in test and "figure_problems(" in test, stem

@@ -181,6 +181,7 @@ class _Lab:
         self.stop = threading.Event()
         self.gate = Gate()
         self.fault_log: list[tuple[float, str, Any]] = []
+        self.clients: list[Client] = []  # set when they are made
         self._writes = True
         self._ops_left = config.max_ops
         self._ops_lock = threading.Lock()
@@ -202,13 +203,23 @@ class _Lab:
     def no_more_writes(self) -> None:
         self._writes = False
 
-    def hold_clients(self, timeout_s: float = 1.0) -> None:
-        """Close the gate and wait (bounded) until the clients are between operations."""
+    def hold_clients(self, timeout_s: float = 1.0, blocked_s: float = 0.1) -> None:
+        """Close the gate and wait (bounded) until every client is between operations or
+        has been in one write for ``blocked_s``: a commit waiting for a stalled synchronous
+        standby returns only after the crash, so waiting for it would only cost time."""
         self.gate.open.clear()
         deadline = time.monotonic() + timeout_s
-        for _ in range(self.config.clients):
-            if not self.gate.idle.acquire(timeout=max(0.0, deadline - time.monotonic())):
-                break
+        held = 0
+        while held < self.config.clients and time.monotonic() < deadline:
+            if self.gate.idle.acquire(timeout=0.01):
+                held += 1
+            elif held + self._blocked_writers(blocked_s) >= self.config.clients:
+                return
+
+    def _blocked_writers(self, blocked_s: float) -> int:
+        now = time.monotonic()
+        return sum(c.write_started is not None and now - c.write_started >= blocked_s
+                   for c in self.clients)
 
     def release_clients(self) -> None:
         self.gate.open.set()
@@ -260,6 +271,7 @@ def _run(cluster: PgCluster, config: PgLabConfig, seed: SeedLike) -> PgLabResult
     lab = _Lab(cluster, config)
     seeds = spawn_seeds(seed, config.clients)
     clients = [Client(i, lab, np.random.default_rng(s)) for i, s in enumerate(seeds)]
+    lab.clients = clients
     sampler = LagSampler(lab, config.lag_sample_ms)
     sampler.start()
     failover: dict[str, Any] = {}

@@ -161,7 +161,7 @@ def rewind(lab: Any, old: PgServer, new: PgServer) -> None:
         # updates only at the next checkpoint ("no rewind required" otherwise)
         conn.execute("CHECKPOINT")
     run_tool(old.bindir, "pg_rewind", "--target-pgdata", str(old.datadir),
-             "--source-server", new.dsn(), timeout=60.0)
+             "--source-server", new.dsn(), "--no-sync", timeout=60.0)
     follow(old, new)
     old.start()
     cluster: PgCluster = lab.cluster

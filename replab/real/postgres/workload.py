@@ -96,6 +96,7 @@ class Client(threading.Thread):
         self.seq = 0
         self.last_write_ms = -np.inf
         self.last_lsn: str | None = None
+        self.write_started: float | None = None  # monotonic time, while in a write
         self.waited = self.redirected = self.reads_ok = self.reads_on_primary = 0
 
     # -- connections -------------------------------------------------------------------
@@ -144,6 +145,7 @@ class Client(threading.Thread):
         primary = self.lab.cluster.get_primary()
         rec.add(self.process, "invoke", "write", key, value)
         conn = None
+        self.write_started = time.monotonic()
         try:
             conn = self.conn(primary)
             version = conn.execute(_WRITE, (value, key)).fetchone()[0]  # type: ignore[index]
@@ -153,6 +155,8 @@ class Client(threading.Thread):
         except psycopg.Error:
             rec.add(self.process, _outcome(conn), "write", key, value, node=primary.name)
             return
+        finally:
+            self.write_started = None
         rec.add(self.process, "ok", "write", key, value, version=int(version),
                 node=primary.name)
         self.last_write_ms = rec.now_ms()
