@@ -204,3 +204,33 @@ def test_real_labs_must_run_serially() -> None:
         SweepSpec(target="record-mariadb", seed=1, grid={"nosuch": [1]}, executor="serial")
     names = target_names()  # the labs, loaded now, are listed once
     assert len(names) == len(set(names)) and {"record-postgres", "record-mariadb"} <= set(names)
+
+
+def test_common_seeds_give_every_point_the_same_seeds_and_keep_replication_0():
+    points = [{"w": 1}, {"w": 2}, {"w": 3}]
+    common = plan(points, 11, replications=3, common_seeds=True)
+    by_rep = {j: {t.seed for t in common if t.replication == j} for j in range(3)}
+    assert all(len(seeds) == 1 for seeds in by_rep.values())  # one seed per replication
+    assert len(set().union(*by_rep.values())) == 3  # and a new one for each replication
+    independent = plan(points, 11, replications=3)
+    assert [t.seed for t in independent if t.replication == 0][0] == by_rep[0].pop()
+    assert len({t.seed for t in independent}) == 9
+    with pytest.raises(ConfigError, match="'common_seeds' parameter of sweep must be a bool"):
+        plan(points, 11, common_seeds="yes")
+
+
+def test_common_seeds_compare_settings_on_the_same_runs():
+    """On common seeds the client workload is the same run at every w: the same number of
+    writes is attempted, so only the setting differs (the point of common random numbers)."""
+    grid = {"w": [1, 3]}
+    fixed = {"duration_ms": 300, "n": 3}
+    crn = replab.sweep_model("leaderless", grid, fixed=fixed, replications=2, seed=5,
+                             common_seeds=True)
+    assert crn.groupby("replication").seed.nunique().eq(1).all()
+    assert crn.groupby("replication").writes.nunique().eq(1).all()
+    spec = spec_from_dict({"sweep": {"target": "leaderless", "seed": 5, "replications": 2,
+                                     "common_seeds": True},
+                           "fixed": fixed, "grid": grid})
+    pd.testing.assert_frame_equal(run_spec(spec, progress=False).frame, crn)
+    independent = replab.sweep_model("leaderless", grid, fixed=fixed, replications=2, seed=5)
+    assert independent.seed.nunique() == 4

@@ -152,8 +152,10 @@ MESSAGES = [
      "The 'sweep.batch_size' parameter of SweepSpec must be 'auto' or an int in [1, inf). "
      "Got 0 instead."),
     (_spec(sweep__seeed=1),
-     "Unknown field 'sweep.seeed' in the sweep spec; known fields: batch_size, executor, "
-     "replications, seed, skip_invalid, target."),
+     "Unknown field 'sweep.seeed' in the sweep spec; known fields: batch_size, "
+     "common_seeds, executor, replications, seed, skip_invalid, target."),
+    (_spec(sweep__common_seeds="yes"),
+     "The 'sweep.common_seeds' parameter of SweepSpec must be a bool. Got 'yes' instead."),
     ({**_spec(), "grdi": {}},
      "Unknown table [grdi] in the sweep spec; known tables: [sweep], [fixed], [grid]."),
     (_spec(grid={}),

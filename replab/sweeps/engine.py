@@ -34,7 +34,7 @@ from replab.sweeps.executors import (
     worker_count,
 )
 from replab.sweeps.store import ResultStore, fn_identity, point_key
-from replab.validate import check_int, fail
+from replab.validate import check_bool, check_int, fail
 
 __all__ = [
     "sweep",
@@ -108,13 +108,18 @@ def _point_seed(ss: np.random.SeedSequence) -> int:
     return int(ss.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
 
 
-def plan(points: Sequence[dict[str, Any]], seed: SeedLike, replications: int = 1) -> list[Task]:
+def plan(points: Sequence[dict[str, Any]], seed: SeedLike, replications: int = 1,
+         common_seeds: bool = False) -> list[Task]:
     """The tasks of a sweep, point-major; replication ``j`` of point ``i`` is seeded by
-    child ``j * len(points) + i``, so adding replications keeps the earlier ones."""
+    child ``j * len(points) + i``, so adding replications keeps the earlier ones. With
+    ``common_seeds`` every point's replication ``j`` is seeded by child ``j``: common
+    random numbers, so a difference between points is the setting's, not the seed's."""
     check_int(replications, "replications", "sweep", low=1)
-    children = spawn_seeds(seed, len(points) * replications)
+    check_bool(common_seeds, "common_seeds", "sweep")
+    children = spawn_seeds(seed, replications if common_seeds else len(points) * replications)
     return [
-        Task(p, _point_seed(children[j * len(points) + i]), j if replications > 1 else None)
+        Task(p, _point_seed(children[j if common_seeds else j * len(points) + i]),
+             j if replications > 1 else None)
         for i, p in enumerate(points)
         for j in range(replications)
     ]
@@ -277,6 +282,7 @@ def sweep(
     store: str | os.PathLike[str] | ResultStore | None = None,
     batch_size: int | str = "auto",
     progress: bool = True,
+    common_seeds: bool = False,
 ) -> pd.DataFrame:
     """Call ``fn(**point, seed=...)`` for every point of ``grid`` and stack the results.
 
@@ -307,6 +313,11 @@ def sweep(
     progress : bool
         Show a tqdm progress bar (the notebook widget in Jupyter) once a run takes longer
         than a second.
+    common_seeds : bool
+        Give every point the same seeds (replication ``j`` of each point: child ``j``):
+        common random numbers, for comparing settings. A difference between two points
+        is then the settings', not the random draws'; their intervals still describe
+        each point alone.
 
     Returns
     -------
@@ -324,7 +335,7 @@ def sweep(
     check_int(replications, "replications", "sweep", low=1)
     _check_grid(grid)
     check_grid_size(grid, replications, "sweep")
-    tasks = plan(grid_points(grid), seed, replications)
+    tasks = plan(grid_points(grid), seed, replications, common_seeds)
     frames, _ = run_tasks(
         fn, tasks, executor=executor, store=store, batch_size=batch_size, progress=progress
     )

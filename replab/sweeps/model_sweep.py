@@ -54,6 +54,7 @@ def sweep_model(
     summary: bool = False,
     skip_invalid: bool = True,
     progress: bool = False,
+    common_seeds: bool = False,
 ) -> pd.DataFrame:
     """Run simulation ``model`` at every point of ``grid`` (its settings), ``replications``
     times each, and return the rows ``replab sweep`` would print.
@@ -80,6 +81,9 @@ def sweep_model(
     summary : bool
         One row per point (mean and 95 % interval of every metric, Wilson for
         proportions) instead of one per run.
+    common_seeds : bool
+        Every point runs on the same seeds (common random numbers; see
+        :func:`replab.sweep`), so the points differ only in their settings.
 
     Returns
     -------
@@ -104,7 +108,7 @@ def sweep_model(
                    "servers need the machine to themselves)", executor)
     spec = SweepSpec(target=model, seed=_root_seed(seed), grid=dict(grid),
                      fixed=dict(fixed or {}), replications=replications,
-                     skip_invalid=skip_invalid,
+                     skip_invalid=skip_invalid, common_seeds=common_seeds,
                      executor="serial" if model in REAL_LABS else None)
     if isinstance(executor, str) or executor is None:
         with open_executor(executor or "serial", workers=workers) as pool:

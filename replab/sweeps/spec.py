@@ -64,7 +64,8 @@ __all__ = [
 ]
 
 OWNER = "SweepSpec"
-_SWEEP_FIELDS = ("target", "seed", "replications", "skip_invalid", "batch_size", "executor")
+_SWEEP_FIELDS = ("target", "seed", "replications", "skip_invalid", "batch_size", "executor",
+                 "common_seeds")
 
 
 def _grid_values(name: str, values: Any) -> list[Any]:
@@ -94,12 +95,14 @@ class SweepSpec:
     skip_invalid: bool = True
     batch_size: int | str = "auto"
     executor: str | None = None
+    common_seeds: bool = False
 
     def __post_init__(self) -> None:
         check_choice(self.target, "sweep.target", OWNER, target_names())
         check_int(self.seed, "sweep.seed", OWNER, low=0)
         check_int(self.replications, "sweep.replications", OWNER, low=1)
         check_bool(self.skip_invalid, "sweep.skip_invalid", OWNER)
+        check_bool(self.common_seeds, "sweep.common_seeds", OWNER)
         size = self.batch_size
         if size != "auto" and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
             raise fail("sweep.batch_size", OWNER, "'auto' or an int in [1, inf)", size)
@@ -275,7 +278,8 @@ def run_spec(
     """
     points = list(iter_points(spec.grid))  # bounded when the spec was made
     keep, skipped = _feasible(spec, points)
-    tasks = [t for k, t in enumerate(plan(points, spec.seed, spec.replications))
+    tasks = [t for k, t in enumerate(plan(points, spec.seed, spec.replications,
+                                                      spec.common_seeds))
              if keep[k // spec.replications]]
     fn = get_target(spec.target).bind(spec.fixed)
     frames, stats = run_tasks(fn, tasks, executor=executor, store=store,
