@@ -28,15 +28,20 @@ def plot_gtid_positions(positions: pd.DataFrame, nemesis: pd.DataFrame | None = 
     for i, (server, g) in enumerate(total.groupby("server", sort=True)):
         ax.step(g["time_ms"] / 1000, g["seq_no"], where="post", color=PALETTE[i % 7],
                 label=server)
-    for j, (_, op) in enumerate((nemesis if nemesis is not None else pd.DataFrame(
-            columns=["time", "f", "key"])).iterrows()):
+    faults = nemesis if nemesis is not None else pd.DataFrame(columns=["time", "f", "key"])
+    for j, (_, op) in enumerate(faults.iterrows()):
         ax.axvline(op["time"] / 1000, color=FAULT_COLORS[1 + j % 3], lw=1.5, ls="--")
-        # inside the axes, staggered downwards so that neighbouring labels do not collide
-        ax.annotate(f"{op['f']} {op['key']}", (op["time"] / 1000, 0.97 - 0.09 * (j % 4)),
-                    xycoords=("data", "axes fraction"), xytext=(3, 0),
-                    textcoords="offset points", va="top", ha="left", fontsize=8,
-                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
-                          "alpha": 0.8})
+    left, right = ax.get_xlim()
+    for j, (_, op) in enumerate(faults.iterrows()):
+        # inside the axes, staggered downwards so that neighbouring labels do not collide;
+        # right of the line in the left half, left of it in the right half (never clipped)
+        x = op["time"] / 1000
+        late = x > (left + right) / 2
+        ax.annotate(f"{op['f']} {op['key']}", (x, 0.97 - 0.09 * (j % 4)),
+                    xycoords=("data", "axes fraction"), xytext=(-3 if late else 3, 0),
+                    textcoords="offset points", va="top", ha="right" if late else "left",
+                    fontsize=8, bbox={"boxstyle": "round,pad=0.15", "fc": "white",
+                                      "ec": "none", "alpha": 0.8})
     if nemesis is not None and len(nemesis):  # headroom: the labels sit above the lines
         lo, hi = ax.get_ylim()
         ax.set_ylim(lo, hi + 0.35 * (hi - lo))
