@@ -103,7 +103,10 @@ def test(extra: list[str]) -> None:
     # loadfile: a test module runs on one worker, so its module fixtures (a full notebook
     # run, a Dask cluster, a browser) are built once. (--dist loadgroup did not keep
     # xdist_group tests together with pytest 9.2 and xdist 3.8 here.)
-    workers = ["-n", "2", "--dist", "loadfile"] if _wants_workers(extra) else []
+    # --no-loadscope-reorder: modules go out in tests/conftest.py's order (the longest
+    # first), not xdist's (the most tests first), so no long module runs alone at the end.
+    workers = (["-n", "2", "--dist", "loadfile", "--no-loadscope-reorder"]
+               if _wants_workers(extra) else [])
     run(PY, "-m", "pytest", *workers, *extra, env=env)
 
 

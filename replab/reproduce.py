@@ -335,8 +335,6 @@ def reproduce(
     ConfigError
         For an unknown name. ReplabError if a notebook fails (after running the others).
     """
-    import nbformat
-
     check_int(timeout, "timeout", "replab reproduce", low=1)
     if Path(out).exists() and not Path(out).is_dir():
         raise fail("out", "replab reproduce", "a folder (it is created if missing)", str(out))
@@ -347,7 +345,9 @@ def reproduce(
                           "(NN_topic.ipynb) to reproduce.")
     if names:
         chosen = select_notebooks(names, available)
-    else:
+    import nbformat  # after the arguments are checked: it takes a second to import
+
+    if not names:
         chosen = [p for p in available if _reproducible(nbformat.read(p, as_version=4))]
     frames, failures = [], []
     for path in chosen:

@@ -307,13 +307,50 @@ def _orders(writes: list[dict[str, Any]], key: Any) -> list[dict[Any, int]]:
             for b in ids:
                 if (a, m) in rel and (m, b) in rel:
                     rel.add((a, b))
-    out = []
-    for perm in itertools.permutations(ids):
-        pos = {x: i for i, x in enumerate(perm)}
-        if all(pos[a] < pos[b] for a, b in rel):
+    # every linear extension, by depth-first search: a write may come next once every
+    # write that must precede it is placed (the same set as filtering all permutations,
+    # without visiting the n! orders that break the relation)
+    preds = {b: {a for a, c in rel if c == b} for b in ids}
+    out: list[dict[Any, int]] = []
+    order: list[Any] = []
+
+    def extend(placed: set[Any]) -> None:
+        if len(order) == len(ids):
+            pos = {x: i for i, x in enumerate(order)}
             pos[INIT] = -1
             out.append(pos)
+            return
+        for x in ids:
+            if x not in placed and preds[x] <= placed:
+                order.append(x)
+                extend(placed | {x})
+                order.pop()
+
+    extend(set())
     return out
+
+
+def order_count(ops: list[dict[str, Any]]) -> int:
+    """How many write orders :func:`oracle` would enumerate, summed over keys (a subset
+    DP; cheap). Tests keep it small: the oracle is exponential by design."""
+    writes, _ = _pairs(ops)
+    total = 0
+    for key in {x["key"] for x in writes}:
+        mine = [x for x in writes if x["key"] == key]
+        versioned = _versioned(writes, key)
+        n = len(mine)
+        need = [sum(1 << j for j in range(n) if j != i and _before(mine[j], mine[i],
+                                                                    versioned))
+                for i in range(n)]
+        ways = [0] * (1 << n)
+        ways[0] = 1
+        for placed in range(1 << n):
+            if ways[placed]:
+                for i in range(n):
+                    if not placed >> i & 1 and need[i] & placed == need[i]:
+                        ways[placed | 1 << i] += ways[placed]
+        total += ways[-1]
+    return total
 
 
 def _candidates(rd: dict[str, Any], writes: list[dict[str, Any]]) -> list[Any] | None:

@@ -156,3 +156,17 @@ def cell_text(nb: Any) -> str:
                 parts.append(out["data"]["text/plain"])
     return "\n".join(parts)
 
+
+
+#: The longest test modules (seconds on 2 workers), started first: ``tasks.py test`` runs
+#: one module per worker (``--dist loadfile``), in collection order, and a long module
+#: collected last would run alone at the end while the other worker idles.
+LONG_MODULES = ("test_browser.py", "test_reproduce.py", "test_real_patroni.py",
+                "test_readme_servers.py", "test_real_mariadb_notebook.py", "test_readme.py",
+                "test_real_postgres.py", "test_real_mariadb.py", "test_cli_fuzz.py",
+                "test_real_postgres_notebook.py")
+
+
+def pytest_collection_modifyitems(items: list[Any]) -> None:
+    rank = {name: i for i, name in enumerate(LONG_MODULES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: else as is

@@ -56,6 +56,20 @@ def test_latency_cdf_is_the_empirical_cdf_inside_its_dkw_band():
         latency_cdf(res, points=1)
 
 
+@pytest.mark.parametrize("profile", ["LNKD-SSD", "LNKD-DISK", "YMMR", "WAN"])
+def test_latency_cdf_panels_label_their_ticks_without_collisions(profile):
+    """Notebook 02 at its default size: four narrow panels, WAN spanning 0.05 to 200 ms
+    printed '50100200' under a tick every 1, 2, 5 x 10^k."""
+    fig, axes = plt.subplots(1, 4, figsize=(14, 3.4), sharey=True, layout="constrained")
+    try:
+        for ax in axes:
+            res = replab.simulate_wars(3, 1, 1, profile, trials=200_000, seed=1)
+            plots.plot_latency_cdf(latency_cdf(res), ax=ax)
+        assert plots.lint_figure(fig) == []
+    finally:
+        plt.close(fig)
+
+
 def test_tradeoff_figure_passes_the_lint_and_draws_every_interval(tradeoff):
     ax = plots.plot_tradeoff(tradeoff)
     assert plots.lint_figure(ax.figure, tight=True) == []

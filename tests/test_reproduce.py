@@ -288,6 +288,9 @@ def test_reproduce_small_covers_every_notebook_and_lists_every_file(real_run):
         pngs = {p.stem for p in dest.glob("*-fig*.png")}
         assert pngs == {p.stem for p in dest.glob("*.svg")}, f"{stem}: PNG without SVG twin"
         assert pngs or list(dest.glob("*.csv")), f"{stem} produced no figure or table"
+        # named by topic (a cell's metadata.replab.name), never by position
+        unnamed = [name for name in on_disk if re.match(r"cell\d+-", name)]
+        assert unnamed == [], f"{stem}: outputs named by cell, not by topic: {unnamed}"
 
 
 @pytest.mark.parametrize("stem, files", [

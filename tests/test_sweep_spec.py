@@ -139,7 +139,8 @@ MESSAGES = [
      f"The 'sweep.target' parameter of SweepSpec must be one of {ALLOWED}. "
      "Got 'stalness' instead."),
     (_spec(sweep={"target": "staleness"}),
-     "The 'sweep.seed' parameter of SweepSpec must be an int in [0, inf). Got None instead."),
+     "The sweep spec has no 'sweep.seed': add `seed = ...` under [sweep] (an int in "
+     "[0, inf); the same seed gives the same results)."),
     (_spec(sweep__seed=-1),
      "The 'sweep.seed' parameter of SweepSpec must be an int in [0, inf). Got -1 instead."),
     (_spec(sweep__replications=0),

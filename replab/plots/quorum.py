@@ -212,9 +212,21 @@ def _coincide_note(label: str) -> str:
     return f"{name} ≈ {other}" + (f": {why.replace('95 % bands', 'bands')}" if why else "")
 
 
+class _SparseLogLocator(LogLocator):
+    """Ticks at 1, 2, 5 x 10^k over at most 2.5 decades; at 10^k only over more (a narrow
+    panel spanning 0.01 to 200 ms would otherwise print 0.010.02 and 50100200)."""
+
+    def tick_values(self, vmin: float, vmax: float) -> Any:
+        lo, hi = sorted((vmin, vmax))
+        wide = lo > 0 and hi / lo > 10 ** 2.5
+        self.set_params(subs=(1.0,) if wide else (1.0, 2.0, 5.0))
+        return super().tick_values(vmin, vmax)
+
+
 def _plain_log_ticks(axis: Any) -> None:
-    """Ticks at 1, 2, 5 x 10^k labelled as plain numbers (no colliding 3x10^0, 4x10^0)."""
-    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    """Ticks at 1, 2, 5 x 10^k (10^k alone over many decades) labelled as plain numbers
+    (no colliding 3x10^0, 4x10^0)."""
+    axis.set_major_locator(_SparseLogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     axis.set_minor_formatter(NullFormatter())
 

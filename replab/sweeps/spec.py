@@ -173,7 +173,11 @@ def spec_from_dict(data: Mapping[str, Any]) -> SweepSpec:
             f"Unknown field 'sweep.{extra[0]}' in the sweep spec; known fields: "
             f"{', '.join(sorted(_SWEEP_FIELDS))}."
         )
-    # Missing fields arrive as None and fail validation with the standard message.
+    for name, what in (("target", f"one of {', '.join(map(repr, target_names()))}"),
+                       ("seed", "an int in [0, inf); the same seed gives the same results")):
+        if name not in head:
+            raise ConfigError(f"The sweep spec has no 'sweep.{name}': add `{name} = ...` under "
+                              f"[sweep] ({what}).")
     fields: dict[str, Any] = {
         "target": head.get("target"),
         "seed": head.get("seed"),
