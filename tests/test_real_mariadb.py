@@ -190,3 +190,23 @@ def test_sigterm_handler_stops_servers():
         assert not lab.root.exists()  # never closed, yet its directory is gone
     finally:
         lab.close()
+
+
+def test_kept_lab_shuts_down_cleanly_a_thrown_away_one_is_killed():
+    """keep=True: SIGTERM, a clean shutdown (the datadirs can be opened again); keep=False:
+    SIGKILL, since the data is deleted next. Either way every PID is reaped."""
+    kept = ServerSet(1, keep=True)
+    try:
+        kept.start([[]])
+        pid = kept.pids[0]
+        kept.close()
+        assert not _alive(pid) and kept[0].proc is not None
+        assert kept[0].proc.returncode == 0
+        assert "Shutdown complete" in kept[0].log.read_text()
+    finally:
+        shutil.rmtree(kept.root, ignore_errors=True)
+    with ServerSet(1) as lab:
+        lab.start([[]])
+        pid = lab.pids[0]
+    assert not _alive(pid) and lab[0].proc is not None
+    assert lab[0].proc.returncode == -signal.SIGKILL and not lab.root.exists()

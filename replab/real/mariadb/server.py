@@ -26,13 +26,18 @@ from replab.real import processes
 from replab.real.processes import LIVE, _on_sigterm, free_port, run_as, spawn, stop_process
 
 __all__ = ["MariaDBMissingError", "Server", "ServerSet", "LIVE", "find_binaries", "free_port",
-           "stop_all", "_on_sigterm"]
+           "sparse_copy", "stop_all", "_on_sigterm"]
 
 USER = "mysql"  # as root, the servers run as this user (mariadbd refuses root otherwise)
 _SEARCH = "/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin:/usr/local/mysql/bin"
-# Small buffers: three servers share a 2-core CI machine with everything else.
+# Small buffers: three servers share a 2-core CI machine with everything else. A lab
+# server is thrown away after one run: no warm-cache file is saved at shutdown or read at
+# start-up (the buffer pool's contents, never what a run measures).
 _COMMON = ["--innodb-buffer-pool-size=16M", "--innodb-log-file-size=8M",
-           "--skip-name-resolve", "--performance-schema=OFF"]
+           "--skip-name-resolve", "--performance-schema=OFF",
+           "--innodb-buffer-pool-dump-at-shutdown=OFF",
+           "--innodb-buffer-pool-load-at-startup=OFF"]
+_BLOCK = 16384  # InnoDB's page size: a template's files are mostly pages of zeros
 
 
 class MariaDBMissingError(ReplabError):
@@ -180,26 +185,52 @@ class ServerSet:
         template = _template(timeout)
         for server, opts in zip(self.servers, options, strict=True):
             server.dir.mkdir(parents=True, exist_ok=True)
-            shutil.copytree(template, server.datadir)
+            shutil.copytree(template, server.datadir, copy_function=sparse_copy)
             _chown(server.dir)
             server.launch(opts)
         for server in self.servers:  # launched together: they start up side by side
             server.wait_ready(timeout)
 
     def close(self) -> None:
-        """Stop every server by PID and remove the directory (unless ``keep``)."""
-        for server in self.servers:  # all at once: each shutdown takes a moment
+        """Stop every server by PID and remove the directory (unless ``keep``).
+
+        A kept directory gets a clean shutdown (SIGTERM), so its datadirs can be opened
+        again. Otherwise the data is deleted next and nothing is left to make durable:
+        SIGKILL, which spares each server's shutdown (flushing the buffer pool, a clean
+        InnoDB shutdown: about 0.7 s a lab). Either way every PID is reaped.
+        """
+        sig = signal.SIGTERM if self.keep else signal.SIGKILL
+        for server in self.servers:  # all at once: a clean shutdown takes a moment
             if server.running and server.proc is not None:
                 server.signal(signal.SIGCONT)
-                server.proc.terminate()
+                server.signal(sig)
         for server in self.servers:
-            server.stop()
+            stop_process(server.proc, sig, 15.0)
         if not self.keep:
             processes.remove_temp_dir(self.root)
 
     @property
     def pids(self) -> list[int]:
         return [s.pid for s in self.servers if s.pid is not None and s.running]
+
+
+def sparse_copy(src: str, dst: str) -> str:
+    """Copy the file ``src`` to ``dst``, leaving blocks of zeros as holes.
+
+    A fresh datadir is 26 MB, 20 of them zero pages (the system tablespace and redo log
+    are preallocated); a sparse copy writes 7. Reads of a hole return zeros, so the
+    server sees the same bytes. ``shutil.copytree``'s ``copy_function``.
+    """
+    zero = bytes(_BLOCK)
+    with open(src, "rb") as fin, open(dst, "wb") as fout:
+        while block := fin.read(_BLOCK):
+            if block == zero:
+                fout.seek(len(block), os.SEEK_CUR)
+            else:
+                fout.write(block)
+        fout.truncate()
+    shutil.copystat(src, dst)
+    return dst
 
 
 _TEMPLATE: list[Path] = []
