@@ -205,8 +205,11 @@ def test_kept_lab_shuts_down_cleanly_a_thrown_away_one_is_killed():
         assert "Shutdown complete" in kept[0].log.read_text()
     finally:
         shutil.rmtree(kept.root, ignore_errors=True)
+    assert not str(kept.root).startswith("/dev/shm/")  # kept: on disk, not in memory
     with ServerSet(1) as lab:
         lab.start([[]])
         pid = lab.pids[0]
+        if os.access("/dev/shm", os.W_OK):  # thrown away: in memory where there is some
+            assert str(lab.root).startswith("/dev/shm/replab-mariadb-")
     assert not _alive(pid) and lab[0].proc is not None
     assert lab[0].proc.returncode == -signal.SIGKILL and not lab.root.exists()

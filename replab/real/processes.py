@@ -90,11 +90,12 @@ def chown_tree(path: Path, user: str) -> None:
             os.chown(os.path.join(root, name), *ids, follow_symlinks=False)
 
 
-def make_temp_dir(prefix: str, user: str, *, keep: bool = False) -> Path:
-    """A fresh temporary folder that ``user`` owns, removed by :func:`stop_all` unless
-    ``keep``."""
+def make_temp_dir(prefix: str, user: str, *, keep: bool = False,
+                  parent: str | None = None) -> Path:
+    """A fresh temporary folder that ``user`` owns (in ``parent``, default: the system's
+    temporary folder), removed by :func:`stop_all` unless ``keep``."""
     install_handlers()
-    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
     if not keep:
         with _LOCK:
             _TEMP_DIRS.add(path)
