@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -19,7 +20,7 @@ from replab.history import History
 from replab.real.mariadb import MariaDBConfig, run_mariadb
 from replab.real.mariadb.experiments import conflicting_updates, ring_write_once
 from replab.real.mariadb.server import LIVE, ServerSet
-from replab.real.mariadb.topology import links, parse_gtids
+from replab.real.mariadb.topology import gtid_pos, links, parse_gtids
 
 pytestmark = pytest.mark.skipif(
     shutil.which("mariadbd", path="/usr/sbin:/usr/bin") is None,
@@ -213,3 +214,17 @@ def test_kept_lab_shuts_down_cleanly_a_thrown_away_one_is_killed():
             assert str(lab.root).startswith("/dev/shm/replab-mariadb-")
     assert not _alive(pid) and lab[0].proc is not None
     assert lab[0].proc.returncode == -signal.SIGKILL and not lab.root.exists()
+
+
+def test_a_new_lab_logs_only_its_schema():
+    """Every server's binary log starts empty (no RESET MASTER needed on fresh servers):
+    after start_lab each holds exactly db1's schema transactions, one GTID each."""
+    from replab.real.mariadb import start_lab
+    from replab.real.mariadb.workload import schema_sql
+
+    with start_lab(MariaDBConfig(servers=2)) as lab:
+        for s in lab.servers:
+            with contextlib.closing(s.connect()) as conn:
+                assert gtid_pos(conn) == {0: (1, 1 + len(schema_sql("counters", 5)))}
+                assert gtid_pos(conn, "slave") == ({} if s.name == "db1" else
+                                                   {0: (1, 1 + len(schema_sql("counters", 5)))})
