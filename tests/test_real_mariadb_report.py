@@ -133,3 +133,23 @@ def test_sparse_copy_leaves_zero_pages_as_holes(tmp_path):
     sparse_copy(str(src), str(tmp_path / "copy"))
     assert (tmp_path / "copy").stat().st_size == 65 * _BLOCK
     assert (tmp_path / "copy").stat().st_blocks * 512 <= 4 * _BLOCK
+
+
+def test_lab_datadirs_in_memory_only_when_thrown_away_and_roomy(monkeypatch):
+    """/dev/shm only for a lab that is not kept, and only with a GiB free (a container's
+    64 MB /dev/shm would fill up): otherwise the system's temporary folder (None)."""
+    from replab.real.mariadb import server
+
+    class Fs:
+        f_frsize = 4096
+        f_bavail = 0
+
+    monkeypatch.setattr(server.os, "access", lambda path, mode: True)
+    monkeypatch.setattr(server.os, "statvfs", lambda path: Fs)
+    Fs.f_bavail = (1 << 30) // 4096
+    assert server._parent(False) == "/dev/shm" and server._parent(True) is None
+    Fs.f_bavail = (64 << 20) // 4096
+    assert server._parent(False) is None
+    monkeypatch.setattr(server.os, "access", lambda path, mode: False)
+    Fs.f_bavail = (8 << 30) // 4096
+    assert server._parent(False) is None

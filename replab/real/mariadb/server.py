@@ -39,18 +39,25 @@ _COMMON = ["--innodb-buffer-pool-size=16M", "--innodb-log-file-size=8M",
            "--innodb-buffer-pool-load-at-startup=OFF"]
 _BLOCK = 16384  # InnoDB's page size: a template's files are mostly pages of zeros
 _RAM = "/dev/shm"
+_RAM_FREE = 1 << 30  # bytes /dev/shm must have free to hold a lab
 
 
 def _parent(keep: bool) -> str | None:
-    """Where a lab's datadirs go: in memory (``/dev/shm``) where there is one, unless kept.
+    """Where a lab's datadirs go: in memory (``/dev/shm``) where there is room, unless kept.
 
     A throwaway datadir in memory spares the disk's file creation and deletion (about
-    0.6 s a lab on a busy disk). What a run measures does not change: its commits do not
-    fsync (``innodb_flush_log_at_trx_commit=2``, ``sync_binlog=0``), so they cost the same
-    write to the OS page cache either way, and a SIGKILLed server loses nothing the OS
-    holds in either. A kept directory goes to the system's temporary folder.
+    0.6 s a lab on a busy disk). A run's commits do not fsync
+    (``innodb_flush_log_at_trx_commit=2``, ``sync_binlog=0``), so they write to the OS
+    page cache either way, and a SIGKILLed server loses nothing the OS holds in either;
+    what the memory spares them is the shared disk's write-back stalls (the latency tail
+    of other tenants' I/O, not of replication). A kept directory goes to the system's
+    temporary folder, and so does every lab when ``/dev/shm`` has less than ``_RAM_FREE``
+    bytes free (Docker's default is 64 MB; a lab's datadirs and logs grow to tens of MB).
     """
-    return _RAM if not keep and os.access(_RAM, os.W_OK | os.X_OK) else None
+    if keep or not os.access(_RAM, os.W_OK | os.X_OK):
+        return None
+    fs = os.statvfs(_RAM)
+    return _RAM if fs.f_bavail * fs.f_frsize >= _RAM_FREE else None
 
 
 class MariaDBMissingError(ReplabError):
