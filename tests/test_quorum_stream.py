@@ -178,3 +178,22 @@ def test_bad_chunk_size_is_named():
     with pytest.raises(ValueError, match=r"^The 'chunk_size' parameter of simulate_wars "
                        r"must be an int in \[1, inf\)\. Got 0 instead\.$"):
         simulate_wars(3, 1, 1, "exp:1", trials=10, chunk_size=0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(start=st.floats(-50, 50), step=st.floats(1e-3, 20), m=st.integers(3, 120),
+       seed=st.integers(0, 2**32), data=st.data())
+def test_counts_at_evenly_spaced_t_are_exact(start, step, m, seed, data):
+    # the arithmetic guess of an even grid is checked against a binary search, at the grid
+    # points themselves and one ulp either side, where rounding would miscount
+    from replab.quorum.outcome import _count_at_most
+
+    ts = start + step * np.arange(m)
+    g = np.random.default_rng(seed)
+    near = np.concatenate([ts, np.nextafter(ts, np.inf), np.nextafter(ts, -np.inf)])
+    values = np.concatenate([g.uniform(ts[0] - step, ts[-1] + step, 500), near,
+                             [np.inf, -np.inf, np.nan, 1e308, -1e308]])
+    shuffled = data.draw(st.permutations(list(range(m))))
+    for grid in (ts, ts[shuffled]):
+        want = np.searchsorted(np.sort(values), grid, side="right")
+        np.testing.assert_array_equal(_count_at_most(values, grid), want)
