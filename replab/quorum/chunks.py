@@ -98,11 +98,11 @@ def count_chunk(plan: ChunkPlan, index: int, ts: np.ndarray | None,
 
 def window_chunk(plan: ChunkPlan, index: int,
                  windows: dict[str, list[tuple[float, float]]]) -> dict[str, Any]:
-    """Pass one for quantiles: values per bin, and each sample's values in its windows."""
+    """Pass one for quantiles: each sample's size, and its values in its windows."""
     found = outcomes(plan, index)
     cap = plan.chunk_size // 4
     return {"trials": plan.size_of(index),
-            "bins": {name: bin_counts(found[name]) for name in windows},
+            "sizes": {name: found[name].size for name in windows},
             "windows": {name: keep_windows(found[name], w, cap) for name, w in windows.items()}}
 
 
