@@ -117,19 +117,19 @@ def pilot_windows(pilot: np.ndarray, fractions: list[tuple[float, float]]
     n0 = pilot.size
     if not n0:
         return []
-    spans = []
+    ranks: list[tuple[int | None, int | None]] = []  # None: the window is open that side
     for a, b in fractions:
         a -= SIGMAS * (np.sqrt(max(a * (1 - a), 1 / n0) / n0) + 1 / n0)
         b += SIGMAS * (np.sqrt(max(b * (1 - b), 1 / n0) / n0) + 1 / n0)
-        low = None if a <= 0 else min(n0 - 1, int(a * n0))
-        high = None if b >= 1 else max(0, min(n0 - 1, int(np.ceil(b * n0))))
-        spans.append((low, high))
+        ranks.append((None if a <= 0 else min(n0 - 1, int(a * n0)),
+                      None if b >= 1 else max(0, min(n0 - 1, int(np.ceil(b * n0))))))
     # A few order statistics of the pilot: a partition, not a sort of the whole chunk.
-    at = sorted({i for span in spans for i in span if i is not None})
+    at = sorted({i for pair in ranks for i in pair if i is not None})
     ordered = np.partition(pilot, at) if at else pilot
+    spans = sorted((-np.inf if lo is None else float(ordered[lo]),
+                    np.inf if hi is None else float(ordered[hi])) for lo, hi in ranks)
     merged: list[tuple[float, float]] = []
-    for low, high in sorted((-np.inf if lo is None else float(ordered[lo]),
-                             np.inf if hi is None else float(ordered[hi])) for lo, hi in spans):
+    for low, high in spans:
         if merged and low <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(merged[-1][1], high))
         else:
