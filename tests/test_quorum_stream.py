@@ -133,6 +133,24 @@ def test_the_second_pass_is_exact_when_the_windows_miss(disk, disk_serial, monke
     assert len(calls) == 3 * (disk.plan.chunks - 1)
 
 
+def test_an_executor_starts_at_once_from_a_pilot_of_its_own(disk, disk_serial, monkeypatch):
+    # serially chunk 0 is the pilot; on an executor a small pilot of its own is drawn here,
+    # so that no worker waits for chunk 0, and the tables are the same to the last bit,
+    # also when its windows miss and two more passes select the ranks
+    pilots = []
+    real = stream.outcomes
+    monkeypatch.setattr(stream, "outcomes", lambda plan, i: pilots.append(i) or real(plan, i))
+    disk.t_visibility(P)
+    with ThreadPoolExecutor(2) as ex:
+        res = WarsStream(disk.plan, ex)
+        _assert_same(disk_serial, _reductions(res))
+        assert pilots == [0] + [None] * 3
+        monkeypatch.setattr(ranks, "SIGMAS", -40.0)
+        _assert_same(disk_serial[2:], _reductions(res)[2:])
+        ties = simulate_wars(3, 2, 2, "const:1", trials=9000, chunk_size=1000, seed=1)
+        _assert_same(_reductions(WarsStream(ties.plan, ex)), _reductions(ties.collect()))
+
+
 def test_ties_are_selected_exactly(monkeypatch):
     res = simulate_wars(3, 2, 2, "const:1", trials=9000, chunk_size=1000, seed=1)
     calls = []

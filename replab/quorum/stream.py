@@ -133,17 +133,22 @@ class WarsStream:
         rank fell outside them (or they would hold too much), :meth:`_select` finds it.
         """
         names = tuple(levels)
-        pilot = outcomes(self.plan, 0)
-        sizes = {name: pilot[name].size for name in names}
-        windows = {name: Windows(self._windows(pilot, name, levels[name]),
+        # Serially, chunk 0 is the pilot (and counts). On an executor, a small pilot of
+        # its own, so that the workers start at once instead of waiting for chunk 0.
+        first = 1 if self.executor is None else 0
+        pilot = outcomes(self.plan, 0 if first else None)
+        pilot_trials = self.plan.size_of(0) if first else pilot["read"].size
+        windows = {name: Windows(self._windows(pilot, name, levels[name], pilot_trials),
                                  KEEP_CAP // len(names)) for name in names}
-        cap = self.plan.chunk_size // 4
         for name in names:
-            windows[name].add(keep_windows(pilot[name], windows[name].windows, cap))
+            kept = keep_windows(pilot[name], windows[name].windows, pilot_trials // 4)
+            if kept is None or first:  # None: the windows overflow (ties), give them up
+                windows[name].add(kept)
+        sizes = {name: pilot[name].size if first else 0 for name in names}
         live = {name: w.windows for name, w in windows.items() if not w.failed}
         if live:  # (windows the pilot itself overflows, as ties do, are not tried)
             for out in self._pass(window_chunk, (live,), "pass 1: keeping the windows",
-                                  first=1):
+                                  first=first):
                 for name in live:
                     sizes[name] += out["sizes"][name]
                     windows[name].add(out["windows"][name])
@@ -154,7 +159,7 @@ class WarsStream:
                 found[name] = got
         missing = {name: levels[name] for name in names if name not in found}
         if missing:
-            for name, (got, size) in self._select(pilot, missing).items():
+            for name, (got, size) in self._select(pilot if first else None, missing).items():
                 found[name], sizes[name] = got, size
         result = {}
         for name in names:
@@ -166,35 +171,39 @@ class WarsStream:
             result[name] = ((values[0], values[1], values[2]), sizes[name])
         return result
 
-    def _select(self, pilot: dict[str, np.ndarray], levels: dict[str, np.ndarray]
+    def _select(self, chunk0: dict[str, np.ndarray] | None, levels: dict[str, np.ndarray]
                 ) -> dict[str, tuple[np.ndarray, int]]:
         """Exact order statistics in two more passes: the counts per bin, then the values
-        of the bins that hold the ranks (:class:`~replab.quorum.ranks.Selection`)."""
+        of the bins that hold the ranks (:class:`~replab.quorum.ranks.Selection`).
+        ``chunk0`` is chunk 0's samples if they are still at hand."""
         names = tuple(levels)
         picks = {name: Selection() for name in names}
+        first = 0 if chunk0 is None else 1
         for name in names:
-            picks[name].add_counts(*bin_counts(pilot[name]))
-        for out in self._pass(count_chunk, (None, names), "pass 2: counting", first=1):
+            if chunk0 is not None:
+                picks[name].add_counts(*bin_counts(chunk0[name]))
+        for out in self._pass(count_chunk, (None, names), "pass 2: counting", first=first):
             for name in names:
                 picks[name].add_counts(*out["bins"][name])
         ranks = {name: _ranks(picks[name].size, levels[name]).ravel() for name in names}
         wanted = {name: picks[name].bins_for(r) for name, r in ranks.items() if r.size}
         if wanted:
             for name, bins in wanted.items():
-                picks[name].kept.append(keep_bins(pilot[name], bins))
-            for out in self._pass(keep_chunk, (wanted,), "pass 3: selecting", first=1):
+                if chunk0 is not None:
+                    picks[name].kept.append(keep_bins(chunk0[name], bins))
+            for out in self._pass(keep_chunk, (wanted,), "pass 3: selecting", first=first):
                 for name, kept in out["kept"].items():
                     picks[name].kept.append(kept)
         return {name: (picks[name].values_at(ranks[name]) if name in wanted else np.empty(0),
                        picks[name].size) for name in names}
 
-    def _windows(self, pilot: dict[str, np.ndarray], name: str, level: np.ndarray
-                 ) -> list[tuple[float, float]]:
+    def _windows(self, pilot: dict[str, np.ndarray], name: str, level: np.ndarray,
+                 pilot_trials: int) -> list[tuple[float, float]]:
         sample = pilot[name]
         if not sample.size:
             return []
         # The whole sample's size, guessed from the pilot (exact without failures).
-        m = max(1, round(self.trials * sample.size / self.plan.size_of(0)))
+        m = max(1, round(self.trials * sample.size / pilot_trials))
         idx, lo, hi = quantile_ranks(m, level)
         return pilot_windows(sample, [(a / m, (b + 1) / m) for a, b in zip(
             np.minimum(lo, idx).tolist(), np.maximum(hi, idx).tolist(), strict=True)])
