@@ -97,7 +97,7 @@ def outcomes(plan: ChunkPlan, index: int | None) -> dict[str, np.ndarray]:
 
 def count_chunk(plan: ChunkPlan, index: int, ts: np.ndarray | None,
                 names: tuple[str, ...]) -> dict[str, Any]:
-    """Pass one on a chunk: trial counts, consistent reads per ``t``, values per bin."""
+    """One chunk's trial counts, consistent reads per ``t``, and values per bin."""
     found = outcomes(plan, index)
     size = plan.size_of(index)
     out: dict[str, Any] = {"trials": size, "committed": found["wait"].size,

@@ -4,7 +4,8 @@
 (the staleness curve, t-visibility, latency percentiles, counts) with the same tables,
 from chunks streamed through an executor: memory stays flat whatever ``trials`` is.
 Counts add across chunks, so the staleness curve takes one pass; quantiles are exact
-order statistics found in two passes (:mod:`replab.quorum.ranks`).
+order statistics, usually found in one pass too (a pilot guesses a window of values around
+each rank), else in two more (:mod:`replab.quorum.ranks`).
 """
 
 from __future__ import annotations
@@ -112,13 +113,13 @@ class WarsStream:
         return staleness_frame(ts, c.consistent, c.committed, k)
 
     def t_visibility(self, p: float | Iterable[float] = 0.999, *, k: int = 1) -> pd.DataFrame:
-        """As :meth:`WarsTrials.t_visibility`: exact order statistics, in two passes."""
+        """As :meth:`WarsTrials.t_visibility`: exact order statistics (see :meth:`_quantiles`)."""
         targets, level = check_targets(p, k)
         (q, lo, hi), m = self._quantiles({"wait": level})["wait"]
         return t_visibility_frame(targets, q, lo, hi, m)
 
     def latency_percentiles(self, q: Iterable[float] = (50, 99, 99.9)) -> pd.DataFrame:
-        """As :meth:`WarsTrials.latency_percentiles`: exact order statistics, two passes."""
+        """As :meth:`WarsTrials.latency_percentiles`: exact order statistics."""
         qs = check_percentiles(q)
         found = self._quantiles({"read": qs / 100, "write": qs / 100})
         return latency_frame(qs, {op: (*est, m) for op, (est, m) in found.items()})
