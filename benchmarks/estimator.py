@@ -6,15 +6,17 @@
    * the naive approach: re-simulating each of the 101 t points separately.
 2. Streaming (``--stream-trials``, several chunks, one core): the staleness curve and the
    t-visibility quantiles against the floor of drawing the same chunks.
-3. Parallel (``--parallel-trials``): serial against 2 local processes and a 2-worker Dask
-   LocalCluster, with the results checked identical.
+3. Parallel (``--parallel-trials``): serial against 2 local processes (a fresh pool, its
+   start timed, as ``--workers 2`` waits for it) and a warm 2-worker Dask LocalCluster,
+   interleaved, with every process's CPU time and the results checked identical.
 4. At scale (``--big 1e8 1e9``): ``replab t-visibility`` in a fresh process, its wall time
    and peak memory (the process and its workers), serial and with ``--workers 2``.
 
 Other engineers share this machine: every section prints the load average beside it.
 
 Usage: python benchmarks/estimator.py [--trials N] [--profile NAME] [--repeat K]
-       [--stream-trials N] [--parallel-trials N] [--big N [N ...]] [--skip-slider]
+       [--stream-trials N] [--parallel-trials N] [--par-repeat K] [--big N [N ...]]
+       [--skip-slider]
 """
 
 from __future__ import annotations
