@@ -201,3 +201,31 @@ def test_scheduler_runs_the_chunks_on_a_dask_cluster(capsys):
                                   dashboard_address=None) as cluster:
         code, on_dask, err = run(capsys, *argv, "--scheduler", cluster.scheduler_address)
     assert code == 0 and on_dask == serial
+
+
+KEEP = """
+import resource, numpy as np
+from replab.cli.quorum_cmds import _keep_freed_memory
+kept = _keep_freed_memory() if {keep} else None
+faults = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(3):  # a chunk's arrays (n = 3), drawn and dropped again and again
+    a, b = np.ones((3, 1 << 20)), np.ones((3, 1 << 20))
+    del a, b
+before = faults()
+a, b = np.ones((3, 1 << 20)), np.ones((3, 1 << 20))
+print(kept, faults() - before)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_streamed_commands_reuse_freed_chunk_memory():
+    # the next chunk's arrays reuse the last one's pages instead of faulting in new ones
+    def run(keep: bool) -> list[str]:
+        out = subprocess.run([sys.executable, "-c", KEEP.format(keep=keep)], check=True,
+                             capture_output=True, text=True).stdout
+        return out.split()
+
+    if int(run(False)[1]) < 200:  # glibc's default gives the memory back, faults it in
+        pytest.skip("this kernel maps the arrays in with few faults anyway")
+    kept, faults = run(True)
+    assert kept == "True" and int(faults) < 50

@@ -129,12 +129,35 @@ def test_the_second_pass_is_exact_when_the_windows_miss(disk, disk_serial, monke
     assert not calls  # the pilot's windows held every rank: one pass
     monkeypatch.setattr(ranks, "SIGMAS", -40.0)  # windows too narrow to hold the ranks
     _assert_same(disk_serial[2:], _reductions(disk)[2:])
-    assert len(calls) == 3 * disk.plan.chunks  # t-visibility twice, latency once
+    # t-visibility twice, latency once; the pilot (chunk 0) is still in memory
+    assert len(calls) == 3 * (disk.plan.chunks - 1)
 
 
-def test_ties_are_selected_exactly():
+def test_an_executor_starts_at_once_from_a_pilot_of_its_own(disk, disk_serial, monkeypatch):
+    # serially chunk 0 is the pilot; on an executor a small pilot of its own is drawn here,
+    # so that no worker waits for chunk 0, and the tables are the same to the last bit,
+    # also when its windows miss and two more passes select the ranks
+    pilots = []
+    real = stream.outcomes
+    monkeypatch.setattr(stream, "outcomes", lambda plan, i: pilots.append(i) or real(plan, i))
+    disk.t_visibility(P)
+    with ThreadPoolExecutor(2) as ex:
+        res = WarsStream(disk.plan, ex)
+        _assert_same(disk_serial, _reductions(res))
+        assert pilots == [0] + [None] * 3
+        monkeypatch.setattr(ranks, "SIGMAS", -40.0)
+        _assert_same(disk_serial[2:], _reductions(res)[2:])
+        ties = simulate_wars(3, 2, 2, "const:1", trials=9000, chunk_size=1000, seed=1)
+        _assert_same(_reductions(WarsStream(ties.plan, ex)), _reductions(ties.collect()))
+
+
+def test_ties_are_selected_exactly(monkeypatch):
     res = simulate_wars(3, 2, 2, "const:1", trials=9000, chunk_size=1000, seed=1)
+    calls = []
+    real = stream.window_chunk
+    monkeypatch.setattr(stream, "window_chunk", lambda *a: calls.append(1) or real(*a))
     _assert_same(_reductions(res), _reductions(res.collect()))
+    assert not calls  # the pilot's windows overflowed, so no chunk tried them
     assert res.latency_percentiles([50]).latency_ms.tolist() == [2.0, 2.0]
 
 
@@ -178,3 +201,22 @@ def test_bad_chunk_size_is_named():
     with pytest.raises(ValueError, match=r"^The 'chunk_size' parameter of simulate_wars "
                        r"must be an int in \[1, inf\)\. Got 0 instead\.$"):
         simulate_wars(3, 1, 1, "exp:1", trials=10, chunk_size=0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(start=st.floats(-50, 50), step=st.floats(1e-3, 20), m=st.integers(3, 120),
+       seed=st.integers(0, 2**32), data=st.data())
+def test_counts_at_evenly_spaced_t_are_exact(start, step, m, seed, data):
+    # the arithmetic guess of an even grid is checked against a binary search, at the grid
+    # points themselves and one ulp either side, where rounding would miscount
+    from replab.quorum.outcome import _count_at_most
+
+    ts = start + step * np.arange(m)
+    g = np.random.default_rng(seed)
+    near = np.concatenate([ts, np.nextafter(ts, np.inf), np.nextafter(ts, -np.inf)])
+    values = np.concatenate([g.uniform(ts[0] - step, ts[-1] + step, 500), near,
+                             [np.inf, -np.inf, np.nan, 1e308, -1e308]])
+    shuffled = data.draw(st.permutations(list(range(m))))
+    for grid in (ts, ts[shuffled]):
+        want = np.searchsorted(np.sort(values), grid, side="right")
+        np.testing.assert_array_equal(_count_at_most(values, grid), want)

@@ -69,10 +69,25 @@ class ChunkPlan:
         rng = np.random.default_rng(chunk_seed(self.root, index))
         return _trial_batch(self.config, self.latency, rng, self.size_of(index), self.p_fail)
 
+    def draw_pilot(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A small sample of its own (no chunk's), that guides a parallel run's passes."""
+        rng = np.random.default_rng(chunk_seed(self.root, PILOT_KEY))
+        size = min(self.chunk_size, PILOT_TRIALS)
+        return _trial_batch(self.config, self.latency, rng, size, self.p_fail)
 
-def outcomes(plan: ChunkPlan, index: int) -> dict[str, np.ndarray]:
-    """Chunk ``index``'s samples: waits of committed trials, read and write latencies."""
-    wait, read, write = plan.draw(index)
+
+#: Trials of the pilot a run on an executor draws for itself, so that no worker waits
+#: for a whole chunk to be drawn here first.
+PILOT_TRIALS = 1 << 18
+#: The pilot's seed is this child of the root, which no chunk can be (it would be the
+#: 2**63-th chunk).
+PILOT_KEY = 1 << 63
+
+
+def outcomes(plan: ChunkPlan, index: int | None) -> dict[str, np.ndarray]:
+    """Chunk ``index``'s samples (the pilot's if None): waits of committed trials, read
+    and write latencies."""
+    wait, read, write = plan.draw(index) if index is not None else plan.draw_pilot()
     committed = wait
     if plan.p_fail > 0:
         ok = np.isfinite(write)
@@ -82,7 +97,7 @@ def outcomes(plan: ChunkPlan, index: int) -> dict[str, np.ndarray]:
 
 def count_chunk(plan: ChunkPlan, index: int, ts: np.ndarray | None,
                 names: tuple[str, ...]) -> dict[str, Any]:
-    """Pass one on a chunk: trial counts, consistent reads per ``t``, values per bin."""
+    """One chunk's trial counts, consistent reads per ``t``, and values per bin."""
     found = outcomes(plan, index)
     size = plan.size_of(index)
     out: dict[str, Any] = {"trials": size, "committed": found["wait"].size,
@@ -98,11 +113,11 @@ def count_chunk(plan: ChunkPlan, index: int, ts: np.ndarray | None,
 
 def window_chunk(plan: ChunkPlan, index: int,
                  windows: dict[str, list[tuple[float, float]]]) -> dict[str, Any]:
-    """Pass one for quantiles: values per bin, and each sample's values in its windows."""
+    """Pass one for quantiles: each sample's size, and its values in its windows."""
     found = outcomes(plan, index)
     cap = plan.chunk_size // 4
     return {"trials": plan.size_of(index),
-            "bins": {name: bin_counts(found[name]) for name in windows},
+            "sizes": {name: found[name].size for name in windows},
             "windows": {name: keep_windows(found[name], w, cap) for name, w in windows.items()}}
 
 

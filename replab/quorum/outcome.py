@@ -48,12 +48,14 @@ def _read_outcome(
     if r == n:
         return arrival.max(axis=0), margin.min(axis=0)
     if r == 1:
-        # Running argmin over replicas; strict < keeps the lowest index on ties.
-        best, chosen = arrival[0].copy(), margin[0].copy()
+        # Running argmin over replicas (n > 1 here); strict < keeps the lowest index on
+        # ties. A where() select is several times faster than a masked copyto.
+        best, chosen = arrival[0], margin[0]
+        faster = np.empty(best.shape, dtype=bool)
         for i in range(1, n):
-            faster = arrival[i] < best
-            np.copyto(best, arrival[i], where=faster)
-            np.copyto(chosen, margin[i], where=faster)
+            np.less(arrival[i], best, out=faster)
+            best = np.where(faster, arrival[i], best)
+            chosen = np.where(faster, margin[i], chosen)
         return best, chosen
     first = _smallest_mask(arrival, r)
     latency = np.where(first, arrival, -np.inf).max(axis=0)
@@ -106,14 +108,20 @@ def _count_at_most(values: np.ndarray, ts: np.ndarray) -> np.ndarray:
     m = grid.size
     step = (grid[-1] - grid[0]) / (m - 1) if m > 1 else 0.0
     if m > 2 and step > 0 and np.allclose(np.diff(grid), step, rtol=1e-9, atol=0):
-        # Evenly spaced t: the bin is arithmetic, then corrected by exact comparisons.
-        with np.errstate(invalid="ignore", over="ignore"):
-            pos = np.clip(np.ceil((values - grid[0]) / step), 0, m)
-        pos = np.nan_to_num(pos, nan=m).astype(np.intp)
-        below = pos > 0
-        pos[below & (values <= grid[np.maximum(pos - 1, 0)])] -= 1
-        inside = pos < m
-        pos[inside & (values > grid[np.minimum(pos, m - 1)])] += 1
+        # Evenly spaced t: pos = #(grid < value) is guessed by arithmetic, then checked
+        # exactly against the grid; the few guesses off by one (or NaN) are searched.
+        with np.errstate(over="ignore", invalid="ignore"):
+            guess = values * (1.0 / step)
+            guess += 1.0 - grid[0] / step
+        np.fmax(guess, 0.0, out=guess)
+        np.fmin(guess, m, out=guess)
+        pos = guess.astype(np.intp)
+        edges = np.concatenate(([-np.inf], grid, [np.inf]))
+        ok = edges.take(pos) < values
+        ok &= values <= edges[1:].take(pos)
+        if not ok.all():
+            bad = ~ok
+            pos[bad] = np.searchsorted(grid, values[bad], side="left")
     else:
         pos = np.searchsorted(grid, values, side="left")
     counts = np.cumsum(np.bincount(pos, minlength=m + 1))[:m]

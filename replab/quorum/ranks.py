@@ -109,21 +109,27 @@ def pilot_windows(pilot: np.ndarray, fractions: list[tuple[float, float]]
                   ) -> list[tuple[float, float]]:
     """Value windows ``[low, high]`` that very likely hold each span of rank fractions.
 
-    ``pilot`` is one chunk's sample, sorted. Each span ``(a, b)`` of fractions of the
-    whole sample is widened by :data:`SIGMAS` standard errors of the pilot's quantiles;
-    overlapping windows are merged. A window is only a guess: :class:`Windows` checks
-    that the ranks fell inside it.
+    ``pilot`` is one chunk's sample (in any order). Each span ``(a, b)`` of fractions of
+    the whole sample is widened by :data:`SIGMAS` standard errors of the pilot's
+    quantiles; overlapping windows are merged. A window is only a guess: :class:`Windows`
+    checks that the ranks fell inside it.
     """
     n0 = pilot.size
-    spans = []
+    if not n0:
+        return []
+    ranks: list[tuple[int | None, int | None]] = []  # None: the window is open that side
     for a, b in fractions:
         a -= SIGMAS * (np.sqrt(max(a * (1 - a), 1 / n0) / n0) + 1 / n0)
         b += SIGMAS * (np.sqrt(max(b * (1 - b), 1 / n0) / n0) + 1 / n0)
-        low = -np.inf if a <= 0 else float(pilot[min(n0 - 1, int(a * n0))])
-        high = np.inf if b >= 1 else float(pilot[max(0, min(n0 - 1, int(np.ceil(b * n0))))])
-        spans.append((low, high))
+        ranks.append((None if a <= 0 else min(n0 - 1, int(a * n0)),
+                      None if b >= 1 else max(0, min(n0 - 1, int(np.ceil(b * n0))))))
+    # A few order statistics of the pilot: a partition, not a sort of the whole chunk.
+    at = sorted({i for pair in ranks for i in pair if i is not None})
+    ordered = np.partition(pilot, at) if at else pilot
+    spans = sorted((-np.inf if lo is None else float(ordered[lo]),
+                    np.inf if hi is None else float(ordered[hi])) for lo, hi in ranks)
     merged: list[tuple[float, float]] = []
-    for low, high in sorted(spans):
+    for low, high in spans:
         if merged and low <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(merged[-1][1], high))
         else:
