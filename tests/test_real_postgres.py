@@ -141,7 +141,12 @@ def test_simulator_agrees_at_a_moderate_delay(cluster):
     assert bool(intervals_overlap(frame)["stale-read"]), frame.to_string()
 
 
+def _shm_segments() -> set[str]:
+    return {p.name for p in Path("/dev/shm").glob("PostgreSQL.*")}
+
+
 def test_failover_loses_acknowledged_writes_and_the_data_confirms_it():
+    shm = _shm_segments()  # the killed primary's dynamic shared memory must not outlive it
     with PgCluster(standbys=1) as c:
         cfg = PgLabConfig(standbys=1, fault="failover", stall_s=0.8, duration_s=2.0,
                           fault_at_s=0.3)
@@ -154,6 +159,9 @@ def test_failover_loses_acknowledged_writes_and_the_data_confirms_it():
         assert m["lost_acknowledged"] == m["lost_in_data_acknowledged"]
         assert m["lost_in_data"] - m["lost_in_data_acknowledged"] <= m["writes_in_doubt"]
         assert res.failover["old_values_match"]
+        with c.get_primary().connect() as conn:
+            shown = conn.execute("SHOW dynamic_shared_memory_type").fetchone()
+        assert shown == ("mmap",)
         assert res.failover["new_primary"] == "s1"
         assert [s.name for s in c.standbys] == ["primary"]  # rewound into a follower
         assert_history_well_formed(res.history)
@@ -166,6 +174,7 @@ def test_failover_loses_acknowledged_writes_and_the_data_confirms_it():
         assert res2.failover["new_primary"] == "primary"
         pids, ports = _all_pids(c), c.ports()
     assert_nothing_left(pids, ports)
+    assert _shm_segments() - shm == set()
 
 
 def test_ctrl_c_inside_the_cluster_stops_every_server():

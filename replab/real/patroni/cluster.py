@@ -344,4 +344,5 @@ _PG_PARAMETERS = {
     "max_wal_senders": 10, "max_replication_slots": 10, "wal_keep_size": "64MB",
     "fsync": "off", "shared_buffers": "16MB", "max_connections": 60, "autovacuum": "off",
     "wal_receiver_status_interval": "1s", "log_min_messages": "warning",
+    "dynamic_shared_memory_type": "mmap",  # in the data dir, not /dev/shm (see postgres lab)
 }

@@ -50,6 +50,9 @@ autovacuum = off
 wal_receiver_status_interval = 1s
 wal_sender_timeout = 60s
 log_min_messages = warning
+# dynamic shared memory as files under the data dir (pg_dynshmem), not /dev/shm: a server
+# killed with SIGKILL (the failover fault) leaves them in its temp dir, removed with it
+dynamic_shared_memory_type = mmap
 """
 
 
