@@ -343,12 +343,11 @@ def reproduce(
     if not available:
         raise ConfigError(f"The notebooks folder {str(folder)!r} has no numbered notebooks "
                           "(NN_topic.ipynb) to reproduce.")
-    if names:
-        chosen = select_notebooks(names, available)
+    named = select_notebooks(names, available) if names else None
     import nbformat  # after the arguments are checked: it takes a second to import
 
-    if not names:
-        chosen = [p for p in available if _reproducible(nbformat.read(p, as_version=4))]
+    chosen = named if named is not None else [
+        p for p in available if _reproducible(nbformat.read(p, as_version=4))]
     frames, failures = [], []
     for path in chosen:
         overrides = small_parameters(nbformat.read(path, as_version=4)) if small else {}

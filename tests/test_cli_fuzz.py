@@ -400,3 +400,21 @@ def test_the_lazy_namespace_gives_every_public_name():
     assert isinstance(replab.sweep, types.FunctionType)
     with pytest.raises(AttributeError, match="module 'replab' has no attribute 'nope'"):
         replab.nope  # noqa: B018
+
+
+def test_a_ctrl_c_at_the_first_step_of_main_names_the_command(monkeypatch, capsys):
+    """The CI failure of this case: a Ctrl-C before main() had read its arguments said
+    'replab: interrupted', not 'replab simulate: interrupted'."""
+    import replab.cli
+
+    class FirstStep:  # the Ctrl-C lands on main()'s first statement
+        def clear(self) -> None:
+            raise KeyboardInterrupt
+
+        def is_set(self) -> bool:
+            return True
+
+    monkeypatch.setattr(replab.cli, "_CTRL_C", FirstStep())
+    assert main(["simulate", "leaderless"]) == 130
+    assert capsys.readouterr().err == (
+        "replab simulate: interrupted (Ctrl-C); everything it started is stopped\n")

@@ -88,24 +88,26 @@ def interrupted(prog: str) -> int:
     return INTERRUPTED
 
 
+def _named(argv: Sequence[str] | None) -> str:
+    """``replab COMMAND`` as typed (``replab`` without a command): how messages begin.
+    Worked out where a message is needed, so a Ctrl-C at the very start still names it."""
+    words = sys.argv[1:] if argv is None else argv
+    return f"replab {words[0]}" if words and not str(words[0]).startswith("-") else "replab"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    prog = "replab"
     try:  # first: a Ctrl-C from here on is one line, even while the commands are imported
         with first_ctrl_c_only():
             _CTRL_C.clear()
-            words = list(sys.argv[1:] if argv is None else argv)
-            if words and not words[0].startswith("-"):
-                prog = f"replab {words[0]}"
-            args = build_parser().parse_args(words)
-            prog = f"replab {args.command}"
+            args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
             return int(args.run(args) or 0)
     except KeyboardInterrupt:
-        return interrupted(prog)
+        return interrupted(_named(argv))
     except ReplabError as e:
         if _CTRL_C.is_set():
-            return interrupted(prog)
-        print(f"{prog}: error: {e}", file=sys.stderr)
+            return interrupted(_named(argv))
+        print(f"{_named(argv)}: error: {e}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. `replab staleness ... | head`
         return 0
@@ -114,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # arrives as a CancelledError, which is no Exception
         if isinstance(e, asyncio.CancelledError) or (_CTRL_C.is_set()
                                                       and not isinstance(e, SystemExit)):
-            return interrupted(prog)
+            return interrupted(_named(argv))
         raise
 
 

@@ -180,8 +180,8 @@ class WarsStream:
         names = tuple(levels)
         picks = {name: Selection() for name in names}
         first = 0 if chunk0 is None else 1
-        for name in names:
-            if chunk0 is not None:
+        if chunk0 is not None:  # chunk 0 is at hand: count it here, not again on a worker
+            for name in names:
                 picks[name].add_counts(*bin_counts(chunk0[name]))
         for out in self._pass(count_chunk, (None, names), "pass 2: counting", first=first):
             for name in names:
@@ -189,8 +189,8 @@ class WarsStream:
         ranks = {name: _ranks(picks[name].size, levels[name]).ravel() for name in names}
         wanted = {name: picks[name].bins_for(r) for name, r in ranks.items() if r.size}
         if wanted:
-            for name, bins in wanted.items():
-                if chunk0 is not None:
+            if chunk0 is not None:
+                for name, bins in wanted.items():
                     picks[name].kept.append(keep_bins(chunk0[name], bins))
             for out in self._pass(keep_chunk, (wanted,), "pass 3: selecting", first=first):
                 for name, kept in out["kept"].items():
