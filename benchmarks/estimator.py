@@ -13,10 +13,12 @@
    and peak memory (the process and its workers), serial and with ``--workers 2``.
 
 Other engineers share this machine: every section prints the load average beside it.
+Memory is allocated as ``replab``'s commands allocate it (glibc keeps freed chunks for the
+next one, see ``replab.cli.quorum_cmds``); ``--default-malloc`` measures glibc's default.
 
 Usage: python benchmarks/estimator.py [--trials N] [--profile NAME] [--repeat K]
        [--stream-trials N] [--parallel-trials N] [--par-repeat K] [--big N [N ...]]
-       [--skip-slider]
+       [--skip-slider] [--default-malloc]
 """
 
 from __future__ import annotations
@@ -234,7 +236,13 @@ def main() -> None:
                     help="rounds of section 3 (serial, processes, Dask interleaved)")
     ap.add_argument("--big", type=float, nargs="*", default=[],
                     help="section 4 at these trial counts (e.g. 1e8 1e9)")
+    ap.add_argument("--default-malloc", action="store_true",
+                    help="glibc's default allocation, not the commands' (see above)")
     args = ap.parse_args()
+    if not args.default_malloc:
+        from replab.cli.quorum_cmds import _keep_freed_memory
+
+        print(f"allocation as the commands do it: {_keep_freed_memory()}")
     if not args.skip_slider:
         slider(args)
     if args.stream_trials:

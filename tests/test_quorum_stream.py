@@ -220,3 +220,57 @@ def test_counts_at_evenly_spaced_t_are_exact(start, step, m, seed, data):
     for grid in (ts, ts[shuffled]):
         want = np.searchsorted(np.sort(values), grid, side="right")
         np.testing.assert_array_equal(_count_at_most(values, grid), want)
+
+
+@settings(max_examples=40, deadline=None)
+@given(trials=st.integers(1, 3000), block=st.integers(1, 700), n=st.integers(1, 5),
+       data=st.data(), p_fail=st.sampled_from([0.0, 0.3]), seed=st.integers(0, 2**32))
+def test_reducing_in_blocks_never_changes_a_trial(trials, block, n, data, p_fail, seed):
+    # Trials are reduced a cache-sized block at a time, and tallied on the way: any block
+    # size gives the same per-trial bits (NaN where inf - inf) and the same counts as one
+    # block of everything, counted afterwards.
+    import replab.quorum.outcome as outcome
+    from replab.latency import as_wars
+    from replab.quorum.trials import QuorumConfig, _trial_batch
+
+    r, w = data.draw(st.integers(1, n)), data.draw(st.integers(1, n))
+    cfg, model = QuorumConfig(n=n, r=r, w=w), as_wars("LNKD-DISK")
+    ts = np.array([0.0, 0.5, 2.0, 7.5, 30.0])
+
+    def run(size: int, keep: bool = True) -> tuple[tuple[np.ndarray, ...], outcome.Counter]:
+        counter = outcome.Counter(ts, failures=p_fail > 0)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(outcome, "BLOCK", size)
+            rng = np.random.default_rng(seed)
+            return _trial_batch(cfg, model, rng, trials, p_fail, counter, keep), counter
+
+    whole, _ = run(trials)
+    blocked, counter = run(block)
+    for a, b in zip(whole, blocked, strict=True):
+        np.testing.assert_array_equal(a, b)  # NaN equals NaN here
+    wait, read, write = whole
+    assert counter.read_ok == (np.isfinite(read).sum() if p_fail else 0)
+    assert counter.write_ok == (np.isfinite(write).sum() if p_fail else 0)
+    np.testing.assert_array_equal(counter.hits(), (wait[:, None] <= ts).sum(axis=0))
+    # a tally-only run assembles no per-trial array (one block returns its own)
+    tallied, again = run(block, keep=False)
+    np.testing.assert_array_equal(again.hits(), counter.hits())
+    assert [x.size for x in tallied] == ([0, 0, 0] if trials > block else [trials] * 3)
+
+
+def test_a_counting_pass_tallies_what_the_kept_samples_hold():
+    # The staleness pass keeps no sample: its tallies equal those of the kept samples,
+    # with failed replicas (uncommitted writes, failed reads) and several chunks.
+    from replab.quorum.chunks import count_chunk, outcomes
+
+    res = simulate_wars(3, 2, 2, "LNKD-SSD", trials=90_000, chunk_size=40_000, p_fail=0.2,
+                        seed=5)
+    ts = np.array([0.0, 1.0, 2.0, 3.0, 10.0])
+    for i in range(res.plan.chunks):
+        got = count_chunk(res.plan, i, ts, ())
+        found = outcomes(res.plan, i)
+        assert got["committed"] == found["wait"].size == np.isfinite(found["write"]).sum()
+        assert got["read_ok"] == np.isfinite(found["read"]).sum()
+        assert got["trials"] == res.plan.size_of(i) and got["bins"] == {}
+        np.testing.assert_array_equal(got["consistent"],
+                                      (found["wait"][:, None] <= ts).sum(axis=0))

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from replab.latency import WarsLatency
-from replab.quorum.outcome import _count_at_most
+from replab.quorum.outcome import Counter
 from replab.quorum.ranks import bin_counts, keep_bins, keep_windows
 from replab.quorum.trials import QuorumConfig, _trial_batch
 
@@ -64,10 +64,13 @@ class ChunkPlan:
     def size_of(self, index: int) -> int:
         return min(self.chunk_size, self.trials - index * self.chunk_size)
 
-    def draw(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Chunk ``index``'s per-trial (wait, read latency, write latency)."""
+    def draw(self, index: int, counter: Counter | None = None, keep: bool = True
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Chunk ``index``'s per-trial (wait, read latency, write latency); ``counter``
+        tallies them as they are made (without ``keep``, all that is wanted)."""
         rng = np.random.default_rng(chunk_seed(self.root, index))
-        return _trial_batch(self.config, self.latency, rng, self.size_of(index), self.p_fail)
+        return _trial_batch(self.config, self.latency, rng, self.size_of(index), self.p_fail,
+                            counter, keep)
 
     def draw_pilot(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """A small sample of its own (no chunk's), that guides a parallel run's passes."""
@@ -87,7 +90,12 @@ PILOT_KEY = 1 << 63
 def outcomes(plan: ChunkPlan, index: int | None) -> dict[str, np.ndarray]:
     """Chunk ``index``'s samples (the pilot's if None): waits of committed trials, read
     and write latencies."""
-    wait, read, write = plan.draw(index) if index is not None else plan.draw_pilot()
+    return _samples(plan, plan.draw(index) if index is not None else plan.draw_pilot())
+
+
+def _samples(plan: ChunkPlan, found: tuple[np.ndarray, np.ndarray, np.ndarray]
+             ) -> dict[str, np.ndarray]:
+    wait, read, write = found
     committed = wait
     if plan.p_fail > 0:
         ok = np.isfinite(write)
@@ -97,17 +105,25 @@ def outcomes(plan: ChunkPlan, index: int | None) -> dict[str, np.ndarray]:
 
 def count_chunk(plan: ChunkPlan, index: int, ts: np.ndarray | None,
                 names: tuple[str, ...]) -> dict[str, Any]:
-    """One chunk's trial counts, consistent reads per ``t``, and values per bin."""
-    found = outcomes(plan, index)
+    """One chunk's trial counts, consistent reads per ``t``, and values per bin.
+
+    The counts are tallied block by block as the trials are reduced (an uncommitted
+    trial's wait is infinite, so it is never counted); the samples are kept only when
+    their bins are wanted.
+    """
     size = plan.size_of(index)
-    out: dict[str, Any] = {"trials": size, "committed": found["wait"].size,
-                           "write_ok": size, "read_ok": size}
+    counter = Counter(ts, failures=plan.p_fail > 0)
+    found = plan.draw(index, counter, keep=bool(names))
+    out: dict[str, Any] = {"trials": size, "committed": size, "write_ok": size,
+                           "read_ok": size, "bins": {}}
     if plan.p_fail > 0:
-        out["write_ok"] = int(np.isfinite(found["write"]).sum())
-        out["read_ok"] = int(np.isfinite(found["read"]).sum())
+        out.update(committed=counter.write_ok, write_ok=counter.write_ok,
+                   read_ok=counter.read_ok)
     if ts is not None:
-        out["consistent"] = _count_at_most(found["wait"], ts)
-    out["bins"] = {name: bin_counts(found[name]) for name in names}
+        out["consistent"] = counter.hits()
+    if names:
+        samples = _samples(plan, found)
+        out["bins"] = {name: bin_counts(samples[name]) for name in names}
     return out
 
 

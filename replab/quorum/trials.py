@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from replab.latency import Distribution, WarsLatency
-from replab.quorum.outcome import _count_at_most, _mark_failed, _outcome_inplace
+from replab.quorum.outcome import Counter, _count_at_most, _outcome_inplace
 from replab.stats import quantile_ci, wilson
 from replab.validate import check_float, check_int, fail
 
@@ -55,17 +55,19 @@ def _trial_batch(
     rng: np.random.Generator,
     trials: int,
     p_fail: float,
+    counter: Counter | None = None,
+    keep: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Draw ``trials`` trials and reduce them; ``counter`` tallies them on the way (and
+    without ``keep``, only the tallies are wanted)."""
     W, A, R, S = model.sample(rng, trials, cfg.n)  # each (n, trials)
     if p_fail > 0:
         # A failed replica neither stores the write nor answers the read.
         down = rng.random(W.shape) < p_fail
         W[down] = np.inf
         S[down] = np.inf
-    wait, read_latency, write_latency = _outcome_inplace(W, A, R, S, cfg.r, cfg.w)
-    if p_fail > 0:
-        _mark_failed(wait, read_latency, write_latency)
-    return wait, read_latency, write_latency
+    return _outcome_inplace(W, A, R, S, cfg.r, cfg.w, mark=p_fail > 0, counter=counter,
+                            keep=keep)
 
 
 @dataclass(frozen=True)
