@@ -13,8 +13,9 @@
    and peak memory (the process and its workers), serial and with ``--workers 2``.
 
 Other engineers share this machine: every section prints the load average beside it.
-Memory is allocated as ``replab``'s commands allocate it (glibc keeps freed chunks for the
-next one, see ``replab.cli.quorum_cmds``); ``--default-malloc`` measures glibc's default.
+Memory is allocated as ``replab``'s commands allocate it: glibc keeps freed chunks for the
+next one (``replab.sweeps.executors.keep_freed_memory``; replab's local Dask workers do
+too). ``--default-malloc`` measures glibc's default.
 
 Usage: python benchmarks/estimator.py [--trials N] [--profile NAME] [--repeat K]
        [--stream-trials N] [--parallel-trials N] [--par-repeat K] [--big N [N ...]]
@@ -240,9 +241,9 @@ def main() -> None:
                     help="glibc's default allocation, not the commands' (see above)")
     args = ap.parse_args()
     if not args.default_malloc:
-        from replab.cli.quorum_cmds import _keep_freed_memory
+        from replab.sweeps.executors import keep_freed_memory
 
-        print(f"allocation as the commands do it: {_keep_freed_memory()}")
+        print(f"allocation as the commands do it: {keep_freed_memory()}")
     if not args.skip_slider:
         slider(args)
     if args.stream_trials:

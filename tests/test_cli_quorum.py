@@ -205,8 +205,8 @@ def test_scheduler_runs_the_chunks_on_a_dask_cluster(capsys):
 
 KEEP = """
 import resource, numpy as np
-from replab.cli.quorum_cmds import _keep_freed_memory
-kept = _keep_freed_memory() if {keep} else None
+from replab.sweeps.executors import keep_freed_memory
+kept = keep_freed_memory() if {keep} else None
 faults = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 for _ in range(3):  # a chunk's arrays (n = 3), drawn and dropped again and again
     a, b = np.ones((3, 1 << 20)), np.ones((3, 1 << 20))

@@ -72,15 +72,43 @@ def test_unreachable_scheduler_is_a_config_error() -> None:
         pass
 
 
-def test_local_workers_keep_the_default_malloc_trim() -> None:
+def _chunk_faults() -> int:
+    """Page faults of a chunk's arrays (n = 3) drawn after three drawn and dropped."""
+    import resource
+
+    import numpy as np
+
+    for _ in range(3):
+        a, b = np.ones((3, 1 << 20)), np.ones((3, 1 << 20))
+        del a, b
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    kept = np.ones((3, 1 << 20)), np.ones((3, 1 << 20))
+    assert len(kept) == 2
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+
+def test_local_workers_allocate_as_the_commands_do() -> None:
+    # replab's own workers keep freed chunk memory (as `replab staleness` does with
+    # mallopt), unless malloc_trim asks for Dask's default, which gives it back
     import os
 
     import dask
+    import distributed  # noqa: F401  (loads Dask's distributed config)
+
+    from replab.sweeps.executors import KEEP_FREED
+
+    def env() -> tuple[str | None, str | None]:
+        return (os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+                os.environ.get("MALLOC_MMAP_THRESHOLD_"))
 
     dask_default = dask.config.get("distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_")
     with dask_client(workers=1) as c:
-        assert list(c.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_")).values()) == [None]
+        assert list(c.run(env).values()) == [(str(KEEP_FREED["MALLOC_TRIM_THRESHOLD_"]),
+                                              str(KEEP_FREED["MALLOC_MMAP_THRESHOLD_"]))]
+        kept = list(c.run(_chunk_faults).values())[0]
     with dask_client(workers=1, malloc_trim=True) as c:
-        assert list(c.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_")).values()) == [
-            str(dask_default)
-        ]
+        assert list(c.run(env).values()) == [(str(dask_default), None)]
+        given_back = list(c.run(_chunk_faults).values())[0]
+    if given_back >= 200:  # else this kernel maps the arrays in with few faults anyway
+        assert kept < 50
+    assert "MALLOC_MMAP_THRESHOLD_" not in os.environ  # the nanny's settings stay its own

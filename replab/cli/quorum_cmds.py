@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import ctypes
 import math
 import signal
 import sys
@@ -19,7 +18,7 @@ from replab.errors import ConfigError
 from replab.latency import as_wars, profile, profile_names
 from replab.limits import MAX_AVAILABILITY_N, check_wars_memory, check_wars_time
 from replab.quorum import availability, simulate_wars
-from replab.sweep import dask_client
+from replab.sweeps.executors import dask_client, keep_freed_memory
 from replab.validate import check_int
 
 DEFAULT_T = [0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0]
@@ -57,20 +56,6 @@ def _scale_args(p: argparse.ArgumentParser) -> None:
 def _latency(args: argparse.Namespace) -> Any:
     # --profile takes names only (a spec there would be a typo); --latency takes either.
     return profile(args.profile) if args.profile is not None else as_wars(args.latency)
-
-
-def _keep_freed_memory() -> bool:
-    """Let glibc keep the memory of freed chunks for the next chunk (this process and the
-    workers it forks) instead of handing it back and faulting it in again, which costs up
-    to 15 % of a chunk's CPU in kernel time. The peak is unchanged: every chunk needs the
-    same memory. False where malloc is not glibc's (nothing changes there)."""
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return False
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    # 32 MiB, glibc's largest mmap threshold, holds a chunk's (n, 2**20) arrays up to n = 4.
-    return bool(mallopt(m_mmap_threshold, 32 << 20) and mallopt(m_trim_threshold, 1 << 30))
 
 
 def _ignore_sigint() -> None:
@@ -111,7 +96,7 @@ def _run(args: argparse.Namespace, passes: int, reduce: Callable[[Any], pd.DataF
     _check_scale(args)
     owner = f"replab {args.command}"
     model = _latency(args)
-    _keep_freed_memory()
+    keep_freed_memory()
     try:
         with _executor(args) as (executor, workers):
             if args.n > 0 and args.trials > 0:  # else the estimator names the bad value
