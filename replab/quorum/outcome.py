@@ -179,12 +179,13 @@ class Counter:
         if self.even:
             # Evenly spaced t: pos = #(grid < value) is guessed by arithmetic, then checked
             # exactly against the grid; the few guesses off by one (or NaN) are searched.
+            # The guess truncates straight into integers; NaN, inf and values past the
+            # integers' range become some integer that the clip brings into range, and that
+            # fails the check.
+            pos = np.empty(wait.size, dtype=np.intp)
             with np.errstate(over="ignore", invalid="ignore"):
-                guess = wait * self.scale
-                guess += self.shift
-            np.fmax(guess, 0.0, out=guess)  # NaN becomes 0, and fails the check below
-            np.minimum(guess, m, out=guess)
-            pos = guess.astype(np.intp)
+                np.add(wait * self.scale, self.shift, out=pos, casting="unsafe")
+            np.clip(pos, 0, m, out=pos)
             ok = self.edges.take(pos) < wait
             ok &= wait <= self.edges[1:].take(pos)
             if not ok.all():
