@@ -274,3 +274,38 @@ def test_a_counting_pass_tallies_what_the_kept_samples_hold():
         assert got["trials"] == res.plan.size_of(i) and got["bins"] == {}
         np.testing.assert_array_equal(got["consistent"],
                                       (found["wait"][:, None] <= ts).sum(axis=0))
+
+
+@settings(max_examples=60, deadline=None)
+@given(low=st.integers(-1000, 1000), e=st.integers(0, 12), m=st.integers(3, 150),
+       seed=st.integers(0, 2**32), data=st.data())
+def test_counts_at_a_grid_of_exact_steps_are_exact(low, e, m, seed, data):
+    # t = (low + k) / 2**e (as 0, 1, ..., 100 ms is) is counted by arithmetic alone, with
+    # no check against the grid: at the grid points, one ulp either side, zeros, subnormals
+    # and non-finite values it must agree with a binary search
+    from replab.quorum.outcome import Counter
+
+    ts = (low + np.arange(m)) * 2.0**-e
+    g = np.random.default_rng(seed)
+    near = np.concatenate([ts, np.nextafter(ts, np.inf), np.nextafter(ts, -np.inf)])
+    tiny = np.array([5e-324, -5e-324, 1e-310, -1e-310, 0.0, -0.0])
+    values = np.concatenate([g.uniform(ts[0] - 3, ts[-1] + 3, 500), near, tiny,
+                             [np.inf, -np.inf, np.nan, 1e308, -1e308, 2.0**60]])
+    shuffled = data.draw(st.permutations(list(range(m))))
+    for grid in (ts, ts[shuffled]):
+        counter = Counter(grid)
+        assert counter.exact
+        counter.add(values)
+        want = np.searchsorted(np.sort(values), grid, side="right")
+        np.testing.assert_array_equal(counter.hits(), want)
+
+
+def test_only_exact_steps_skip_the_check():
+    from replab.quorum.outcome import Counter
+
+    assert Counter(np.linspace(0, 100, 101)).exact
+    assert Counter(np.arange(-8, 8, 0.25)).exact
+    assert not Counter(np.linspace(0, 10, 101)).exact  # step 0.1 is not a power of two
+    assert not Counter(np.arange(0, 20, 2.0)).exact  # 2 could underflow a subnormal
+    assert not Counter(np.arange(0.5, 10.5)).exact  # start not a multiple of the step
+    assert not Counter(np.array([0.0, 1.0, 3.0])).exact

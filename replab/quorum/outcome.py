@@ -4,6 +4,8 @@ answer first, when the read returns, and the *wait* until it would have been fre
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 __all__ = ["wars_outcome"]
@@ -163,7 +165,10 @@ class Counter:
         step = (grid[-1] - grid[0]) / (m - 1) if m > 1 else 0.0
         self.even = bool(m > 2 and step > 0
                          and np.allclose(np.diff(grid), step, rtol=1e-9, atol=0))
-        if self.even:
+        self.exact = self.even and _exact_grid(grid, step)
+        if self.exact:
+            self.scale, self.low = 1.0 / step, grid[0] / step
+        elif self.even:
             self.scale, self.shift = 1.0 / step, 1.0 - grid[0] / step
             self.edges = np.concatenate(([-np.inf], grid, [np.inf]))
 
@@ -176,7 +181,18 @@ class Counter:
         m = self.grid.size
         if m == 0:
             return
-        if self.even:
+        if self.exact:
+            # grid[k] = (low + k) * step with step a power of two <= 1: value / step is
+            # exact, so #(grid < value) = ceil(value / step) - low, clamped to [0, m]
+            # (fmin first: NaN goes to m, never counted).
+            pos = np.empty(wait.size, dtype=np.intp)
+            with np.errstate(over="ignore", invalid="ignore"):
+                x = wait * self.scale
+                np.ceil(x, out=x)
+                np.fmin(x, self.low + m, out=x)
+                np.maximum(x, self.low, out=x)
+                np.subtract(x, self.low, out=pos, casting="unsafe")
+        elif self.even:
             # Evenly spaced t: pos = #(grid < value) is guessed by arithmetic, then checked
             # exactly against the grid; the few guesses off by one (or NaN) are searched.
             # The guess truncates straight into integers; NaN, inf and values past the
@@ -200,3 +216,14 @@ class Counter:
         out = np.empty(self.grid.size, dtype=np.int64)
         out[self.order] = np.cumsum(self.bins)[: self.grid.size]
         return out
+
+
+def _exact_grid(grid: np.ndarray, step: float) -> bool:
+    """True when every ``grid[k]`` is exactly ``(low + k) * step``, for an integer ``low``
+    and a ``step`` that is a power of two no larger than 1 (as 0, 1, ..., 100 ms is):
+    dividing by such a step is exact (it cannot underflow), and so is the count."""
+    mantissa, _ = math.frexp(step)
+    low = grid[0] / step
+    if mantissa != 0.5 or step > 1 or low != math.floor(low) or abs(low) + grid.size > 2**52:
+        return False
+    return bool(np.array_equal(grid, (low + np.arange(grid.size)) * step))
