@@ -74,16 +74,19 @@ def _outcome_inplace(
     W: np.ndarray, A: np.ndarray, R: np.ndarray, S: np.ndarray, r: int, w: int,
     *, mark: bool = False, counter: Counter | None = None, keep: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-trial (wait, read latency, write latency); overwrites W, A and S.
+    """Per-trial (wait, read latency, write latency) of the delays (left unchanged).
 
-    Works through the trials a cache-sized block at a time. With ``mark``, failed trials
-    get an infinite wait (:func:`_mark_failed`); a ``counter`` is given every block's
-    outcome, so counting needs no pass of its own. Without ``keep`` only the counter's
-    tallies are wanted: the per-trial arrays are not assembled (empty arrays return).
+    Works through the trials a cache-sized block at a time, with the sums in a scratch
+    buffer that stays in cache (writing them back into the delays would send every
+    delay back to memory). With ``mark``, failed trials get an infinite wait
+    (:func:`_mark_failed`); a ``counter`` is given every block's outcome, so counting
+    needs no pass of its own. Without ``keep`` only the counter's tallies are wanted: the
+    per-trial arrays are not assembled (empty arrays return).
     """
-    trials = W.shape[1]
+    n, trials = W.shape
+    scratch = np.empty((3, n, min(trials, BLOCK)))
     if trials <= BLOCK:
-        out = _outcome_block(W, A, R, S, r, w)
+        out = _outcome_block(W, A, R, S, r, w, scratch)
         if mark:
             _mark_failed(*out)
         if counter is not None:
@@ -93,7 +96,7 @@ def _outcome_inplace(
     wait, read_latency, write_latency = (np.empty(size) for _ in range(3))
     for start in range(0, trials, BLOCK):
         cut = slice(start, start + BLOCK)
-        block = _outcome_block(W[:, cut], A[:, cut], R[:, cut], S[:, cut], r, w)
+        block = _outcome_block(W[:, cut], A[:, cut], R[:, cut], S[:, cut], r, w, scratch)
         if mark:
             _mark_failed(*block)
         if counter is not None:
@@ -104,16 +107,20 @@ def _outcome_inplace(
 
 
 def _outcome_block(
-    W: np.ndarray, A: np.ndarray, R: np.ndarray, S: np.ndarray, r: int, w: int
+    W: np.ndarray, A: np.ndarray, R: np.ndarray, S: np.ndarray, r: int, w: int,
+    scratch: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    A += W  # A now holds W + A, when each replica's acknowledgement arrives
-    write_latency = _kth_smallest(A, w)
-    S += R  # S now holds R + S, when each replica's response arrives
+    size = W.shape[1]
+    ack, arrival, margin = scratch[0, :, :size], scratch[1, :, :size], scratch[2, :, :size]
+    np.add(W, A, out=ack)  # when each replica's acknowledgement arrives
+    write_latency = _kth_smallest(ack, w)
+    np.add(R, S, out=arrival)  # when each replica's response arrives
     # inf - inf (a down replica, an uncommitted write) gives NaN; callers mark those inf.
     with np.errstate(invalid="ignore"):
-        W -= R  # W now holds W - R: responder i is fresh iff t >= W[i] - R[i] - w_t
-        read_latency, wait = _read_outcome(S, W, r)
+        np.subtract(W, R, out=margin)  # responder i is fresh iff t >= W[i] - R[i] - w_t
+        read_latency, wait = _read_outcome(arrival, margin, r)
         wait -= write_latency
+    # (every result is a new array, never a view of the scratch buffer)
     return wait, read_latency, write_latency
 
 
@@ -127,7 +134,7 @@ def wars_outcome(
     stores the write (W) or never answers (R); a quorum that cannot be formed gives an
     ``inf`` latency and an ``inf`` wait. The inputs are not modified.
     """
-    W, A, R, S = (np.array(x, dtype=float) for x in (W, A, R, S))
+    W, A, R, S = (np.asarray(x, dtype=float) for x in (W, A, R, S))
     wait, read_latency, write_latency = _outcome_inplace(W, A, R, S, r, w)
     np.nan_to_num(wait, copy=False, nan=np.inf)  # inf - inf: a replica that is down
     _mark_failed(wait, read_latency, write_latency)
