@@ -1,6 +1,8 @@
-"""The Patroni lab on real servers: one async and one sync failover on one shared cluster,
-every process stopped at the end (the cluster is closed by a Ctrl-C), SIGTERM, the
-interpreter check, the settings and the CLI's one-line errors."""
+"""The Patroni lab on real servers: an async failover on a shared cluster (closed by a
+Ctrl-C) and, at the same time, a sync failover on a second cluster (started async, so the
+lab switches its mode) in a thread; every process stopped at the end, SIGTERM, the
+interpreter check, the settings and the CLI's one-line errors. A failover mostly waits
+for Patroni's ttl (at least 20 s), so the two overlap."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -40,16 +43,57 @@ def _alive(pid: int) -> bool:
         return False
 
 
+class SyncRun(threading.Thread):
+    """The sync failover on a cluster of its own, in a thread."""
+
+    def __init__(self) -> None:
+        super().__init__(name="patroni-sync-failover", daemon=True)
+        self.result: object = None
+        self.error: BaseException | None = None
+        self.pids: list[int] = []
+        self.ports: list[int] = []
+        self.mode_after = ""
+
+    def run(self) -> None:
+        try:
+            with PatroniCluster(3) as c:
+                assert c.mode == "async"  # run_patroni switches it to sync
+                self.pids, self.ports = c.pids(), c.ports()
+                self.result = run_patroni(PatroniConfig(mode="sync", **FAILOVER), seed=1,
+                                          cluster=c)
+                self.pids = sorted(set(self.pids) | set(c.pids()))
+                self.mode_after = c.mode
+        except BaseException as e:  # noqa: BLE001  (the test reports it)
+            self.error = e
+
+    def outcome(self) -> object:
+        self.join(180.0)  # bounded: two cluster starts and a 31 s run take about 50 s
+        assert not self.is_alive(), "the sync failover did not finish within 180 s"
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
 @pytest.fixture(scope="module")
-def cluster():
+def sync_run():
+    run = SyncRun()
+    run.start()
+    yield run
+    run.join(180.0)
+
+
+@pytest.fixture(scope="module")
+def cluster(sync_run):
     with pytest.raises(KeyboardInterrupt), PatroniCluster(3) as c:
         LEFT["pids"], LEFT["ports"] = c.pids(), c.ports()
         yield c
         LEFT["pids"] = sorted(set(LEFT["pids"]) | set(c.pids()))
         raise KeyboardInterrupt  # what Ctrl-C raises: the cluster must stop all the same
+    sync_run.join(180.0)  # its cluster is stopped too before anything is counted
     time.sleep(0.3)
-    assert not [p for p in LEFT["pids"] if _alive(p)]  # nothing left running ...
-    assert not set(LEFT["ports"]) & processes.listening_ports()  # ... or listening
+    left = LEFT["pids"] + sync_run.pids
+    assert not [p for p in left if _alive(p)]  # nothing left running ...
+    assert not set(LEFT["ports"] + sync_run.ports) & processes.listening_ports()  # ... or listening
     assert not processes.LIVE and c.base is not None and not c.base.exists()
 
 
@@ -104,8 +148,9 @@ def test_async_history_records_node_and_version_and_timeouts_are_info(async_run)
     assert 0 < m["detection_s"] and m["unavailable_s"] >= m["failover_s"] - 1.0
 
 
-def test_sync_failover_loses_no_acknowledged_write(cluster, async_run):
-    res = run_patroni(PatroniConfig(mode="sync", **FAILOVER), seed=1, cluster=cluster)
+def test_sync_failover_loses_no_acknowledged_write(sync_run):
+    res = sync_run.outcome()
+    assert res.config.mode == sync_run.mode_after == "sync"
     m = res.metrics
     assert m["failover"], m["verdict"]
     assert m["lost_acknowledged"] == m["lost_in_data"] == 0

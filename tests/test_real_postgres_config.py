@@ -150,3 +150,16 @@ def test_agreement_reads_both_predictions_and_explains_with_numbers():
     shown = agreement_table(table)
     assert list(shown["agree"]) == ["no", "yes"]
     assert shown.loc[0, "measured"] == "0.050 [0.040, 0.080]"
+
+
+def test_free_ports_are_never_handed_out_twice_by_one_process():
+    # two labs started at once (threads) pick ports before their servers bind them: a
+    # port this process already handed out is not chosen again (1000 random picks among
+    # 16384 ports would repeat one almost surely)
+    from concurrent.futures import ThreadPoolExecutor
+
+    from replab.real.processes import free_port
+
+    with ThreadPoolExecutor(4) as pool:
+        ports = list(pool.map(lambda _: free_port(below=32768), range(1000)))
+    assert len(set(ports)) == len(ports) and all(16384 <= p < 32768 for p in ports)

@@ -40,6 +40,9 @@ _LOCK = threading.Lock()
 _TEMP_DIRS: set[Path] = set()  # temporary folders we made, removed by stop_all
 _ON_STOP: list[Callable[[], None]] = []  # the labs' own clean-ups (processes we did not spawn)
 _SYSRAND = random.SystemRandom()  # port choice only: no experiment's randomness
+#: Ports below a ceiling this process has handed out: free when chosen, they may not be
+#: bound yet, so two labs started at once (threads) must not both get one.
+_HANDED_OUT: set[int] = set()
 
 
 def free_port(*, below: int | None = None) -> int:
@@ -51,11 +54,17 @@ def free_port(*, below: int | None = None) -> int:
             return int(s.getsockname()[1])
     for _ in range(200):
         port = _SYSRAND.randrange(max(1024, below // 2), below)
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
+        with _LOCK:
+            if port in _HANDED_OUT:  # free now, but maybe not yet bound by its server
                 continue
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            if len(_HANDED_OUT) >= 4096:  # a long session: forget the old ones
+                _HANDED_OUT.clear()
+            _HANDED_OUT.add(port)
             return port
     raise ReplabError(f"no free TCP port of 127.0.0.1 below {below} after 200 tries")
 
