@@ -110,7 +110,28 @@ def execute_notebook(path: Path, overrides: dict[str, Any] | None = None, *,
                 said = kernel_stderr.read().strip().splitlines()[-1:]
                 detail += f" (the kernel's last words: {said[0]})" if said else ""
             raise ReplabError(f"{path.stem}: cell {cell} failed: {first}: {detail}") from e
+        except Exception as e:
+            # Ctrl-C while the kernel starts: nbclient's clean-up then fails on the kernel
+            # manager it never got (an AssertionError) and hides the KeyboardInterrupt.
+            if _interrupted(e):
+                raise KeyboardInterrupt from None
+            raise
     return nb
+
+
+def _interrupted(error: BaseException) -> bool:
+    """True when ``error`` was raised while a KeyboardInterrupt was being handled (or the
+    cancellation asyncio turns it into inside nbclient's event loop)."""
+    import asyncio
+
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, (KeyboardInterrupt, asyncio.CancelledError)):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _original_cells(nb: Any) -> Iterator[tuple[int, Any]]:
