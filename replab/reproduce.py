@@ -31,7 +31,7 @@ from typing import Any
 
 import pandas as pd
 
-from replab.errors import ConfigError, ReplabError
+from replab.errors import ConfigError, ReplabError, raised_by_ctrl_c
 from replab.notebooks import (
     INJECTED_TAG,
     inject_lint,
@@ -113,25 +113,11 @@ def execute_notebook(path: Path, overrides: dict[str, Any] | None = None, *,
         except Exception as e:
             # Ctrl-C while the kernel starts: nbclient's clean-up then fails on the kernel
             # manager it never got (an AssertionError) and hides the KeyboardInterrupt.
-            if _interrupted(e):
+            if raised_by_ctrl_c(e):
                 raise KeyboardInterrupt from None
             raise
     return nb
 
-
-def _interrupted(error: BaseException) -> bool:
-    """True when ``error`` was raised while a KeyboardInterrupt was being handled (or the
-    cancellation asyncio turns it into inside nbclient's event loop)."""
-    import asyncio
-
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        if isinstance(current, (KeyboardInterrupt, asyncio.CancelledError)):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False
 
 
 def _original_cells(nb: Any) -> Iterator[tuple[int, Any]]:

@@ -70,7 +70,7 @@ def _read_outcome(
 BLOCK = 1 << 15
 
 
-def _outcome_inplace(
+def _reduce_trials(
     W: np.ndarray, A: np.ndarray, R: np.ndarray, S: np.ndarray, r: int, w: int,
     *, mark: bool = False, counter: Counter | None = None, keep: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -135,7 +135,7 @@ def wars_outcome(
     ``inf`` latency and an ``inf`` wait. The inputs are not modified.
     """
     W, A, R, S = (np.asarray(x, dtype=float) for x in (W, A, R, S))
-    wait, read_latency, write_latency = _outcome_inplace(W, A, R, S, r, w)
+    wait, read_latency, write_latency = _reduce_trials(W, A, R, S, r, w)
     np.nan_to_num(wait, copy=False, nan=np.inf)  # inf - inf: a replica that is down
     _mark_failed(wait, read_latency, write_latency)
     return wait, read_latency, write_latency

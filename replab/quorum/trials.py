@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from replab.latency import Distribution, WarsLatency
-from replab.quorum.outcome import Counter, _count_at_most, _outcome_inplace
+from replab.quorum.outcome import Counter, _count_at_most, _reduce_trials
 from replab.stats import quantile_ci, wilson
 from replab.validate import check_float, check_int, fail
 
@@ -66,7 +66,7 @@ def _trial_batch(
         down = rng.random(W.shape) < p_fail
         W[down] = np.inf
         S[down] = np.inf
-    return _outcome_inplace(W, A, R, S, cfg.r, cfg.w, mark=p_fail > 0, counter=counter,
+    return _reduce_trials(W, A, R, S, cfg.r, cfg.w, mark=p_fail > 0, counter=counter,
                             keep=keep)
 
 
