@@ -67,7 +67,7 @@ def _trial_batch(
         W[down] = np.inf
         S[down] = np.inf
     return _reduce_trials(W, A, R, S, cfg.r, cfg.w, mark=p_fail > 0, counter=counter,
-                            keep=keep)
+                          keep=keep)
 
 
 @dataclass(frozen=True)
