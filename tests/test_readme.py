@@ -152,14 +152,20 @@ def run_block(block: Block, sandbox: Path) -> None:
 
         spec_from_dict(tomllib.loads(block.code))
         return
+    check_block(block, _run(block_command(block), sandbox))
+
+
+def block_command(block: Block) -> list[str]:
+    """The command that runs a python or sh block as its reader would."""
     if block.lang == "python":
-        cmd = [sys.executable, "-c", block.code]
-    else:
-        # Blocks show commands of a user who has activated .venv, except the block that
-        # shows how (it must work from a plain shell).
-        code = block.code if "activate" in block.code else f". .venv/bin/activate\n{block.code}"
-        cmd = ["bash", "-euo", "pipefail", "-c", code]
-    done = _run(cmd, sandbox)
+        return [sys.executable, "-c", block.code]
+    # Blocks show commands of a user who has activated .venv, except the block that
+    # shows how (it must work from a plain shell).
+    code = block.code if "activate" in block.code else f". .venv/bin/activate\n{block.code}"
+    return ["bash", "-euo", "pipefail", "-c", code]
+
+
+def check_block(block: Block, done: subprocess.CompletedProcess[str]) -> None:
     assert done.returncode == 0, (
         f"{block.id} failed ({done.returncode}):\n{block.code}\n--- stdout\n"
         f"{done.stdout[-2000:]}\n--- stderr\n{done.stderr[-3000:]}"
