@@ -31,7 +31,7 @@ from typing import Any
 
 import pandas as pd
 
-from replab.errors import ConfigError, ReplabError, raised_by_ctrl_c
+from replab.errors import ConfigError, ReplabError
 from replab.notebooks import (
     INJECTED_TAG,
     inject_lint,
@@ -110,14 +110,7 @@ def execute_notebook(path: Path, overrides: dict[str, Any] | None = None, *,
                 said = kernel_stderr.read().strip().splitlines()[-1:]
                 detail += f" (the kernel's last words: {said[0]})" if said else ""
             raise ReplabError(f"{path.stem}: cell {cell} failed: {first}: {detail}") from e
-        except Exception as e:
-            # Ctrl-C while the kernel starts: nbclient's clean-up then fails on the kernel
-            # manager it never got (an AssertionError) and hides the KeyboardInterrupt.
-            if raised_by_ctrl_c(e):
-                raise KeyboardInterrupt from None
-            raise
     return nb
-
 
 
 def _original_cells(nb: Any) -> Iterator[tuple[int, Any]]:

@@ -448,3 +448,38 @@ def test_a_ctrl_c_at_the_first_step_of_main_names_the_command(monkeypatch, capsy
     assert main(["simulate", "leaderless"]) == 130
     assert capsys.readouterr().err == (
         "replab simulate: interrupted (Ctrl-C); everything it started is stopped\n")
+
+
+@pytest.mark.parametrize("over", ["KeyboardInterrupt", "CancelledError", None])
+def test_an_error_raised_over_a_ctrl_c_is_the_ctrl_c(over, monkeypatch, capsys):
+    """nbclient's clean-up fails on the kernel manager it never got (an AssertionError)
+    when a Ctrl-C, or the cancellation asyncio turned it into, lands while a kernel starts:
+    one line and 130, as for the Ctrl-C. The same error with no Ctrl-C behind it is a bug
+    and stays one."""
+    import argparse
+    import asyncio
+
+    import replab.cli
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            if over == "KeyboardInterrupt":
+                raise KeyboardInterrupt
+            if over == "CancelledError":
+                raise asyncio.CancelledError
+            raise OSError("no Ctrl-C")
+        except BaseException:
+            raise AssertionError("assert self.km is not None") from None
+
+    class Parser:
+        def parse_args(self, argv: list[str]) -> argparse.Namespace:
+            return argparse.Namespace(run=run)
+
+    monkeypatch.setattr(replab.cli, "build_parser", Parser)
+    if over is None:
+        with pytest.raises(AssertionError, match="self.km"):
+            main(["reproduce", "01"])
+        return
+    assert main(["reproduce", "01"]) == 130
+    assert capsys.readouterr().err == (
+        "replab reproduce: interrupted (Ctrl-C); everything it started is stopped\n")

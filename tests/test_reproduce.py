@@ -356,37 +356,3 @@ def test_the_real_server_notebooks_are_checked_by_their_own_tests():
         test = (ROOT / "tests" / f"test_real_{own[stem]}_notebook.py").read_text()
         assert "cells_missing_images(" in test and "figure_problems(" in test, stem
 
-
-def test_ctrl_c_while_the_kernel_starts_is_a_keyboard_interrupt(monkeypatch, tmp_path: Path):
-    # nbclient's clean-up fails on the kernel manager it never got (an AssertionError) when
-    # Ctrl-C lands while the kernel starts; the command line must still see the Ctrl-C,
-    # and any other error stays what it is
-    import replab.reproduce as rep
-
-    path = write_notebook(tmp_path, "nb.ipynb", [new_code_cell("1")])
-
-    class Client:
-        def __init__(self, error: type[BaseException]) -> None:
-            self.error = error
-
-        def execute(self, **_: object) -> None:
-            try:
-                raise KeyboardInterrupt
-            except KeyboardInterrupt:
-                if self.error is KeyboardInterrupt:
-                    raise
-                raise self.error("assert self.km is not None") from None
-
-    monkeypatch.setattr(rep, "notebook_client", lambda *a, **k: Client(AssertionError))
-    with pytest.raises(KeyboardInterrupt):
-        rep.execute_notebook(path)
-
-    def plain(*a: object, **k: object) -> object:
-        class Plain:
-            def execute(self, **_: object) -> None:
-                raise AssertionError("a bug of its own")
-        return Plain()
-
-    monkeypatch.setattr(rep, "notebook_client", plain)
-    with pytest.raises(AssertionError, match="a bug of its own"):
-        rep.execute_notebook(path)

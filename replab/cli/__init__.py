@@ -7,7 +7,6 @@ status 130 once everything the command started (servers, kernels, workers) is st
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import sys
 import threading
@@ -16,7 +15,7 @@ from contextlib import contextmanager
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from replab.errors import ReplabError
+from replab.errors import ReplabError, raised_by_ctrl_c
 
 if TYPE_CHECKING:
     from replab.cli._common import Parser
@@ -105,17 +104,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return interrupted(_named(argv))
     except ReplabError as e:
-        if _CTRL_C.is_set():
+        if _CTRL_C.is_set() or raised_by_ctrl_c(e):
             return interrupted(_named(argv))
         print(f"{_named(argv)}: error: {e}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. `replab staleness ... | head`
         return 0
     except BaseException as e:
-        # asyncio (nbclient's loop) takes SIGINT over and cancels its task: the Ctrl-C
-        # arrives as a CancelledError, which is no Exception
-        if isinstance(e, asyncio.CancelledError) or (_CTRL_C.is_set()
-                                                      and not isinstance(e, SystemExit)):
+        # asyncio (nbclient's loop) can take SIGINT over and cancel its task: the Ctrl-C
+        # then arrives as a CancelledError (no Exception), or as the error a library's
+        # clean-up raised over it (nbclient: an AssertionError while a kernel starts)
+        if raised_by_ctrl_c(e) or (_CTRL_C.is_set() and not isinstance(e, SystemExit)):
             return interrupted(_named(argv))
         raise
 

@@ -81,18 +81,12 @@ def _reduce_trials(
     delay back to memory). With ``mark``, failed trials get an infinite wait
     (:func:`_mark_failed`); a ``counter`` is given every block's outcome, so counting
     needs no pass of its own. Without ``keep`` only the counter's tallies are wanted: the
-    per-trial arrays are not assembled (empty arrays return).
+    blocks are not assembled (empty arrays return; a single block returns its own).
     """
     n, trials = W.shape
     scratch = np.empty((3, n, min(trials, BLOCK)))
-    if trials <= BLOCK:
-        out = _outcome_block(W, A, R, S, r, w, scratch)
-        if mark:
-            _mark_failed(*out)
-        if counter is not None:
-            counter.add(*out)
-        return out
-    size = trials if keep else 0
+    single = trials <= BLOCK
+    size = trials if keep and not single else 0
     wait, read_latency, write_latency = (np.empty(size) for _ in range(3))
     for start in range(0, trials, BLOCK):
         cut = slice(start, start + BLOCK)
@@ -101,6 +95,8 @@ def _reduce_trials(
             _mark_failed(*block)
         if counter is not None:
             counter.add(*block)
+        if single:
+            return block
         if keep:
             wait[cut], read_latency[cut], write_latency[cut] = block
     return wait, read_latency, write_latency
