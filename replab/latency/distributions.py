@@ -39,6 +39,8 @@ class Constant:
 
     def __post_init__(self) -> None:
         check_float(self.value, "value", "Constant", low=0.0)
+        # -0.0 passes as 0; stored as +0.0, so no delay is ever a negative zero
+        object.__setattr__(self, "value", float(self.value) + 0.0)
 
     def sample(self, rng: np.random.Generator, shape: Shape) -> np.ndarray:
         return np.full(shape, float(self.value))
@@ -208,7 +210,7 @@ class Empirical:
                 "The 'values' parameter of Empirical must be a non-empty array of finite, "
                 f"non-negative latencies. Got {arr.size} values from {self.source} instead."
             )
-        object.__setattr__(self, "values", arr)
+        object.__setattr__(self, "values", arr + 0.0)  # a copy, with -0.0 as +0.0
 
     @classmethod
     def from_csv(cls, path: str | Path, column: int | str = 0) -> Empirical:

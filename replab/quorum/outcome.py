@@ -84,6 +84,8 @@ def _reduce_trials(
     blocks are not assembled (empty arrays return; a single block returns its own).
     """
     n, trials = W.shape
+    if trials >= KERNEL_FROM and n <= 16:
+        return _reduce_compiled(W, A, R, S, r, w, mark, counter, keep)
     scratch = np.empty((3, n, min(trials, BLOCK)))
     single = trials <= BLOCK
     size = trials if keep and not single else 0
@@ -100,6 +102,47 @@ def _reduce_trials(
         if keep:
             wait[cut], read_latency[cut], write_latency[cut] = block
     return wait, read_latency, write_latency
+
+
+#: Batches of at least this many trials are reduced by the compiled kernel
+#: (:mod:`replab.quorum.kernel`; same bits), which repays numba's import and cache load
+#: (about 0.3 s once per process); smaller ones, such as a slider's, stay in NumPy.
+KERNEL_FROM = 1 << 18
+
+
+def _reduce_compiled(
+    W: np.ndarray, A: np.ndarray, R: np.ndarray, S: np.ndarray, r: int, w: int,
+    mark: bool, counter: Counter | None, keep: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_reduce_trials` in one compiled pass per block (a counter on an exact grid,
+    or with no grid, counts inside it; any other calls ``add`` on every block)."""
+    from replab.quorum.kernel import reduce_block
+
+    W, A, R, S = (np.ascontiguousarray(x) for x in (W, A, R, S))
+    trials = W.shape[1]
+    size = trials if keep else min(trials, BLOCK)
+    wait, read, write = (np.empty(size) for _ in range(3))
+    inside = counter is not None and (counter.exact or counter.grid.size == 0)
+    tally = inside and counter.failures  # type: ignore[union-attr]
+    if inside and counter.exact:  # type: ignore[union-attr]
+        grid = (counter.scale, counter.low, counter.grid.size, counter.bins)  # type: ignore
+    else:
+        grid = (1.0, 0.0, 0, np.zeros(1, dtype=np.int64))
+    ok = np.zeros(2, dtype=np.int64)
+    for start in range(0, trials, BLOCK):
+        stop = min(trials, start + BLOCK)
+        at = start if keep else 0
+        reduce_block(W, A, R, S, r, w, start, stop, at, mark, wait, read, write,
+                     tally, ok, inside and counter.exact, *grid)  # type: ignore[union-attr]
+        if counter is not None and not inside:
+            cut = slice(at, at + stop - start)
+            counter.add(wait[cut], read[cut], write[cut])
+    if tally:
+        counter.read_ok += int(ok[0])  # type: ignore[union-attr]
+        counter.write_ok += int(ok[1])  # type: ignore[union-attr]
+    if not keep:
+        return (np.empty(0),) * 3  # type: ignore[return-value]
+    return wait, read, write
 
 
 def _outcome_block(
