@@ -100,6 +100,10 @@ def test(extra: list[str]) -> None:
     run(BIN / "ruff", "check", "replab", "tests", "benchmarks", "tasks.py")
     run(BIN / "mypy")
     env = dict(os.environ, MPLBACKEND="Agg", PYTHONHASHSEED="0")
+    # Cache bytecode (in the ignored __pycache__ folders) even where the shell says not
+    # to: pytest rewrites every test module's asserts again in each worker otherwise, and
+    # each of the suite's hundreds of subprocesses compiles replab again (about 30 s).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     # loadfile: a test module runs on one worker, so its module fixtures (a full notebook
     # run, a Dask cluster, a browser) are built once. (--dist loadgroup did not keep
     # xdist_group tests together with pytest 9.2 and xdist 3.8 here.)
