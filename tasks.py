@@ -98,6 +98,7 @@ def test(extra: list[str]) -> None:
     ensure_env()
     ensure_system_packages()
     run(BIN / "ruff", "check", "replab", "tests", "benchmarks", "tasks.py")
+    run(BIN / "mypy")
     env = dict(os.environ, MPLBACKEND="Agg", PYTHONHASHSEED="0")
     # Cache bytecode (in the ignored __pycache__ folders) even where the shell says not
     # to: pytest rewrites every test module's asserts again in each worker otherwise, and
@@ -110,21 +111,7 @@ def test(extra: list[str]) -> None:
     # first), not xdist's (the most tests first), so no long module runs alone at the end.
     workers = (["-n", "2", "--dist", "loadfile", "--no-loadscope-reorder"]
                if _wants_workers(extra) else [])
-    # mypy (about 20 s on one core) checks beside the suite's start, whose workers wait
-    # on servers and browsers; its report is printed when the suite ends.
-    print(f"+ {BIN / 'mypy'} (beside pytest)", flush=True)
-    mypy = subprocess.Popen([str(BIN / "mypy")], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    try:
-        run(PY, "-m", "pytest", *workers, *extra, env=env)
-    except KeyboardInterrupt:
-        mypy.kill()
-        raise
-    finally:
-        report, _ = mypy.communicate()
-        print(report, end="", flush=True)
-    if mypy.returncode:
-        sys.exit(f"mypy failed (exit {mypy.returncode})")
+    run(PY, "-m", "pytest", *workers, *extra, env=env)
 
 
 def replab(extra: list[str]) -> None:

@@ -236,51 +236,6 @@ def test_tasks_test_uses_two_workers_unless_told(monkeypatch):
     assert not tasks._wants_workers(["-p", "no:xdist"])
 
 
-class _FakeMypy:
-    def __init__(self, code: int) -> None:
-        self.returncode = code
-        self.killed = False
-
-    def communicate(self):  # type: ignore[no-untyped-def]
-        return f"mypy says {self.returncode}\n", None
-
-    def kill(self) -> None:
-        self.killed = True
-
-
-@pytest.mark.parametrize("mypy_code, pytest_fails", [(0, False), (1, False), (0, True),
-                                                      (1, True)])
-def test_tasks_test_runs_ruff_mypy_beside_pytest_and_fails_on_either(
-        monkeypatch, capsys, mypy_code, pytest_fails):
-    tasks = _tasks()
-    calls: list = []
-    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
-    monkeypatch.setattr(tasks, "ensure_env", lambda: None)
-    monkeypatch.setattr(tasks, "ensure_system_packages", lambda: None)
-    mypy = _FakeMypy(mypy_code)
-    monkeypatch.setattr(tasks.subprocess, "Popen",
-                        lambda cmd, **kw: calls.append(("mypy", cmd[0])) or mypy)
-
-    def run(*cmd, env=None, **kw):  # type: ignore[no-untyped-def]
-        calls.append((str(cmd[0]).rsplit("/", 1)[-1], env))
-        if pytest_fails and "pytest" in cmd:
-            raise subprocess.CalledProcessError(1, cmd)
-
-    monkeypatch.setattr(tasks, "run", run)
-    if pytest_fails:
-        with pytest.raises(subprocess.CalledProcessError):
-            tasks.test([])
-    elif mypy_code:
-        with pytest.raises(SystemExit, match="mypy failed"):
-            tasks.test([])
-    else:
-        tasks.test([])
-    assert [c[0] for c in calls] == ["ruff", "mypy", "python"]
-    assert calls[1][1].endswith("mypy") and not mypy.killed
-    assert "PYTHONDONTWRITEBYTECODE" not in calls[2][1]  # bytecode is cached for the suite
-    assert f"mypy says {mypy_code}" in capsys.readouterr().out  # reported either way
-
-
 # ------------------------------------------------------------------ dashboard
 
 
