@@ -1,7 +1,9 @@
 """The WARS reduction of :mod:`replab.quorum.outcome`, compiled into one loop (numba).
 
-The NumPy reduction makes about fifteen passes over a block of trials; this makes one, in
-registers, and counts the staleness curve on an exact grid in the same loop. It performs the
+The NumPy reduction makes about fifteen passes over a block of trials, each through a
+temporary array; this makes one fused loop per replica (two or three sums, a comparison
+and a select per trial, in place) and counts the staleness curve on an exact grid in the
+same call. It performs the
 same IEEE operations in the same order (sums, differences, comparisons; no fused
 multiply-add, no fast-math), with the same tie and NaN rules, so its results are the NumPy
 reduction's bit for bit; the tests hold it to that on random delays with ties, infinities
@@ -15,7 +17,6 @@ import numba
 import numpy as np
 
 __all__ = ["reduce_block"]
-
 
 
 def _probe() -> int:
@@ -62,9 +63,8 @@ def reduce_block(W, A, R, S, r, w, start, stop, at, mark,  # type: ignore[no-unt
 
     With ``mark``, a trial whose read or write failed gets an infinite wait. With
     ``tally``, ``ok`` (two counters) adds the finite read and write latencies. With
-    ``count``, ``bins``
-    tallies every wait on the exact grid ``t_k = (low + k) / scale``, ``k < m`` (as
-    :class:`~replab.quorum.outcome.Counter` does).
+    ``count``, ``bins`` tallies every wait on the exact grid ``t_k = (low + k) / scale``,
+    ``k < m`` (as :class:`~replab.quorum.outcome.Counter` does).
     """
     n = W.shape[0]
     size = stop - start

@@ -114,7 +114,7 @@ def _reduce_compiled(
     W: np.ndarray, A: np.ndarray, R: np.ndarray, S: np.ndarray, r: int, w: int,
     mark: bool, counter: Counter | None, keep: bool,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`_reduce_trials` in one compiled pass per block (a counter on an exact grid,
+    """:func:`_reduce_trials` compiled, a block at a time (a counter on an exact grid,
     or with no grid, counts inside it; any other calls ``add`` on every block)."""
     from replab.quorum.kernel import reduce_block
 
@@ -122,24 +122,26 @@ def _reduce_compiled(
     trials = W.shape[1]
     size = trials if keep else min(trials, BLOCK)
     wait, read, write = (np.empty(size) for _ in range(3))
-    inside = counter is not None and (counter.exact or counter.grid.size == 0)
-    tally = inside and counter.failures  # type: ignore[union-attr]
-    if inside and counter.exact:  # type: ignore[union-attr]
-        grid = (counter.scale, counter.low, counter.grid.size, counter.bins)  # type: ignore
-    else:
-        grid = (1.0, 0.0, 0, np.zeros(1, dtype=np.int64))
+    exact = inside = tally = False
+    grid = (1.0, 0.0, 0, np.zeros(1, dtype=np.int64))  # (scale, low, m, bins): no grid
+    if counter is not None:
+        exact = counter.exact
+        inside = exact or counter.grid.size == 0  # the kernel does all the counting
+        tally = inside and counter.failures
+        if exact:
+            grid = (counter.scale, counter.low, counter.grid.size, counter.bins)
     ok = np.zeros(2, dtype=np.int64)
     for start in range(0, trials, BLOCK):
         stop = min(trials, start + BLOCK)
         at = start if keep else 0
         reduce_block(W, A, R, S, r, w, start, stop, at, mark, wait, read, write,
-                     tally, ok, inside and counter.exact, *grid)  # type: ignore[union-attr]
+                     tally, ok, exact, *grid)
         if counter is not None and not inside:
             cut = slice(at, at + stop - start)
             counter.add(wait[cut], read[cut], write[cut])
-    if tally:
-        counter.read_ok += int(ok[0])  # type: ignore[union-attr]
-        counter.write_ok += int(ok[1])  # type: ignore[union-attr]
+    if counter is not None and tally:
+        counter.read_ok += int(ok[0])
+        counter.write_ok += int(ok[1])
     if not keep:
         return (np.empty(0),) * 3  # type: ignore[return-value]
     return wait, read, write
